@@ -1,0 +1,327 @@
+//! Authentication: password hashing (argon2id), access tokens (HS256 JWT), rotating
+//! refresh tokens, API keys (keyed hash with a lookup prefix) and the [`Principal`]
+//! every protected handler receives.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm as ArgonAlgorithm, Argon2, Params, Version};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use domain::{Permission, Role, Scope};
+use hmac::{Hmac, Mac};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::future::{ready, Ready};
+
+/// Minimum password length (NIST SP 800-63B recommends at least 8; we ask for 12).
+pub const MIN_PASSWORD_LEN: usize = 12;
+/// Maximum password length, to bound hashing work.
+pub const MAX_PASSWORD_LEN: usize = 1024;
+/// Prefix of every API key, so that keys are recognisable (and scannable) in leaks.
+pub const API_KEY_PREFIX: &str = "ktr_";
+
+/// argon2id with the OWASP parameters: 19 MiB memory, 2 iterations, 1 lane.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(ArgonAlgorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password on a blocking thread (argon2 is deliberately slow).
+pub async fn hash_password(password: String) -> Result<String, ApiError> {
+    web::block(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        argon2().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("hashing task failed: {e}")))?
+    .map_err(|e| ApiError::Internal(format!("hashing failed: {e}")))
+}
+
+/// A valid hash of a random password, verified against when the account does not
+/// exist so that unknown and known e-mails take the same time.
+static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let salt = SaltString::generate(&mut OsRng);
+    argon2().hash_password(random_token(16).as_bytes(), &salt).map(|h| h.to_string()).unwrap_or_default()
+});
+
+/// Verifies a password against a stored hash (or the dummy hash) on a blocking thread.
+pub async fn verify_password(password: String, hash: Option<String>) -> Result<bool, ApiError> {
+    web::block(move || {
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
+        match PasswordHash::new(&hash) {
+            Ok(parsed) => argon2().verify_password(password.as_bytes(), &parsed).is_ok(),
+            Err(_) => false,
+        }
+    })
+    .await
+    .map_err(|e| ApiError::Internal(format!("verification task failed: {e}")))
+}
+
+/// A URL-safe random token of `bytes` random bytes.
+pub fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rngs::OsRng.fill_bytes(&mut buf);
+    URL_SAFE_NO_PAD.encode(buf)
+}
+
+/// SHA-256 hex digest (refresh tokens are 256-bit random values: a plain hash suffices).
+pub fn sha256_hex(s: &str) -> String {
+    let digest = Sha256::digest(s.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// HMAC-SHA256 hex of an API key under the server's pepper.
+pub fn api_key_hash(pepper: &[u8], key: &str) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(pepper).expect("HMAC accepts any key length");
+    mac.update(key.as_bytes());
+    mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A fresh API key: `(full key, lookup prefix)`. The key is `ktr_<prefix>_<secret>`.
+pub fn new_api_key() -> (String, String) {
+    let mut p = [0u8; 6];
+    rand::rngs::OsRng.fill_bytes(&mut p);
+    let prefix: String = p.iter().map(|b| format!("{b:02x}")).collect();
+    (format!("{API_KEY_PREFIX}{prefix}_{}", random_token(32)), prefix)
+}
+
+/// Claims of an access token.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// User id.
+    pub sub: String,
+    /// Issued at (Unix seconds).
+    pub iat: i64,
+    /// Expires at (Unix seconds).
+    pub exp: i64,
+    /// Always `kontor`.
+    pub iss: String,
+    /// Unique token id.
+    pub jti: String,
+}
+
+/// Issuer claim of Kontor's access tokens.
+pub const ISSUER: &str = "kontor";
+
+/// Signs and verifies access tokens with one fixed algorithm (HS256).
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl TokenKeys {
+    /// Keys from the shared secret.
+    pub fn new(secret: &[u8]) -> TokenKeys {
+        TokenKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
+    }
+
+    /// A signed access token for `user_id` valid for `ttl`.
+    pub fn issue(&self, user_id: i64, ttl: std::time::Duration) -> Result<String, ApiError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let claims = Claims {
+            sub: user_id.to_string(),
+            iat: now,
+            exp: now + ttl.as_secs() as i64,
+            iss: ISSUER.into(),
+            jti: random_token(12),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| ApiError::Internal(format!("cannot sign token: {e}")))
+    }
+
+    /// The user id of a valid, unexpired token signed with HS256 by this server.
+    pub fn verify(&self, token: &str) -> Result<i64, ApiError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+        validation.leeway = 30;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|e| {
+            use jsonwebtoken::errors::ErrorKind;
+            ApiError::Unauthenticated(match e.kind() {
+                ErrorKind::ExpiredSignature => "the access token has expired; refresh it".into(),
+                _ => "the access token is invalid".into(),
+            })
+        })?;
+        data.claims.sub.parse().map_err(|_| ApiError::Unauthenticated("the access token is invalid".into()))
+    }
+}
+
+/// Who is calling: an employee or a machine client.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    /// An employee with a valid access token.
+    User { id: i64, email: String, name: String, roles: Vec<Role> },
+    /// An API client with a valid key.
+    ApiClient { id: i64, name: String, scopes: Vec<Scope> },
+}
+
+impl Principal {
+    /// Fails with 403 unless the principal has `permission`.
+    pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
+        let granted = match self {
+            Principal::User { roles, .. } => permission.granted_to_roles(roles),
+            Principal::ApiClient { scopes, .. } => permission.granted_to_scopes(scopes),
+        };
+        if granted {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden(match self {
+                Principal::User { .. } => "your roles do not allow this operation".into(),
+                Principal::ApiClient { .. } => "this API key lacks the scope for this operation".into(),
+            }))
+        }
+    }
+
+    /// Stable key of the principal (for idempotency keys).
+    pub fn key(&self) -> String {
+        match self {
+            Principal::User { id, .. } => format!("user:{id}"),
+            Principal::ApiClient { id, .. } => format!("api_client:{id}"),
+        }
+    }
+
+    /// The audit-log actor for a change made by this principal in request `req`.
+    pub fn actor(&self, req: &HttpRequest) -> persistence::Actor {
+        let request_id = req.extensions().get::<crate::middleware::RequestId>().map(|r| r.0.clone());
+        match self {
+            Principal::User { id, email, .. } => persistence::Actor {
+                kind: persistence::ActorKind::User,
+                id: Some(*id),
+                name: email.clone(),
+                request_id,
+            },
+            Principal::ApiClient { id, name, .. } => persistence::Actor {
+                kind: persistence::ActorKind::ApiClient,
+                id: Some(*id),
+                name: name.clone(),
+                request_id,
+            },
+        }
+    }
+}
+
+/// The credential a request presents.
+enum Credential {
+    Jwt(String),
+    ApiKey(String),
+}
+
+fn credential(req: &HttpRequest) -> Result<Option<Credential>, ApiError> {
+    if let Some(key) = req.headers().get("x-api-key") {
+        let key = key.to_str().map_err(|_| ApiError::Unauthenticated("the API key is invalid".into()))?;
+        return Ok(Some(Credential::ApiKey(key.trim().to_string())));
+    }
+    let Some(auth) = req.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let auth = auth.to_str().map_err(|_| ApiError::Unauthenticated("the Authorization header is invalid".into()))?;
+    let token = match auth.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => return Err(ApiError::Unauthenticated("use `Authorization: Bearer <token or API key>`".into())),
+    };
+    Ok(Some(if token.starts_with(API_KEY_PREFIX) {
+        Credential::ApiKey(token.to_string())
+    } else {
+        Credential::Jwt(token.to_string())
+    }))
+}
+
+/// Resolves the request's credential to a principal: `Ok(None)` when there is none.
+pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Option<Principal>, ApiError> {
+    match credential(req)? {
+        None => Ok(None),
+        Some(Credential::Jwt(token)) => {
+            let user_id = state.tokens.verify(&token)?;
+            let user = match state.store.get_user(user_id).await {
+                Ok(u) => u,
+                Err(persistence::StoreError::NotFound) => {
+                    return Err(ApiError::Unauthenticated("the account no longer exists".into()))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if !user.active {
+                return Err(ApiError::Unauthenticated("the account is deactivated".into()));
+            }
+            Ok(Some(Principal::User { id: user.id, email: user.email, name: user.name, roles: user.roles }))
+        }
+        Some(Credential::ApiKey(key)) => {
+            let invalid = || ApiError::Unauthenticated("the API key is invalid or revoked".into());
+            let prefix = key
+                .strip_prefix(API_KEY_PREFIX)
+                .and_then(|rest| rest.split_once('_'))
+                .map(|(p, _)| p)
+                .ok_or_else(invalid)?;
+            let (client, stored_hash) = state.store.api_client_by_prefix(prefix).await?.ok_or_else(invalid)?;
+            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&state.api_key_pepper)
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
+            mac.update(key.as_bytes());
+            let expected = hex_decode(&stored_hash).ok_or_else(invalid)?;
+            if mac.verify_slice(&expected).is_err() || client.revoked_at.is_some() {
+                return Err(invalid());
+            }
+            state.store.touch_api_client(client.id).await?;
+            Ok(Some(Principal::ApiClient { id: client.id, name: client.name, scopes: client.scopes }))
+        }
+    }
+}
+
+fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if s.len() % 2 != 0 {
+        return None;
+    }
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
+}
+
+/// Handlers take a `Principal` to require authentication; the authentication
+/// middleware has already resolved it.
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = Ready<Result<Principal, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(req.extensions().get::<Principal>().cloned().ok_or_else(|| {
+            ApiError::Unauthenticated(
+                "authentication required: send `Authorization: Bearer <access token or API key>`".into(),
+            )
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_signed_with_another_secret_are_rejected() {
+        let ours = TokenKeys::new(&[1u8; 32]);
+        let theirs = TokenKeys::new(&[2u8; 32]);
+        let token = theirs.issue(7, std::time::Duration::from_secs(60)).unwrap();
+        assert!(ours.verify(&token).is_err());
+        assert_eq!(theirs.verify(&token).unwrap(), 7);
+    }
+
+    #[test]
+    fn unsigned_alg_none_tokens_are_rejected() {
+        let keys = TokenKeys::new(&[1u8; 32]);
+        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
+        let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"1","exp":9999999999,"iat":0,"iss":"kontor","jti":"x"}"#);
+        assert!(keys.verify(&format!("{header}.{payload}.")).is_err());
+    }
+
+    #[test]
+    fn api_keys_carry_their_lookup_prefix() {
+        let (key, prefix) = new_api_key();
+        assert!(key.starts_with(&format!("ktr_{prefix}_")));
+        assert_eq!(prefix.len(), 12);
+        let h1 = api_key_hash(b"pepper-pepper-pepper-pepper-pepper", &key);
+        assert_eq!(h1, api_key_hash(b"pepper-pepper-pepper-pepper-pepper", &key));
+        assert_ne!(h1, api_key_hash(b"other-pepper-other-pepper-other-p", &key));
+    }
+}

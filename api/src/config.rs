@@ -1,0 +1,263 @@
+//! Server configuration from `KONTOR_*` environment variables (see the README table).
+//!
+//! Every problem is collected and reported in one message, so an operator fixes a
+//! broken deployment in one go instead of one restart per typo.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// Human-readable, coloured.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Everything the server needs to start.
+#[derive(Clone)]
+pub struct Config {
+    /// Listen address.
+    pub bind: SocketAddr,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Directory for documents and other local files.
+    pub data_dir: String,
+    /// HMAC key for access tokens; `None` means generate and keep it in the (SQLite) database.
+    pub jwt_secret: Option<String>,
+    /// Lifetime of an access token.
+    pub access_token_ttl: Duration,
+    /// Lifetime of a refresh token.
+    pub refresh_token_ttl: Duration,
+    /// Bootstrap admin on an empty database.
+    pub admin_email: Option<String>,
+    /// Password of the bootstrap admin.
+    pub admin_password: Option<String>,
+    /// Pretty or JSON logs.
+    pub log_format: LogFormat,
+    /// Database pool size; `None` picks the backend default.
+    pub db_max_connections: Option<u32>,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+    /// HTTP worker threads; `None` uses one per CPU.
+    pub workers: Option<usize>,
+    /// Key for hashing API keys; `None` means generate and keep it in the database.
+    pub api_key_pepper: Option<String>,
+    /// Take the client IP from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_proxy_headers: bool,
+    /// Failed logins per account within the window before the account is locked.
+    pub login_max_failures_per_account: i64,
+    /// Failed logins per client IP within the window before the IP is locked.
+    pub login_max_failures_per_ip: i64,
+    /// Window of the login rate limit.
+    pub login_window: Duration,
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("bind", &self.bind)
+            .field("database_url", &persistence::types::redact(&self.database_url))
+            .field("data_dir", &self.data_dir)
+            .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
+            .field("access_token_ttl", &self.access_token_ttl)
+            .field("refresh_token_ttl", &self.refresh_token_ttl)
+            .field("admin_email", &self.admin_email)
+            .field("log_format", &self.log_format)
+            .field("db_max_connections", &self.db_max_connections)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One or more configuration variables are invalid.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
+pub struct ConfigError(pub Vec<String>);
+
+/// Minimum length of a configured JWT secret.
+pub const MIN_SECRET_LEN: usize = 32;
+
+impl Config {
+    /// `DATABASE_URL` with any password replaced by `***` (for logs).
+    pub fn redacted_database_url(&self) -> String {
+        persistence::types::redact(&self.database_url)
+    }
+
+    /// Reads the configuration from the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the configuration from any variable lookup (used by tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut errors = Vec::new();
+        let var = |k: &str| get(k).filter(|v| !v.trim().is_empty());
+
+        let bind = var("KONTOR_BIND").unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind = bind.parse::<SocketAddr>().unwrap_or_else(|_| {
+            errors.push(format!("KONTOR_BIND: `{bind}` is not an address like 127.0.0.1:8080"));
+            SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+
+        let database_url = var("DATABASE_URL").unwrap_or_else(|| "sqlite://data/kontor.db?mode=rwc".into());
+        let is_sqlite = database_url.starts_with("sqlite:");
+        let is_postgres = database_url.starts_with("postgres:") || database_url.starts_with("postgresql:");
+        if !is_sqlite && !is_postgres {
+            errors.push(format!(
+                "DATABASE_URL: must start with sqlite:// or postgres://, got `{}`",
+                persistence::types::redact(&database_url)
+            ));
+        }
+
+        let jwt_secret = var("KONTOR_JWT_SECRET");
+        match &jwt_secret {
+            Some(s) if s.len() < MIN_SECRET_LEN => errors.push(format!(
+                "KONTOR_JWT_SECRET: must be at least {MIN_SECRET_LEN} characters (use e.g. `openssl rand -hex 32`)"
+            )),
+            None if is_postgres => errors.push(
+                "KONTOR_JWT_SECRET: required with PostgreSQL so that all API nodes share it \
+                 (use e.g. `openssl rand -hex 32`)"
+                    .into(),
+            ),
+            _ => {}
+        }
+
+        let mut duration = |k: &str, default: &str| {
+            let raw = var(k).unwrap_or_else(|| default.into());
+            match humantime::parse_duration(&raw) {
+                Ok(d) if d >= Duration::from_secs(1) => d,
+                _ => {
+                    errors.push(format!("{k}: `{raw}` is not a duration like 15m, 1h or 30d"));
+                    humantime::parse_duration(default).unwrap_or(Duration::from_secs(900))
+                }
+            }
+        };
+        let access_token_ttl = duration("KONTOR_ACCESS_TOKEN_TTL", "15m");
+        let refresh_token_ttl = duration("KONTOR_REFRESH_TOKEN_TTL", "30d");
+        let login_window = duration("KONTOR_LOGIN_WINDOW", "15m");
+
+        let log_format = match var("KONTOR_LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                errors.push(format!("KONTOR_LOG_FORMAT: `{other}` is not `pretty` or `json`"));
+                LogFormat::Pretty
+            }
+        };
+
+        let mut number = |k: &str, min: u64, max: u64| -> Option<u64> {
+            let raw = var(k)?;
+            match raw.parse::<u64>() {
+                Ok(n) if (min..=max).contains(&n) => Some(n),
+                _ => {
+                    errors.push(format!("{k}: `{raw}` is not a whole number from {min} to {max}"));
+                    None
+                }
+            }
+        };
+        let db_max_connections = number("KONTOR_DB_MAX_CONNECTIONS", 1, 1000).map(|n| n as u32);
+        let max_body_bytes = number("KONTOR_MAX_BODY_BYTES", 1024, 1 << 30).unwrap_or(1 << 20) as usize;
+        let workers = number("KONTOR_WORKERS", 1, 512).map(|n| n as usize);
+        let login_max_failures_per_account =
+            number("KONTOR_LOGIN_MAX_FAILURES_PER_ACCOUNT", 1, 1000).unwrap_or(5) as i64;
+        let login_max_failures_per_ip = number("KONTOR_LOGIN_MAX_FAILURES_PER_IP", 1, 100_000).unwrap_or(50) as i64;
+
+        let trust_proxy_headers = match var("KONTOR_TRUST_PROXY_HEADERS").as_deref() {
+            None | Some("false") | Some("0") => false,
+            Some("true") | Some("1") => true,
+            Some(other) => {
+                errors.push(format!("KONTOR_TRUST_PROXY_HEADERS: `{other}` is not true or false"));
+                false
+            }
+        };
+
+        let admin_email = var("KONTOR_ADMIN_EMAIL").map(|e| e.trim().to_lowercase());
+        let admin_password = var("KONTOR_ADMIN_PASSWORD");
+        match (&admin_email, &admin_password) {
+            (Some(_), None) | (None, Some(_)) => {
+                errors.push("KONTOR_ADMIN_EMAIL and KONTOR_ADMIN_PASSWORD must be set together".into())
+            }
+            (Some(e), Some(p)) => {
+                if !e.contains('@') {
+                    errors.push(format!("KONTOR_ADMIN_EMAIL: `{e}` is not an e-mail address"));
+                }
+                if p.chars().count() < crate::auth::MIN_PASSWORD_LEN {
+                    errors.push(format!(
+                        "KONTOR_ADMIN_PASSWORD: must be at least {} characters",
+                        crate::auth::MIN_PASSWORD_LEN
+                    ));
+                }
+            }
+            (None, None) => {}
+        }
+
+        let api_key_pepper = var("KONTOR_API_KEY_PEPPER");
+        if api_key_pepper.as_ref().is_some_and(|p| p.len() < MIN_SECRET_LEN) {
+            errors.push(format!("KONTOR_API_KEY_PEPPER: must be at least {MIN_SECRET_LEN} characters"));
+        }
+
+        if !errors.is_empty() {
+            return Err(ConfigError(errors));
+        }
+        Ok(Config {
+            bind,
+            database_url,
+            data_dir: var("KONTOR_DATA_DIR").unwrap_or_else(|| "data".into()),
+            jwt_secret,
+            access_token_ttl,
+            refresh_token_ttl,
+            admin_email,
+            admin_password,
+            log_format,
+            db_max_connections,
+            max_body_bytes,
+            workers,
+            api_key_pepper,
+            trust_proxy_headers,
+            login_max_failures_per_account,
+            login_max_failures_per_ip,
+            login_window,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_start_on_embedded_sqlite_at_localhost_8080() {
+        let c = cfg(&[]).unwrap();
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.database_url, "sqlite://data/kontor.db?mode=rwc");
+        assert_eq!(c.access_token_ttl, Duration::from_secs(900));
+        assert!(c.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn postgres_requires_a_shared_jwt_secret() {
+        let err = cfg(&[("DATABASE_URL", "postgres://localhost/kontor")]).unwrap_err();
+        assert!(err.to_string().contains("KONTOR_JWT_SECRET"), "{err}");
+    }
+
+    #[test]
+    fn all_problems_are_reported_at_once() {
+        let err = cfg(&[
+            ("KONTOR_BIND", "nonsense"),
+            ("KONTOR_ACCESS_TOKEN_TTL", "soon"),
+            ("KONTOR_LOG_FORMAT", "xml"),
+            ("DATABASE_URL", "mysql://x"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.0.len(), 4, "{err}");
+    }
+}

@@ -1,0 +1,180 @@
+//! Request extractors with problem+json errors: JSON bodies with field paths, query
+//! strings, path ids and `If-Match` preconditions.
+
+use crate::error::{ApiError, FieldError};
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+use std::future::{ready, Ready};
+
+/// A JSON request body. Wrong content type → 415, too large → 413, syntax error →
+/// 400 with line and column, wrong shape → 422 naming the field.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|mime| {
+                let mime = mime.trim().to_ascii_lowercase();
+                mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+            })
+            .unwrap_or(false);
+        let limit =
+            req.app_data::<web::Data<crate::state::AppState>>().map(|s| s.config.max_body_bytes).unwrap_or(1 << 20);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType(
+                    "send the request body as JSON with `Content-Type: application/json`".into(),
+                ));
+            }
+            let bytes = body.await.map_err(|e| payload_error(e, limit))?;
+            parse_json(&bytes).map(Json)
+        })
+    }
+}
+
+/// Parses JSON bytes into `T`, mapping errors to 400 (syntax) or 422 (shape).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    match serde_path_to_error::deserialize::<_, T>(de) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            use serde_json::error::Category;
+            match inner.classify() {
+                Category::Data => {
+                    let field = if path == "." { "body".to_string() } else { path };
+                    let message = strip_position(&inner.to_string());
+                    let code = if message.starts_with("missing field") {
+                        "required"
+                    } else if message.starts_with("unknown field") {
+                        "unknown_field"
+                    } else {
+                        "invalid_type"
+                    };
+                    let field = match (code, message.split('`').nth(1)) {
+                        ("required" | "unknown_field", Some(name)) if field == "body" => name.to_string(),
+                        ("required" | "unknown_field", Some(name)) => format!("{field}.{name}"),
+                        _ => field,
+                    };
+                    Err(ApiError::Validation(vec![FieldError::new(field, code, message)]))
+                }
+                Category::Syntax | Category::Eof | Category::Io => Err(ApiError::MalformedJson(format!(
+                    "{} (line {}, column {})",
+                    strip_position(&inner.to_string()),
+                    inner.line(),
+                    inner.column()
+                ))),
+            }
+        }
+    }
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.find(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+fn payload_error(e: actix_web::Error, limit: usize) -> ApiError {
+    use actix_web::error::PayloadError;
+    match e.as_error::<PayloadError>() {
+        Some(PayloadError::Overflow) => ApiError::PayloadTooLarge(limit),
+        _ if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::PayloadTooLarge(limit)
+        }
+        _ => ApiError::BadRequest(format!("could not read the request body: {e}")),
+    }
+}
+
+/// Query-string parameters with 400 problems naming the parameter.
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let qs = req.query_string();
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(qs.as_bytes()));
+        ready(match serde_path_to_error::deserialize::<_, T>(de) {
+            Ok(v) => Ok(Query(v)),
+            Err(e) => {
+                let path = e.path().to_string();
+                let msg = e.into_inner().to_string();
+                let field = match msg.split('`').nth(1) {
+                    Some(name) if path == "." => name.to_string(),
+                    _ => path,
+                };
+                Err(ApiError::Validation(vec![FieldError::new(field, "invalid_query", msg)]))
+            }
+        })
+    }
+}
+
+/// A numeric id from the path segment `{id}`-style parameters.
+pub fn path_id(req: &HttpRequest, name: &str) -> Result<i64, ApiError> {
+    let raw = req.match_info().get(name).unwrap_or_default();
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| ApiError::NotFound(format!("`{raw}`: no such id; the resource")))
+}
+
+/// The `If-Match` precondition of an update: the version the client last read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IfMatch {
+    /// No `If-Match` (or `*`): last write wins.
+    Any,
+    /// Only if the resource still has this version.
+    Version(i64),
+    /// A tag that can never match (another resource's, or garbage).
+    Never,
+}
+
+impl IfMatch {
+    /// The version to check against, for the store.
+    pub fn version(self) -> Result<Option<i64>, ApiError> {
+        match self {
+            IfMatch::Any => Ok(None),
+            IfMatch::Version(v) => Ok(Some(v)),
+            IfMatch::Never => Err(ApiError::PreconditionFailed),
+        }
+    }
+
+    /// Reads `If-Match` for a resource of `kind` with `id`; tags look like `"customer-7-v3"`.
+    pub fn from_request(req: &HttpRequest, kind: &str, id: i64) -> IfMatch {
+        let Some(raw) = req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
+            return IfMatch::Any;
+        };
+        let prefix = format!("{kind}-{id}-v");
+        let mut result = IfMatch::Never;
+        for tag in raw.split(',').map(str::trim) {
+            if tag == "*" {
+                return IfMatch::Any;
+            }
+            let tag = tag.trim_start_matches("W/").trim_matches('"');
+            if let Some(v) = tag.strip_prefix(&prefix).and_then(|v| v.parse::<i64>().ok()) {
+                result = IfMatch::Version(v);
+            }
+        }
+        result
+    }
+}
+
+/// The strong ETag of a resource version.
+pub fn etag(kind: &str, id: i64, version: i64) -> String {
+    format!("\"{kind}-{id}-v{version}\"")
+}

@@ -1,0 +1,184 @@
+//! Kontor's HTTP API: actix-web server, authentication, problem responses and the
+//! OpenAPI document. [`Application`] builds a ready-to-run server from a [`Config`].
+
+pub mod auth;
+pub mod config;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod pagination;
+pub mod routes;
+pub mod state;
+
+pub use config::{Config, ConfigError, LogFormat};
+
+use crate::auth::{hash_password, TokenKeys};
+use crate::state::AppState;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use persistence::{Actor, NewUser, Store, StoreError, StoreOptions, UserData};
+use std::net::TcpListener;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: String, source: std::io::Error },
+    #[error("{0}")]
+    Bootstrap(String),
+}
+
+/// A started (not yet awaited) server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    store: Store,
+}
+
+impl Application {
+    /// Opens the store, bootstraps secrets and the first admin, and binds the listener.
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        let listener = TcpListener::bind(config.bind)
+            .map_err(|source| StartupError::Bind { addr: config.bind.to_string(), source })?;
+        Self::build_with_listener(config, listener).await
+    }
+
+    /// Like [`Application::build`] on an already bound listener (tests bind port 0).
+    pub async fn build_with_listener(config: Config, listener: TcpListener) -> Result<Application, StartupError> {
+        let store =
+            Store::open(&StoreOptions { url: config.database_url.clone(), max_connections: config.db_max_connections })
+                .await?;
+        let jwt_secret = match &config.jwt_secret {
+            Some(s) => s.clone(),
+            None => store.setting_or_init("jwt_secret", &auth::random_token(48)).await?,
+        };
+        let pepper = match &config.api_key_pepper {
+            Some(p) => p.clone(),
+            None => store.setting_or_init("api_key_pepper", &auth::random_token(48)).await?,
+        };
+        bootstrap_admin(&store, &config).await?;
+        let port =
+            listener.local_addr().map_err(|source| StartupError::Bind { addr: "listener".into(), source })?.port();
+        let state = web::Data::new(AppState {
+            store: store.clone(),
+            tokens: TokenKeys::new(jwt_secret.as_bytes()),
+            api_key_pepper: pepper.into_bytes(),
+            config: config.clone(),
+        });
+        let max_body = config.max_body_bytes;
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(web::PayloadConfig::new(max_body))
+                .app_data(web::JsonConfig::default().limit(max_body))
+                .wrap(from_fn(middleware::problem_responses))
+                .wrap(from_fn(middleware::request_id_and_log))
+                .service(web::resource("/healthz").route(web::get().to(routes::health::healthz)))
+                .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)))
+                .service(web::resource("/openapi.json").route(web::get().to(openapi_json)))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi-docs.json", openapi::ApiDoc::openapi_doc()))
+                .service(web::redirect("/docs", "/docs/"))
+                .service(
+                    web::scope("/api/v1")
+                        .wrap(from_fn(middleware::idempotency))
+                        .wrap(from_fn(middleware::authentication))
+                        .configure(routes::configure_api),
+                )
+                .default_service(web::to(not_found))
+        })
+        .shutdown_timeout(30)
+        .listen(listener)
+        .map_err(|source| StartupError::Bind { addr: config.bind.to_string(), source })?;
+        if let Some(workers) = config.workers {
+            server = server.workers(workers);
+        }
+        Ok(Application { port, server: server.run(), store })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish), then closes the pool.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        tracing::info!("server stopped; closing database connections");
+        self.store.close().await;
+        result
+    }
+}
+
+impl openapi::ApiDoc {
+    /// The OpenAPI document value.
+    pub fn openapi_doc() -> utoipa::openapi::OpenApi {
+        <Self as utoipa::OpenApi>::openapi()
+    }
+}
+
+async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(openapi::json())
+}
+
+/// Unknown routes: the problem middleware turns this into a 404 problem naming the path.
+async fn not_found() -> HttpResponse {
+    HttpResponse::NotFound().finish()
+}
+
+/// Creates the first admin on an empty database: from `KONTOR_ADMIN_EMAIL`/`_PASSWORD`,
+/// or `admin@kontor.local` with a generated one-time password printed to the log.
+async fn bootstrap_admin(store: &Store, config: &Config) -> Result<(), StartupError> {
+    if store.count_users().await? > 0 {
+        return Ok(());
+    }
+    let (email, password, generated) = match (&config.admin_email, &config.admin_password) {
+        (Some(e), Some(p)) => (e.clone(), p.clone(), false),
+        _ => ("admin@kontor.local".to_string(), auth::random_token(18), true),
+    };
+    let hash = hash_password(password.clone()).await.map_err(|e| StartupError::Bootstrap(e.to_string()))?;
+    let new = NewUser {
+        data: UserData {
+            email: email.clone(),
+            name: "Administrator".into(),
+            roles: vec![domain::Role::Admin],
+            weekly_capacity_hours: rust_decimal::Decimal::from(40),
+            internal_cost_rate: None,
+            default_sales_rate: None,
+            active: true,
+        },
+        password_hash: hash,
+    };
+    match store.create_user(&new, &Actor::system()).await {
+        Ok(_) if generated => {
+            tracing::warn!(email = %email, "created the first admin with a one-time password; change it after the first login");
+            println!("\n  Kontor: first admin created\n    e-mail:   {email}\n    password: {password}\n  (shown once; set KONTOR_ADMIN_EMAIL/KONTOR_ADMIN_PASSWORD to choose them)\n");
+            Ok(())
+        }
+        Ok(_) => {
+            tracing::info!(email = %email, "created the first admin from KONTOR_ADMIN_EMAIL");
+            Ok(())
+        }
+        // Another node bootstrapped at the same moment.
+        Err(StoreError::Duplicate(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Installs the tracing subscriber (pretty or JSON, level from `RUST_LOG`, default `info`).
+pub fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match format {
+        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+}

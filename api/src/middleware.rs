@@ -1,0 +1,230 @@
+//! Cross-cutting request handling: request ids and access logs, problem+json for every
+//! error response (also the framework's own 404/405/413), authentication and
+//! `Idempotency-Key` replay for POST requests.
+
+use crate::auth::{authenticate, Principal};
+use crate::error::{problem_type, slug_for_status, title_for, ApiError, Problem, PROBLEM_JSON};
+use crate::state::AppState;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, Error, HttpMessage, HttpResponse};
+use persistence::{IdempotencyBegin, StoredResponse};
+use sha2::{Digest, Sha256};
+use std::time::Instant;
+use tracing::Instrument;
+
+/// The id of the current request (from `X-Request-Id` or generated).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Header carrying the request id, both ways.
+pub const REQUEST_ID: &str = "x-request-id";
+
+fn acceptable_request_id(v: &str) -> bool {
+    (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+}
+
+/// Assigns a request id, runs the request inside a tracing span and logs its outcome.
+pub async fn request_id_and_log(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable_request_id(v))
+        .map(str::to_string)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
+    let started = Instant::now();
+    async move {
+        let mut res = next.call(req).await?;
+        let status = res.status().as_u16();
+        let latency_ms = started.elapsed().as_millis() as u64;
+        if status >= 500 {
+            tracing::error!(status, latency_ms, "request failed");
+        } else {
+            tracing::info!(status, latency_ms, "request completed");
+        }
+        if let Ok(v) = HeaderValue::from_str(&id) {
+            res.headers_mut().insert(HeaderName::from_static(REQUEST_ID), v);
+        }
+        Ok(res)
+    }
+    .instrument(span)
+    .await
+}
+
+/// Makes every error response a problem document carrying `instance` and `request_id`.
+pub async fn problem_responses(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let res = match next.call(req).await {
+        Ok(res) => res.map_into_boxed_body(),
+        Err(e) => return Err(e),
+    };
+    let status = res.status();
+    if status.as_u16() < 400 {
+        return Ok(res);
+    }
+    let (req, response) = res.into_parts();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
+    let framework_detail = response.error().map(|e| e.to_string());
+    let (mut response, body) = response.into_parts();
+    let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+    let mut problem: Problem = if is_problem {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| bare_problem(status, None))
+    } else {
+        let detail = match status {
+            StatusCode::NOT_FOUND => Some(format!("no resource at {} {}", req.method(), req.path())),
+            StatusCode::METHOD_NOT_ALLOWED => Some(format!("{} is not allowed on {}", req.method(), req.path())),
+            s if s.is_server_error() => None,
+            _ => framework_detail,
+        };
+        bare_problem(status, detail)
+    };
+    problem.instance.get_or_insert_with(|| req.path().to_string());
+    if problem.request_id.is_none() {
+        problem.request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    }
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+    let response = response.set_body(BoxBody::new(serde_json::to_string(&problem).unwrap_or_default()));
+    Ok(ServiceResponse::new(req, response))
+}
+
+fn bare_problem(status: StatusCode, detail: Option<String>) -> Problem {
+    Problem {
+        problem_type: problem_type(slug_for_status(status)),
+        title: title_for(status),
+        status: status.as_u16(),
+        detail,
+        instance: None,
+        request_id: None,
+        errors: vec![],
+        allowed: vec![],
+    }
+}
+
+/// Paths that authenticate by their body, not by a bearer credential.
+fn is_credential_exchange(path: &str) -> bool {
+    path.ends_with("/auth/login") || path.ends_with("/auth/refresh") || path.ends_with("/auth/logout")
+}
+
+/// Resolves the bearer credential (if any) into a [`Principal`] request extension.
+/// A presented but invalid credential is answered with 401 at once.
+pub async fn authentication(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    if !is_credential_exchange(req.path()) {
+        let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+            return Ok(req.error_response(ApiError::Internal("application state missing".into())));
+        };
+        match authenticate(req.request(), &state).await {
+            Ok(Some(principal)) => {
+                req.extensions_mut().insert(principal);
+            }
+            Ok(None) => {}
+            Err(e) => return Ok(req.error_response(e)),
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
+/// Header names replayed with an idempotent response.
+const REPLAYED_HEADERS: [header::HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG];
+
+/// `Idempotency-Key` on POST: the first response is stored and replayed for the same
+/// key and body; the same key with another body is answered with 422.
+pub async fn idempotency(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let key = req.headers().get("idempotency-key").map(|v| v.to_str().map(str::to_string));
+    let principal = req.extensions().get::<Principal>().map(Principal::key);
+    let (Some(key), Some(principal), true) = (key, principal, req.method() == Method::POST) else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let key = match key {
+        Ok(k) if (1..=255).contains(&k.len()) => k,
+        _ => {
+            let e = ApiError::BadRequest("Idempotency-Key must be 1 to 255 visible ASCII characters".into());
+            return Ok(req.error_response(e));
+        }
+    };
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(req.error_response(ApiError::Internal("application state missing".into())));
+    };
+    let body = match req.extract::<web::Bytes>().await {
+        Ok(b) => b,
+        Err(_) => return Ok(req.error_response(ApiError::PayloadTooLarge(state.config.max_body_bytes))),
+    };
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str());
+    hasher.update(b"\n");
+    hasher.update(req.uri().to_string());
+    hasher.update(b"\n");
+    hasher.update(&body);
+    let fingerprint: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    req.set_payload(Payload::from(body));
+
+    match state.store.idempotency_begin(&principal, &key, &fingerprint).await {
+        Err(e) => Ok(req.error_response(ApiError::from(e))),
+        Ok(IdempotencyBegin::Mismatch) => Ok(req.error_response(ApiError::IdempotencyMismatch(
+            "this Idempotency-Key was already used with a different request; use a new key".into(),
+        ))),
+        Ok(IdempotencyBegin::InProgress) => Ok(req.error_response(ApiError::IdempotencyInProgress)),
+        Ok(IdempotencyBegin::Replay(stored)) => {
+            let mut res = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
+            for (name, value) in &stored.headers {
+                res.insert_header((name.as_str(), value.as_str()));
+            }
+            res.insert_header(("idempotent-replayed", "true"));
+            Ok(req.into_response(res.body(stored.body)))
+        }
+        Ok(IdempotencyBegin::Proceed) => {
+            let res = next.call(req).await;
+            let res = match res {
+                Ok(res) => res.map_into_boxed_body(),
+                Err(e) => {
+                    let _ = state.store.idempotency_abandon(&principal, &key).await;
+                    return Err(e);
+                }
+            };
+            let (req, response) = res.into_parts();
+            let status = response.status();
+            let (response, body) = response.into_parts();
+            let bytes = actix_web::body::to_bytes(body).await.unwrap_or_default();
+            match (status.is_server_error(), String::from_utf8(bytes.to_vec())) {
+                (false, Ok(text)) => {
+                    let headers = REPLAYED_HEADERS
+                        .iter()
+                        .filter_map(|h| {
+                            let v = response.headers().get(h)?.to_str().ok()?;
+                            Some((h.as_str().to_string(), v.to_string()))
+                        })
+                        .collect();
+                    let stored = StoredResponse { status: status.as_u16(), headers, body: text };
+                    if let Err(e) = state.store.idempotency_complete(&principal, &key, &stored).await {
+                        tracing::error!(error = %e, "could not store idempotent response");
+                    }
+                }
+                _ => {
+                    let _ = state.store.idempotency_abandon(&principal, &key).await;
+                }
+            }
+            let response = response.set_body(BoxBody::new(bytes));
+            Ok(ServiceResponse::new(req, response))
+        }
+    }
+}

@@ -1,0 +1,753 @@
+//! Customers and their contacts: the billed parties.
+//!
+//! Built the way every resource is: keyset pagination, filters, `ETag`/`If-Match`,
+//! `Idempotency-Key` on POST, per-field validation, an audit entry per change.
+//! Customers are archived, never hard-deleted, because invoices keep referring to them.
+
+use crate::auth::Principal;
+use crate::dto::{clean, double_option, timestamp, validate};
+use crate::error::{ApiError, Problem};
+use crate::extract::{etag, path_id, IfMatch, Json, Query};
+use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
+use crate::state::AppState;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use domain::{BillingMode, Currency, InvoiceDetail, Permission, VatTreatment};
+use persistence::{
+    Contact, ContactData, Customer, CustomerData, CustomerFilter, CustomerSort, PageRequest, StoreError,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::{Validate, ValidationError};
+
+fn valid_currency(code: &str) -> Result<(), ValidationError> {
+    code.parse::<Currency>().map(|_| ()).map_err(|e| {
+        let mut err = ValidationError::new("currency");
+        err.message = Some(format!("{e}; supported: {}", Currency::supported_codes().join(", ")).into());
+        err
+    })
+}
+
+fn valid_country(code: &str) -> Result<(), ValidationError> {
+    if code.len() == 2 && code.bytes().all(|b| b.is_ascii_uppercase()) {
+        Ok(())
+    } else {
+        let mut err = ValidationError::new("country");
+        err.message = Some("must be an ISO 3166-1 alpha-2 code such as DE, AT, CZ".into());
+        Err(err)
+    }
+}
+
+fn valid_code(s: &str) -> Result<(), ValidationError> {
+    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b)) {
+        Ok(())
+    } else {
+        let mut err = ValidationError::new("format");
+        err.message = Some("may contain only letters, digits and - _ . /".into());
+        Err(err)
+    }
+}
+
+fn valid_vat_id(s: &str) -> Result<(), ValidationError> {
+    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    if (4..=20).contains(&compact.len()) && compact.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        Ok(())
+    } else {
+        let mut err = ValidationError::new("vat_id");
+        err.message = Some("must be a VAT identification number such as DE123456789".into());
+        Err(err)
+    }
+}
+
+/// A billing address.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Address {
+    #[validate(length(max = 200))]
+    #[schema(example = "Hauptstraße 1")]
+    pub street: Option<String>,
+    #[validate(length(max = 20))]
+    #[schema(example = "10115")]
+    pub postal_code: Option<String>,
+    #[validate(length(max = 100))]
+    #[schema(example = "Berlin")]
+    pub city: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[validate(custom(function = "valid_country"))]
+    #[schema(example = "DE")]
+    pub country: Option<String>,
+}
+
+/// A contact person.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactOut {
+    pub id: i64,
+    pub customer_id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// Function, e.g. "IT lead".
+    pub position: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<Contact> for ContactOut {
+    fn from(c: Contact) -> Self {
+        ContactOut {
+            id: c.id,
+            customer_id: c.customer_id,
+            name: c.data.name,
+            email: c.data.email,
+            phone: c.data.phone,
+            position: c.data.position,
+            created_at: timestamp(&c.created_at),
+            updated_at: timestamp(&c.updated_at),
+        }
+    }
+}
+
+/// A new contact person.
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactCreate {
+    #[validate(length(min = 1, max = 200))]
+    #[schema(example = "Petra Schmidt")]
+    pub name: String,
+    #[validate(email, length(max = 254))]
+    #[schema(example = "petra.schmidt@example.com")]
+    pub email: Option<String>,
+    #[validate(length(max = 50))]
+    #[schema(example = "+49 30 1234567")]
+    pub phone: Option<String>,
+    #[validate(length(max = 100))]
+    pub position: Option<String>,
+}
+
+impl ContactCreate {
+    fn into_data(self) -> ContactData {
+        ContactData {
+            name: self.name.trim().to_string(),
+            email: clean(self.email.as_deref()).map(|e| e.to_lowercase()),
+            phone: clean(self.phone.as_deref()),
+            position: clean(self.position.as_deref()),
+        }
+    }
+}
+
+/// Changes to a contact; absent fields stay, `null` clears.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContactPatch {
+    #[validate(length(min = 1, max = 200))]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(email, length(max = 254))]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 50))]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 100))]
+    #[schema(value_type = Option<String>)]
+    pub position: Option<Option<String>>,
+}
+
+/// A customer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerOut {
+    pub id: i64,
+    /// Customer number (debtor number); assigned from 10001 on when not given.
+    #[schema(example = "10001")]
+    pub number: String,
+    #[schema(example = "Muster IT GmbH")]
+    pub name: String,
+    pub address: Address,
+    #[schema(example = "DE123456789")]
+    pub vat_id: Option<String>,
+    #[schema(example = "rechnung@muster-it.de")]
+    pub billing_email: Option<String>,
+    /// ISO 4217.
+    #[schema(example = "EUR")]
+    pub currency: String,
+    #[schema(example = 14)]
+    pub payment_terms_days: i64,
+    pub vat_treatment: VatTreatment,
+    pub billing_mode: BillingMode,
+    pub invoice_detail: InvoiceDetail,
+    /// Id of this customer in the helpdesk.
+    pub helpdesk_ref: Option<String>,
+    /// Debtor number in the accounting system.
+    pub accounting_ref: Option<String>,
+    pub notes: Option<String>,
+    /// Archived customers are hidden from default lists and read-only until restored.
+    pub archived: bool,
+    pub archived_at: Option<String>,
+    /// Contacts (in single-customer responses only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contacts: Option<Vec<ContactOut>>,
+    /// Increases with every change; the `ETag` carries it.
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl CustomerOut {
+    fn new(c: Customer, contacts: Option<Vec<Contact>>) -> Self {
+        let d = c.data;
+        CustomerOut {
+            id: c.id,
+            number: d.number,
+            name: d.name,
+            address: Address {
+                street: d.address_street,
+                postal_code: d.address_postal_code,
+                city: d.address_city,
+                country: d.address_country,
+            },
+            vat_id: d.vat_id,
+            billing_email: d.billing_email,
+            currency: d.currency.code().to_string(),
+            payment_terms_days: d.payment_terms_days,
+            vat_treatment: d.vat_treatment,
+            billing_mode: d.billing_mode,
+            invoice_detail: d.invoice_detail,
+            helpdesk_ref: d.helpdesk_ref,
+            accounting_ref: d.accounting_ref,
+            notes: d.notes,
+            archived: c.archived_at.is_some(),
+            archived_at: c.archived_at.as_ref().map(timestamp),
+            contacts: contacts.map(|cs| cs.into_iter().map(ContactOut::from).collect()),
+            version: c.version,
+            created_at: timestamp(&c.created_at),
+            updated_at: timestamp(&c.updated_at),
+        }
+    }
+}
+
+list_response!(CustomerList, CustomerOut, "A page of customers.");
+list_response!(ContactList, ContactOut, "The contacts of a customer.");
+
+/// A new customer. Only `name` is required.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerCreate {
+    /// Customer number; assigned automatically (10001, 10002, …) when absent.
+    #[validate(length(min = 1, max = 32), custom(function = "valid_code"))]
+    pub number: Option<String>,
+    #[validate(length(min = 1, max = 200))]
+    #[schema(example = "Muster IT GmbH")]
+    pub name: String,
+    #[validate(nested)]
+    pub address: Option<Address>,
+    /// Required when `vat_treatment` is `eu_reverse_charge`.
+    #[validate(custom(function = "valid_vat_id"))]
+    #[schema(example = "DE123456789")]
+    pub vat_id: Option<String>,
+    #[validate(email, length(max = 254))]
+    pub billing_email: Option<String>,
+    /// ISO 4217; default `EUR`.
+    #[validate(custom(function = "valid_currency"))]
+    #[schema(example = "EUR")]
+    pub currency: Option<String>,
+    /// Default 14.
+    #[validate(range(min = 0, max = 365))]
+    pub payment_terms_days: Option<i64>,
+    /// Default `domestic`.
+    pub vat_treatment: Option<VatTreatment>,
+    /// Default `period_end`.
+    pub billing_mode: Option<BillingMode>,
+    /// Default `per_ticket`.
+    pub invoice_detail: Option<InvoiceDetail>,
+    #[validate(length(min = 1, max = 100))]
+    pub helpdesk_ref: Option<String>,
+    #[validate(length(min = 1, max = 100))]
+    pub accounting_ref: Option<String>,
+    #[validate(length(max = 10000))]
+    pub notes: Option<String>,
+    /// Contacts to create with the customer (at most 50).
+    #[validate(length(max = 50), nested)]
+    pub contacts: Option<Vec<ContactCreate>>,
+}
+
+/// Changes to a customer; absent fields stay, `null` clears an optional field.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerPatch {
+    #[validate(length(min = 1, max = 32), custom(function = "valid_code"))]
+    pub number: Option<String>,
+    #[validate(length(min = 1, max = 200))]
+    pub name: Option<String>,
+    /// Replaces the whole address; `null` clears it.
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(nested)]
+    #[schema(value_type = Option<Address>)]
+    pub address: Option<Option<Address>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(custom(function = "valid_vat_id"))]
+    #[schema(value_type = Option<String>)]
+    pub vat_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(email, length(max = 254))]
+    #[schema(value_type = Option<String>)]
+    pub billing_email: Option<Option<String>>,
+    #[validate(custom(function = "valid_currency"))]
+    pub currency: Option<String>,
+    #[validate(range(min = 0, max = 365))]
+    pub payment_terms_days: Option<i64>,
+    pub vat_treatment: Option<VatTreatment>,
+    pub billing_mode: Option<BillingMode>,
+    pub invoice_detail: Option<InvoiceDetail>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(min = 1, max = 100))]
+    #[schema(value_type = Option<String>)]
+    pub helpdesk_ref: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(min = 1, max = 100))]
+    #[schema(value_type = Option<String>)]
+    pub accounting_ref: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[validate(length(max = 10000))]
+    #[schema(value_type = Option<String>)]
+    pub notes: Option<Option<String>>,
+}
+
+/// Rules across fields of the resulting customer.
+fn check_customer(d: &CustomerData) -> Result<(), ApiError> {
+    if d.vat_treatment == VatTreatment::EuReverseCharge && d.vat_id.is_none() {
+        return Err(ApiError::invalid(
+            "vat_id",
+            "required",
+            "EU reverse charge needs the customer's VAT id on every invoice",
+        ));
+    }
+    Ok(())
+}
+
+fn address_fields(a: Option<Address>) -> (Option<String>, Option<String>, Option<String>, Option<String>) {
+    let a = a.unwrap_or_default();
+    (clean(a.street.as_deref()), clean(a.postal_code.as_deref()), clean(a.city.as_deref()), clean(a.country.as_deref()))
+}
+
+fn vat_id_clean(v: Option<&str>) -> Option<String> {
+    clean(v).map(|s| s.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase())
+}
+
+fn currency(code: &str) -> Result<Currency, ApiError> {
+    code.parse()
+        .map_err(|e: domain::currency::UnknownCurrency| ApiError::invalid("currency", "currency", e.to_string()))
+}
+
+/// Sort order of the customer list.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerSortParam {
+    /// By name, then id (default).
+    #[default]
+    Name,
+    /// By customer number, then id.
+    Number,
+}
+
+/// Which customers to show.
+#[derive(Debug, Clone, Copy, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ArchiveStatus {
+    /// Only active customers (default).
+    #[default]
+    Active,
+    /// Only archived customers.
+    Archived,
+    /// Both.
+    All,
+}
+
+/// Query of the customer list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page (same filters and sort).
+    pub cursor: Option<String>,
+    /// Case-insensitive search in name and number.
+    pub q: Option<String>,
+    /// ISO 4217 currency.
+    pub currency: Option<String>,
+    pub billing_mode: Option<BillingMode>,
+    /// Exact helpdesk id (for matching incoming tickets).
+    pub helpdesk_ref: Option<String>,
+    /// Exact accounting debtor number.
+    pub accounting_ref: Option<String>,
+    /// `active` (default), `archived` or `all`.
+    pub status: Option<ArchiveStatus>,
+    /// `name` (default) or `number`.
+    pub sort: Option<CustomerSortParam>,
+}
+
+fn customer_response(status: StatusCode, c: Customer, contacts: Option<Vec<Contact>>) -> HttpResponse {
+    HttpResponse::build(status)
+        .insert_header((header::ETAG, etag("customer", c.id, c.version)))
+        .json(CustomerOut::new(c, contacts))
+}
+
+fn not_found(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound => ApiError::NotFound("customer".into()),
+        other => other.into(),
+    }
+}
+
+/// List customers.
+///
+/// Keyset-paginated: pass `next_cursor` back as `cursor` with the same filters and
+/// sort to get the next page; pages never overlap or skip a customer.
+#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerQuery),
+    security(("bearer" = []), ("api_key" = ["customers:read"])),
+    responses(
+        (status = 200, body = CustomerList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid query parameter", body = Problem, content_type = "application/problem+json")))]
+pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<CustomerQuery>) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::ReadCustomers)?;
+    let q = q.0;
+    let sort = match q.sort.unwrap_or_default() {
+        CustomerSortParam::Name => CustomerSort::Name,
+        CustomerSortParam::Number => CustomerSort::Number,
+    };
+    let filter = CustomerFilter {
+        search: clean(q.q.as_deref()),
+        currency: clean(q.currency.as_deref()).map(|c| c.to_uppercase()),
+        billing_mode: q.billing_mode.map(|m| m.as_str().to_string()),
+        helpdesk_ref: clean(q.helpdesk_ref.as_deref()),
+        accounting_ref: clean(q.accounting_ref.as_deref()),
+        archived_only: match q.status.unwrap_or_default() {
+            ArchiveStatus::Active => None,
+            ArchiveStatus::Archived => Some(true),
+            ArchiveStatus::All => Some(false),
+        },
+    };
+    let page = PageRequest { limit: limit(q.limit)?, after: decode_cursor::<(String, i64)>(q.cursor.as_deref())? };
+    let page = state.store.list_customers(&filter, sort, &page).await?;
+    Ok(HttpResponse::Ok().json(CustomerList {
+        items: page.items.into_iter().map(|c| CustomerOut::new(c, None)).collect(),
+        next_cursor: page.next.map(|k| encode_cursor(&k)),
+    }))
+}
+
+/// Create a customer (admin, billing, manager; API scope `customers:write`).
+#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerCreate,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe creation: the same key and body replay the first response; the same key with another body is 422")),
+    security(("bearer" = []), ("api_key" = ["customers:write"])),
+    responses(
+        (status = 201, body = CustomerOut, headers(("ETag" = String), ("Location" = String))),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Number or external reference taken", body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (see `errors`)", body = Problem, content_type = "application/problem+json")))]
+pub async fn create(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AppState>,
+    body: Json<CustomerCreate>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::WriteCustomers)?;
+    let b = body.0;
+    validate(&b, vec![])?;
+    let (street, postal, city, country) = address_fields(b.address);
+    let data = CustomerData {
+        number: clean(b.number.as_deref()).unwrap_or_default(),
+        name: b.name.trim().to_string(),
+        address_street: street,
+        address_postal_code: postal,
+        address_city: city,
+        address_country: country,
+        vat_id: vat_id_clean(b.vat_id.as_deref()),
+        billing_email: clean(b.billing_email.as_deref()).map(|e| e.to_lowercase()),
+        currency: currency(b.currency.as_deref().unwrap_or("EUR"))?,
+        payment_terms_days: b.payment_terms_days.unwrap_or(14),
+        vat_treatment: b.vat_treatment.unwrap_or(VatTreatment::Domestic),
+        billing_mode: b.billing_mode.unwrap_or(BillingMode::PeriodEnd),
+        invoice_detail: b.invoice_detail.unwrap_or(InvoiceDetail::PerTicket),
+        helpdesk_ref: clean(b.helpdesk_ref.as_deref()),
+        accounting_ref: clean(b.accounting_ref.as_deref()),
+        notes: clean(b.notes.as_deref()),
+    };
+    check_customer(&data)?;
+    let contacts: Vec<ContactData> = b.contacts.unwrap_or_default().into_iter().map(ContactCreate::into_data).collect();
+    let customer = state.store.create_customer(&data, &contacts, &p.actor(&req)).await?;
+    let id = customer.id;
+    let contacts = state.store.list_contacts(id).await?;
+    let mut res = customer_response(StatusCode::CREATED, customer, Some(contacts));
+    let location = format!("/api/v1/customers/{id}");
+    if let Ok(v) = header::HeaderValue::from_str(&location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(res)
+}
+
+/// Read a customer with its contacts.
+#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)),
+    security(("bearer" = []), ("api_key" = ["customers:read"])),
+    responses(
+        (status = 200, body = CustomerOut, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::ReadCustomers)?;
+    let id = path_id(&req, "id")?;
+    let customer = state.store.get_customer(id).await.map_err(not_found)?;
+    let contacts = state.store.list_contacts(id).await?;
+    Ok(customer_response(StatusCode::OK, customer, Some(contacts)))
+}
+
+/// Change a customer. Send `If-Match` with the ETag you read; a stale one is 412.
+#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers",
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version you changed")),
+    request_body = CustomerPatch,
+    security(("bearer" = []), ("api_key" = ["customers:write"])),
+    responses(
+        (status = 200, body = CustomerOut, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Archived, or number taken", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn update(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AppState>,
+    body: Json<CustomerPatch>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::WriteCustomers)?;
+    let id = path_id(&req, "id")?;
+    let b = body.0;
+    validate(&b, vec![])?;
+    let version = IfMatch::from_request(&req, "customer", id).version()?;
+    let customer = state
+        .store
+        .update_customer(id, version, &p.actor(&req), |cur: &Customer| -> Result<CustomerData, ApiError> {
+            let c = &cur.data;
+            let (street, postal, city, country) = match b.address.clone() {
+                Some(a) => address_fields(a),
+                None => (
+                    c.address_street.clone(),
+                    c.address_postal_code.clone(),
+                    c.address_city.clone(),
+                    c.address_country.clone(),
+                ),
+            };
+            let keep = |patch: &Option<Option<String>>, cur: &Option<String>| match patch {
+                Some(v) => clean(v.as_deref()),
+                None => cur.clone(),
+            };
+            let data = CustomerData {
+                number: clean(b.number.as_deref()).unwrap_or_else(|| c.number.clone()),
+                name: b.name.as_deref().map(|n| n.trim().to_string()).unwrap_or_else(|| c.name.clone()),
+                address_street: street,
+                address_postal_code: postal,
+                address_city: city,
+                address_country: country,
+                vat_id: match &b.vat_id {
+                    Some(v) => vat_id_clean(v.as_deref()),
+                    None => c.vat_id.clone(),
+                },
+                billing_email: keep(&b.billing_email, &c.billing_email).map(|e| e.to_lowercase()),
+                currency: match &b.currency {
+                    Some(code) => currency(code)?,
+                    None => c.currency,
+                },
+                payment_terms_days: b.payment_terms_days.unwrap_or(c.payment_terms_days),
+                vat_treatment: b.vat_treatment.unwrap_or(c.vat_treatment),
+                billing_mode: b.billing_mode.unwrap_or(c.billing_mode),
+                invoice_detail: b.invoice_detail.unwrap_or(c.invoice_detail),
+                helpdesk_ref: keep(&b.helpdesk_ref, &c.helpdesk_ref),
+                accounting_ref: keep(&b.accounting_ref, &c.accounting_ref),
+                notes: keep(&b.notes, &c.notes),
+            };
+            check_customer(&data)?;
+            Ok(data)
+        })
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => ApiError::NotFound("customer".into()),
+            other => other,
+        })?;
+    let contacts = state.store.list_contacts(id).await?;
+    Ok(customer_response(StatusCode::OK, customer, Some(contacts)))
+}
+
+/// Archive a customer ("delete"). The customer stays readable (invoices refer to it)
+/// but is hidden from default lists and read-only until restored. Idempotent.
+#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers",
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
+    security(("bearer" = []), ("api_key" = ["customers:write"])),
+    responses(
+        (status = 200, description = "Archived", body = CustomerOut, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json")))]
+pub async fn archive(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    set_archived(req, p, state, true).await
+}
+
+/// Restore an archived customer. Idempotent.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/restore", tag = "customers",
+    params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
+    security(("bearer" = []), ("api_key" = ["customers:write"])),
+    responses(
+        (status = 200, description = "Active again", body = CustomerOut, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn restore(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    set_archived(req, p, state, false).await
+}
+
+async fn set_archived(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AppState>,
+    archive: bool,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::WriteCustomers)?;
+    let id = path_id(&req, "id")?;
+    let version = IfMatch::from_request(&req, "customer", id).version()?;
+    let customer = state.store.set_customer_archived(id, version, archive, &p.actor(&req)).await.map_err(not_found)?;
+    let contacts = state.store.list_contacts(id).await?;
+    Ok(customer_response(StatusCode::OK, customer, Some(contacts)))
+}
+
+/// List a customer's contacts.
+#[utoipa::path(get, path = "/api/v1/customers/{id}/contacts", tag = "customers", params(("id" = i64, Path)),
+    security(("bearer" = []), ("api_key" = ["customers:read"])),
+    responses((status = 200, body = ContactList), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_contacts(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::ReadCustomers)?;
+    let id = path_id(&req, "id")?;
+    state.store.get_customer(id).await.map_err(not_found)?;
+    let contacts = state.store.list_contacts(id).await?;
+    Ok(HttpResponse::Ok()
+        .json(ContactList { items: contacts.into_iter().map(ContactOut::from).collect(), next_cursor: None }))
+}
+
+async fn writable_customer(state: &AppState, id: i64) -> Result<Customer, ApiError> {
+    let customer = state.store.get_customer(id).await.map_err(not_found)?;
+    if customer.archived_at.is_some() {
+        return Err(ApiError::Conflict("the customer is archived; restore it before changing it".into()));
+    }
+    Ok(customer)
+}
+
+/// Add a contact to a customer.
+#[utoipa::path(post, path = "/api/v1/customers/{id}/contacts", tag = "customers", params(("id" = i64, Path)),
+    request_body = ContactCreate,
+    security(("bearer" = []), ("api_key" = ["customers:write"])),
+    responses(
+        (status = 201, body = ContactOut),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn create_contact(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AppState>,
+    body: Json<ContactCreate>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::WriteCustomers)?;
+    let id = path_id(&req, "id")?;
+    let b = body.0;
+    validate(&b, vec![])?;
+    writable_customer(&state, id).await?;
+    let contact = state.store.create_contact(id, &b.into_data(), &p.actor(&req)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/customers/{id}/contacts/{}", contact.id)))
+        .json(ContactOut::from(contact)))
+}
+
+/// Change a contact.
+#[utoipa::path(patch, path = "/api/v1/customers/{id}/contacts/{contact_id}", tag = "customers",
+    params(("id" = i64, Path), ("contact_id" = i64, Path)), request_body = ContactPatch,
+    security(("bearer" = []), ("api_key" = ["customers:write"])),
+    responses(
+        (status = 200, body = ContactOut),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn update_contact(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AppState>,
+    body: Json<ContactPatch>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::WriteCustomers)?;
+    let id = path_id(&req, "id")?;
+    let contact_id = path_id(&req, "contact_id")?;
+    let b = body.0;
+    validate(&b, vec![])?;
+    writable_customer(&state, id).await?;
+    let contact = state
+        .store
+        .update_contact(id, contact_id, &p.actor(&req), |cur: &Contact| -> Result<ContactData, ApiError> {
+            let keep = |patch: &Option<Option<String>>, cur: &Option<String>| match patch {
+                Some(v) => clean(v.as_deref()),
+                None => cur.clone(),
+            };
+            Ok(ContactData {
+                name: b.name.as_deref().map(|n| n.trim().to_string()).unwrap_or_else(|| cur.data.name.clone()),
+                email: keep(&b.email, &cur.data.email).map(|e| e.to_lowercase()),
+                phone: keep(&b.phone, &cur.data.phone),
+                position: keep(&b.position, &cur.data.position),
+            })
+        })
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => ApiError::NotFound("contact".into()),
+            other => other,
+        })?;
+    Ok(HttpResponse::Ok().json(ContactOut::from(contact)))
+}
+
+/// Remove a contact.
+#[utoipa::path(delete, path = "/api/v1/customers/{id}/contacts/{contact_id}", tag = "customers",
+    params(("id" = i64, Path), ("contact_id" = i64, Path)),
+    security(("bearer" = []), ("api_key" = ["customers:write"])),
+    responses((status = 204, description = "Removed"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn delete_contact(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::WriteCustomers)?;
+    let id = path_id(&req, "id")?;
+    let contact_id = path_id(&req, "contact_id")?;
+    writable_customer(&state, id).await?;
+    state.store.delete_contact(id, contact_id, &p.actor(&req)).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::NotFound("contact".into()),
+        other => other.into(),
+    })?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Routes of this module.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/customers").route(web::get().to(list)).route(web::post().to(create)))
+        .service(
+            web::resource("/customers/{id}")
+                .route(web::get().to(get))
+                .route(web::patch().to(update))
+                .route(web::delete().to(archive)),
+        )
+        .service(web::resource("/customers/{id}/restore").route(web::post().to(restore)))
+        .service(
+            web::resource("/customers/{id}/contacts")
+                .route(web::get().to(list_contacts))
+                .route(web::post().to(create_contact)),
+        )
+        .service(
+            web::resource("/customers/{id}/contacts/{contact_id}")
+                .route(web::patch().to(update_contact))
+                .route(web::delete().to(delete_contact)),
+        );
+}

@@ -1,0 +1,285 @@
+//! Employee accounts, managed by admins.
+
+use crate::auth::{hash_password, Principal};
+use crate::dto::{double_option, non_negative, timestamp, validate, DecimalString};
+use crate::error::{ApiError, FieldError, Problem};
+use crate::extract::{etag, path_id, IfMatch, Json, Query};
+use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
+use crate::state::AppState;
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use domain::{Permission, Role};
+use persistence::{NewUser, PageRequest, User, UserData};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use validator::Validate;
+
+/// An employee account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserOut {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub roles: Vec<Role>,
+    /// Planned working hours per week (capacity planning).
+    #[schema(value_type = String, example = "40")]
+    pub weekly_capacity_hours: DecimalString,
+    /// Internal cost per hour (profitability).
+    #[schema(value_type = Option<String>, example = "45.00")]
+    pub internal_cost_rate: Option<DecimalString>,
+    /// Default hourly sales rate (rate resolution level 5).
+    #[schema(value_type = Option<String>, example = "95.00")]
+    pub default_sales_rate: Option<DecimalString>,
+    pub active: bool,
+    pub version: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<User> for UserOut {
+    fn from(u: User) -> Self {
+        UserOut {
+            id: u.id,
+            email: u.email,
+            name: u.name,
+            roles: u.roles,
+            weekly_capacity_hours: DecimalString(u.weekly_capacity_hours),
+            internal_cost_rate: u.internal_cost_rate.map(DecimalString),
+            default_sales_rate: u.default_sales_rate.map(DecimalString),
+            active: u.active,
+            version: u.version,
+            created_at: timestamp(&u.created_at),
+            updated_at: timestamp(&u.updated_at),
+        }
+    }
+}
+
+list_response!(UserList, UserOut, "A page of users.");
+
+/// A new employee account.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserCreate {
+    #[validate(email, length(max = 254))]
+    #[schema(example = "jana.novak@example.com")]
+    pub email: String,
+    #[validate(length(min = 1, max = 200))]
+    #[schema(example = "Jana Novák")]
+    pub name: String,
+    /// At least 12 characters.
+    #[validate(length(min = 12, max = 1024))]
+    pub password: String,
+    #[validate(length(min = 1, message = "at least one role is required"))]
+    pub roles: Vec<Role>,
+    #[schema(value_type = Option<String>, example = "40")]
+    pub weekly_capacity_hours: Option<DecimalString>,
+    #[schema(value_type = Option<String>, example = "45.00")]
+    pub internal_cost_rate: Option<DecimalString>,
+    #[schema(value_type = Option<String>, example = "95.00")]
+    pub default_sales_rate: Option<DecimalString>,
+    /// Defaults to true.
+    pub active: Option<bool>,
+}
+
+/// Changes to an account; absent fields stay, `null` clears an optional field.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    #[validate(email, length(max = 254))]
+    pub email: Option<String>,
+    #[validate(length(min = 1, max = 200))]
+    pub name: Option<String>,
+    /// Setting a password logs the user out everywhere (refresh tokens revoked).
+    #[validate(length(min = 12, max = 1024))]
+    pub password: Option<String>,
+    #[validate(length(min = 1, message = "at least one role is required"))]
+    pub roles: Option<Vec<Role>>,
+    #[schema(value_type = Option<String>)]
+    pub weekly_capacity_hours: Option<DecimalString>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub internal_cost_rate: Option<Option<DecimalString>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub default_sales_rate: Option<Option<DecimalString>>,
+    /// `false` deactivates: no more logins, refresh tokens revoked.
+    pub active: Option<bool>,
+}
+
+fn check_amounts(
+    capacity: Option<&DecimalString>,
+    cost: Option<&DecimalString>,
+    sales: Option<&DecimalString>,
+) -> Vec<FieldError> {
+    let mut e = Vec::new();
+    non_negative("internal_cost_rate", cost, &mut e);
+    non_negative("default_sales_rate", sales, &mut e);
+    if capacity.is_some_and(|c| c.0 < Decimal::ZERO || c.0 > Decimal::from(168)) {
+        e.push(FieldError::new("weekly_capacity_hours", "range", "must be from 0 to 168"));
+    }
+    e
+}
+
+/// Query of the user list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UserQuery {
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn user_response(status: actix_web::http::StatusCode, user: User) -> HttpResponse {
+    let tag = etag("user", user.id, user.version);
+    HttpResponse::build(status).insert_header((header::ETAG, tag)).json(UserOut::from(user))
+}
+
+/// List users (admin).
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = UserList), (status = 403, body = Problem, content_type = "application/problem+json")))]
+pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<UserQuery>) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::ManageUsers)?;
+    let page = PageRequest { limit: limit(q.0.limit)?, after: decode_cursor::<i64>(q.0.cursor.as_deref())? };
+    let page = state.store.list_users(&page).await?;
+    Ok(HttpResponse::Ok().json(UserList {
+        items: page.items.into_iter().map(UserOut::from).collect(),
+        next_cursor: page.next.map(|k| encode_cursor(&k)),
+    }))
+}
+
+/// Create a user (admin).
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserCreate,
+    security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request")),
+    responses(
+        (status = 201, body = UserOut, headers(("ETag" = String), ("Location" = String))),
+        (status = 409, description = "E-mail taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn create(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AppState>,
+    body: Json<UserCreate>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::ManageUsers)?;
+    let b = body.0;
+    validate(
+        &b,
+        check_amounts(b.weekly_capacity_hours.as_ref(), b.internal_cost_rate.as_ref(), b.default_sales_rate.as_ref()),
+    )?;
+    let mut roles = b.roles;
+    roles.sort();
+    roles.dedup();
+    let new = NewUser {
+        data: UserData {
+            email: b.email.trim().to_lowercase(),
+            name: b.name.trim().to_string(),
+            roles,
+            weekly_capacity_hours: b.weekly_capacity_hours.map(|d| d.0).unwrap_or(Decimal::from(40)),
+            internal_cost_rate: b.internal_cost_rate.map(|d| d.0),
+            default_sales_rate: b.default_sales_rate.map(|d| d.0),
+            active: b.active.unwrap_or(true),
+        },
+        password_hash: hash_password(b.password).await?,
+    };
+    let user = state.store.create_user(&new, &p.actor(&req)).await?;
+    let location = format!("/api/v1/users/{}", user.id);
+    let mut res = user_response(actix_web::http::StatusCode::CREATED, user);
+    res.headers_mut().insert(
+        header::LOCATION,
+        header::HeaderValue::from_str(&location).map_err(|e| ApiError::Internal(e.to_string()))?,
+    );
+    Ok(res)
+}
+
+/// Read a user (admin).
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = UserOut, headers(("ETag" = String))), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::ManageUsers)?;
+    let id = path_id(&req, "id")?;
+    let user = state.store.get_user(id).await.map_err(not_found)?;
+    Ok(user_response(actix_web::http::StatusCode::OK, user))
+}
+
+fn not_found(e: persistence::StoreError) -> ApiError {
+    match e {
+        persistence::StoreError::NotFound => ApiError::NotFound("user".into()),
+        other => other.into(),
+    }
+}
+
+/// Change a user (admin). Send `If-Match` with the ETag you read to avoid lost updates.
+#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
+    request_body = UserPatch, security(("bearer" = [])),
+    responses(
+        (status = 200, body = UserOut, headers(("ETag" = String))),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn update(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AppState>,
+    body: Json<UserPatch>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::ManageUsers)?;
+    let id = path_id(&req, "id")?;
+    let b = body.0;
+    validate(
+        &b,
+        check_amounts(
+            b.weekly_capacity_hours.as_ref(),
+            b.internal_cost_rate.as_ref().and_then(|o| o.as_ref()),
+            b.default_sales_rate.as_ref().and_then(|o| o.as_ref()),
+        ),
+    )?;
+    if let (Principal::User { id: me, .. }, Some(false)) = (&p, b.active) {
+        if *me == id {
+            return Err(ApiError::Conflict("you cannot deactivate your own account".into()));
+        }
+    }
+    let version = IfMatch::from_request(&req, "user", id).version()?;
+    let new_hash = match b.password.clone() {
+        Some(pw) => Some(hash_password(pw).await?),
+        None => None,
+    };
+    let user = state
+        .store
+        .update_user(id, version, new_hash, &p.actor(&req), |cur: &User| -> Result<UserData, ApiError> {
+            let mut roles = b.roles.clone().unwrap_or_else(|| cur.roles.clone());
+            roles.sort();
+            roles.dedup();
+            Ok(UserData {
+                email: b.email.as_deref().map(|e| e.trim().to_lowercase()).unwrap_or_else(|| cur.email.clone()),
+                name: b.name.as_deref().map(|n| n.trim().to_string()).unwrap_or_else(|| cur.name.clone()),
+                roles,
+                weekly_capacity_hours: b.weekly_capacity_hours.map(|d| d.0).unwrap_or(cur.weekly_capacity_hours),
+                internal_cost_rate: match b.internal_cost_rate {
+                    Some(v) => v.map(|d| d.0),
+                    None => cur.internal_cost_rate,
+                },
+                default_sales_rate: match b.default_sales_rate {
+                    Some(v) => v.map(|d| d.0),
+                    None => cur.default_sales_rate,
+                },
+                active: b.active.unwrap_or(cur.active),
+            })
+        })
+        .await
+        .map_err(|e| match e {
+            ApiError::NotFound(_) => ApiError::NotFound("user".into()),
+            other => other,
+        })?;
+    Ok(user_response(actix_web::http::StatusCode::OK, user))
+}
+
+/// Routes of this module.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/users").route(web::get().to(list)).route(web::post().to(create)))
+        .service(web::resource("/users/{id}").route(web::get().to(get)).route(web::patch().to(update)));
+}

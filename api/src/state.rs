@@ -1,0 +1,17 @@
+//! Shared application state handed to every handler.
+
+use crate::auth::TokenKeys;
+use crate::config::Config;
+use persistence::Store;
+
+/// What handlers share: the store, token keys and configuration.
+pub struct AppState {
+    /// Storage.
+    pub store: Store,
+    /// Access-token signing keys.
+    pub tokens: TokenKeys,
+    /// Key of the keyed hash over API keys.
+    pub api_key_pepper: Vec<u8>,
+    /// The configuration the server started with.
+    pub config: Config,
+}

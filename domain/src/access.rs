@@ -1,0 +1,131 @@
+//! Who may do what: employee roles and API-client scopes.
+
+use crate::customer::str_enum;
+use serde::{Deserialize, Serialize};
+
+/// An employee's role. A user may hold several.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including user and API-client management.
+    Admin,
+    /// Project office: customers, rates, contracts, invoice runs, invoices.
+    Billing,
+    /// Projects, assignment, reports, approvals.
+    Manager,
+    /// Technician: tickets and own time bookings.
+    Agent,
+    /// Read-only.
+    Viewer,
+}
+
+str_enum!(Role { Admin => "admin", Billing => "billing", Manager => "manager", Agent => "agent", Viewer => "viewer" });
+
+/// A permission granted to an API client (helpdesk, accounting system).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Scope {
+    #[serde(rename = "customers:read")]
+    CustomersRead,
+    #[serde(rename = "customers:write")]
+    CustomersWrite,
+    #[serde(rename = "tickets:read")]
+    TicketsRead,
+    #[serde(rename = "tickets:write")]
+    TicketsWrite,
+    #[serde(rename = "bookings:read")]
+    BookingsRead,
+    #[serde(rename = "bookings:write")]
+    BookingsWrite,
+    #[serde(rename = "invoices:read")]
+    InvoicesRead,
+    #[serde(rename = "invoices:export")]
+    InvoicesExport,
+}
+
+str_enum!(Scope {
+    CustomersRead => "customers:read",
+    CustomersWrite => "customers:write",
+    TicketsRead => "tickets:read",
+    TicketsWrite => "tickets:write",
+    BookingsRead => "bookings:read",
+    BookingsWrite => "bookings:write",
+    InvoicesRead => "invoices:read",
+    InvoicesExport => "invoices:export",
+});
+
+/// Something a principal wants to do. Each permission says which roles and which
+/// API-client scopes grant it; object-level rules (own bookings) come on top.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Read customers and their contacts.
+    ReadCustomers,
+    /// Create, change, archive customers and their contacts.
+    WriteCustomers,
+    /// Manage employee accounts.
+    ManageUsers,
+    /// Create and revoke API clients.
+    ManageApiClients,
+    /// Read the audit log.
+    ReadAuditLog,
+}
+
+impl Permission {
+    /// Whether an employee holding `roles` has this permission.
+    pub fn granted_to_roles(self, roles: &[Role]) -> bool {
+        let any = |wanted: &[Role]| roles.iter().any(|r| wanted.contains(r));
+        match self {
+            Permission::ReadCustomers => !roles.is_empty(),
+            Permission::WriteCustomers => any(&[Role::Admin, Role::Billing, Role::Manager]),
+            Permission::ManageUsers | Permission::ManageApiClients | Permission::ReadAuditLog => any(&[Role::Admin]),
+        }
+    }
+
+    /// Whether an API client holding `scopes` has this permission. Administrative
+    /// permissions are never granted to machines.
+    pub fn granted_to_scopes(self, scopes: &[Scope]) -> bool {
+        let any = |wanted: &[Scope]| scopes.iter().any(|s| wanted.contains(s));
+        match self {
+            // Helpdesks match tickets to customers; accounting systems read debtors.
+            Permission::ReadCustomers => any(&[Scope::CustomersRead, Scope::CustomersWrite]),
+            Permission::WriteCustomers => any(&[Scope::CustomersWrite]),
+            Permission::ManageUsers | Permission::ManageApiClients | Permission::ReadAuditLog => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn billing_office_and_managers_maintain_customers_but_agents_and_viewers_do_not() {
+        let w = Permission::WriteCustomers;
+        assert!(w.granted_to_roles(&[Role::Billing]));
+        assert!(w.granted_to_roles(&[Role::Manager]));
+        assert!(w.granted_to_roles(&[Role::Admin]));
+        assert!(!w.granted_to_roles(&[Role::Agent]));
+        assert!(!w.granted_to_roles(&[Role::Viewer]));
+        assert!(!w.granted_to_roles(&[]));
+        assert!(Permission::ReadCustomers.granted_to_roles(&[Role::Viewer]));
+    }
+
+    #[test]
+    fn a_helpdesk_key_with_ticket_scopes_cannot_touch_customers_or_admin_functions() {
+        let helpdesk = [Scope::TicketsWrite, Scope::TicketsRead];
+        assert!(!Permission::ReadCustomers.granted_to_scopes(&helpdesk));
+        assert!(!Permission::WriteCustomers.granted_to_scopes(&helpdesk));
+        assert!(Permission::ReadCustomers.granted_to_scopes(&[Scope::CustomersWrite]));
+        let everything: Vec<Scope> = Scope::ALL.to_vec();
+        assert!(!Permission::ManageUsers.granted_to_scopes(&everything));
+        assert!(!Permission::ManageApiClients.granted_to_scopes(&everything));
+    }
+
+    #[test]
+    fn scopes_use_resource_colon_action_names() {
+        assert_eq!(Scope::InvoicesExport.as_str(), "invoices:export");
+        assert_eq!("tickets:write".parse::<Scope>().unwrap(), Scope::TicketsWrite);
+        assert!("tickets:delete".parse::<Scope>().is_err());
+    }
+}

@@ -1,0 +1,34 @@
+//! Kontor's billing domain: value types and the rules over them.
+//!
+//! Pure Rust: no IO, no async, no database. Everything here is a plain value or a
+//! pure function so that the billing rules can be unit- and property-tested in
+//! isolation and reused by the persistence and API layers.
+//!
+//! The billing engine is split into:
+//! - [`money`]: rounding to a currency's minor unit, VAT breakdowns, totals;
+//! - [`rounding`]: per-booking time rounding rules;
+//! - [`period`]: billing periods (monthly/quarterly/yearly) and pro-rating;
+//! - [`catalog`]: the service catalog (units, default prices, VAT rates);
+//! - [`rates`]: rate cards, surcharges and the explained rate resolution;
+//! - [`contract`]: contract kinds, terms and coverage;
+//! - [`quota`]: the prepaid quota ledger (grants, consumption, carry-over, expiry, reversal);
+//! - [`position`]: the billable inputs (time bookings, expenses, custom-field values);
+//! - [`engine`]: invoice proposals, blocking problems and profitability per customer.
+
+pub mod access;
+pub mod catalog;
+pub mod contract;
+pub mod currency;
+pub mod customer;
+pub mod engine;
+pub mod money;
+pub mod period;
+pub mod position;
+pub mod quota;
+pub mod rates;
+pub mod rounding;
+mod serde_fmt;
+
+pub use access::{Permission, Role, Scope};
+pub use currency::Currency;
+pub use customer::{BillingMode, InvoiceDetail, VatTreatment};

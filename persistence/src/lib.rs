@@ -1,0 +1,35 @@
+//! Kontor storage: one [`Store`] over SQLite (embedded default) and PostgreSQL.
+//!
+//! The API layer talks to [`Store`] only, in billing words (`create_customer`,
+//! `rotate_refresh_token`, …). Both backends run the same SQL text: sqlx accepts
+//! `$1`-style parameters on SQLite too, and the column adapters in [`types`] give
+//! exact decimals and timestamps the same semantics on both (NUMERIC/TIMESTAMPTZ in
+//! PostgreSQL, canonical TEXT in SQLite). What really differs per backend —
+//! connection options, migrations, how write transactions start — lives in
+//! [`sqlite`] and [`postgres`].
+
+#[macro_use]
+mod store;
+#[macro_use]
+mod audit;
+mod auth;
+mod customers;
+mod error;
+mod idempotency;
+pub mod page;
+pub mod postgres;
+pub mod sqlite;
+pub mod types;
+mod users;
+
+pub use audit::{Actor, ActorKind, AuditEntry, AuditFilter};
+pub use auth::{ApiClient, NewApiClient, RefreshOutcome};
+pub use customers::{Contact, ContactData, Customer, CustomerData, CustomerFilter, CustomerSort};
+pub use error::StoreError;
+pub use idempotency::{IdempotencyBegin, StoredResponse};
+pub use page::{Page, PageRequest};
+pub use store::{Backend, Store, StoreOptions};
+pub use users::{NewUser, User, UserData};
+
+/// Result of a store operation.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

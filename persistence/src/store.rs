@@ -1,0 +1,176 @@
+//! The store handle, backend selection and the macros that run one SQL text on either backend.
+
+use crate::{Result, StoreError};
+use sqlx::{PgPool, SqlitePool};
+use std::time::Duration;
+
+/// Which database engine a [`Store`] runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file (zero-setup default, single node).
+    Sqlite,
+    /// PostgreSQL server (production, several API nodes).
+    Postgres,
+}
+
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// How to connect.
+#[derive(Clone)]
+pub struct StoreOptions {
+    /// `sqlite://…` or `postgres://…`.
+    pub url: String,
+    /// Pool size; `None` picks a backend-specific default.
+    pub max_connections: Option<u32>,
+}
+
+impl std::fmt::Debug for StoreOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreOptions")
+            .field("url", &redact_url(&self.url))
+            .field("max_connections", &self.max_connections)
+            .finish()
+    }
+}
+
+/// The URL with any password replaced by `***`, for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Kontor's storage. Cheap to clone (pools are shared).
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) db: std::sync::Arc<Db>,
+}
+
+/// Runs `$body` with `$pool` bound to the concrete pool of the store's backend.
+macro_rules! with_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &*$store.db {
+            $crate::store::Db::Sqlite($pool) => $body,
+            $crate::store::Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Runs `$body` inside a write transaction bound to `$tx` and commits it when `$body`
+/// evaluates without an early return. SQLite write transactions start with
+/// `BEGIN IMMEDIATE` so that concurrent writers queue on the busy timeout instead of
+/// failing when a read lock would have to be upgraded.
+macro_rules! in_tx {
+    ($store:expr, $tx:ident => $body:expr) => {
+        match &*$store.db {
+            $crate::store::Db::Sqlite(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err($crate::StoreError::from)?;
+                let out = $body;
+                $tx.commit().await.map_err($crate::StoreError::from)?;
+                out
+            }
+            $crate::store::Db::Postgres(pool) => {
+                #[allow(unused_mut)]
+                let mut $tx = pool.begin().await.map_err($crate::StoreError::from)?;
+                let out = $body;
+                $tx.commit().await.map_err($crate::StoreError::from)?;
+                out
+            }
+        }
+    };
+}
+
+/// Allocates the next value of a named number sequence inside transaction `$tx`.
+/// The first allocation of a sequence returns `$start`.
+macro_rules! next_number {
+    ($tx:expr, $name:expr, $start:expr) => {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO number_sequences (name, next_value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET next_value = number_sequences.next_value + 1 \
+             RETURNING next_value",
+        )
+        .bind($name)
+        .bind($start as i64)
+        .fetch_one(&mut *$tx)
+        .await
+        .map_err($crate::StoreError::from)
+    };
+}
+
+impl Store {
+    /// Connects to the database named by the URL scheme and applies pending migrations.
+    pub async fn open(opts: &StoreOptions) -> Result<Store> {
+        let db = if opts.url.starts_with("sqlite:") {
+            Db::Sqlite(crate::sqlite::connect(&opts.url, opts.max_connections).await?)
+        } else if opts.url.starts_with("postgres:") || opts.url.starts_with("postgresql:") {
+            Db::Postgres(crate::postgres::connect(&opts.url, opts.max_connections).await?)
+        } else {
+            return Err(StoreError::Config(format!(
+                "DATABASE_URL must start with sqlite:// or postgres://, got `{}`",
+                redact_url(&opts.url)
+            )));
+        };
+        let store = Store { db: std::sync::Arc::new(db) };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Which engine this store runs on.
+    pub fn backend(&self) -> Backend {
+        match &*self.db {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Applies the migrations of the store's backend (idempotent; safe on several nodes).
+    pub async fn migrate(&self) -> Result<()> {
+        match &*self.db {
+            Db::Sqlite(pool) => crate::sqlite::MIGRATOR.run(pool).await?,
+            Db::Postgres(pool) => crate::postgres::MIGRATOR.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Checks that the database answers (readiness probe).
+    pub async fn ping(&self) -> Result<()> {
+        with_pool!(self, pool => {
+            tokio::time::timeout(Duration::from_secs(2), sqlx::query("SELECT 1").execute(pool))
+                .await
+                .map_err(|_| StoreError::Database(sqlx::Error::PoolTimedOut))??;
+        });
+        Ok(())
+    }
+
+    /// Closes all connections (graceful shutdown).
+    pub async fn close(&self) {
+        with_pool!(self, pool => pool.close().await)
+    }
+
+    /// Returns the stored server setting `key`, storing `init` first if there is none.
+    /// Safe when several nodes start at once: the first writer wins, all read its value.
+    pub async fn setting_or_init(&self, key: &str, init: &str) -> Result<String> {
+        with_pool!(self, pool => {
+            sqlx::query("INSERT INTO server_settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+                .bind(key)
+                .bind(init)
+                .execute(pool)
+                .await?;
+            Ok(sqlx::query_scalar::<_, String>("SELECT value FROM server_settings WHERE key = $1")
+                .bind(key)
+                .fetch_one(pool)
+                .await?)
+        })
+    }
+}

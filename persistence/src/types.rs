@@ -1,0 +1,139 @@
+//! Column adapters that give both backends the same value semantics.
+//!
+//! * [`ExactDecimal`] — money and quantities: `NUMERIC` in PostgreSQL, a canonical
+//!   decimal string (`TEXT`) in SQLite. Never a float.
+//! * [`DbTime`] — instants: `TIMESTAMPTZ` in PostgreSQL; fixed-width RFC 3339 UTC text
+//!   with microseconds in SQLite, so that text order is time order.
+
+use rust_decimal::Decimal;
+use sqlx::decode::Decode;
+use sqlx::encode::{Encode, IsNull};
+use sqlx::error::BoxDynError;
+use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef, Postgres};
+use sqlx::sqlite::{Sqlite, SqliteArgumentValue, SqliteTypeInfo, SqliteValueRef};
+use sqlx::types::Type;
+use std::str::FromStr;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{OffsetDateTime, UtcOffset};
+
+/// An exact decimal column value (money, hours, rates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExactDecimal(pub Decimal);
+
+impl Type<Sqlite> for ExactDecimal {
+    fn type_info() -> SqliteTypeInfo {
+        <String as Type<Sqlite>>::type_info()
+    }
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <String as Type<Sqlite>>::compatible(ty)
+    }
+}
+impl<'q> Encode<'q, Sqlite> for ExactDecimal {
+    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
+        <String as Encode<'q, Sqlite>>::encode(self.0.normalize().to_string(), buf)
+    }
+}
+impl<'r> Decode<'r, Sqlite> for ExactDecimal {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+        let s = <&str as Decode<'r, Sqlite>>::decode(value)?;
+        Ok(ExactDecimal(Decimal::from_str(s)?))
+    }
+}
+impl Type<Postgres> for ExactDecimal {
+    fn type_info() -> PgTypeInfo {
+        <Decimal as Type<Postgres>>::type_info()
+    }
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <Decimal as Type<Postgres>>::compatible(ty)
+    }
+}
+impl Encode<'_, Postgres> for ExactDecimal {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        <Decimal as Encode<'_, Postgres>>::encode_by_ref(&self.0, buf)
+    }
+}
+impl<'r> Decode<'r, Postgres> for ExactDecimal {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(ExactDecimal(<Decimal as Decode<'r, Postgres>>::decode(value)?))
+    }
+}
+
+/// A point in time stored with microsecond precision in UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct DbTime(pub OffsetDateTime);
+
+impl DbTime {
+    /// Now, truncated to microseconds (what both backends can store).
+    pub fn now() -> DbTime {
+        DbTime::from(OffsetDateTime::now_utc())
+    }
+}
+
+impl From<OffsetDateTime> for DbTime {
+    fn from(t: OffsetDateTime) -> Self {
+        let t = t.to_offset(UtcOffset::UTC);
+        let micros = t.microsecond();
+        DbTime(t.replace_nanosecond(micros * 1_000).unwrap_or(t))
+    }
+}
+
+const SQLITE_TIME: &[time::format_description::FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+
+impl Type<Sqlite> for DbTime {
+    fn type_info() -> SqliteTypeInfo {
+        <String as Type<Sqlite>>::type_info()
+    }
+    fn compatible(ty: &SqliteTypeInfo) -> bool {
+        <String as Type<Sqlite>>::compatible(ty)
+    }
+}
+impl<'q> Encode<'q, Sqlite> for DbTime {
+    fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
+        let s = self.0.to_offset(UtcOffset::UTC).format(SQLITE_TIME)?;
+        <String as Encode<'q, Sqlite>>::encode(s, buf)
+    }
+}
+impl<'r> Decode<'r, Sqlite> for DbTime {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
+        let s = <&str as Decode<'r, Sqlite>>::decode(value)?;
+        Ok(DbTime(OffsetDateTime::parse(s, &Rfc3339)?))
+    }
+}
+impl Type<Postgres> for DbTime {
+    fn type_info() -> PgTypeInfo {
+        <OffsetDateTime as Type<Postgres>>::type_info()
+    }
+    fn compatible(ty: &PgTypeInfo) -> bool {
+        <OffsetDateTime as Type<Postgres>>::compatible(ty)
+    }
+}
+impl Encode<'_, Postgres> for DbTime {
+    fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        <OffsetDateTime as Encode<'_, Postgres>>::encode_by_ref(&self.0, buf)
+    }
+}
+impl<'r> Decode<'r, Postgres> for DbTime {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(DbTime(<OffsetDateTime as Decode<'r, Postgres>>::decode(value)?.to_offset(UtcOffset::UTC)))
+    }
+}
+
+impl serde::Serialize for DbTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = self.0.format(&Rfc3339).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+}
+
+impl serde::Serialize for ExactDecimal {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0.to_string())
+    }
+}
+
+/// A database URL with its password replaced by `***`, for logs and error messages.
+pub fn redact(url: &str) -> String {
+    crate::store::redact_url(url)
+}
