@@ -63,9 +63,11 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                     } else {
                         "invalid_type"
                     };
+                    // For a missing field the path names its parent object; for an
+                    // unknown field it already ends with the field itself.
                     let field = match (code, message.split('`').nth(1)) {
-                        ("required" | "unknown_field", Some(name)) if field == "body" => name.to_string(),
-                        ("required" | "unknown_field", Some(name)) => format!("{field}.{name}"),
+                        ("required", Some(name)) if field == "body" => name.to_string(),
+                        ("required", Some(name)) => format!("{field}.{name}"),
                         _ => field,
                     };
                     Err(ApiError::Validation(vec![FieldError::new(field, code, message)]))

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Unit in which a service is measured and priced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
     /// Hours of work (time bookings are measured in minutes and billed in hours).
@@ -23,6 +24,7 @@ str_enum!(Unit { Hour => "hour", Km => "km", Piece => "piece", Flat => "flat" })
 
 /// What kind of performance a service is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ServiceKind {
     /// Working time.
@@ -76,10 +78,7 @@ impl Catalog {
 
     /// The service with `id`.
     pub fn get(&self, id: i64) -> Option<&Service> {
-        self.services
-            .binary_search_by_key(&id, |s| s.id)
-            .ok()
-            .and_then(|i| self.services.get(i))
+        self.services.binary_search_by_key(&id, |s| s.id).ok().and_then(|i| self.services.get(i))
     }
 
     /// All services, sorted by id.

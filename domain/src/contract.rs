@@ -24,6 +24,7 @@ use time::Date;
 
 /// The four contract kinds (storage names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ContractKind {
     /// Hourly billing, no fee.
@@ -45,6 +46,7 @@ str_enum!(ContractKind {
 
 /// When a period's fee is invoiced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum FeeTiming {
     /// Due at period start: billed by the first run whose period end is on or after it.
@@ -232,7 +234,9 @@ impl Contract {
                 }
                 check_carry(self, carry_over)?;
                 if let Overage::Tiers(t) = overage {
-                    if t.iter().any(|t| t.unit_price.is_sign_negative() || t.up_to_hours.is_some_and(|h| h.is_sign_negative())) {
+                    if t.iter()
+                        .any(|t| t.unit_price.is_sign_negative() || t.up_to_hours.is_some_and(|h| h.is_sign_negative()))
+                    {
                         return Err(format!("contract {} has a negative overage tier", self.number));
                     }
                 }
@@ -314,7 +318,10 @@ mod tests {
 
     #[test]
     fn negative_quota_or_inverted_dates_are_rejected() {
-        let mut c = contract(ContractTerms::PrepaidBudget { budget_per_period: Decimal::from(-1), carry_over: CarryOver::None });
+        let mut c = contract(ContractTerms::PrepaidBudget {
+            budget_per_period: Decimal::from(-1),
+            carry_over: CarryOver::None,
+        });
         assert!(c.validate().is_err());
         c.terms = ContractTerms::FlatFee;
         c.end_date = Some(date!(2025 - 01 - 01));

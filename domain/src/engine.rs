@@ -34,6 +34,7 @@
 //! With contracts, split runs differ by design: fees and quota periods are per run
 //! period, and a period closed by an earlier run no longer absorbs late bookings.
 
+use crate::catalog::Catalog;
 use crate::catalog::{Service, Unit};
 use crate::contract::{Contract, ContractTerms, Overage};
 use crate::currency::Currency;
@@ -42,10 +43,11 @@ use crate::money::{self, Totals, VatAmount};
 use crate::period::{pro_rata, pro_rate, Period, PeriodKind};
 use crate::position::{Booking, CustomFieldMapping, Expense, PositionRef, TicketRef};
 use crate::quota::{QuotaEntry, QuotaSummary, QuotaTracker, ThresholdCrossing};
-use crate::rates::{RateBook, RateContext, RateError, RateQuery, RateResolution, SurchargeKind, UserDirectory, WorkCalendar};
+use crate::rates::{
+    RateBook, RateContext, RateError, RateQuery, RateResolution, SurchargeKind, UserDirectory, WorkCalendar,
+};
 use crate::rounding::RoundingRule;
 use crate::serde_fmt;
-use crate::catalog::Catalog;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -122,7 +124,8 @@ pub struct CustomerInput {
     pub period_end: Date,
     /// The customer's contracts.
     pub contracts: Vec<ContractInput>,
-    /// The customer's, its projects' and contracts' rate cards and surcharges.
+    /// The customer's, its projects' and contracts' rate cards and surcharges
+    /// (`RateBook::new(entries, surcharges)`).
     pub rates: RateBook,
     /// Open bookings.
     pub bookings: Vec<Booking>,
@@ -136,6 +139,7 @@ pub struct CustomerInput {
 
 /// Stable machine codes of blocking problems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ProblemCode {
     /// No rate at any level.
@@ -178,6 +182,7 @@ str_enum!(ProblemCode {
 
 /// Something that prevents committing the run for this customer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BlockingProblem {
     /// Machine code.
     pub code: ProblemCode,
@@ -191,6 +196,7 @@ pub struct BlockingProblem {
 
 /// Legal note an invoice must carry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LegalNote {
     /// Intra-EU reverse charge (VAT 0 %, recipient liable).
@@ -201,6 +207,7 @@ pub enum LegalNote {
 
 /// What an invoice line bills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LineKind {
     /// Contract fee.
@@ -219,6 +226,7 @@ str_enum!(LineKind { Fee => "fee", Work => "work", Overage => "overage", Mapped 
 
 /// One invoice line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvoiceLine {
     /// What the line bills.
     pub kind: LineKind,
@@ -250,6 +258,7 @@ pub struct InvoiceLine {
 
 /// How a position was treated (for the proof of service).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PositionStatus {
     /// Billed on a line.
@@ -266,6 +275,7 @@ str_enum!(PositionStatus { Billed => "billed", Covered => "covered", PartlyCover
 
 /// Treatment of one position in a proposal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PositionOutcome {
     /// Position.
     pub position: PositionRef,
@@ -286,12 +296,14 @@ pub struct PositionOutcome {
 /// One draft invoice. A proposal may have no lines when it only settles covered or
 /// non-billable positions or carries ledger entries; it then bills nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InvoiceProposal {
     /// Customer.
     pub customer_id: i64,
     /// Contract with a separate invoice; `None` for the customer's combined invoice.
     pub contract_id: Option<i64>,
     /// Currency.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub currency: Currency,
     /// First day of the service period, if given.
     #[serde(with = "serde_fmt::date::option", default)]
@@ -317,6 +329,7 @@ pub struct InvoiceProposal {
 
 /// Revenue against cost for one contract (or uncontracted work) and period.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Profitability {
     /// Contract; `None` for work without contract (calendar months).
     pub contract_id: Option<i64>,
@@ -336,6 +349,7 @@ pub struct Profitability {
 
 /// Everything computed for one customer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerBilling {
     /// Customer.
     pub customer_id: i64,
@@ -516,7 +530,17 @@ struct Run<'a> {
     profit: Vec<((Option<i64>, Period), ProfitAcc)>,
 }
 
-fn problem(code: ProblemCode, position: Option<PositionRef>, contract_id: Option<i64>, message: String) -> BlockingProblem {
+/// The whole part of a non-negative decimal as `u64` (`None` if negative or too large).
+fn whole_u64(d: Decimal) -> Option<u64> {
+    rust_decimal::prelude::ToPrimitive::to_u64(&d.trunc())
+}
+
+fn problem(
+    code: ProblemCode,
+    position: Option<PositionRef>,
+    contract_id: Option<i64>,
+    message: String,
+) -> BlockingProblem {
     BlockingProblem { code, position, contract_id, message }
 }
 
@@ -551,7 +575,10 @@ impl<'a> Run<'a> {
                         ProblemCode::InvalidContract,
                         None,
                         Some(c.id),
-                        format!("contract {} belongs to customer {}, not {}", c.number, c.customer_id, input.customer.id),
+                        format!(
+                            "contract {} belongs to customer {}, not {}",
+                            c.number, c.customer_id, input.customer.id
+                        ),
                     ));
                 } else if let Err(msg) = c.validate() {
                     valid = false;
@@ -580,10 +607,7 @@ impl<'a> Run<'a> {
     }
 
     fn group_for(&mut self, contract: Option<usize>) -> usize {
-        let cid = contract
-            .and_then(|ci| self.contract(ci))
-            .filter(|c| c.separate_invoice)
-            .map(|c| c.id);
+        let cid = contract.and_then(|ci| self.contract(ci)).filter(|c| c.separate_invoice).map(|c| c.id);
         if let Some(i) = self.groups.iter().position(|g| g.contract_id == cid) {
             return i;
         }
@@ -623,16 +647,33 @@ impl<'a> Run<'a> {
     }
 
     /// Picks the contract of a position: the named one, else the best active one.
-    fn assign(&mut self, named: Option<i64>, date: Date, service_id: Option<i64>, is_time: bool, pos: PositionRef) -> Result<Option<usize>, ()> {
+    fn assign(
+        &mut self,
+        named: Option<i64>,
+        date: Date,
+        service_id: Option<i64>,
+        is_time: bool,
+        pos: PositionRef,
+    ) -> Result<Option<usize>, ()> {
         if let Some(id) = named {
             let Some(ci) = self.contracts.iter().position(|c| c.input.contract.id == id) else {
-                self.problems.push(problem(ProblemCode::UnknownContract, Some(pos), Some(id), format!("contract {id} is not a contract of this customer")));
+                self.problems.push(problem(
+                    ProblemCode::UnknownContract,
+                    Some(pos),
+                    Some(id),
+                    format!("contract {id} is not a contract of this customer"),
+                ));
                 return Err(());
             };
             let cs = &self.contracts[ci];
             let c = &cs.input.contract;
             if !cs.valid {
-                self.problems.push(problem(ProblemCode::InvalidContract, Some(pos), Some(id), format!("contract {} cannot be billed", c.number)));
+                self.problems.push(problem(
+                    ProblemCode::InvalidContract,
+                    Some(pos),
+                    Some(id),
+                    format!("contract {} cannot be billed", c.number),
+                ));
                 return Err(());
             }
             if !c.active_on(date) {
@@ -640,7 +681,12 @@ impl<'a> Run<'a> {
                     ProblemCode::OutsideContractPeriod,
                     Some(pos),
                     Some(id),
-                    format!("work date {date} is outside contract {} ({} to {})", c.number, c.start, c.end_date.map_or("open end".to_string(), |d| d.to_string())),
+                    format!(
+                        "work date {date} is outside contract {} ({} to {})",
+                        c.number,
+                        c.start,
+                        c.end_date.map_or("open end".to_string(), |d| d.to_string())
+                    ),
                 ));
                 return Err(());
             }
@@ -671,7 +717,10 @@ impl<'a> Run<'a> {
                     ProblemCode::CurrencyMismatch,
                     Some(pos),
                     q.contract_id,
-                    format!("rate for service {} is in {} ({} level) but the invoice is in {}", q.service_id, r.currency, r.level, self.currency),
+                    format!(
+                        "rate for service {} is in {} ({} level) but the invoice is in {}",
+                        q.service_id, r.currency, r.level, self.currency
+                    ),
                 ));
                 Err(())
             }
@@ -742,8 +791,14 @@ impl<'a> Run<'a> {
                     continue;
                 }
                 let pos = PositionRef::ContractFee { contract_id: c.id, period_start: period.start };
-                let Some(amount) = pro_rate(c.fee, active, total).map(|a| money::round_to_minor(a, self.currency)) else {
-                    self.problems.push(problem(ProblemCode::AmountOverflow, Some(pos), Some(c.id), "fee overflows".into()));
+                let Some(amount) = pro_rate(c.fee, active, total).map(|a| money::round_to_minor(a, self.currency))
+                else {
+                    self.problems.push(problem(
+                        ProblemCode::AmountOverflow,
+                        Some(pos),
+                        Some(c.id),
+                        "fee overflows".into(),
+                    ));
                     continue;
                 };
                 let group = self.group_for(Some(ci));
@@ -783,11 +838,30 @@ impl<'a> Run<'a> {
         let b = &input.bookings[bi];
         let pos = PositionRef::Booking { id: b.id };
         if b.customer_id != input.customer.id {
-            self.problems.push(problem(ProblemCode::ForeignPosition, Some(pos), None, format!("booking {} belongs to customer {}", b.id, b.customer_id)));
+            self.problems.push(problem(
+                ProblemCode::ForeignPosition,
+                Some(pos),
+                None,
+                format!("booking {} belongs to customer {}", b.id, b.customer_id),
+            ));
+            return;
+        }
+        if Period::containing(PeriodKind::Yearly, b.work_date).and_then(|p| p.next(PeriodKind::Yearly)).is_none() {
+            self.problems.push(problem(
+                ProblemCode::DateOutOfRange,
+                Some(pos),
+                None,
+                format!("work date {} is beyond the supported calendar", b.work_date),
+            ));
             return;
         }
         let Some(service) = self.ctx.catalog.get(b.service_id) else {
-            self.problems.push(problem(ProblemCode::UnknownService, Some(pos), None, format!("service {} is not in the catalog", b.service_id)));
+            self.problems.push(problem(
+                ProblemCode::UnknownService,
+                Some(pos),
+                None,
+                format!("service {} is not in the catalog", b.service_id),
+            ));
             return;
         };
         let Ok(ci) = self.assign(b.contract_id, b.work_date, Some(b.service_id), true, pos) else { return };
@@ -852,7 +926,14 @@ impl<'a> Run<'a> {
         }
     }
 
-    fn time_piece(&mut self, bc: BookingCtx<'a>, kind: LineKind, minutes: u64, price: Decimal, surcharge: Option<(SurchargeKind, Decimal)>) {
+    fn time_piece(
+        &mut self,
+        bc: BookingCtx<'a>,
+        kind: LineKind,
+        minutes: u64,
+        price: Decimal,
+        surcharge: Option<(SurchargeKind, Decimal)>,
+    ) {
         let BookingCtx { bi, service, ci, group } = bc;
         if minutes == 0 {
             return;
@@ -882,16 +963,32 @@ impl<'a> Run<'a> {
         let b = &self.input.bookings[bi];
         let pos = PositionRef::Booking { id: b.id };
         let contract = ci.and_then(|ci| self.contract(ci));
-        let covered = contract.is_some_and(|c| c.coverage.covers(b.service_id, true));
+        let covered = contract.is_some_and(|c| b.covered_by_contract || c.coverage.covers(b.service_id, true));
+        let forced = contract.is_some() && b.covered_by_contract;
         let q = self.booking_query(b, b.service_id, contract.map(|c| c.id), true);
         let terms = contract.map(|c| &c.terms);
         let sur = |r: &RateResolution| r.surcharge.as_ref().map(|s| (s.kind, s.percent));
+        // Flat fees cover their coverage; a work order "covered by the contract" is also
+        // free under time and material.
+        let free = match terms {
+            Some(ContractTerms::FlatFee) => covered,
+            Some(ContractTerms::TimeAndMaterial) => forced,
+            _ => false,
+        };
         match terms {
-            Some(ContractTerms::FlatFee) if covered => {
+            _ if free => {
                 // Covered: not billed; its value (if a rate exists) counts for profitability.
-                let value = self.input.rates.resolve(&self.rc, &q).ok().and_then(|r| money::minutes_value(rounded, r.unit_price));
+                let value = self
+                    .input
+                    .rates
+                    .resolve(&self.rc, &q)
+                    .ok()
+                    .and_then(|r| money::minutes_value(rounded, r.unit_price));
                 self.add_revenue(ci, b.work_date, Decimal::ZERO, value.unwrap_or_default());
-                Ok(TimeResult { covered_minutes: rounded, covered_value: value.map(|v| money::round_to_minor(v, self.currency)) })
+                Ok(TimeResult {
+                    covered_minutes: rounded,
+                    covered_value: value.map(|v| money::round_to_minor(v, self.currency)),
+                })
             }
             Some(ContractTerms::PrepaidHours { overage, .. }) if covered => {
                 let ci_idx = ci.unwrap_or_default();
@@ -899,14 +996,19 @@ impl<'a> Run<'a> {
                     Some(t) => t.consume(b.work_date, Decimal::from(rounded), pos),
                     None => Decimal::ZERO,
                 };
-                let covered_min = u64::try_from(covered_min.trunc().mantissa()).unwrap_or(0).min(rounded);
+                let covered_min = whole_u64(covered_min).unwrap_or(0).min(rounded);
                 let over = rounded - covered_min;
                 let mut value = None;
                 if over > 0 {
                     match overage {
                         Overage::Tiers(tiers) if !tiers.is_empty() => {
-                            let so_far = self.contracts.get(ci_idx).and_then(|c| c.tracker.as_ref()).map(|t| t.overage_so_far(b.work_date)).unwrap_or_default();
-                            let mut used = u64::try_from(so_far.trunc().mantissa()).unwrap_or(0);
+                            let so_far = self
+                                .contracts
+                                .get(ci_idx)
+                                .and_then(|c| c.tracker.as_ref())
+                                .map(|t| t.overage_so_far(b.work_date))
+                                .unwrap_or_default();
+                            let mut used = whole_u64(so_far).unwrap_or(0);
                             let mut left = over;
                             let mut bound: u64 = 0;
                             for (i, tier) in tiers.iter().enumerate() {
@@ -916,7 +1018,8 @@ impl<'a> Run<'a> {
                                 let last = i + 1 == tiers.len();
                                 let take = match tier.up_to_hours {
                                     Some(h) if !last => {
-                                        let h_min = h.checked_mul(Decimal::from(60)).map(|m| m.trunc()).and_then(|m| u64::try_from(m.mantissa()).ok()).unwrap_or(u64::MAX);
+                                        let h_min =
+                                            h.checked_mul(Decimal::from(60)).and_then(whole_u64).unwrap_or(u64::MAX);
                                         bound = bound.max(h_min);
                                         left.min(bound.saturating_sub(used))
                                     }
@@ -924,7 +1027,7 @@ impl<'a> Run<'a> {
                                 };
                                 if take > 0 {
                                     self.time_piece(bc, LineKind::Overage, take, tier.unit_price, None);
-                                    used += take;
+                                    used = used.saturating_add(take);
                                     left -= take;
                                 }
                             }
@@ -939,16 +1042,29 @@ impl<'a> Run<'a> {
                     }
                 }
                 if covered_min > 0 {
-                    value = self.input.rates.resolve(&self.rc, &q).ok().and_then(|r| money::minutes_value(covered_min, r.unit_price));
+                    value = self
+                        .input
+                        .rates
+                        .resolve(&self.rc, &q)
+                        .ok()
+                        .and_then(|r| money::minutes_value(covered_min, r.unit_price));
                     self.add_revenue(ci, b.work_date, Decimal::ZERO, value.unwrap_or_default());
                 }
-                Ok(TimeResult { covered_minutes: covered_min, covered_value: value.map(|v| money::round_to_minor(v, self.currency)) })
+                Ok(TimeResult {
+                    covered_minutes: covered_min,
+                    covered_value: value.map(|v| money::round_to_minor(v, self.currency)),
+                })
             }
             Some(ContractTerms::PrepaidBudget { .. }) if covered => {
                 let r = self.resolve(&q, pos)?;
                 let ci_idx = ci.unwrap_or_default();
                 let Some(total_value) = money::minutes_value(rounded, r.unit_price) else {
-                    self.problems.push(problem(ProblemCode::AmountOverflow, Some(pos), contract.map(|c| c.id), "booking value overflows".into()));
+                    self.problems.push(problem(
+                        ProblemCode::AmountOverflow,
+                        Some(pos),
+                        contract.map(|c| c.id),
+                        "booking value overflows".into(),
+                    ));
                     return Err(());
                 };
                 let tracker = self.contracts.get_mut(ci_idx).and_then(|c| c.tracker.as_mut());
@@ -968,8 +1084,7 @@ impl<'a> Run<'a> {
                         remaining
                             .checked_mul(Decimal::from(60))
                             .and_then(|v| v.checked_div(r.unit_price))
-                            .map(|m| m.trunc())
-                            .and_then(|m| u64::try_from(m.mantissa()).ok())
+                            .and_then(whole_u64)
                             .unwrap_or(0)
                             .min(rounded)
                     } else {
@@ -1002,11 +1117,21 @@ impl<'a> Run<'a> {
                 continue;
             }
             if cf.value.is_sign_negative() {
-                self.problems.push(problem(ProblemCode::InvalidQuantity, Some(pos), None, format!("custom field {} of booking {} is negative", cf.field_id, b.id)));
+                self.problems.push(problem(
+                    ProblemCode::InvalidQuantity,
+                    Some(pos),
+                    None,
+                    format!("custom field {} of booking {} is negative", cf.field_id, b.id),
+                ));
                 continue;
             }
             let Some(service) = self.ctx.catalog.get(m.service_id) else {
-                self.problems.push(problem(ProblemCode::UnknownService, Some(pos), None, format!("mapped service {} is not in the catalog", m.service_id)));
+                self.problems.push(problem(
+                    ProblemCode::UnknownService,
+                    Some(pos),
+                    None,
+                    format!("mapped service {} is not in the catalog", m.service_id),
+                ));
                 continue;
             };
             let contract = ci.and_then(|ci| self.contract(ci));
@@ -1019,7 +1144,9 @@ impl<'a> Run<'a> {
                 covered_minutes: None,
                 covered_value: None,
             };
-            if contract.is_some_and(|c| matches!(c.terms, ContractTerms::FlatFee) && c.coverage.covers(service.id, false)) {
+            if contract
+                .is_some_and(|c| matches!(c.terms, ContractTerms::FlatFee) && c.coverage.covers(service.id, false))
+            {
                 outcome.status = PositionStatus::Covered;
                 self.push_outcome(group, outcome);
                 continue;
@@ -1053,14 +1180,33 @@ impl<'a> Run<'a> {
             }
             let pos = PositionRef::Expense { id: e.id };
             if e.customer_id != input.customer.id {
-                self.problems.push(problem(ProblemCode::ForeignPosition, Some(pos), None, format!("expense {} belongs to customer {}", e.id, e.customer_id)));
+                self.problems.push(problem(
+                    ProblemCode::ForeignPosition,
+                    Some(pos),
+                    None,
+                    format!("expense {} belongs to customer {}", e.id, e.customer_id),
+                ));
+                continue;
+            }
+            if Period::containing(PeriodKind::Yearly, e.date).and_then(|p| p.next(PeriodKind::Yearly)).is_none() {
+                self.problems.push(problem(
+                    ProblemCode::DateOutOfRange,
+                    Some(pos),
+                    None,
+                    format!("date {} is beyond the supported calendar", e.date),
+                ));
                 continue;
             }
             let service = match e.service_id {
                 Some(s) => match self.ctx.catalog.get(s) {
                     Some(svc) => Some(svc),
                     None => {
-                        self.problems.push(problem(ProblemCode::UnknownService, Some(pos), None, format!("service {s} is not in the catalog")));
+                        self.problems.push(problem(
+                            ProblemCode::UnknownService,
+                            Some(pos),
+                            None,
+                            format!("service {s} is not in the catalog"),
+                        ));
                         continue;
                     }
                 },
@@ -1083,7 +1229,12 @@ impl<'a> Run<'a> {
                 continue;
             }
             if e.quantity.is_zero() {
-                self.problems.push(problem(ProblemCode::InvalidQuantity, Some(pos), None, format!("expense {} has quantity 0", e.id)));
+                self.problems.push(problem(
+                    ProblemCode::InvalidQuantity,
+                    Some(pos),
+                    None,
+                    format!("expense {} has quantity 0", e.id),
+                ));
                 continue;
             }
             if let (Some(svc), Some(c)) = (service, contract) {
@@ -1096,7 +1247,12 @@ impl<'a> Run<'a> {
             let price = match (e.unit_price, service) {
                 (Some(p), _) => {
                     if let Some(cur) = e.currency.filter(|c| *c != self.currency) {
-                        self.problems.push(problem(ProblemCode::CurrencyMismatch, Some(pos), None, format!("expense {} is in {cur} but the invoice is in {}", e.id, self.currency)));
+                        self.problems.push(problem(
+                            ProblemCode::CurrencyMismatch,
+                            Some(pos),
+                            None,
+                            format!("expense {} is in {cur} but the invoice is in {}", e.id, self.currency),
+                        ));
                         continue;
                     }
                     p
@@ -1115,10 +1271,19 @@ impl<'a> Run<'a> {
                     };
                     let Ok(r) = self.resolve(&q, pos) else { continue };
                     // Material is never surcharged; use the base price for non-hourly units.
-                    if svc.unit == Unit::Hour { r.unit_price } else { r.base_price }
+                    if svc.unit == Unit::Hour {
+                        r.unit_price
+                    } else {
+                        r.base_price
+                    }
                 }
                 (None, None) => {
-                    self.problems.push(problem(ProblemCode::MissingRate, Some(pos), None, format!("free-text expense {} has no unit price", e.id)));
+                    self.problems.push(problem(
+                        ProblemCode::MissingRate,
+                        Some(pos),
+                        None,
+                        format!("free-text expense {} has no unit price", e.id),
+                    ));
                     continue;
                 }
             };
@@ -1126,7 +1291,12 @@ impl<'a> Run<'a> {
                 (Some(svc), _) => svc.vat_rate,
                 (None, Some(v)) => v,
                 (None, None) => {
-                    self.problems.push(problem(ProblemCode::MissingVatRate, Some(pos), None, format!("free-text expense {} has no VAT rate", e.id)));
+                    self.problems.push(problem(
+                        ProblemCode::MissingVatRate,
+                        Some(pos),
+                        None,
+                        format!("free-text expense {} has no VAT rate", e.id),
+                    ));
                     continue;
                 }
             };
@@ -1213,7 +1383,10 @@ impl<'a> Run<'a> {
             None => s.push_str(self.text_of(p.src)),
         }
         if p.kind == LineKind::Overage {
-            let number = p.contract_id.and_then(|id| self.contracts.iter().find(|c| c.input.contract.id == id)).map_or("", |c| c.input.contract.number.as_str());
+            let number = p
+                .contract_id
+                .and_then(|id| self.contracts.iter().find(|c| c.input.contract.id == id))
+                .map_or("", |c| c.input.contract.number.as_str());
             let _ = write!(s, " (overage {number})");
         }
         if let Some((kind, pct)) = p.surcharge {
@@ -1313,7 +1486,12 @@ impl<'a> Run<'a> {
             match net {
                 Some(n) => line.net = n,
                 None => {
-                    self.problems.push(problem(ProblemCode::AmountOverflow, line.positions.first().copied(), line.contract_id, format!("net of line '{}' overflows", line.description)));
+                    self.problems.push(problem(
+                        ProblemCode::AmountOverflow,
+                        line.positions.first().copied(),
+                        line.contract_id,
+                        format!("net of line '{}' overflows", line.description),
+                    ));
                     continue;
                 }
             }
@@ -1339,7 +1517,12 @@ impl<'a> Run<'a> {
                 _ => None,
             };
             let (Some(vat), Some(totals)) = (vat, totals) else {
-                self.problems.push(problem(ProblemCode::AmountOverflow, None, group.contract_id, "invoice totals overflow".into()));
+                self.problems.push(problem(
+                    ProblemCode::AmountOverflow,
+                    None,
+                    group.contract_id,
+                    "invoice totals overflow".into(),
+                ));
                 continue;
             };
             proposals.push(InvoiceProposal {
@@ -1386,3 +1569,6 @@ impl<'a> Run<'a> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod props;

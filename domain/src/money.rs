@@ -14,16 +14,12 @@ pub fn round_to_minor(amount: Decimal, currency: Currency) -> Decimal {
 /// Net of a line: `quantity × unit_price`, rounded half-up to the minor unit.
 /// `None` on arithmetic overflow.
 pub fn line_net(quantity: Decimal, unit_price: Decimal, currency: Currency) -> Option<Decimal> {
-    quantity
-        .checked_mul(unit_price)
-        .map(|v| round_to_minor(v, currency))
+    quantity.checked_mul(unit_price).map(|v| round_to_minor(v, currency))
 }
 
 /// Exact (unrounded) value of `minutes` at an hourly `unit_price`: `minutes × price / 60`.
 pub fn minutes_value(minutes: u64, unit_price: Decimal) -> Option<Decimal> {
-    Decimal::from(minutes)
-        .checked_mul(unit_price)?
-        .checked_div(Decimal::from(60))
+    Decimal::from(minutes).checked_mul(unit_price)?.checked_div(Decimal::from(60))
 }
 
 /// Net of an hourly line computed from whole minutes: `minutes × price / 60`, rounded
@@ -43,21 +39,18 @@ pub fn minutes_to_hours(minutes: u64) -> Decimal {
 
 /// `amount × (100 + percent) / 100`, unrounded (used for surcharges).
 pub fn add_percent(amount: Decimal, percent: Decimal) -> Option<Decimal> {
-    amount
-        .checked_mul(Decimal::ONE_HUNDRED.checked_add(percent)?)?
-        .checked_div(Decimal::ONE_HUNDRED)
+    amount.checked_mul(Decimal::ONE_HUNDRED.checked_add(percent)?)?.checked_div(Decimal::ONE_HUNDRED)
 }
 
 /// Checked sum of amounts; `None` on overflow.
 pub fn checked_sum<I: IntoIterator<Item = Decimal>>(amounts: I) -> Option<Decimal> {
-    amounts
-        .into_iter()
-        .try_fold(Decimal::ZERO, |acc, x| acc.checked_add(x))
+    amounts.into_iter().try_fold(Decimal::ZERO, |acc, x| acc.checked_add(x))
 }
 
 /// VAT of one rate on an invoice: the summed nets of the lines with that rate and the
 /// VAT computed once on that sum.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VatAmount {
     /// VAT rate in percent, e.g. `19` or `21`.
     pub rate: Decimal,
@@ -69,6 +62,7 @@ pub struct VatAmount {
 
 /// Net, VAT and gross of an invoice.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Totals {
     /// Sum of the rounded line nets.
     pub net: Decimal,
@@ -137,13 +131,9 @@ mod tests {
 
     #[test]
     fn vat_is_computed_once_per_rate_on_the_summed_nets() {
-        // Three lines of 0.05 at 19 %: per line VAT would be 0.01 each (0.03), on the sum 0.03 -> 0.0285 -> 0.03.
         // Two lines of 0.03 at 19 %: per line 0.01 each (0.02), on the sum 0.06*0.19=0.0114 -> 0.01.
-        let v = vat_breakdown(
-            [(d("19"), d("0.03")), (d("7"), d("10.00")), (d("19.00"), d("0.03"))],
-            Currency::EUR,
-        )
-        .unwrap();
+        let v = vat_breakdown([(d("19"), d("0.03")), (d("7"), d("10.00")), (d("19.00"), d("0.03"))], Currency::EUR)
+            .unwrap();
         assert_eq!(v.len(), 2);
         assert_eq!(v[0], VatAmount { rate: d("7"), net: d("10.00"), vat: d("0.70") });
         assert_eq!(v[1].net, d("0.06"));

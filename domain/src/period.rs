@@ -17,6 +17,7 @@ use time::{Date, Month};
 
 /// Length of a contract's billing period.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodKind {
     /// Calendar month.
@@ -41,6 +42,7 @@ impl PeriodKind {
 
 /// One billing period `[start, end)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Period {
     /// First day of the period.
     #[serde(with = "serde_fmt::date")]
@@ -63,12 +65,7 @@ impl Period {
         let months = kind.months();
         let m0 = u8::from(date.month()) - 1;
         let first_month = m0 / months * months + 1;
-        let start = Date::from_calendar_date(
-            date.year(),
-            Month::try_from(first_month).ok()?,
-            1,
-        )
-        .ok()?;
+        let start = Date::from_calendar_date(date.year(), Month::try_from(first_month).ok()?, 1).ok()?;
         let end = add_months(date.year(), first_month, months)?;
         Some(Period { start, end })
     }
@@ -126,9 +123,7 @@ pub fn pro_rate(amount: Decimal, active: i64, total: i64) -> Option<Decimal> {
     if active >= total {
         return Some(amount);
     }
-    amount
-        .checked_mul(Decimal::from(active.max(0)))?
-        .checked_div(Decimal::from(total))
+    amount.checked_mul(Decimal::from(active.max(0)))?.checked_div(Decimal::from(total))
 }
 
 #[cfg(test)]
@@ -152,7 +147,10 @@ mod tests {
         let y = Period::containing(PeriodKind::Yearly, date!(2026 - 06 - 15)).unwrap();
         assert_eq!((y.start, y.end), (date!(2026 - 01 - 01), date!(2027 - 01 - 01)));
         assert_eq!(q.next(PeriodKind::Quarterly).unwrap().start, date!(2027 - 01 - 01));
-        assert_eq!(q.ordinal(PeriodKind::Quarterly) + 1, q.next(PeriodKind::Quarterly).unwrap().ordinal(PeriodKind::Quarterly));
+        assert_eq!(
+            q.ordinal(PeriodKind::Quarterly) + 1,
+            q.next(PeriodKind::Quarterly).unwrap().ordinal(PeriodKind::Quarterly)
+        );
     }
 
     #[test]

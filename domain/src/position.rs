@@ -10,6 +10,7 @@ use time::{Date, Time};
 
 /// What an invoice line, ledger entry or problem refers to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum PositionRef {
     /// A time booking.
@@ -41,6 +42,7 @@ pub enum PositionRef {
 
 /// The ticket a position was booked on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TicketRef {
     /// Ticket id.
     pub id: i64,
@@ -50,6 +52,7 @@ pub struct TicketRef {
 
 /// A value of a number custom field on a booking.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomFieldValue {
     /// Custom-field id.
     pub field_id: i64,
@@ -60,6 +63,7 @@ pub struct CustomFieldValue {
 /// A custom-field billing mapping: a number field billed as a quantity of a service
 /// (e.g. field `km` → service `Kilometres`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomFieldMapping {
     /// Custom-field id.
     pub field_id: i64,
@@ -97,6 +101,12 @@ pub struct Booking {
     pub contract_id: Option<i64>,
     /// Whether the booking is billable.
     pub billable: bool,
+    /// The booking is on a periodic work order whose schedule says "covered by the
+    /// contract" (or "fixed price per execution", the price then being passed as an
+    /// [`Expense`]): its time is covered by its contract whatever the coverage list says
+    /// (flat fee and time and material: not billed; prepaid: consumes the quota).
+    #[serde(default)]
+    pub covered_by_contract: bool,
     /// Override price per hour (billing role only).
     pub rate_override: Option<Decimal>,
     /// Number custom-field values.

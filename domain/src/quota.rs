@@ -32,6 +32,7 @@ use time::Date;
 
 /// Kind of a ledger entry (see the module table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum QuotaEntryKind {
     /// Quota of a period.
@@ -65,6 +66,7 @@ str_enum!(QuotaEntryKind {
 
 /// Unit of a contract's ledger amounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum QuotaUnit {
     /// Minutes (prepaid hours).
@@ -75,6 +77,7 @@ pub enum QuotaUnit {
 
 /// One immutable ledger entry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuotaEntry {
     /// Contract.
     pub contract_id: i64,
@@ -174,7 +177,9 @@ pub fn reversal_entries(entries: &[QuotaEntry]) -> Vec<QuotaEntry> {
     entries
         .iter()
         .filter_map(|e| match e.kind {
-            QuotaEntryKind::Consumption => Some(QuotaEntry { kind: QuotaEntryKind::Reversal, amount: -e.amount, ..e.clone() }),
+            QuotaEntryKind::Consumption => {
+                Some(QuotaEntry { kind: QuotaEntryKind::Reversal, amount: -e.amount, ..e.clone() })
+            }
             QuotaEntryKind::Overage => Some(QuotaEntry { amount: -e.amount, ..e.clone() }),
             _ => None,
         })
@@ -183,6 +188,7 @@ pub fn reversal_entries(entries: &[QuotaEntry]) -> Vec<QuotaEntry> {
 
 /// A usage threshold crossed by this run (emit `contract.quota_threshold`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ThresholdCrossing {
     /// Contract.
     pub contract_id: i64,
@@ -200,6 +206,7 @@ pub struct ThresholdCrossing {
 
 /// Quota figures of one contract period after this run, for the invoice and reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuotaSummary {
     /// Contract.
     pub contract_id: i64,
@@ -304,8 +311,22 @@ impl QuotaTracker {
         self.end.is_none_or(|e| p.start <= e)
     }
 
-    fn push(&mut self, period_start: Date, origin: Date, kind: QuotaEntryKind, amount: Decimal, position: Option<PositionRef>) {
-        let e = QuotaEntry { contract_id: self.contract_id, period_start, origin_period_start: origin, kind, amount, position };
+    fn push(
+        &mut self,
+        period_start: Date,
+        origin: Date,
+        kind: QuotaEntryKind,
+        amount: Decimal,
+        position: Option<PositionRef>,
+    ) {
+        let e = QuotaEntry {
+            contract_id: self.contract_id,
+            period_start,
+            origin_period_start: origin,
+            kind,
+            amount,
+            position,
+        };
         self.periods.entry(period_start).or_default().apply(&e);
         self.new_entries.push(e);
     }
@@ -336,7 +357,8 @@ impl QuotaTracker {
         for (origin, amount) in buckets.into_iter().rev() {
             let carry = match (&self.carry, next) {
                 (CarryOver::Carry { expiry_periods, .. }, Some(n)) => {
-                    let age = Period::containing(self.kind, origin).map(|o| n.ordinal(self.kind) - o.ordinal(self.kind));
+                    let age =
+                        Period::containing(self.kind, origin).map(|o| n.ordinal(self.kind) - o.ordinal(self.kind));
                     match (expiry_periods, age) {
                         (None, _) => amount,
                         (Some(max), Some(age)) if age <= i64::from(*max) => amount,
@@ -425,7 +447,9 @@ impl QuotaTracker {
             if available > Decimal::ZERO {
                 for &t in &self.thresholds {
                     let limit = available.saturating_mul(Decimal::from(t));
-                    if used_before.saturating_mul(Decimal::ONE_HUNDRED) < limit && used_after.saturating_mul(Decimal::ONE_HUNDRED) >= limit {
+                    if used_before.saturating_mul(Decimal::ONE_HUNDRED) < limit
+                        && used_after.saturating_mul(Decimal::ONE_HUNDRED) >= limit
+                    {
                         self.crossings.push(ThresholdCrossing {
                             contract_id: self.contract_id,
                             period: p,

@@ -32,6 +32,7 @@ use time::{Date, Time, Weekday};
 
 /// Who a rate card entry belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "id", rename_all = "snake_case")]
 pub enum RateOwner {
     /// A contract's rate set.
@@ -54,6 +55,7 @@ impl RateOwner {
 
 /// One price on a rate card.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RateEntry {
     /// Entry id (reported by the resolution).
     pub id: i64,
@@ -66,6 +68,7 @@ pub struct RateEntry {
     /// Price per unit of the service.
     pub unit_price: Decimal,
     /// Currency of the price.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub currency: Currency,
     /// First day of validity.
     #[serde(with = "serde_fmt::date")]
@@ -84,6 +87,7 @@ impl RateEntry {
 
 /// Level of the precedence a resolved rate came from, most specific first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RateLevel {
     /// The booking's own override price.
@@ -111,6 +115,7 @@ str_enum!(RateLevel {
 
 /// Specificity of an entry within a card level, most specific first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RateScope {
     /// Entry for this service and this user.
@@ -127,6 +132,7 @@ str_enum!(RateScope { ServiceUser => "service_user", Service => "service", User 
 
 /// Condition under which a surcharge applies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SurchargeKind {
     /// Work date is a Saturday or Sunday.
@@ -141,6 +147,7 @@ str_enum!(SurchargeKind { Weekend => "weekend", Holiday => "holiday", OutsideBus
 
 /// Who a surcharge definition belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", content = "id", rename_all = "snake_case")]
 pub enum SurchargeOwner {
     /// A contract's surcharges.
@@ -155,6 +162,7 @@ pub enum SurchargeOwner {
 
 /// A percentage surcharge on hourly rates.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Surcharge {
     /// Definition id.
     pub id: i64,
@@ -191,14 +199,24 @@ pub struct WorkCalendar {
 
 impl Default for WorkCalendar {
     fn default() -> Self {
-        WorkCalendar::new(Vec::new(), Time::from_hms(8, 0, 0).unwrap_or(Time::MIDNIGHT), Time::from_hms(18, 0, 0).unwrap_or(Time::MIDNIGHT), Vec::new())
+        WorkCalendar::new(
+            Vec::new(),
+            Time::from_hms(8, 0, 0).unwrap_or(Time::MIDNIGHT),
+            Time::from_hms(18, 0, 0).unwrap_or(Time::MIDNIGHT),
+            Vec::new(),
+        )
     }
 }
 
 impl WorkCalendar {
     /// A calendar with the given holidays, business hours `[start, end)` and company-wide
     /// surcharges (their owner is treated as [`SurchargeOwner::Global`]).
-    pub fn new(mut holidays: Vec<Date>, business_start: Time, business_end: Time, global_surcharges: Vec<Surcharge>) -> Self {
+    pub fn new(
+        mut holidays: Vec<Date>,
+        business_start: Time,
+        business_end: Time,
+        global_surcharges: Vec<Surcharge>,
+    ) -> Self {
         holidays.sort_unstable();
         holidays.dedup();
         WorkCalendar { holidays, business_start, business_end, global_surcharges }
@@ -249,10 +267,7 @@ impl UserDirectory {
 
     /// Rates of the user `id`.
     pub fn get(&self, id: i64) -> Option<&UserRates> {
-        self.users
-            .binary_search_by_key(&id, |u| u.user_id)
-            .ok()
-            .and_then(|i| self.users.get(i))
+        self.users.binary_search_by_key(&id, |u| u.user_id).ok().and_then(|i| self.users.get(i))
     }
 }
 
@@ -294,6 +309,7 @@ pub struct RateQuery {
 
 /// A surcharge that was applied.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppliedSurcharge {
     /// Definition id.
     pub surcharge_id: i64,
@@ -305,6 +321,7 @@ pub struct AppliedSurcharge {
 
 /// The resolved rate and why it won.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RateResolution {
     /// Level of the winning price.
     pub level: RateLevel,
@@ -315,6 +332,7 @@ pub struct RateResolution {
     /// Id of the winning rate card entry (card levels only).
     pub entry_id: Option<i64>,
     /// Currency of the price.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub currency: Currency,
     /// Price before surcharge.
     pub base_price: Decimal,
@@ -389,7 +407,14 @@ impl RateBook {
         slice.get(..upto)?.iter().rev().find(|e| e.valid_on(date))
     }
 
-    fn card(&self, owner: RateOwner, service: i64, user: Option<i64>, hourly: bool, date: Date) -> Option<(RateScope, &RateEntry)> {
+    fn card(
+        &self,
+        owner: RateOwner,
+        service: i64,
+        user: Option<i64>,
+        hourly: bool,
+        date: Date,
+    ) -> Option<(RateScope, &RateEntry)> {
         let (l, id) = owner.key();
         if let Some(u) = user {
             if let Some(e) = self.find((l, id, Some(service), Some(u)), date) {
@@ -410,7 +435,13 @@ impl RateBook {
         self.find((l, id, None, None), date).map(|e| (RateScope::Default, e))
     }
 
-    fn surcharge(&self, ctx: &RateContext<'_>, chain: &[Option<SurchargeOwner>], date: Date, start: Option<Time>) -> Option<AppliedSurcharge> {
+    fn surcharge(
+        &self,
+        ctx: &RateContext<'_>,
+        chain: &[Option<SurchargeOwner>],
+        date: Date,
+        start: Option<Time>,
+    ) -> Option<AppliedSurcharge> {
         for owner in chain.iter().flatten() {
             let global = *owner == SurchargeOwner::Global;
             let defs: &[Surcharge] = if global { &ctx.calendar.global_surcharges } else { &self.surcharges };

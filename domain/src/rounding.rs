@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Direction in which booked minutes are rounded to the increment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RoundingMode {
     /// Up to the next increment (7 min → 15 min).
@@ -21,6 +22,7 @@ str_enum!(RoundingMode { Up => "up", Nearest => "nearest", Down => "down" });
 
 /// A rounding rule (global default, overridable per customer and per contract).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoundingRule {
     /// Increment in minutes; 0 or 1 means minute-exact.
     pub increment_minutes: u32,
@@ -32,8 +34,7 @@ pub struct RoundingRule {
 
 impl RoundingRule {
     /// Minute-exact billing without minimum.
-    pub const EXACT: RoundingRule =
-        RoundingRule { increment_minutes: 1, minimum_minutes: 0, mode: RoundingMode::Up };
+    pub const EXACT: RoundingRule = RoundingRule { increment_minutes: 1, minimum_minutes: 0, mode: RoundingMode::Up };
 
     /// Billed minutes for a booking of `actual` minutes: rounded to the increment in the
     /// rule's direction, then raised to the minimum. A booking of 0 minutes stays 0.

@@ -31,7 +31,8 @@ impl Type<Sqlite> for ExactDecimal {
 }
 impl<'q> Encode<'q, Sqlite> for ExactDecimal {
     fn encode_by_ref(&self, buf: &mut Vec<SqliteArgumentValue<'q>>) -> Result<IsNull, BoxDynError> {
-        <String as Encode<'q, Sqlite>>::encode(self.0.normalize().to_string(), buf)
+        // Keep the scale ("41.50" stays "41.50"), as PostgreSQL NUMERIC does.
+        <String as Encode<'q, Sqlite>>::encode(self.0.to_string(), buf)
     }
 }
 impl<'r> Decode<'r, Sqlite> for ExactDecimal {

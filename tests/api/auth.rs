@@ -1,0 +1,208 @@
+//! Login, tokens, refresh rotation, logout, rate limiting.
+
+use crate::helpers::*;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+fn mint(claims: Value, secret: &str) -> String {
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_secret(secret.as_bytes()),
+    )
+    .unwrap()
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+#[tokio::test]
+async fn login_returns_a_bearer_token_pair_that_opens_me() {
+    let app = spawn_app().await;
+    let res = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    assert!(body["refresh_token"].as_str().unwrap().len() >= 40);
+    let token = body["access_token"].as_str().unwrap();
+
+    let me: Value = app.get("/api/v1/me", token).await.json().await.unwrap();
+    assert_eq!(me["kind"], "user");
+    assert_eq!(me["email"], ADMIN_EMAIL);
+    assert_eq!(me["roles"], json!(["admin"]));
+}
+
+#[tokio::test]
+async fn login_is_case_insensitive_in_the_email() {
+    let app = spawn_app().await;
+    let res = app.login(&ADMIN_EMAIL.to_uppercase(), ADMIN_PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_account_get_the_same_401() {
+    let app = spawn_app().await;
+    let wrong = problem(app.login(ADMIN_EMAIL, "not-the-password").await, StatusCode::UNAUTHORIZED).await;
+    let unknown = problem(app.login("nobody@test.example", "whatever-password").await, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(wrong["detail"], unknown["detail"]);
+    assert_eq!(wrong["type"], "urn:kontor:problem:unauthenticated");
+}
+
+#[tokio::test]
+async fn login_with_a_malformed_body_is_a_client_error() {
+    let app = spawn_app().await;
+    let res = app.client.post(app.url("/api/v1/auth/login")).json(&json!({"email": "x"})).send().await.unwrap();
+    let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_fields(&p), vec!["password"]);
+}
+
+#[tokio::test]
+async fn protected_routes_need_a_credential() {
+    let app = spawn_app().await;
+    let res = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
+    assert_eq!(res.headers()["www-authenticate"], "Bearer");
+    problem(res, StatusCode::UNAUTHORIZED).await;
+    let res = app.client.get(app.url("/api/v1/customers")).header("authorization", "Basic abc").send().await.unwrap();
+    problem(res, StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test]
+async fn an_expired_access_token_is_rejected() {
+    let app = spawn_app().await;
+    let token =
+        mint(json!({"sub": "1", "iat": now() - 3600, "exp": now() - 120, "iss": "kontor", "jti": "x"}), JWT_SECRET);
+    let p = problem(app.get("/api/v1/me", &token).await, StatusCode::UNAUTHORIZED).await;
+    assert!(p["detail"].as_str().unwrap().contains("expired"), "{p}");
+    // The same claims, unexpired, are accepted: the rejection is about expiry.
+    let fresh = mint(json!({"sub": "1", "iat": now(), "exp": now() + 300, "iss": "kontor", "jti": "y"}), JWT_SECRET);
+    assert_eq!(app.get("/api/v1/me", &fresh).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_tampered_or_foreign_token_is_rejected() {
+    let app = spawn_app().await;
+    // Change the payload of a valid token to claim another user: the signature no longer fits.
+    let parts: Vec<&str> = app.admin_token.split('.').collect();
+    let forged_payload = URL_SAFE_NO_PAD.encode(
+        serde_json::to_vec(&json!({"sub": "2", "iat": now(), "exp": now() + 600, "iss": "kontor", "jti": "z"}))
+            .unwrap(),
+    );
+    let tampered = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
+    problem(app.get("/api/v1/me", &tampered).await, StatusCode::UNAUTHORIZED).await;
+
+    // Signed with another secret.
+    let foreign = mint(
+        json!({"sub": "1", "iat": now(), "exp": now() + 600, "iss": "kontor", "jti": "a"}),
+        "another-secret-another-secret-another-secret",
+    );
+    problem(app.get("/api/v1/me", &foreign).await, StatusCode::UNAUTHORIZED).await;
+
+    // alg=none (no signature) must never be accepted.
+    let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+    let none = format!("{header}.{}.", parts[1]);
+    problem(app.get("/api/v1/me", &none).await, StatusCode::UNAUTHORIZED).await;
+
+    // HS384 with the right secret: the algorithm is fixed to HS256.
+    let hs384 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS384),
+        &json!({"sub": "1", "iat": now(), "exp": now() + 600, "iss": "kontor", "jti": "b"}),
+        &jsonwebtoken::EncodingKey::from_secret(JWT_SECRET.as_bytes()),
+    )
+    .unwrap();
+    problem(app.get("/api/v1/me", &hs384).await, StatusCode::UNAUTHORIZED).await;
+}
+
+async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.client.post(app.url("/api/v1/auth/refresh")).json(&json!({"refresh_token": token})).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_a_reused_refresh_token_revokes_the_login() {
+    let app = spawn_app().await;
+    let first: Value = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.json().await.unwrap();
+    let r1 = first["refresh_token"].as_str().unwrap();
+
+    let res = refresh(&app, r1).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let second: Value = res.json().await.unwrap();
+    let r2 = second["refresh_token"].as_str().unwrap();
+    assert_ne!(r1, r2);
+    assert_eq!(app.get("/api/v1/me", second["access_token"].as_str().unwrap()).await.status(), StatusCode::OK);
+
+    // The old refresh token is rejected after use …
+    problem(refresh(&app, r1).await, StatusCode::UNAUTHORIZED).await;
+    // … and its reuse revoked the whole family, including the successor.
+    problem(refresh(&app, r2).await, StatusCode::UNAUTHORIZED).await;
+
+    // Another login is unaffected.
+    let other: Value = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.json().await.unwrap();
+    assert_eq!(refresh(&app, other["refresh_token"].as_str().unwrap()).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_unknown_refresh_token_is_rejected() {
+    let app = spawn_app().await;
+    problem(refresh(&app, "not-a-token").await, StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test]
+async fn logout_revokes_the_refresh_token() {
+    let app = spawn_app().await;
+    let pair: Value = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.json().await.unwrap();
+    let r = pair["refresh_token"].as_str().unwrap();
+    let res = app.client.post(app.url("/api/v1/auth/logout")).json(&json!({"refresh_token": r})).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    problem(refresh(&app, r).await, StatusCode::UNAUTHORIZED).await;
+}
+
+#[tokio::test]
+async fn repeated_failures_lock_the_account_even_for_the_right_password() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        problem(app.login(ADMIN_EMAIL, "wrong-password-xx").await, StatusCode::UNAUTHORIZED).await;
+    }
+    let res = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let retry_after: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(retry_after, 900);
+    let p = problem(res, StatusCode::TOO_MANY_REQUESTS).await;
+    assert_eq!(p["type"], "urn:kontor:problem:rate-limited");
+}
+
+#[tokio::test]
+async fn a_success_resets_the_account_failure_count() {
+    let app = spawn_app().await;
+    for _ in 0..4 {
+        app.login(ADMIN_EMAIL, "wrong-password-xx").await;
+    }
+    assert_eq!(app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::OK);
+    for _ in 0..4 {
+        app.login(ADMIN_EMAIL, "wrong-password-xx").await;
+    }
+    assert_eq!(app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn many_failures_from_one_ip_lock_that_ip_across_accounts() {
+    let app = spawn_app_with(|c| c.login_max_failures_per_ip = 3).await;
+    for i in 0..3 {
+        app.login(&format!("guess{i}@test.example"), "wrong-password-xx").await;
+    }
+    problem(app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+#[tokio::test]
+async fn a_deactivated_user_can_neither_log_in_nor_use_an_issued_token() {
+    let app = spawn_app().await;
+    let (id, token) = app.user_with_roles(&["agent"]).await;
+    assert_eq!(app.get("/api/v1/me", &token).await.status(), StatusCode::OK);
+    let res = app.patch(&format!("/api/v1/users/{id}"), &app.admin_token, &json!({"active": false}), None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    problem(app.get("/api/v1/me", &token).await, StatusCode::UNAUTHORIZED).await;
+    let me: Value = app.get(&format!("/api/v1/users/{id}"), &app.admin_token).await.json().await.unwrap();
+    problem(app.login(me["email"].as_str().unwrap(), USER_PASSWORD).await, StatusCode::UNAUTHORIZED).await;
+}

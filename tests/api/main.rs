@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `kontor` server on a random port, spoken to over HTTP.
+//! Runs on SQLite by default and on PostgreSQL when `TEST_DATABASE_URL` is set.
+
+mod api_clients;
+mod auth;
+mod customers;
+mod helpers;
+mod operations;
+mod users;

@@ -1,0 +1,75 @@
+//! Probes, docs, framework-level errors, request ids, and the checked-in OpenAPI document.
+
+use crate::helpers::*;
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+#[tokio::test]
+async fn health_and_readiness_answer_without_authentication() {
+    let app = spawn_app().await;
+    let res = app.client.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    let body: Value = app.client.get(app.url("/readyz")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["database"], if app.db.is_postgres() { "postgres" } else { "sqlite" });
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems() {
+    let app = spawn_app().await;
+    let p = problem(app.client.get(app.url("/no/such/thing")).send().await.unwrap(), StatusCode::NOT_FOUND).await;
+    assert_eq!(p["instance"], "/no/such/thing");
+    assert!(p["request_id"].is_string());
+    let p = problem(
+        app.request(Method::PUT, "/api/v1/customers", Some(&app.admin_token)).send().await.unwrap(),
+        StatusCode::METHOD_NOT_ALLOWED,
+    )
+    .await;
+    assert_eq!(p["type"], "urn:kontor:problem:method-not-allowed");
+    problem(
+        app.request(Method::GET, "/api/v1/nothing-here", Some(&app.admin_token)).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_or_generated() {
+    let app = spawn_app().await;
+    let res = app.client.get(app.url("/healthz")).header("x-request-id", "trace-abc-123").send().await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "trace-abc-123");
+    let res = app.client.get(app.url("/healthz")).header("x-request-id", "bad id with spaces").send().await.unwrap();
+    let generated = res.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(generated.len(), 32);
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_swagger_ui_are_served() {
+    let app = spawn_app().await;
+    let spec: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+    assert!(spec["paths"]["/api/v1/customers"]["post"].is_object());
+    assert!(spec["components"]["securitySchemes"]["bearer"].is_object());
+    let res = app.client.get(app.url("/docs/")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "Swagger UI page expected");
+    assert!(!html.contains("cdn.") && !html.contains("unpkg.com"), "assets must be vendored, not from a CDN");
+    let res = app.client.get(app.url("/docs/swagger-ui.css")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
+/// `openapi.yaml` must equal what the code generates.
+/// Regenerate with `cargo run -- openapi > openapi.yaml`.
+#[test]
+fn checked_in_openapi_yaml_matches_the_code() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("openapi.yaml");
+    let checked_in = std::fs::read_to_string(&path).unwrap_or_default();
+    let generated = api::openapi::yaml();
+    assert!(
+        checked_in == generated,
+        "openapi.yaml is out of date: regenerate it with `cargo run -- openapi > openapi.yaml`"
+    );
+}
