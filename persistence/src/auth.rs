@@ -74,6 +74,9 @@ impl ApiClientRow {
     }
 }
 
+/// (id, user id, family, expires at, used at, revoked at) of a refresh token.
+type RefreshTokenRow = (i64, i64, String, DbTime, Option<DbTime>, Option<DbTime>);
+
 impl Store {
     /// Stores a new refresh token (hash only) of a token family.
     pub async fn store_refresh_token(
@@ -101,7 +104,7 @@ impl Store {
     ) -> Result<RefreshOutcome> {
         let now = DbTime::now();
         let out = in_tx!(self, tx => {
-            let row: Option<(i64, i64, String, DbTime, Option<DbTime>, Option<DbTime>)> = sqlx::query_as(
+            let row: Option<RefreshTokenRow> = sqlx::query_as(
                 "SELECT id, user_id, family_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = $1")
                 .bind(old_hash).fetch_optional(&mut *tx).await?;
             match row {

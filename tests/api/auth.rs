@@ -206,3 +206,13 @@ async fn a_deactivated_user_can_neither_log_in_nor_use_an_issued_token() {
     let me: Value = app.get(&format!("/api/v1/users/{id}"), &app.admin_token).await.json().await.unwrap();
     problem(app.login(me["email"].as_str().unwrap(), USER_PASSWORD).await, StatusCode::UNAUTHORIZED).await;
 }
+
+#[tokio::test]
+async fn two_simultaneous_refreshes_of_one_token_let_at_most_one_through() {
+    let app = spawn_app_with(|c| c.workers = Some(2)).await;
+    let pair: Value = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.json().await.unwrap();
+    let r = pair["refresh_token"].as_str().unwrap();
+    let (a, b) = tokio::join!(refresh(&app, r), refresh(&app, r));
+    let ok = [a.status(), b.status()].iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(ok, 1, "{} / {}", a.status(), b.status());
+}

@@ -532,3 +532,18 @@ async fn every_change_is_in_the_audit_log_with_before_and_after() {
     let (_, billing) = app.user_with_roles(&["billing"]).await;
     problem(app.get("/api/v1/audit-log", &billing).await, StatusCode::FORBIDDEN).await;
 }
+
+#[tokio::test]
+async fn concurrent_creations_get_unique_gapless_automatic_numbers() {
+    let app = spawn_app_with(|c| c.workers = Some(2)).await;
+    let bodies: Vec<Value> = (0..16).map(|i| json!({"name": format!("Parallel {i}")})).collect();
+    let requests = bodies.iter().map(|b| app.post("/api/v1/customers", &app.admin_token, b));
+    let responses = futures_util::future::join_all(requests).await;
+    for res in &responses {
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let mut numbers: Vec<i64> =
+        app.all_customers("").await.iter().map(|c| c["number"].as_str().unwrap().parse().unwrap()).collect();
+    numbers.sort();
+    assert_eq!(numbers, (10001..=10016).collect::<Vec<_>>());
+}

@@ -6,4 +6,5 @@ mod auth;
 mod customers;
 mod helpers;
 mod operations;
+mod process;
 mod users;

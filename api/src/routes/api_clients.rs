@@ -84,7 +84,7 @@ pub struct ApiClientQuery {
 }
 
 /// List API clients (admin).
-#[utoipa::path(get, path = "/api/v1/api-clients", tag = "api-clients", params(ApiClientQuery),
+#[utoipa::path(operation_id = "list_api_clients", get, path = "/api/v1/api-clients", tag = "api-clients", params(ApiClientQuery),
     security(("bearer" = [])),
     responses((status = 200, body = ApiClientList), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
@@ -102,7 +102,7 @@ pub async fn list(
 }
 
 /// Create an API client and its key (admin). The key is in this response only.
-#[utoipa::path(post, path = "/api/v1/api-clients", tag = "api-clients", request_body = ApiClientCreate,
+#[utoipa::path(operation_id = "create_api_client", post, path = "/api/v1/api-clients", tag = "api-clients", request_body = ApiClientCreate,
     security(("bearer" = [])),
     responses(
         (status = 201, body = ApiClientCreated, headers(("Location" = String))),
@@ -140,7 +140,7 @@ pub async fn create(
 }
 
 /// Read an API client (admin).
-#[utoipa::path(get, path = "/api/v1/api-clients/{id}", tag = "api-clients", params(("id" = i64, Path)),
+#[utoipa::path(operation_id = "get_api_client", get, path = "/api/v1/api-clients/{id}", tag = "api-clients", params(("id" = i64, Path)),
     security(("bearer" = [])),
     responses((status = 200, body = ApiClientOut), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -150,7 +150,7 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
 }
 
 /// Revoke an API client's key (admin). Idempotent; the client stays listed as revoked.
-#[utoipa::path(delete, path = "/api/v1/api-clients/{id}", tag = "api-clients", params(("id" = i64, Path)),
+#[utoipa::path(operation_id = "revoke_api_client", delete, path = "/api/v1/api-clients/{id}", tag = "api-clients", params(("id" = i64, Path)),
     security(("bearer" = [])),
     responses((status = 200, description = "Revoked", body = ApiClientOut), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {

@@ -75,7 +75,7 @@ pub struct AuditQuery {
 }
 
 /// Read the audit log, newest first (admin).
-#[utoipa::path(get, path = "/api/v1/audit-log", tag = "audit", params(AuditQuery),
+#[utoipa::path(operation_id = "list_audit_log", get, path = "/api/v1/audit-log", tag = "audit", params(AuditQuery),
     security(("bearer" = [])),
     responses((status = 200, body = AuditLogPage), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<AuditQuery>) -> Result<HttpResponse, ApiError> {

@@ -85,7 +85,7 @@ async fn token_pair(state: &AppState, user_id: i64, family: &str) -> Result<Toke
 /// Failed attempts are limited per account and per client IP within a window
 /// (`KONTOR_LOGIN_*`); beyond the limit the answer is 429 with `Retry-After`, also
 /// for the right password.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", security(()), request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = TokenResponse),
         (status = 401, description = "Wrong e-mail or password, or deactivated account", body = Problem, content_type = "application/problem+json"),
@@ -133,7 +133,7 @@ pub async fn login(
 ///
 /// Each refresh token works once. Presenting a used one again revokes its whole
 /// family (every token descended from the same login), as it signals theft.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest,
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", security(()), request_body = RefreshRequest,
     responses(
         (status = 200, description = "New token pair", body = TokenResponse),
         (status = 401, description = "Unknown, expired, revoked or reused refresh token", body = Problem, content_type = "application/problem+json")))]
@@ -165,8 +165,10 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> 
 }
 
 /// Log out: revoke the refresh token and every token of its family. Idempotent.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest,
-    responses((status = 204, description = "Logged out")))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(()), request_body = RefreshRequest,
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 422, description = "Malformed request", body = Problem, content_type = "application/problem+json")))]
 pub async fn logout(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
     state.store.revoke_refresh_family(&sha256_hex(&body.0.refresh_token)).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -382,8 +382,10 @@ pub struct CustomerQuery {
     /// Exact accounting debtor number.
     pub accounting_ref: Option<String>,
     /// `active` (default), `archived` or `all`.
+    #[param(inline)]
     pub status: Option<ArchiveStatus>,
     /// `name` (default) or `number`.
+    #[param(inline)]
     pub sort: Option<CustomerSortParam>,
 }
 
@@ -404,7 +406,7 @@ fn not_found(e: StoreError) -> ApiError {
 ///
 /// Keyset-paginated: pass `next_cursor` back as `cursor` with the same filters and
 /// sort to get the next page; pages never overlap or skip a customer.
-#[utoipa::path(get, path = "/api/v1/customers", tag = "customers", params(CustomerQuery),
+#[utoipa::path(operation_id = "list_customers", get, path = "/api/v1/customers", tag = "customers", params(CustomerQuery),
     security(("bearer" = []), ("api_key" = ["customers:read"])),
     responses(
         (status = 200, body = CustomerList),
@@ -439,7 +441,7 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<CustomerQue
 }
 
 /// Create a customer (admin, billing, manager; API scope `customers:write`).
-#[utoipa::path(post, path = "/api/v1/customers", tag = "customers", request_body = CustomerCreate,
+#[utoipa::path(operation_id = "create_customer", post, path = "/api/v1/customers", tag = "customers", request_body = CustomerCreate,
     params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe creation: the same key and body replay the first response; the same key with another body is 422")),
     security(("bearer" = []), ("api_key" = ["customers:write"])),
     responses(
@@ -491,7 +493,7 @@ pub async fn create(
 }
 
 /// Read a customer with its contacts.
-#[utoipa::path(get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)),
+#[utoipa::path(operation_id = "get_customer", get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)),
     security(("bearer" = []), ("api_key" = ["customers:read"])),
     responses(
         (status = 200, body = CustomerOut, headers(("ETag" = String))),
@@ -505,7 +507,7 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
 }
 
 /// Change a customer. Send `If-Match` with the ETag you read; a stale one is 412.
-#[utoipa::path(patch, path = "/api/v1/customers/{id}", tag = "customers",
+#[utoipa::path(operation_id = "update_customer", patch, path = "/api/v1/customers/{id}", tag = "customers",
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version you changed")),
     request_body = CustomerPatch,
     security(("bearer" = []), ("api_key" = ["customers:write"])),
@@ -581,7 +583,7 @@ pub async fn update(
 
 /// Archive a customer ("delete"). The customer stays readable (invoices refer to it)
 /// but is hidden from default lists and read-only until restored. Idempotent.
-#[utoipa::path(delete, path = "/api/v1/customers/{id}", tag = "customers",
+#[utoipa::path(operation_id = "archive_customer", delete, path = "/api/v1/customers/{id}", tag = "customers",
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     security(("bearer" = []), ("api_key" = ["customers:write"])),
     responses(
@@ -593,7 +595,7 @@ pub async fn archive(req: HttpRequest, p: Principal, state: web::Data<AppState>)
 }
 
 /// Restore an archived customer. Idempotent.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/restore", tag = "customers",
+#[utoipa::path(operation_id = "restore_customer", post, path = "/api/v1/customers/{id}/restore", tag = "customers",
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     security(("bearer" = []), ("api_key" = ["customers:write"])),
     responses(

@@ -137,7 +137,7 @@ fn user_response(status: actix_web::http::StatusCode, user: User) -> HttpRespons
 }
 
 /// List users (admin).
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", params(UserQuery),
+#[utoipa::path(operation_id = "list_users", get, path = "/api/v1/users", tag = "users", params(UserQuery),
     security(("bearer" = [])),
     responses((status = 200, body = UserList), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<UserQuery>) -> Result<HttpResponse, ApiError> {
@@ -151,7 +151,7 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<UserQuery>)
 }
 
 /// Create a user (admin).
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = UserCreate,
+#[utoipa::path(operation_id = "create_user", post, path = "/api/v1/users", tag = "users", request_body = UserCreate,
     security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request")),
     responses(
@@ -196,7 +196,7 @@ pub async fn create(
 }
 
 /// Read a user (admin).
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
+#[utoipa::path(operation_id = "get_user", get, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path)),
     security(("bearer" = [])),
     responses((status = 200, body = UserOut, headers(("ETag" = String))), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -214,7 +214,7 @@ fn not_found(e: persistence::StoreError) -> ApiError {
 }
 
 /// Change a user (admin). Send `If-Match` with the ETag you read to avoid lost updates.
-#[utoipa::path(patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
+#[utoipa::path(operation_id = "update_user", patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     request_body = UserPatch, security(("bearer" = [])),
     responses(
         (status = 200, body = UserOut, headers(("ETag" = String))),
