@@ -84,7 +84,7 @@ impl Application {
                 .service(web::resource("/healthz").route(web::get().to(routes::health::healthz)))
                 .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)))
                 .service(web::resource("/openapi.json").route(web::get().to(openapi_json)))
-                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi-docs.json", openapi::ApiDoc::openapi_doc()))
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi-docs.json", openapi::document()))
                 .service(web::redirect("/docs", "/docs/"))
                 .service(
                     web::scope("/api/v1")
@@ -114,13 +114,6 @@ impl Application {
         tracing::info!("server stopped; closing database connections");
         self.store.close().await;
         result
-    }
-}
-
-impl openapi::ApiDoc {
-    /// The OpenAPI document value.
-    pub fn openapi_doc() -> utoipa::openapi::OpenApi {
-        <Self as utoipa::OpenApi>::openapi()
     }
 }
 

@@ -69,6 +69,30 @@ pub enum Permission {
     ManageApiClients,
     /// Read the audit log.
     ReadAuditLog,
+    /// Read the service catalog, teams and custom-field definitions.
+    ReadCatalog,
+    /// Maintain the service catalog (billing office).
+    WriteCatalog,
+    /// Create teams and change their members.
+    ManageTeams,
+    /// Define custom fields of bookings and tickets.
+    ManageCustomFields,
+    /// Read projects, tasks and effort.
+    ReadProjects,
+    /// Create and change projects and tasks (status transitions have their own rules).
+    WriteProjects,
+    /// Read tickets and their timeline.
+    ReadTickets,
+    /// Create and change tickets, add timeline entries and documents.
+    WriteTickets,
+    /// Read time bookings and expenses.
+    ReadBookings,
+    /// Book time and expenses (agents: only their own).
+    WriteBookings,
+    /// Change anyone's bookings and expenses, not only one's own.
+    WriteAllBookings,
+    /// Set a rate override on a booking.
+    OverrideRates,
 }
 
 impl Permission {
@@ -78,7 +102,19 @@ impl Permission {
         match self {
             Permission::ReadCustomers => !roles.is_empty(),
             Permission::WriteCustomers => any(&[Role::Admin, Role::Billing, Role::Manager]),
-            Permission::ManageUsers | Permission::ManageApiClients | Permission::ReadAuditLog => any(&[Role::Admin]),
+            Permission::ManageUsers
+            | Permission::ManageApiClients
+            | Permission::ReadAuditLog
+            | Permission::ManageCustomFields => any(&[Role::Admin]),
+            Permission::ReadCatalog | Permission::ReadProjects | Permission::ReadTickets | Permission::ReadBookings => {
+                !roles.is_empty()
+            }
+            Permission::WriteCatalog | Permission::OverrideRates => any(&[Role::Admin, Role::Billing]),
+            Permission::ManageTeams | Permission::WriteProjects => any(&[Role::Admin, Role::Manager]),
+            Permission::WriteTickets | Permission::WriteBookings => {
+                any(&[Role::Admin, Role::Billing, Role::Manager, Role::Agent])
+            }
+            Permission::WriteAllBookings => any(&[Role::Admin, Role::Billing, Role::Manager]),
         }
     }
 
@@ -90,7 +126,22 @@ impl Permission {
             // Helpdesks match tickets to customers; accounting systems read debtors.
             Permission::ReadCustomers => any(&[Scope::CustomersRead, Scope::CustomersWrite]),
             Permission::WriteCustomers => any(&[Scope::CustomersWrite]),
-            Permission::ManageUsers | Permission::ManageApiClients | Permission::ReadAuditLog => false,
+            // Integrations need the catalog to book against it.
+            Permission::ReadCatalog => !scopes.is_empty(),
+            Permission::ReadTickets => any(&[Scope::TicketsRead, Scope::TicketsWrite]),
+            Permission::WriteTickets => any(&[Scope::TicketsWrite]),
+            Permission::ReadBookings => any(&[Scope::BookingsRead, Scope::BookingsWrite]),
+            // A helpdesk pushing time entries books them for the technicians it names.
+            Permission::WriteBookings | Permission::WriteAllBookings => any(&[Scope::BookingsWrite]),
+            Permission::ManageUsers
+            | Permission::ManageApiClients
+            | Permission::ReadAuditLog
+            | Permission::ManageCustomFields
+            | Permission::WriteCatalog
+            | Permission::ManageTeams
+            | Permission::ReadProjects
+            | Permission::WriteProjects
+            | Permission::OverrideRates => false,
         }
     }
 }

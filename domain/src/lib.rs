@@ -19,15 +19,18 @@ pub mod access;
 pub mod catalog;
 pub mod contract;
 pub mod currency;
+pub mod custom_field;
 pub mod customer;
 pub mod engine;
 pub mod money;
 pub mod period;
 pub mod position;
+pub mod project;
 pub mod quota;
 pub mod rates;
 pub mod rounding;
 mod serde_fmt;
+pub mod ticket;
 
 pub use access::{Permission, Role, Scope};
 pub use currency::Currency;

@@ -13,12 +13,21 @@ mod store;
 #[macro_use]
 mod audit;
 mod auth;
+pub mod bookings;
+pub mod catalog;
+pub mod custom_fields;
 mod customers;
+#[macro_use]
+pub mod events;
 mod error;
+pub mod expenses;
 mod idempotency;
 pub mod page;
 pub mod postgres;
+pub mod projects;
 pub mod sqlite;
+pub mod teams;
+pub mod tickets;
 pub mod types;
 mod users;
 

@@ -3,8 +3,15 @@
 
 mod api_clients;
 mod auth;
+mod bookings;
+mod catalog;
+mod custom_fields;
 mod customers;
+mod expenses;
 mod helpers;
 mod operations;
 mod process;
+mod projects;
+mod teams;
+mod tickets;
 mod users;

@@ -3,8 +3,15 @@
 pub mod api_clients;
 pub mod audit;
 pub mod auth;
+pub mod bookings;
+pub mod catalog;
+pub mod custom_fields;
 pub mod customers;
+pub mod expenses;
 pub mod health;
+pub mod projects;
+pub mod teams;
+pub mod tickets;
 pub mod users;
 
 use actix_web::web;
@@ -16,4 +23,25 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     api_clients::configure(cfg);
     customers::configure(cfg);
     audit::configure(cfg);
+    catalog::configure(cfg);
+    teams::configure(cfg);
+    custom_fields::configure(cfg);
+    projects::configure(cfg);
+    tickets::configure(cfg);
+    bookings::configure(cfg);
+    expenses::configure(cfg);
+}
+
+/// The OpenAPI documents of the resource modules, merged into the API document.
+pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
+    use utoipa::OpenApi;
+    vec![
+        catalog::Doc::openapi(),
+        teams::Doc::openapi(),
+        custom_fields::Doc::openapi(),
+        projects::Doc::openapi(),
+        tickets::Doc::openapi(),
+        bookings::Doc::openapi(),
+        expenses::Doc::openapi(),
+    ]
 }

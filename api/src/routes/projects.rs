@@ -1,0 +1,12 @@
+//! Projects, their tasks, status workflow and effort (estimate vs. actual).
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+/// OpenAPI paths of this module (merged into the API document).
+#[derive(OpenApi)]
+#[openapi()]
+pub struct Doc;
+
+/// Routes of this module.
+pub fn configure(_cfg: &mut web::ServiceConfig) {}

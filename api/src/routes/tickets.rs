@@ -1,0 +1,12 @@
+//! Tickets and work orders: numbers, status machine, assignment, appointments, registers (timeline, correspondence, documents).
+
+use actix_web::web;
+use utoipa::OpenApi;
+
+/// OpenAPI paths of this module (merged into the API document).
+#[derive(OpenApi)]
+#[openapi()]
+pub struct Doc;
+
+/// Routes of this module.
+pub fn configure(_cfg: &mut web::ServiceConfig) {}

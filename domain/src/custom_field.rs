@@ -1,0 +1,1 @@
+//! Custom fields: definitions and the validation of values on write.

@@ -1,0 +1,1 @@
+//! Projects: kinds, roles and the status workflow with its role rules.

@@ -1,0 +1,1 @@
+//! Tickets: status machine, priorities, sources.

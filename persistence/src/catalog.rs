@@ -1,0 +1,1 @@
+//! Storage of the service catalog (Leistungen / výkony): what can be booked and billed.

@@ -1,0 +1,1 @@
+//! Storage of admin-defined custom fields of bookings and tickets.

@@ -1,0 +1,1 @@
+//! Storage of expenses and material lines on tickets and projects.

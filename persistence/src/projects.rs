@@ -1,0 +1,1 @@
+//! Storage of projects, their tasks, status workflow and effort (estimate vs. actual).

@@ -1,0 +1,1 @@
+//! Storage of teams of employees, their members, and user capacity.

@@ -1,0 +1,1 @@
+//! End-to-end tests: time bookings: who worked how long on what, billable or not.

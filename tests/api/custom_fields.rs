@@ -1,0 +1,1 @@
+//! End-to-end tests: admin-defined custom fields of bookings and tickets.

@@ -1,0 +1,1 @@
+//! End-to-end tests: expenses and material lines on tickets and projects.

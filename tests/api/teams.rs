@@ -1,0 +1,1 @@
+//! End-to-end tests: teams of employees, their members, and user capacity.

@@ -1,0 +1,1 @@
+//! End-to-end tests: tickets and work orders: numbers, status machine, assignment, appointments, registers (timeline, correspondence, documents).
