@@ -40,6 +40,8 @@ pub struct Config {
     pub db_max_connections: Option<u32>,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+    /// Largest accepted document upload in bytes.
+    pub max_upload_bytes: usize,
     /// HTTP worker threads; `None` uses one per CPU.
     pub workers: Option<usize>,
     /// Key for hashing API keys; `None` means generate and keep it in the database.
@@ -160,6 +162,7 @@ impl Config {
         };
         let db_max_connections = number("KONTOR_DB_MAX_CONNECTIONS", 1, 1000).map(|n| n as u32);
         let max_body_bytes = number("KONTOR_MAX_BODY_BYTES", 1024, 1 << 30).unwrap_or(1 << 20) as usize;
+        let max_upload_bytes = number("KONTOR_MAX_UPLOAD_BYTES", 1024, 1 << 32).unwrap_or(25 << 20) as usize;
         let workers = number("KONTOR_WORKERS", 1, 512).map(|n| n as usize);
         let login_max_failures_per_account =
             number("KONTOR_LOGIN_MAX_FAILURES_PER_ACCOUNT", 1, 1000).unwrap_or(5) as i64;
@@ -214,6 +217,7 @@ impl Config {
             log_format,
             db_max_connections,
             max_body_bytes,
+            max_upload_bytes,
             workers,
             api_key_pepper,
             trust_proxy_headers,

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod documents;
 pub mod dto;
 pub mod error;
 pub mod extract;

@@ -21,7 +21,6 @@ pub struct Event {
 }
 
 /// Writes an event inside transaction `$tx`; `$payload` is any `Serialize` value.
-#[allow(unused_macros)]
 macro_rules! emit_event {
     ($tx:expr, $event_type:expr, $entity_type:expr, $entity_id:expr, $payload:expr) => {{
         let payload = serde_json::to_string($payload).map_err($crate::StoreError::from)?;

@@ -12,19 +12,20 @@
 mod store;
 #[macro_use]
 mod audit;
+#[macro_use]
+pub mod events;
 mod auth;
 pub mod bookings;
 pub mod catalog;
 pub mod custom_fields;
 mod customers;
-#[macro_use]
-pub mod events;
 mod error;
 pub mod expenses;
 mod idempotency;
 pub mod page;
 pub mod postgres;
 pub mod projects;
+pub mod refs;
 pub mod sqlite;
 pub mod teams;
 pub mod tickets;

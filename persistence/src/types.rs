@@ -138,3 +138,42 @@ impl serde::Serialize for ExactDecimal {
 pub fn redact(url: &str) -> String {
     crate::store::redact_url(url)
 }
+
+/// A JSON value kept in a `TEXT` column on both backends (custom-field values).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct JsonText(pub serde_json::Value);
+
+impl<DB: sqlx::Database> Type<DB> for JsonText
+where
+    String: Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <String as Type<DB>>::type_info()
+    }
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <String as Type<DB>>::compatible(ty)
+    }
+}
+impl<'q, DB: sqlx::Database> Encode<'q, DB> for JsonText
+where
+    String: Encode<'q, DB>,
+{
+    fn encode_by_ref(&self, buf: &mut <DB as sqlx::Database>::ArgumentBuffer<'q>) -> Result<IsNull, BoxDynError> {
+        <String as Encode<'q, DB>>::encode(self.0.to_string(), buf)
+    }
+}
+impl<'r, DB: sqlx::Database> Decode<'r, DB> for JsonText
+where
+    String: Decode<'r, DB>,
+{
+    fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        let s = <String as Decode<'r, DB>>::decode(value)?;
+        Ok(JsonText(serde_json::from_str(&s)?))
+    }
+}
+
+impl serde::Serialize for JsonText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
