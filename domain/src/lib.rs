@@ -31,6 +31,7 @@ pub mod rates;
 pub mod rounding;
 mod serde_fmt;
 pub mod ticket;
+pub mod timekeeping;
 
 pub use access::{Permission, Role, Scope};
 pub use currency::Currency;

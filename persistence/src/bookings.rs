@@ -1,1 +1,337 @@
-//! Storage of time bookings: who worked how long on what, billable or not.
+//! Storage of time bookings: who worked how long on which ticket/project, with which
+//! service, billable or not. A billed booking is locked. Writing a booking on a project
+//! also checks the project's estimate and records `project.estimate_exceeded` once when
+//! the booked effort first passes it.
+
+use crate::audit::Actor;
+use crate::page::{Page, PageRequest};
+use crate::types::{DbTime, ExactDecimal, JsonText};
+use crate::{Result, Store, StoreError};
+use rust_decimal::Decimal;
+use time::{Date, Time};
+
+/// The writable fields of a booking (`customer_id` is derived from ticket or project).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct BookingData {
+    pub user_id: i64,
+    pub work_date: Date,
+    pub start_time: Option<Time>,
+    pub end_time: Option<Time>,
+    pub duration_minutes: i64,
+    pub service_id: i64,
+    pub description: String,
+    pub customer_id: Option<i64>,
+    pub ticket_id: Option<i64>,
+    pub project_id: Option<i64>,
+    pub task_id: Option<i64>,
+    pub billable: bool,
+    pub rate_override: Option<ExactDecimal>,
+    pub custom_fields: JsonText,
+}
+
+/// A stored booking.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct Booking {
+    pub id: i64,
+    #[sqlx(flatten)]
+    #[serde(flatten)]
+    pub data: BookingData,
+    /// `open` or `billed`.
+    pub state: String,
+    pub created_by: String,
+    pub version: i64,
+    pub created_at: DbTime,
+    pub updated_at: DbTime,
+}
+
+impl Booking {
+    /// Whether an invoice has billed this booking (then it is locked).
+    pub fn is_billed(&self) -> bool {
+        self.state == "billed"
+    }
+}
+
+/// Which bookings to list.
+#[derive(Debug, Clone, Default)]
+pub struct BookingFilter {
+    pub user_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub project_id: Option<i64>,
+    pub task_id: Option<i64>,
+    pub ticket_id: Option<i64>,
+    pub service_id: Option<i64>,
+    pub from: Option<Date>,
+    pub to: Option<Date>,
+    pub billable: Option<bool>,
+    pub state: Option<String>,
+}
+
+/// How to group the booking summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SummaryGroup {
+    User,
+    Customer,
+    Project,
+    Service,
+}
+
+/// Minutes of one group of the summary.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct SummaryRow {
+    /// Id of the user/customer/project/service; `None` for bookings without one.
+    pub key: Option<i64>,
+    /// Name of the user/customer/project, or code of the service.
+    pub label: Option<String>,
+    pub bookings: i64,
+    pub minutes: i64,
+    pub billable_minutes: i64,
+}
+
+/// What a booking needs to know about its service.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ServiceRef {
+    pub id: i64,
+    pub name: String,
+    pub unit: String,
+    pub billable_by_default: bool,
+    pub default_price: Option<ExactDecimal>,
+    pub vat_rate: ExactDecimal,
+    pub archived: bool,
+}
+
+/// What a booking inherits from its ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct TicketRef {
+    pub customer_id: Option<i64>,
+    pub project_id: Option<i64>,
+    pub task_id: Option<i64>,
+}
+
+const BOOKING_COLUMNS: &str = "user_id, work_date, start_time, end_time, duration_minutes, service_id, description, \
+    customer_id, ticket_id, project_id, task_id, billable, rate_override, custom_fields";
+
+macro_rules! bind_booking_data {
+    ($q:expr, $d:expr) => {
+        $q.bind($d.user_id)
+            .bind($d.work_date)
+            .bind($d.start_time)
+            .bind($d.end_time)
+            .bind($d.duration_minutes)
+            .bind($d.service_id)
+            .bind(&$d.description)
+            .bind($d.customer_id)
+            .bind($d.ticket_id)
+            .bind($d.project_id)
+            .bind($d.task_id)
+            .bind($d.billable)
+            .bind($d.rate_override)
+            .bind(&$d.custom_fields)
+    };
+}
+
+/// Re-checks a project's booked effort against its estimate inside `$tx` and records
+/// `project.estimate_exceeded` when it is passed for the first time (and re-arms when the
+/// effort falls back below the estimate, e.g. after a correction).
+macro_rules! check_project_estimate {
+    ($tx:expr, $project_id:expr) => {{
+        let project_id: i64 = $project_id;
+        let project: Option<(Option<ExactDecimal>, Option<DbTime>, Option<i64>)> = sqlx::query_as(
+            "SELECT estimate_hours, estimate_exceeded_at, account_manager_id FROM projects WHERE id = $1",
+        )
+        .bind(project_id)
+        .fetch_optional(&mut *$tx)
+        .await
+        .map_err(StoreError::from)?;
+        if let Some((Some(estimate), exceeded_at, account_manager_id)) = project {
+            let minutes: Option<i64> =
+                sqlx::query_scalar("SELECT CAST(SUM(duration_minutes) AS BIGINT) FROM bookings WHERE project_id = $1")
+                    .bind(project_id)
+                    .fetch_one(&mut *$tx)
+                    .await
+                    .map_err(StoreError::from)?;
+            let actual_hours = Decimal::from(minutes.unwrap_or(0)) / Decimal::from(60);
+            let exceeded = actual_hours > estimate.0;
+            if exceeded && exceeded_at.is_none() {
+                sqlx::query("UPDATE projects SET estimate_exceeded_at = $1 WHERE id = $2")
+                    .bind(DbTime::now())
+                    .bind(project_id)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(StoreError::from)?;
+                emit_event!($tx, "project.estimate_exceeded", "project", project_id, &serde_json::json!({
+                    "project_id": project_id,
+                    "estimate_hours": estimate.0.to_string(),
+                    "actual_hours": actual_hours.round_dp(2).to_string(),
+                    "notify_user_id": account_manager_id,
+                }));
+            } else if !exceeded && exceeded_at.is_some() {
+                sqlx::query("UPDATE projects SET estimate_exceeded_at = NULL WHERE id = $1")
+                    .bind(project_id)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(StoreError::from)?;
+            }
+        }
+    }};
+}
+
+impl Store {
+    /// The service a booking or expense refers to.
+    pub async fn service_ref(&self, id: i64) -> Result<Option<ServiceRef>> {
+        with_pool!(self, pool => Ok(sqlx::query_as(
+            "SELECT id, name, unit, billable_by_default, default_price, vat_rate, archived_at IS NOT NULL AS archived \
+             FROM services WHERE id = $1").bind(id).fetch_optional(pool).await?))
+    }
+
+    /// What a booking on a ticket inherits from it.
+    pub async fn ticket_ref(&self, id: i64) -> Result<Option<TicketRef>> {
+        with_pool!(self, pool => Ok(sqlx::query_as(
+            "SELECT customer_id, project_id, task_id FROM tickets WHERE id = $1").bind(id).fetch_optional(pool).await?))
+    }
+
+    /// Records a booking (always accepted on any ticket or project state: continuous recording).
+    pub async fn create_booking(&self, d: &BookingData, actor: &Actor) -> Result<Booking> {
+        let sql = format!(
+            "INSERT INTO bookings ({BOOKING_COLUMNS}, state, created_by, version, created_at, updated_at) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'open', $15, 1, $16, $16) RETURNING *"
+        );
+        let booking = in_tx!(self, tx => {
+            let booking: Booking = bind_booking_data!(sqlx::query_as(&sql), d)
+                .bind(&actor.name).bind(DbTime::now())
+                .fetch_one(&mut *tx).await?;
+            audit!(tx, actor, "booking", booking.id, "create", None::<&Booking>, Some(&booking));
+            if let Some(project_id) = booking.data.project_id {
+                check_project_estimate!(tx, project_id);
+            }
+            booking
+        });
+        Ok(booking)
+    }
+
+    /// The booking with this id.
+    pub async fn get_booking(&self, id: i64) -> Result<Booking> {
+        with_pool!(self, pool => Ok(sqlx::query_as("SELECT * FROM bookings WHERE id = $1").bind(id).fetch_one(pool).await?))
+    }
+
+    /// Bookings by work date, newest first; `after` is the (date, id) of the last one seen.
+    pub async fn list_bookings(
+        &self,
+        f: &BookingFilter,
+        page: &PageRequest<(Date, i64)>,
+    ) -> Result<Page<Booking, (Date, i64)>> {
+        let (after_date, after_id) = match page.after {
+            Some((d, id)) => (Some(d), id),
+            None => (None, 0),
+        };
+        let rows: Vec<Booking> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT * FROM bookings WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR customer_id = $2) \
+             AND ($3 IS NULL OR project_id = $3) AND ($4 IS NULL OR task_id = $4) AND ($5 IS NULL OR ticket_id = $5) \
+             AND ($6 IS NULL OR service_id = $6) AND ($7 IS NULL OR work_date >= $7) AND ($8 IS NULL OR work_date <= $8) \
+             AND ($9 IS NULL OR billable = $9) AND ($10 IS NULL OR state = $10) \
+             AND ($11 IS NULL OR work_date < $11 OR (work_date = $11 AND id < $12)) \
+             ORDER BY work_date DESC, id DESC LIMIT $13")
+            .bind(f.user_id).bind(f.customer_id).bind(f.project_id).bind(f.task_id).bind(f.ticket_id)
+            .bind(f.service_id).bind(f.from).bind(f.to).bind(f.billable).bind(f.state.as_deref())
+            .bind(after_date).bind(after_id).bind(i64::from(page.limit) + 1)
+            .fetch_all(pool).await?);
+        Ok(Page::from_overfetch(rows, page.limit, |b| (b.data.work_date, b.id)))
+    }
+
+    /// Applies `change` to an open booking and stores it; a billed booking is a conflict.
+    pub async fn update_booking<E: From<StoreError>>(
+        &self,
+        id: i64,
+        if_version: Option<i64>,
+        actor: &Actor,
+        change: impl FnOnce(&Booking) -> std::result::Result<BookingData, E>,
+    ) -> std::result::Result<Booking, E> {
+        let sql = format!(
+            "UPDATE bookings SET ({BOOKING_COLUMNS}) = ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14), \
+             version = version + 1, updated_at = $15 WHERE id = $16 AND version = $17 AND state = 'open' RETURNING *"
+        );
+        let booking = in_tx!(self, tx => {
+            let before: Booking = sqlx::query_as("SELECT * FROM bookings WHERE id = $1")
+                .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
+            if before.is_billed() {
+                return Err(StoreError::Conflict("the booking is billed and locked; cancel its invoice to change it".into()).into());
+            }
+            if if_version.is_some_and(|v| v != before.version) {
+                return Err(StoreError::StaleVersion.into());
+            }
+            let d = change(&before)?;
+            let after: Booking = bind_booking_data!(sqlx::query_as(&sql), d)
+                .bind(DbTime::now()).bind(id).bind(before.version)
+                .fetch_optional(&mut *tx).await.map_err(StoreError::from)?
+                .ok_or(StoreError::StaleVersion)?;
+            audit!(tx, actor, "booking", id, "update", Some(&before), Some(&after));
+            for project_id in [before.data.project_id, after.data.project_id].into_iter().flatten() {
+                check_project_estimate!(tx, project_id);
+            }
+            after
+        });
+        Ok(booking)
+    }
+
+    /// Deletes an open booking after `allow` approved it; a billed booking is a conflict.
+    pub async fn delete_booking<E: From<StoreError>>(
+        &self,
+        id: i64,
+        if_version: Option<i64>,
+        actor: &Actor,
+        allow: impl FnOnce(&Booking) -> std::result::Result<(), E>,
+    ) -> std::result::Result<(), E> {
+        in_tx!(self, tx => {
+            let before: Booking = sqlx::query_as("SELECT * FROM bookings WHERE id = $1")
+                .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
+            allow(&before)?;
+            if before.is_billed() {
+                return Err(StoreError::Conflict("the booking is billed and locked; cancel its invoice to change it".into()).into());
+            }
+            if if_version.is_some_and(|v| v != before.version) {
+                return Err(StoreError::StaleVersion.into());
+            }
+            sqlx::query("DELETE FROM bookings WHERE id = $1 AND state = 'open'").bind(id).execute(&mut *tx).await.map_err(StoreError::from)?;
+            audit!(tx, actor, "booking", id, "delete", Some(&before), None::<&Booking>);
+            if let Some(project_id) = before.data.project_id {
+                check_project_estimate!(tx, project_id);
+            }
+        });
+        Ok(())
+    }
+
+    /// Sets a booking's billing state (`open`/`billed`). Used by invoicing; tests use it to
+    /// lock a booking.
+    pub async fn set_booking_state(&self, id: i64, state: &str) -> Result<()> {
+        with_pool!(self, pool => {
+            let res = sqlx::query("UPDATE bookings SET state = $1, version = version + 1 WHERE id = $2")
+                .bind(state).bind(id).execute(pool).await?;
+            if res.rows_affected() == 0 {
+                return Err(StoreError::NotFound);
+            }
+        });
+        Ok(())
+    }
+
+    /// Minutes and billable minutes per user, customer, project or service in a date range.
+    pub async fn booking_summary(
+        &self,
+        group: SummaryGroup,
+        from: Option<Date>,
+        to: Option<Date>,
+    ) -> Result<Vec<SummaryRow>> {
+        let (key, join, label) = match group {
+            SummaryGroup::User => ("b.user_id", "LEFT JOIN users g ON g.id = b.user_id", "g.name"),
+            SummaryGroup::Customer => ("b.customer_id", "LEFT JOIN customers g ON g.id = b.customer_id", "g.name"),
+            SummaryGroup::Project => ("b.project_id", "LEFT JOIN projects g ON g.id = b.project_id", "g.name"),
+            SummaryGroup::Service => ("b.service_id", "LEFT JOIN services g ON g.id = b.service_id", "g.code"),
+        };
+        let sql = format!(
+            "SELECT {key} AS key, {label} AS label, COUNT(*) AS bookings, \
+             CAST(SUM(b.duration_minutes) AS BIGINT) AS minutes, \
+             CAST(SUM(CASE WHEN b.billable THEN b.duration_minutes ELSE 0 END) AS BIGINT) AS billable_minutes \
+             FROM bookings b {join} WHERE ($1 IS NULL OR b.work_date >= $1) AND ($2 IS NULL OR b.work_date <= $2) \
+             GROUP BY {key}, {label} ORDER BY {key}"
+        );
+        with_pool!(self, pool => Ok(sqlx::query_as(&sql).bind(from).bind(to).fetch_all(pool).await?))
+    }
+}
