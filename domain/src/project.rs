@@ -182,13 +182,27 @@ pub fn allowed_for(from: ProjectStatus, who: &Participant) -> Vec<ProjectStatus>
 
 /// Minutes as hours, exact to the hundredth (half away from zero): 50 min → 0.83 h.
 pub fn minutes_to_hours(minutes: i64) -> Decimal {
-    (Decimal::from(minutes) / Decimal::from(60)).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero)
+    hundredths(Decimal::from(minutes) / Decimal::from(60))
+}
+
+/// Rounded to the hundredth (half away from zero) and always shown with two decimals;
+/// never "-0.00".
+fn hundredths(d: Decimal) -> Decimal {
+    let mut r = d.round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    if r.is_zero() {
+        r = Decimal::ZERO;
+    }
+    r.rescale(2);
+    r
 }
 
 /// Whether `actual_minutes` passed the estimate (strictly more; none without estimate).
-/// Compared in minutes, so rounding to hours never hides an overrun.
+/// Compared in minutes, so rounding to hours never hides an overrun. An estimate too
+/// large to count in minutes cannot be exceeded.
 pub fn estimate_exceeded(estimate_hours: Option<Decimal>, actual_minutes: i64) -> bool {
-    estimate_hours.is_some_and(|e| Decimal::from(actual_minutes) > e * Decimal::from(60))
+    estimate_hours
+        .and_then(|e| e.checked_mul(Decimal::from(60)))
+        .is_some_and(|limit| Decimal::from(actual_minutes) > limit)
 }
 
 /// Whether going from `before` to `after` booked minutes crosses the estimate, i.e.
@@ -197,27 +211,21 @@ pub fn crosses_estimate(estimate_hours: Option<Decimal>, before_minutes: i64, af
     !estimate_exceeded(estimate_hours, before_minutes) && estimate_exceeded(estimate_hours, after_minutes)
 }
 
-/// Estimated hours not yet used (negative once exceeded), to the hundredth.
+/// Estimated hours not yet used (negative once exceeded), to the hundredth; `None`
+/// without estimate (or beyond the decimal range).
 pub fn remaining_hours(estimate_hours: Option<Decimal>, actual_minutes: i64) -> Option<Decimal> {
-    estimate_hours.map(|e| {
-        let r = (e - Decimal::from(actual_minutes) / Decimal::from(60))
-            .round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-        // No "-0.00" when an overrun is smaller than half a hundredth of an hour.
-        if r.is_zero() {
-            Decimal::ZERO
-        } else {
-            r
-        }
-    })
+    estimate_hours.and_then(|e| e.checked_sub(Decimal::from(actual_minutes) / Decimal::from(60))).map(hundredths)
 }
 
-/// Share of the estimate used, in percent to one decimal; `None` without a positive estimate.
+/// Share of the estimate used, in percent to one decimal; `None` without a positive
+/// estimate (or beyond the decimal range).
 pub fn percent_used(estimate_hours: Option<Decimal>, actual_minutes: i64) -> Option<Decimal> {
     let e = estimate_hours.filter(|e| *e > Decimal::ZERO)?;
-    Some(
-        (Decimal::from(actual_minutes) * Decimal::from(100) / (e * Decimal::from(60)))
-            .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero),
-    )
+    let mut p = (Decimal::from(actual_minutes) * Decimal::from(100))
+        .checked_div(e.checked_mul(Decimal::from(60))?)?
+        .round_dp_with_strategy(1, RoundingStrategy::MidpointAwayFromZero);
+    p.rescale(1);
+    Some(p)
 }
 
 #[cfg(test)]
@@ -342,12 +350,19 @@ mod tests {
         assert_eq!(minutes_to_hours(90), d("1.5"));
         assert_eq!(minutes_to_hours(50), d("0.83"));
         assert_eq!(minutes_to_hours(1), d("0.02"));
+        assert_eq!(minutes_to_hours(0).to_string(), "0.00");
+        assert_eq!(minutes_to_hours(90).to_string(), "1.50");
+        assert_eq!(remaining_hours(Some(d("0.03")), 2).map(|r| r.to_string()), Some("0.00".into()), "no -0.00");
+        assert_eq!(percent_used(Some(d("8")), 240).map(|p| p.to_string()), Some("50.0".into()));
         // 10 h estimate: exactly 600 minutes is used up, not exceeded; 601 is.
         assert!(!estimate_exceeded(Some(d("10")), 600));
         assert!(estimate_exceeded(Some(d("10")), 601));
         // 0.01 h = 0.6 min: a single minute passes it, though both show as 0.0x hours.
         assert!(estimate_exceeded(Some(d("0.01")), 1));
         assert!(!estimate_exceeded(None, 1_000_000));
+        assert!(!estimate_exceeded(Some(Decimal::MAX), i64::MAX), "no overflow on absurd estimates");
+        assert!(percent_used(Some(Decimal::MAX), 60).is_none());
+        assert!(remaining_hours(Some(Decimal::MIN), i64::MAX).is_none());
         assert!(estimate_exceeded(Some(d("0")), 1));
         assert_eq!(remaining_hours(Some(d("10")), 630), Some(d("-0.5")));
         assert_eq!(remaining_hours(None, 30), None);
