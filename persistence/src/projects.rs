@@ -298,6 +298,19 @@ macro_rules! fetch_project {
     }};
 }
 
+/// Locks the project row until the transaction ends (a no-op update: a row lock on
+/// PostgreSQL; SQLite's write transactions are serialized anyway), so that concurrent
+/// status changes, edits and task writes see each other's results instead of racing.
+macro_rules! lock_project {
+    ($tx:expr, $id:expr) => {{
+        sqlx::query("UPDATE projects SET version = version WHERE id = $1")
+            .bind($id)
+            .execute(&mut *$tx)
+            .await
+            .map_err($crate::StoreError::from)?;
+    }};
+}
+
 /// Fails with a conflict when the project is archived.
 fn writable(project: &Project) -> Result<()> {
     if project.status.is_read_only() {
@@ -376,6 +389,7 @@ impl Store {
         change: impl FnOnce(&Project) -> std::result::Result<ProjectData, E>,
     ) -> std::result::Result<Project, E> {
         let project = in_tx!(self, tx => {
+            lock_project!(tx, id);
             let before = fetch_project!(&mut *tx, id);
             if if_version.is_some_and(|v| v != before.version) {
                 return Err(StoreError::StaleVersion.into());
@@ -422,6 +436,7 @@ impl Store {
         decide: impl FnOnce(&Project) -> std::result::Result<Transition, E>,
     ) -> std::result::Result<StatusChange, E> {
         let change = in_tx!(self, tx => {
+            lock_project!(tx, id);
             let before = fetch_project!(&mut *tx, id);
             if if_version.is_some_and(|v| v != before.version) {
                 return Err(StoreError::StaleVersion.into());
@@ -456,19 +471,10 @@ impl Store {
         Ok(change)
     }
 
-    /// Whether any booking, expense or ticket refers to the project.
-    pub async fn project_in_use(&self, id: i64) -> Result<bool> {
-        let n: i64 = with_pool!(self, pool => sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM bookings WHERE project_id = $1) \
-             + (SELECT COUNT(*) FROM expenses WHERE project_id = $1) \
-             + (SELECT COUNT(*) FROM tickets WHERE project_id = $1)")
-            .bind(id).fetch_one(pool).await?);
-        Ok(n > 0)
-    }
-
     /// Creates a task in a project; the project must exist and not be archived.
     pub async fn create_task(&self, project_id: i64, data: &TaskData, actor: &Actor) -> Result<ProjectTask> {
         let task = in_tx!(self, tx => {
+            lock_project!(tx, project_id);
             let project = fetch_project!(&mut *tx, project_id);
             writable(&project)?;
             let now = DbTime::now();
@@ -519,6 +525,7 @@ impl Store {
         change: impl FnOnce(&ProjectTask) -> std::result::Result<TaskData, E>,
     ) -> std::result::Result<ProjectTask, E> {
         let task = in_tx!(self, tx => {
+            lock_project!(tx, project_id);
             let project = fetch_project!(&mut *tx, project_id);
             let before: ProjectTask = sqlx::query_as::<_, TaskRow>("SELECT * FROM project_tasks WHERE id = $1 AND project_id = $2")
                 .bind(task_id).bind(project_id).fetch_one(&mut *tx).await.map_err(StoreError::from)?.into();
@@ -549,6 +556,7 @@ impl Store {
         actor: &Actor,
     ) -> Result<()> {
         in_tx!(self, tx => {
+            lock_project!(tx, project_id);
             let project = fetch_project!(&mut *tx, project_id);
             let before: ProjectTask = sqlx::query_as::<_, TaskRow>("SELECT * FROM project_tasks WHERE id = $1 AND project_id = $2")
                 .bind(task_id).bind(project_id).fetch_one(&mut *tx).await?.into();

@@ -946,3 +946,19 @@ async fn events_are_filtered_and_paginated_in_order() {
     assert!(page2["next_cursor"].is_null());
     problem(app.get("/api/v1/events?entity_id=abc", &app.admin_token).await, StatusCode::UNPROCESSABLE_ENTITY).await;
 }
+
+#[tokio::test]
+async fn concurrent_clicks_on_the_same_step_change_the_status_once() {
+    let app = spawn_app().await;
+    let c = crew(&app).await;
+    let p = create_project(&app, project_body(&c)).await;
+    let id = &p["id"];
+    let attempts = (0..6).map(|_| set_status(&app, id, &c.lead.1, "lead_done"));
+    let statuses: Vec<StatusCode> =
+        futures_util::future::join_all(attempts).await.into_iter().map(|r| r.status()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT), "{statuses:?}");
+    assert_eq!(events(&app, "type=project.status_changed").await.len(), 1);
+    let now: Value = app.get(&format!("/api/v1/projects/{id}"), &app.admin_token).await.json().await.unwrap();
+    assert_eq!(now["version"], 2);
+}
