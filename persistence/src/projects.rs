@@ -9,7 +9,7 @@ use crate::events::Event;
 use crate::page::{Page, PageRequest};
 use crate::types::{DbTime, ExactDecimal};
 use crate::{Result, Store, StoreError};
-use domain::project::{ProjectStatus, Responsible, Transition};
+use domain::project::{transition, Participant, ProjectStatus, Responsible, Transition};
 use rust_decimal::Decimal;
 
 /// Event type of a status change.
@@ -311,6 +311,18 @@ macro_rules! lock_project {
     }};
 }
 
+/// Outcome of the billing decision inside [`Store::mark_project_billed`].
+enum NotBillableOr {
+    NotBillable,
+    Store(StoreError),
+}
+
+impl From<StoreError> for NotBillableOr {
+    fn from(e: StoreError) -> Self {
+        NotBillableOr::Store(e)
+    }
+}
+
 /// Fails with a conflict when the project is archived.
 fn writable(project: &Project) -> Result<()> {
     if project.status.is_read_only() {
@@ -469,6 +481,24 @@ impl Store {
             StatusChange { project: after, from: t.from, to: t.to, notify: t.notify, notify_user_id }
         });
         Ok(change)
+    }
+
+    /// Marks a project `billed` on behalf of the billing office (the invoice run that
+    /// billed its last open work). Only a project in `manager_done` moves; any other
+    /// status is left alone and `None` returned, so a run may call this for every
+    /// project it touched.
+    pub async fn mark_project_billed(&self, id: i64, actor: &Actor) -> Result<Option<StatusChange>> {
+        let billing_office = Participant { billing: true, ..Participant::default() };
+        let change = self
+            .change_project_status(id, None, actor, |p: &Project| {
+                transition(p.status, ProjectStatus::Billed, &billing_office).map_err(|_| NotBillableOr::NotBillable)
+            })
+            .await;
+        match change {
+            Ok(c) => Ok(Some(c)),
+            Err(NotBillableOr::NotBillable) => Ok(None),
+            Err(NotBillableOr::Store(e)) => Err(e),
+        }
     }
 
     /// Creates a task in a project; the project must exist and not be archived.
@@ -636,5 +666,63 @@ impl Store {
             .bind(page.after).bind(i64::from(page.limit) + 1)
             .fetch_all(pool).await?);
         Ok(Page::from_overfetch(rows, page.limit, |e| e.id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreOptions;
+
+    async fn store() -> (Store, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("kontor_projects_{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}/kontor.db?mode=rwc", dir.display());
+        (Store::open(&StoreOptions { url, max_connections: Some(2) }).await.unwrap(), dir)
+    }
+
+    fn internal(name: &str) -> ProjectData {
+        ProjectData {
+            name: name.into(),
+            description: None,
+            internal: true,
+            customer_id: None,
+            project_manager_id: None,
+            account_manager_id: None,
+            project_lead_id: None,
+            estimate_hours: Some(Decimal::new(1050, 2)),
+            budget: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_invoice_run_bills_only_projects_the_manager_has_approved() {
+        let (store, dir) = store().await;
+        let actor = Actor::system();
+        let admin = Participant { admin: true, ..Participant::default() };
+        let p = store.create_project(&internal("Approved"), &actor).await.unwrap();
+        assert_eq!(p.data.estimate_hours.map(|d| d.to_string()), Some("10.50".into()));
+        assert!(store.mark_project_billed(p.id, &actor).await.unwrap().is_none(), "still open");
+        for to in [ProjectStatus::LeadDone, ProjectStatus::ManagerDone] {
+            store
+                .change_project_status(p.id, None, &actor, |cur: &Project| {
+                    transition(cur.status, to, &admin).map_err(|_| StoreError::NotFound)
+                })
+                .await
+                .unwrap();
+        }
+        let change = store.mark_project_billed(p.id, &actor).await.unwrap().unwrap();
+        assert_eq!((change.from, change.to), (ProjectStatus::ManagerDone, ProjectStatus::Billed));
+        assert_eq!(change.notify, Some(Responsible::BillingOffice));
+        assert!(store.mark_project_billed(p.id, &actor).await.unwrap().is_none(), "billed once");
+        assert!(matches!(store.mark_project_billed(999, &actor).await, Err(StoreError::NotFound)));
+        let page = store
+            .list_events(Some(STATUS_CHANGED_EVENT), Some(("project", p.id)), &PageRequest { limit: 10, after: None })
+            .await
+            .unwrap();
+        assert_eq!(page.items.len(), 3);
+        assert_eq!(store.project_effort_minutes(p.id).await.unwrap(), 0);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
