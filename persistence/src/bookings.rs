@@ -7,7 +7,6 @@ use crate::audit::Actor;
 use crate::page::{Page, PageRequest};
 use crate::types::{DbTime, ExactDecimal, JsonText};
 use crate::{Result, Store, StoreError};
-use rust_decimal::Decimal;
 use time::{Date, Time};
 
 /// The writable fields of a booking (`customer_id` is derived from ticket or project).
@@ -149,8 +148,8 @@ macro_rules! check_project_estimate {
                     .fetch_one(&mut *$tx)
                     .await
                     .map_err(StoreError::from)?;
-            let actual_hours = Decimal::from(minutes.unwrap_or(0)) / Decimal::from(60);
-            let exceeded = actual_hours > estimate.0;
+            let minutes = minutes.unwrap_or(0);
+            let exceeded = domain::project::estimate_exceeded(Some(estimate.0), minutes);
             if exceeded && exceeded_at.is_none() {
                 sqlx::query("UPDATE projects SET estimate_exceeded_at = $1 WHERE id = $2")
                     .bind(DbTime::now())
@@ -161,7 +160,7 @@ macro_rules! check_project_estimate {
                 emit_event!($tx, "project.estimate_exceeded", "project", project_id, &serde_json::json!({
                     "project_id": project_id,
                     "estimate_hours": estimate.0.to_string(),
-                    "actual_hours": actual_hours.round_dp(2).to_string(),
+                    "actual_hours": domain::project::minutes_to_hours(minutes).to_string(),
                     "notify_user_id": account_manager_id,
                 }));
             } else if !exceeded && exceeded_at.is_some() {
