@@ -260,8 +260,19 @@ impl Store {
                             "the user is deactivated; reactivate the account before adding it to a team".into())),
                         Some(true) => {}
                     }
-                    sqlx::query("INSERT INTO team_members (team_id, user_id, created_at) VALUES ($1, $2, $3)")
-                        .bind(team_id).bind(user_id).bind(DbTime::now()).execute(&mut *tx).await?;
+                    // A concurrent add of the same user may have won meanwhile: then nothing changes.
+                    let added = sqlx::query(
+                        "INSERT INTO team_members (team_id, user_id, created_at) VALUES ($1, $2, $3) \
+                         ON CONFLICT (team_id, user_id) DO NOTHING")
+                        .bind(team_id).bind(user_id).bind(DbTime::now()).execute(&mut *tx).await?
+                        .rows_affected();
+                    if added == 0 {
+                        // Nothing written: the transaction is rolled back on return.
+                        let mut current = vec![sqlx::query_as::<_, Team>("SELECT * FROM teams WHERE id = $1")
+                            .bind(team_id).fetch_one(&mut *tx).await?];
+                        load_members!(&mut *tx, &mut current);
+                        return Ok((current.remove(0), MembershipChange::Unchanged));
+                    }
                 } else {
                     if !is_member {
                         return Err(StoreError::NotFound);

@@ -410,3 +410,28 @@ async fn any_api_key_reads_the_catalog_but_none_can_change_it() {
     }
     assert_eq!(codes(&all_services(&app, "status=all").await), vec!["REMOTE"]);
 }
+
+#[tokio::test]
+async fn a_retried_service_creation_with_the_same_idempotency_key_creates_it_once() {
+    let app = spawn_app().await;
+    let send = |body: Value| {
+        let app = &app;
+        async move {
+            app.request(Method::POST, "/api/v1/services", Some(&app.admin_token))
+                .header("idempotency-key", "svc-import-1")
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let first = send(service("REMOTE")).await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first_body: Value = first.json().await.unwrap();
+    let replay = send(service("REMOTE")).await;
+    assert_eq!(replay.status(), StatusCode::CREATED);
+    assert_eq!(replay.headers()["idempotent-replayed"], "true");
+    assert_eq!(replay.json::<Value>().await.unwrap(), first_body);
+    problem(send(service("ONSITE")).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(codes(&all_services(&app, "status=all").await), vec!["REMOTE"]);
+}

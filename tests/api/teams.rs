@@ -353,3 +353,25 @@ async fn managers_and_admins_manage_teams_everyone_else_only_reads() {
     problem(app.client.get(app.url("/api/v1/teams")).send().await.unwrap(), StatusCode::UNAUTHORIZED).await;
     assert_eq!(names(&all_teams(&app, "").await, "name"), vec!["By manager", "Rollen"]);
 }
+
+#[tokio::test]
+async fn adding_the_same_member_concurrently_adds_them_once() {
+    let app = spawn_app_with(|c| c.workers = Some(2)).await;
+    let team = create_team(&app, "Race").await;
+    let id = team["id"].as_i64().unwrap();
+    let user = employee(&app, "Rita Race", &["agent"]).await;
+    let responses = futures_util::future::join_all((0..8).map(|_| put_member(&app, id, user, &app.admin_token))).await;
+    let statuses: Vec<StatusCode> = responses.iter().map(|r| r.status()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::OK).count(), 7, "{statuses:?}");
+    let read: Value = app.get(&format!("/api/v1/teams/{id}"), &app.admin_token).await.json().await.unwrap();
+    assert_eq!(read["members"].as_array().unwrap().len(), 1);
+    assert_eq!(read["version"], 2);
+    let log: Value = app
+        .get(&format!("/api/v1/audit-log?entity_type=team&entity_id={id}"), &app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log["items"].as_array().unwrap().len(), 2, "one creation, one addition");
+}
