@@ -15,7 +15,9 @@ use crate::routes::catalog::{ArchiveFilter, StoreProblem};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use domain::custom_field::{check_definition, valid_key, CustomFieldDefinition, CustomFieldEntity, FieldType};
+use domain::custom_field::{
+    check_definition, valid_key, validate_values, CustomFieldDefinition, CustomFieldEntity, FieldType, FieldValueError,
+};
 use domain::Permission;
 use persistence::custom_fields::{CustomField, CustomFieldFilter};
 use persistence::{PageRequest, StoreError};
@@ -228,6 +230,24 @@ fn definition_errors(def: &CustomFieldDefinition) -> Vec<FieldError> {
 
 fn clean_options(options: Option<Vec<String>>) -> Vec<String> {
     options.unwrap_or_default().into_iter().map(|o| o.trim().to_string()).collect()
+}
+
+/// Validates the `custom_fields` object of a booking or ticket being written against the
+/// active definitions of `entity` and returns the normalised values to store; invalid
+/// values are one 422 with a field error per value (`custom_fields.<key>`). For the
+/// bookings and tickets handlers.
+pub async fn validate_custom_fields(
+    state: &AppState,
+    entity: CustomFieldEntity,
+    values: &serde_json::Value,
+) -> Result<serde_json::Map<String, serde_json::Value>, ApiError> {
+    let definitions = state.store.active_custom_fields(entity.as_str()).await?;
+    validate_values(&definitions, values).map_err(value_errors)
+}
+
+/// Custom-field value errors (from [`validate_values`]) as a 422.
+pub fn value_errors(errors: Vec<FieldValueError>) -> ApiError {
+    ApiError::Validation(errors.into_iter().map(|e| FieldError::new(e.field, e.code, e.message)).collect())
 }
 
 /// List custom-field definitions, sorted by entity and key.
@@ -457,4 +477,31 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(archive)),
         )
         .service(web::resource("/custom-fields/{id}/restore").route(web::post().to(restore)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_custom_field_values_become_one_422_naming_each_value() {
+        let km = CustomFieldDefinition {
+            id: 1,
+            entity: CustomFieldEntity::Booking,
+            key: "km".into(),
+            label: "Km".into(),
+            field_type: FieldType::Number,
+            required: true,
+            options: vec![],
+            min: None,
+            max: Some(1000.into()),
+            billing_service_id: None,
+        };
+        let errors = validate_values(&[km], &serde_json::json!({"km": 5000, "extra": 1})).unwrap_err();
+        let e = value_errors(errors);
+        let problem = e.problem();
+        assert_eq!(problem.status, 422);
+        let fields: Vec<(&str, &str)> = problem.errors.iter().map(|f| (f.field.as_str(), f.code.as_str())).collect();
+        assert_eq!(fields, vec![("custom_fields.extra", "unknown_field"), ("custom_fields.km", "range")]);
+    }
 }
