@@ -104,6 +104,8 @@ pub struct TestApp {
     pub admin_token: String,
     /// The test's database (kept alive for the test's duration).
     pub db: TestDb,
+    /// URL of the test's database (for direct store access, e.g. to mark positions billed).
+    pub database_url: String,
 }
 
 /// Starts a server with the default test configuration.
@@ -114,8 +116,9 @@ pub async fn spawn_app() -> TestApp {
 /// Starts a server after `adjust` has changed the test configuration.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let (db, url) = TestDb::create().await;
+    let db_url = url.clone();
     let mut config = Config::from_lookup(|k| match k {
-        "DATABASE_URL" => Some(url.clone()),
+        "DATABASE_URL" => Some(db_url.clone()),
         "KONTOR_JWT_SECRET" => Some(JWT_SECRET.into()),
         "KONTOR_ADMIN_EMAIL" => Some(ADMIN_EMAIL.into()),
         "KONTOR_ADMIN_PASSWORD" => Some(ADMIN_PASSWORD.into()),
@@ -130,12 +133,23 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    let mut test_app = TestApp { address, client, admin_token: String::new(), db };
+    let mut test_app = TestApp { address, client, admin_token: String::new(), db, database_url: url };
     test_app.admin_token = test_app.token_for(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     test_app
 }
 
 impl TestApp {
+    /// A store on the test's database, for what the API deliberately does not offer
+    /// (e.g. marking a booking billed before invoicing exists).
+    pub async fn store(&self) -> persistence::Store {
+        persistence::Store::open(&persistence::StoreOptions {
+            url: self.database_url.clone(),
+            max_connections: Some(2),
+        })
+        .await
+        .expect("open the test store")
+    }
+
     /// Full URL of a path.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)

@@ -568,10 +568,30 @@ async fn tickets_on_projects_take_the_project_customer_and_reject_mismatches() {
     let app = spawn_app().await;
     let customer = customer_id(&app).await;
     let other = customer_id(&app).await;
-    let project: Value = app.post("/api/v1/projects", &app.admin_token, &json!({"name": "Rollout", "customer_id": customer})).await.json().await.unwrap();
-    let internal: Value = app.post("/api/v1/projects", &app.admin_token, &json!({"name": "Internal", "internal": true})).await.json().await.unwrap();
-    let task: Value = app.post(&format!("/api/v1/projects/{}/tasks", project["id"]), &app.admin_token, &json!({"name": "Clients"})).await.json().await.unwrap();
-    let other_task: Value = app.post(&format!("/api/v1/projects/{}/tasks", internal["id"]), &app.admin_token, &json!({"name": "Else"})).await.json().await.unwrap();
+    let project: Value = app
+        .post("/api/v1/projects", &app.admin_token, &json!({"name": "Rollout", "customer_id": customer}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let internal: Value = app
+        .post("/api/v1/projects", &app.admin_token, &json!({"name": "Internal", "internal": true}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let task: Value = app
+        .post(&format!("/api/v1/projects/{}/tasks", project["id"]), &app.admin_token, &json!({"name": "Clients"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let other_task: Value = app
+        .post(&format!("/api/v1/projects/{}/tasks", internal["id"]), &app.admin_token, &json!({"name": "Else"}))
+        .await
+        .json()
+        .await
+        .unwrap();
 
     let t = create_ticket(&app, json!({"title": "Client 1", "project_id": project["id"], "task_id": task["id"]})).await;
     assert_eq!(t["customer_id"], customer);
@@ -579,10 +599,29 @@ async fn tickets_on_projects_take_the_project_customer_and_reject_mismatches() {
     let t = create_ticket(&app, json!({"title": "New laptop for staff", "project_id": internal["id"]})).await;
     assert!(t["customer_id"].is_null(), "internal work has no customer");
 
-    let p = problem(app.post("/api/v1/tickets", &app.admin_token, &json!({"title": "x", "project_id": project["id"], "customer_id": other})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let p = problem(
+        app.post(
+            "/api/v1/tickets",
+            &app.admin_token,
+            &json!({"title": "x", "project_id": project["id"], "customer_id": other}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert_eq!(error_fields(&p), vec!["customer_id"]);
-    let p = problem(app.post("/api/v1/tickets", &app.admin_token, &json!({"title": "x", "project_id": project["id"], "task_id": other_task["id"]})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let p = problem(
+        app.post(
+            "/api/v1/tickets",
+            &app.admin_token,
+            &json!({"title": "x", "project_id": project["id"], "task_id": other_task["id"]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
     assert_eq!(error_fields(&p), vec!["task_id"]);
-    let list: Value = app.get(&format!("/api/v1/tickets?project_id={}", project["id"]), &app.admin_token).await.json().await.unwrap();
+    let list: Value =
+        app.get(&format!("/api/v1/tickets?project_id={}", project["id"]), &app.admin_token).await.json().await.unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }

@@ -7,9 +7,11 @@ use crate::dto::{double_option, timestamp, validate, DecimalString};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::{etag, path_id, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
+use crate::routes::custom_fields::validate_custom_fields;
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use domain::custom_field::CustomFieldEntity;
 use domain::timekeeping::booked_minutes;
 use domain::Permission;
 use persistence::bookings::{Booking, BookingData, BookingFilter, SummaryGroup, SummaryRow};
@@ -141,15 +143,6 @@ pub(crate) fn may_change(p: &Principal, owner: Option<i64>) -> Result<(), ApiErr
     match p {
         Principal::User { id, .. } if owner == Some(*id) => Ok(()),
         _ => Err(ApiError::Forbidden("you may change only your own bookings and expenses".into())),
-    }
-}
-
-/// Validates custom-field values of `entity` against the active definitions.
-pub(crate) async fn check_custom_fields(value: &serde_json::Value) -> Result<(), ApiError> {
-    if value.is_object() {
-        Ok(())
-    } else {
-        Err(ApiError::invalid("custom_fields", "object", "must be a JSON object of field values"))
     }
 }
 
@@ -317,7 +310,9 @@ struct Draft {
     rate_override: Option<DecimalString>,
     /// Whether this write sets or changes the override (that needs the billing role).
     override_changed: bool,
-    custom_fields: serde_json::Value,
+    /// New values (validated against the active definitions), or `Err(stored)` to keep
+    /// the stored ones as they are even if a definition changed since.
+    custom_fields: Result<serde_json::Value, serde_json::Value>,
 }
 
 async fn build(state: &AppState, p: &Principal, d: Draft) -> Result<BookingData, ApiError> {
@@ -360,7 +355,10 @@ async fn build(state: &AppState, p: &Principal, d: Draft) -> Result<BookingData,
             return Err(ApiError::invalid("rate_override", "range", "must not be negative"));
         }
     }
-    check_custom_fields(&d.custom_fields).await?;
+    let custom_fields = match d.custom_fields {
+        Ok(new) => serde_json::Value::Object(validate_custom_fields(state, CustomFieldEntity::Booking, &new).await?),
+        Err(stored) => stored,
+    };
     Ok(BookingData {
         user_id: d.user_id,
         work_date: d.work_date,
@@ -375,7 +373,7 @@ async fn build(state: &AppState, p: &Principal, d: Draft) -> Result<BookingData,
         task_id: target.task_id,
         billable: !target.internal && d.billable.unwrap_or(service.billable_by_default),
         rate_override: d.rate_override.map(|r| ExactDecimal(r.0)),
-        custom_fields: JsonText(d.custom_fields),
+        custom_fields: JsonText(custom_fields),
     })
 }
 
@@ -486,7 +484,7 @@ pub async fn create(
             billable: b.billable,
             override_changed: b.rate_override.is_some(),
             rate_override: b.rate_override,
-            custom_fields: b.custom_fields.unwrap_or_else(|| serde_json::json!({})),
+            custom_fields: Ok(b.custom_fields.unwrap_or_else(|| serde_json::json!({}))),
         },
     )
     .await?;
@@ -579,7 +577,7 @@ pub async fn update(
                 Some(v) => v,
                 None => c.rate_override.map(|r| DecimalString(r.0)),
             },
-            custom_fields: b.custom_fields.unwrap_or(c.custom_fields.0),
+            custom_fields: b.custom_fields.ok_or(c.custom_fields.0),
         },
     )
     .await?;

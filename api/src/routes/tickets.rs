@@ -7,9 +7,11 @@ use crate::dto::{clean, double_option, timestamp, validate};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::{etag, path_id, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
+use crate::routes::custom_fields::validate_custom_fields;
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use domain::custom_field::CustomFieldEntity;
 use domain::ticket::{Priority, TicketSource, TicketStatus, TicketType};
 use domain::Permission;
 use persistence::tickets::{
@@ -399,6 +401,9 @@ pub async fn create(
         custom_fields: JsonText(b.custom_fields.unwrap_or_else(|| serde_json::json!({}))),
     };
     check_references(&state, &mut data).await?;
+    data.custom_fields = JsonText(serde_json::Value::Object(
+        validate_custom_fields(&state, CustomFieldEntity::Ticket, &data.custom_fields.0).await?,
+    ));
     let ticket = state.store.create_ticket(&data, &p.actor(&req)).await.map_err(not_found("ticket"))?;
     let location = format!("/api/v1/tickets/{}", ticket.id);
     Ok(HttpResponse::Created()
@@ -477,6 +482,12 @@ pub async fn update(
     };
     let mut checked = merge(&current);
     check_references(&state, &mut checked).await?;
+    // Values are validated when sent; stored ones stay even if a definition changed since.
+    if let Some(values) = &b.custom_fields {
+        checked.custom_fields = JsonText(serde_json::Value::Object(
+            validate_custom_fields(&state, CustomFieldEntity::Ticket, values).await?,
+        ));
+    }
     let ticket = state
         .store
         .update_ticket(
