@@ -93,6 +93,10 @@ pub enum Permission {
     WriteAllBookings,
     /// Set a rate override on a booking.
     OverrideRates,
+    /// Read contracts, rates, surcharges and rounding rules (and explain rates).
+    ReadBilling,
+    /// Maintain contracts, rates, surcharges, rounding rules and holidays.
+    ManageBilling,
 }
 
 impl Permission {
@@ -115,6 +119,8 @@ impl Permission {
                 any(&[Role::Admin, Role::Billing, Role::Manager, Role::Agent])
             }
             Permission::WriteAllBookings => any(&[Role::Admin, Role::Billing, Role::Manager]),
+            Permission::ReadBilling => any(&[Role::Admin, Role::Billing, Role::Manager]),
+            Permission::ManageBilling => any(&[Role::Admin, Role::Billing]),
         }
     }
 
@@ -141,7 +147,9 @@ impl Permission {
             | Permission::ManageTeams
             | Permission::ReadProjects
             | Permission::WriteProjects
-            | Permission::OverrideRates => false,
+            | Permission::OverrideRates
+            | Permission::ReadBilling
+            | Permission::ManageBilling => false,
         }
     }
 }

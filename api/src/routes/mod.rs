@@ -5,11 +5,13 @@ pub mod audit;
 pub mod auth;
 pub mod bookings;
 pub mod catalog;
+pub mod contracts;
 pub mod custom_fields;
 pub mod customers;
 pub mod expenses;
 pub mod health;
 pub mod projects;
+pub mod rates;
 pub mod teams;
 pub mod tickets;
 pub mod users;
@@ -30,6 +32,8 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     tickets::configure(cfg);
     bookings::configure(cfg);
     expenses::configure(cfg);
+    contracts::configure(cfg);
+    rates::configure(cfg);
 }
 
 /// The OpenAPI documents of the resource modules, merged into the API document.
@@ -43,5 +47,7 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         tickets::Doc::openapi(),
         bookings::Doc::openapi(),
         expenses::Doc::openapi(),
+        contracts::Doc::openapi(),
+        rates::Doc::openapi(),
     ]
 }

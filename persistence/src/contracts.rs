@@ -1,0 +1,1 @@
+//! Storage of contracts: the four kinds, covered services, overage tiers, carry-over, fees.

@@ -1,0 +1,1 @@
+//! End-to-end tests: rates, surcharges, rounding rules and holidays, and the explained rate resolution.
