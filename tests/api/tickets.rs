@@ -625,3 +625,79 @@ async fn tickets_on_projects_take_the_project_customer_and_reject_mismatches() {
         app.get(&format!("/api/v1/tickets?project_id={}", project["id"]), &app.admin_token).await.json().await.unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_ticket_assigned_to_a_team_is_found_by_the_team_filter() {
+    let app = spawn_app().await;
+    let team: Value =
+        app.post("/api/v1/teams", &app.admin_token, &json!({"name": "Field service"})).await.json().await.unwrap();
+    let customer = customer_id(&app).await;
+    let mine =
+        create_ticket(&app, json!({"title": "On-site", "customer_id": customer, "assignee_team_id": team["id"]})).await;
+    create_ticket(&app, json!({"title": "Remote", "customer_id": customer})).await;
+    assert_eq!(mine["assignee_team_id"], team["id"]);
+    let found: Value =
+        app.get(&format!("/api/v1/tickets?team={}", team["id"]), &app.admin_token).await.json().await.unwrap();
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    assert_eq!(found["items"][0]["id"], mine["id"]);
+    app.delete(&format!("/api/v1/teams/{}", team["id"]), &app.admin_token).await;
+    let p = problem(
+        app.post(
+            "/api/v1/tickets",
+            &app.admin_token,
+            &json!({"title": "x", "customer_id": customer, "assignee_team_id": team["id"]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&p), vec!["assignee_team_id"]);
+}
+
+#[tokio::test]
+async fn ticket_custom_fields_are_checked_against_their_definitions() {
+    let app = spawn_app().await;
+    let res = app
+        .post("/api/v1/custom-fields", &app.admin_token,
+              &json!({"entity": "ticket", "key": "sla", "label": "SLA class", "field_type": "select", "options": ["gold", "silver"], "required": true}))
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+    let customer = customer_id(&app).await;
+    let t =
+        create_ticket(&app, json!({"title": "Gold", "customer_id": customer, "custom_fields": {"sla": "gold"}})).await;
+    assert_eq!(t["custom_fields"]["sla"], "gold");
+    let p = problem(
+        app.post("/api/v1/tickets", &app.admin_token, &json!({"title": "x", "customer_id": customer})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&p), vec!["custom_fields.sla"]);
+    let p = problem(
+        app.post(
+            "/api/v1/tickets",
+            &app.admin_token,
+            &json!({"title": "x", "customer_id": customer, "custom_fields": {"sla": "bronze"}}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&p), vec!["custom_fields.sla"]);
+    let path = format!("/api/v1/tickets/{}", t["id"]);
+    let p = problem(
+        app.patch(&path, &app.admin_token, &json!({"custom_fields": {"sla": "platinum"}}), None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&p), vec!["custom_fields.sla"]);
+    let u: Value = app
+        .patch(&path, &app.admin_token, &json!({"custom_fields": {"sla": "silver"}}), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(u["custom_fields"]["sla"], "silver");
+    // Changing other fields keeps stored values as they are.
+    let u: Value = app.patch(&path, &app.admin_token, &json!({"priority": "high"}), None).await.json().await.unwrap();
+    assert_eq!(u["custom_fields"]["sla"], "silver");
+}
