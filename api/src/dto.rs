@@ -46,6 +46,11 @@ impl Serialize for DecimalString {
     }
 }
 
+/// `YYYY-MM-DD` text of a date.
+pub fn date_text(d: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+}
+
 /// RFC 3339 text of a stored timestamp.
 pub fn timestamp(t: &DbTime) -> String {
     t.0.format(&Rfc3339).unwrap_or_default()

@@ -255,6 +255,14 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Maps a store error, naming the missing record: `.map_err(not_found("customer"))`.
+pub fn not_found(what: &'static str) -> impl Fn(StoreError) -> ApiError {
+    move |e| match e {
+        StoreError::NotFound => ApiError::NotFound(what.into()),
+        other => other.into(),
+    }
+}
+
 fn is_unavailable(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_))
 }

@@ -6,6 +6,7 @@
 
 use crate::audit::Actor;
 use crate::page::{Page, PageRequest};
+use crate::search::like_pattern;
 use crate::types::{DbTime, ExactDecimal};
 use crate::{Result, Store, StoreError};
 use domain::catalog::{ServiceKind, Unit};
@@ -111,18 +112,6 @@ pub struct ServiceFilter {
     pub unit: Option<Unit>,
     /// `None`: only active; `Some(true)`: only archived; `Some(false)`: all.
     pub archived_only: Option<bool>,
-}
-
-pub(crate) fn like_pattern(s: &str) -> String {
-    let mut p = String::from("%");
-    for ch in s.to_lowercase().chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(ch);
-    }
-    p.push('%');
-    p
 }
 
 pub(crate) fn archived_mode(archived_only: Option<bool>) -> i64 {

@@ -5,6 +5,7 @@
 
 use crate::audit::Actor;
 use crate::page::{Page, PageRequest};
+use crate::search::like_pattern;
 use crate::types::DbTime;
 use crate::{Result, Store, StoreError};
 use domain::{BillingMode, Currency, InvoiceDetail, VatTreatment};
@@ -109,18 +110,6 @@ pub struct CustomerFilter {
     pub accounting_ref: Option<String>,
     /// `None`: only active; `Some(true)`: only archived; `Some(false)`: all.
     pub archived_only: Option<bool>,
-}
-
-fn like_pattern(s: &str) -> String {
-    let mut p = String::from("%");
-    for ch in s.to_lowercase().chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(ch);
-    }
-    p.push('%');
-    p
 }
 
 macro_rules! bind_customer_data {

@@ -28,6 +28,7 @@ pub mod postgres;
 pub mod projects;
 pub mod rates;
 pub mod refs;
+mod search;
 pub mod sqlite;
 pub mod teams;
 pub mod tickets;

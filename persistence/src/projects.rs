@@ -7,6 +7,7 @@
 use crate::audit::Actor;
 use crate::events::Event;
 use crate::page::{Page, PageRequest};
+use crate::search::like_pattern;
 use crate::types::{DbTime, ExactDecimal};
 use crate::{Result, Store, StoreError};
 use domain::project::{transition, Participant, ProjectStatus, Responsible, Transition};
@@ -275,18 +276,6 @@ pub struct EventFilter {
 
 const PROJECT_SELECT: &str =
     "SELECT p.*, c.currency AS currency FROM projects p LEFT JOIN customers c ON c.id = p.customer_id";
-
-fn like_pattern(s: &str) -> String {
-    let mut p = String::from("%");
-    for ch in s.to_lowercase().chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(ch);
-    }
-    p.push('%');
-    p
-}
 
 /// Reads one project with its customer's currency, inside a transaction or on a pool.
 macro_rules! fetch_project {

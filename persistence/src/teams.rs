@@ -5,8 +5,9 @@
 //! and are audited on the team.
 
 use crate::audit::Actor;
-use crate::catalog::{archived_mode, like_pattern};
+use crate::catalog::archived_mode;
 use crate::page::{Page, PageRequest};
+use crate::search::like_pattern;
 use crate::types::DbTime;
 use crate::{Result, Store, StoreError};
 

@@ -4,6 +4,7 @@
 
 use crate::audit::Actor;
 use crate::page::{Page, PageRequest};
+use crate::search::like_pattern;
 use crate::types::{DbTime, JsonText};
 use crate::{Result, Store, StoreError};
 use domain::ticket::{ticket_number, Priority, TicketSource, TicketStatus, TicketType};
@@ -207,18 +208,6 @@ macro_rules! insert_timeline {
         .map_err(StoreError::from)?;
         entry
     }};
-}
-
-fn like_pattern(s: &str) -> String {
-    let mut p = String::from("%");
-    for ch in s.to_lowercase().chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(ch);
-    }
-    p.push('%');
-    p
 }
 
 impl Store {

@@ -2,7 +2,7 @@
 
 use crate::auth::{api_key_hash, new_api_key, Principal};
 use crate::dto::{timestamp, validate};
-use crate::error::{ApiError, Problem};
+use crate::error::{not_found, ApiError, Problem};
 use crate::extract::{path_id, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::state::AppState;
@@ -145,7 +145,7 @@ pub async fn create(
     responses((status = 200, body = ApiClientOut), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageApiClients)?;
-    let client = state.store.get_api_client(path_id(&req, "id")?).await.map_err(not_found)?;
+    let client = state.store.get_api_client(path_id(&req, "id")?).await.map_err(not_found("API client"))?;
     Ok(HttpResponse::Ok().json(ApiClientOut::from(client)))
 }
 
@@ -155,15 +155,9 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     responses((status = 200, description = "Revoked", body = ApiClientOut), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn revoke(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageApiClients)?;
-    let client = state.store.revoke_api_client(path_id(&req, "id")?, &p.actor(&req)).await.map_err(not_found)?;
+    let client =
+        state.store.revoke_api_client(path_id(&req, "id")?, &p.actor(&req)).await.map_err(not_found("API client"))?;
     Ok(HttpResponse::Ok().json(ApiClientOut::from(client)))
-}
-
-fn not_found(e: persistence::StoreError) -> ApiError {
-    match e {
-        persistence::StoreError::NotFound => ApiError::NotFound("API client".into()),
-        other => other.into(),
-    }
 }
 
 /// Routes of this module.

@@ -3,8 +3,8 @@
 //! office and `bookings:write` integrations book for anyone. A billed booking is locked.
 
 use crate::auth::Principal;
-use crate::dto::{double_option, timestamp, validate, DecimalString};
-use crate::error::{ApiError, FieldError, Problem};
+use crate::dto::{date_text, double_option, timestamp, validate, DecimalString};
+use crate::error::{not_found, ApiError, FieldError, Problem};
 use crate::extract::{etag, path_id, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::routes::custom_fields::validate_custom_fields;
@@ -16,7 +16,7 @@ use domain::timekeeping::booked_minutes;
 use domain::Permission;
 use persistence::bookings::{Booking, BookingData, BookingFilter, SummaryGroup, SummaryRow};
 use persistence::types::{ExactDecimal, JsonText};
-use persistence::{PageRequest, StoreError};
+use persistence::PageRequest;
 use serde::{Deserialize, Serialize};
 use time::{Date, Time};
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -156,10 +156,6 @@ fn parse_clock(field: &str, s: &str) -> Result<Time, ApiError> {
 
 fn clock(t: Option<Time>) -> Option<String> {
     t.map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
-}
-
-pub(crate) fn date_text(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 /// A time booking.
@@ -383,13 +379,6 @@ fn booking_response(status: StatusCode, b: Booking) -> HttpResponse {
         .json(BookingOut::from(b))
 }
 
-fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::NotFound("booking".into()),
-        other => other.into(),
-    }
-}
-
 /// Filters of the booking list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -501,7 +490,7 @@ pub async fn create(
     responses((status = 200, body = BookingOut, headers(("ETag" = String))), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBookings)?;
-    let booking = state.store.get_booking(path_id(&req, "id")?).await.map_err(store_error)?;
+    let booking = state.store.get_booking(path_id(&req, "id")?).await.map_err(not_found("booking"))?;
     Ok(booking_response(StatusCode::OK, booking))
 }
 
@@ -526,7 +515,7 @@ pub async fn update(
     let id = path_id(&req, "id")?;
     let b = body.0;
     validate(&b, vec![])?;
-    let current = state.store.get_booking(id).await.map_err(store_error)?;
+    let current = state.store.get_booking(id).await.map_err(not_found("booking"))?;
     may_change(&p, Some(current.data.user_id))?;
     if current.is_billed() {
         return Err(ApiError::Conflict("the booking is billed and locked; cancel its invoice to change it".into()));

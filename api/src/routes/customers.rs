@@ -6,7 +6,7 @@
 
 use crate::auth::Principal;
 use crate::dto::{clean, double_option, timestamp, validate};
-use crate::error::{ApiError, Problem};
+use crate::error::{not_found, ApiError, Problem};
 use crate::extract::{etag, path_id, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::state::AppState;
@@ -395,13 +395,6 @@ fn customer_response(status: StatusCode, c: Customer, contacts: Option<Vec<Conta
         .json(CustomerOut::new(c, contacts))
 }
 
-fn not_found(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::NotFound("customer".into()),
-        other => other.into(),
-    }
-}
-
 /// List customers.
 ///
 /// Keyset-paginated: pass `next_cursor` back as `cursor` with the same filters and
@@ -501,7 +494,7 @@ pub async fn create(
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadCustomers)?;
     let id = path_id(&req, "id")?;
-    let customer = state.store.get_customer(id).await.map_err(not_found)?;
+    let customer = state.store.get_customer(id).await.map_err(not_found("customer"))?;
     let contacts = state.store.list_contacts(id).await?;
     Ok(customer_response(StatusCode::OK, customer, Some(contacts)))
 }
@@ -614,7 +607,8 @@ async fn set_archived(
     p.require(Permission::WriteCustomers)?;
     let id = path_id(&req, "id")?;
     let version = IfMatch::from_request(&req, "customer", id).version()?;
-    let customer = state.store.set_customer_archived(id, version, archive, &p.actor(&req)).await.map_err(not_found)?;
+    let customer =
+        state.store.set_customer_archived(id, version, archive, &p.actor(&req)).await.map_err(not_found("customer"))?;
     let contacts = state.store.list_contacts(id).await?;
     Ok(customer_response(StatusCode::OK, customer, Some(contacts)))
 }
@@ -630,14 +624,14 @@ pub async fn list_contacts(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadCustomers)?;
     let id = path_id(&req, "id")?;
-    state.store.get_customer(id).await.map_err(not_found)?;
+    state.store.get_customer(id).await.map_err(not_found("customer"))?;
     let contacts = state.store.list_contacts(id).await?;
     Ok(HttpResponse::Ok()
         .json(ContactList { items: contacts.into_iter().map(ContactOut::from).collect(), next_cursor: None }))
 }
 
 async fn writable_customer(state: &AppState, id: i64) -> Result<Customer, ApiError> {
-    let customer = state.store.get_customer(id).await.map_err(not_found)?;
+    let customer = state.store.get_customer(id).await.map_err(not_found("customer"))?;
     if customer.archived_at.is_some() {
         return Err(ApiError::Conflict("the customer is archived; restore it before changing it".into()));
     }

@@ -3,18 +3,18 @@
 //! rules as time bookings.
 
 use crate::auth::Principal;
-use crate::dto::{clean, timestamp, validate, DecimalString};
-use crate::error::{ApiError, FieldError, Problem};
+use crate::dto::{clean, date_text, timestamp, validate, DecimalString};
+use crate::error::{not_found, ApiError, FieldError, Problem};
 use crate::extract::{etag, path_id, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
-use crate::routes::bookings::{booking_user, date_text, may_change, resolve_target};
+use crate::routes::bookings::{booking_user, may_change, resolve_target};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::Permission;
 use persistence::expenses::{Expense, ExpenseData, ExpenseFilter};
 use persistence::types::ExactDecimal;
-use persistence::{PageRequest, StoreError};
+use persistence::PageRequest;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::Date;
@@ -157,13 +157,6 @@ fn expense_response(status: StatusCode, e: Expense) -> HttpResponse {
         .json(ExpenseOut::from(e))
 }
 
-fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound => ApiError::NotFound("expense".into()),
-        other => other.into(),
-    }
-}
-
 /// Filters of the expense list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -295,7 +288,7 @@ pub async fn create(
     responses((status = 200, body = ExpenseOut), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBookings)?;
-    let expense = state.store.get_expense(path_id(&req, "id")?).await.map_err(store_error)?;
+    let expense = state.store.get_expense(path_id(&req, "id")?).await.map_err(not_found("expense"))?;
     Ok(expense_response(StatusCode::OK, expense))
 }
 
@@ -321,7 +314,7 @@ pub async fn update(
     let b = body.0;
     validate(&b, check_amounts(b.quantity.map(|d| d.0), b.unit_price.map(|d| d.0), b.vat_rate.map(|d| d.0)))?;
     let version = IfMatch::from_request(&req, "expense", id).version()?;
-    let current = state.store.get_expense(id).await.map_err(store_error)?;
+    let current = state.store.get_expense(id).await.map_err(not_found("expense"))?;
     may_change(&p, current.data.user_id)?;
     if b.billable == Some(true) {
         if let Some(project) = current.data.project_id {

@@ -11,7 +11,7 @@
 
 use crate::auth::Principal;
 use crate::dto::{clean, double_option, non_negative, timestamp, validate, DecimalString};
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{not_found, ApiError, FieldError, Problem};
 use crate::extract::{etag, path_id, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::state::AppState;
@@ -419,13 +419,6 @@ fn task_response(status: StatusCode, task: ProjectTask) -> HttpResponse {
     HttpResponse::build(status)
         .insert_header((header::ETAG, etag("project_task", task.id, task.version)))
         .json(TaskOut::from(task))
-}
-
-fn not_found(what: &'static str) -> impl Fn(StoreError) -> ApiError {
-    move |e| match e {
-        StoreError::NotFound => ApiError::NotFound(what.into()),
-        other => other.into(),
-    }
 }
 
 fn api_not_found(what: &'static str) -> impl Fn(ApiError) -> ApiError {

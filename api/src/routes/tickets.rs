@@ -3,7 +3,7 @@
 //! changes. Corrections are new entries that point at the entry they correct.
 
 use crate::auth::Principal;
-use crate::dto::{clean, double_option, timestamp, validate};
+use crate::dto::{clean, date_text, double_option, timestamp, validate};
 use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::{etag, path_id, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
@@ -71,10 +71,6 @@ pub struct TicketOut {
     pub updated_at: String,
 }
 
-fn date_text(d: Option<time::Date>) -> Option<String> {
-    d.map(|d| format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day()))
-}
-
 impl From<Ticket> for TicketOut {
     fn from(t: Ticket) -> Self {
         let d = t.data;
@@ -93,7 +89,7 @@ impl From<Ticket> for TicketOut {
             priority: d.priority,
             allowed_transitions: t.status.next().to_vec(),
             status: t.status,
-            due_date: date_text(d.due_date),
+            due_date: d.due_date.map(date_text),
             estimate_minutes: d.estimate_minutes,
             source: d.source,
             external_system: d.external_system,

@@ -2,7 +2,7 @@
 
 use crate::auth::{hash_password, Principal};
 use crate::dto::{double_option, non_negative, timestamp, validate, DecimalString};
-use crate::error::{ApiError, FieldError, Problem};
+use crate::error::{not_found, ApiError, FieldError, Problem};
 use crate::extract::{etag, path_id, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::state::AppState;
@@ -202,15 +202,8 @@ pub async fn create(
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageUsers)?;
     let id = path_id(&req, "id")?;
-    let user = state.store.get_user(id).await.map_err(not_found)?;
+    let user = state.store.get_user(id).await.map_err(not_found("user"))?;
     Ok(user_response(actix_web::http::StatusCode::OK, user))
-}
-
-fn not_found(e: persistence::StoreError) -> ApiError {
-    match e {
-        persistence::StoreError::NotFound => ApiError::NotFound("user".into()),
-        other => other.into(),
-    }
 }
 
 /// Change a user (admin). Send `If-Match` with the ETag you read to avoid lost updates.
