@@ -42,6 +42,13 @@ impl Store {
             .bind(id).fetch_optional(pool).await?))
     }
 
+    /// `Some((customer id, archived?))` when the contract exists.
+    pub async fn contract_ref(&self, id: i64) -> Result<Option<(i64, bool)>> {
+        let row: Option<(i64, Option<crate::types::DbTime>)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT customer_id, archived_at FROM contracts WHERE id = $1").bind(id).fetch_optional(pool).await?);
+        Ok(row.map(|(customer_id, archived_at)| (customer_id, archived_at.is_some())))
+    }
+
     /// `Some(active?)` when the user exists.
     pub async fn user_ref(&self, id: i64) -> Result<Option<bool>> {
         with_pool!(self, pool => Ok(sqlx::query_scalar("SELECT active FROM users WHERE id = $1")

@@ -106,6 +106,7 @@ async fn invalid_tickets_are_rejected_per_field_and_nothing_is_stored() {
         (json!({"title": "x", "customer_id": customer, "assignee_team_id": 99999}), vec!["assignee_team_id"]),
         (json!({"title": "x", "customer_id": customer, "project_id": 99999}), vec!["project_id"]),
         (json!({"title": "x", "customer_id": customer, "task_id": 99999}), vec!["task_id"]),
+        (json!({"title": "x", "customer_id": customer, "contract_id": 99999}), vec!["contract_id"]),
         (json!({"title": "x", "customer_id": customer, "external_id": "17"}), vec!["external_id"]),
         (json!({"title": "x", "customer_id": customer, "external_url": "ftp://x"}), vec!["external_url"]),
         (json!({"title": "x", "customer_id": customer, "due_date": "31.12.2026"}), vec!["due_date"]),

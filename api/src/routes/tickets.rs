@@ -46,6 +46,8 @@ pub struct TicketOut {
     pub contact_id: Option<i64>,
     pub project_id: Option<i64>,
     pub task_id: Option<i64>,
+    /// The customer's contract the work falls under (else the invoice run picks one).
+    pub contract_id: Option<i64>,
     pub assignee_user_id: Option<i64>,
     pub assignee_team_id: Option<i64>,
     pub priority: Priority,
@@ -84,6 +86,7 @@ impl From<Ticket> for TicketOut {
             contact_id: d.contact_id,
             project_id: d.project_id,
             task_id: d.task_id,
+            contract_id: d.contract_id,
             assignee_user_id: d.assignee_user_id,
             assignee_team_id: d.assignee_team_id,
             priority: d.priority,
@@ -146,6 +149,8 @@ pub struct TicketCreate {
     pub project_id: Option<i64>,
     /// A task of the ticket's project.
     pub task_id: Option<i64>,
+    /// A contract of the ticket's customer.
+    pub contract_id: Option<i64>,
     pub assignee_user_id: Option<i64>,
     pub assignee_team_id: Option<i64>,
     /// Default `normal`.
@@ -193,6 +198,9 @@ pub struct TicketPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
     pub task_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
+    pub contract_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
     pub assignee_user_id: Option<Option<i64>>,
@@ -260,6 +268,16 @@ async fn check_references(state: &AppState, d: &mut TicketData) -> Result<(), Ap
             Some(p) if Some(p) == d.project_id => {}
             Some(_) => errors.push(FieldError::new("task_id", "mismatch", "the task belongs to another project")),
             None => errors.push(FieldError::new("task_id", "unknown_reference", "no such task")),
+        }
+    }
+    if let Some(contract) = d.contract_id {
+        match store.contract_ref(contract).await? {
+            Some((_, true)) => errors.push(FieldError::new("contract_id", "archived", "the contract is archived")),
+            Some((c, false)) if Some(c) == d.customer_id => {}
+            Some(_) => {
+                errors.push(FieldError::new("contract_id", "mismatch", "the contract belongs to another customer"))
+            }
+            None => errors.push(FieldError::new("contract_id", "unknown_reference", "no such contract")),
         }
     }
     if let Some(user) = d.assignee_user_id {
@@ -384,7 +402,7 @@ pub async fn create(
         contact_id: b.contact_id,
         project_id: b.project_id,
         task_id: b.task_id,
-        contract_id: None,
+        contract_id: b.contract_id,
         assignee_user_id: b.assignee_user_id,
         assignee_team_id: b.assignee_team_id,
         priority: b.priority.unwrap_or(Priority::Normal),
@@ -457,6 +475,7 @@ pub async fn update(
             contact_id: pick(&b.contact_id, c.contact_id),
             project_id: pick(&b.project_id, c.project_id),
             task_id: pick(&b.task_id, c.task_id),
+            contract_id: pick(&b.contract_id, c.contract_id),
             assignee_user_id: pick(&b.assignee_user_id, c.assignee_user_id),
             assignee_team_id: pick(&b.assignee_team_id, c.assignee_team_id),
             priority: b.priority.unwrap_or(c.priority),
