@@ -713,3 +713,91 @@ async fn holidays_are_set_renamed_listed_by_year_and_removed() {
     assert_eq!(count(&app, "/api/v1/holidays?year=2026").await, 0);
     assert_eq!(app.audit_count(Some("holiday")).await, 4);
 }
+
+/// Runs one SQL statement on the test database (for what the API does not offer yet).
+async fn exec_sql(app: &TestApp, sql: &str) {
+    use sqlx::Connection;
+    if app.db.is_postgres() {
+        let mut conn = sqlx::PgConnection::connect(&app.database_url).await.expect("connect");
+        sqlx::query(sql).execute(&mut conn).await.expect("sql");
+    } else {
+        let mut conn = sqlx::SqliteConnection::connect(&app.database_url).await.expect("connect");
+        sqlx::query(sql).execute(&mut conn).await.expect("sql");
+    }
+}
+
+#[tokio::test]
+async fn the_contract_a_ticket_names_is_used_and_work_outside_its_term_is_a_problem() {
+    let app = spawn_app().await;
+    let remote = service(&app, "REMOTE", "hour", Some("50.00")).await;
+    let customer = customer_id(&app).await;
+    let chosen = insert_contract(&app, customer, None).await;
+    let named = insert_contract(&app, customer, Some((60, 60, "up"))).await;
+    rate(
+        &app,
+        json!({"owner_type": "contract", "owner_id": chosen, "unit_price": "70.00", "valid_from": "2026-01-01"}),
+    )
+    .await;
+    let k = rate(
+        &app,
+        json!({"owner_type": "contract", "owner_id": named, "unit_price": "65.00", "valid_from": "2026-01-01"}),
+    )
+    .await;
+    let ticket = crate::tickets::create_ticket(&app, json!({"title": "Server", "customer_id": customer})).await;
+    let tid = ticket["id"].as_i64().unwrap();
+    let b = booking(&app, json!({"work_date": "2026-11-23", "duration_minutes": 20, "service_id": remote, "ticket_id": tid, "description": "x"})).await;
+    let r = resolve(&app, b).await;
+    assert_eq!(r["contract_id"].as_i64(), Some(chosen), "without a named contract the lowest active id wins: {r}");
+    exec_sql(&app, &format!("UPDATE tickets SET contract_id = {named} WHERE id = {tid}")).await;
+    let r = resolve(&app, b).await;
+    assert_eq!((r["contract_id"].as_i64(), r["entry_id"].as_i64()), (Some(named), k["id"].as_i64()), "{r}");
+    assert_eq!(
+        (r["rounding"]["source"].as_str(), r["rounding"]["billed_minutes"].as_u64()),
+        (Some("contract"), Some(60))
+    );
+    exec_sql(&app, &format!("UPDATE contracts SET end_date = '2026-06-30' WHERE id = {named}")).await;
+    let p = problem(
+        app.get(&format!("/api/v1/rates/resolve?booking_id={b}"), &app.admin_token).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(p["type"], "urn:kontor:problem:outside-contract-period", "{p}");
+}
+
+#[tokio::test]
+async fn a_price_in_another_currency_than_the_invoice_is_a_problem() {
+    let app = spawn_app().await;
+    let remote = service(&app, "REMOTE", "hour", Some("50.00")).await;
+    let customer =
+        app.create_customer(json!({"name": "Firma s.r.o.", "currency": "CZK"})).await["id"].as_i64().unwrap();
+    let proj = project(&app, json!({"name": "P", "customer_id": customer})).await["id"].as_i64().unwrap();
+    let b = booking(&app, json!({"work_date": "2026-11-23", "duration_minutes": 60, "service_id": remote, "project_id": proj, "description": "x"})).await;
+    let p = problem(
+        app.get(&format!("/api/v1/rates/resolve?booking_id={b}"), &app.admin_token).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(p["type"], "urn:kontor:problem:currency-mismatch", "the catalog price is in EUR: {p}");
+    let e = rate(
+        &app,
+        json!({"owner_type": "project", "owner_id": proj, "unit_price": "1500", "valid_from": "2026-01-01"}),
+    )
+    .await;
+    assert_eq!(e["currency"], "CZK");
+    let r = resolve(&app, b).await;
+    assert_eq!((r["currency"].as_str(), r["unit_price"].as_str()), (Some("CZK"), Some("1500")));
+}
+
+#[tokio::test]
+async fn concurrent_overlapping_entries_let_exactly_one_through() {
+    let app = spawn_app().await;
+    let customer = customer_id(&app).await;
+    let body =
+        json!({"owner_type": "customer", "owner_id": customer, "unit_price": "90.00", "valid_from": "2026-01-01"});
+    let results =
+        futures_util::future::join_all((0..6).map(|_| app.post("/api/v1/rates", &app.admin_token, &body))).await;
+    let mut statuses: Vec<u16> = results.iter().map(|r| r.status().as_u16()).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![201, 409, 409, 409, 409, 409]);
+    assert_eq!(count(&app, "/api/v1/rates").await, 1);
+}
