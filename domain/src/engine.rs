@@ -384,6 +384,34 @@ pub fn compute_all(ctx: &BillingContext, inputs: &[CustomerInput]) -> Vec<Custom
     Engine::new(ctx).compute_iter(inputs.iter()).collect()
 }
 
+/// The contract a position that names none is billed under: among the contracts active
+/// on `date`, the one that lists its service, then one covering it (`is_time` for time
+/// bookings), then any; the lowest contract id wins a tie. Each contract comes with a
+/// caller's tag (e.g. its index), which is returned for the winner. The caller passes
+/// only contracts that can be billed (the customer's own, [`Contract::validate`] ok).
+pub fn choose_contract<'c, T>(
+    contracts: impl IntoIterator<Item = (T, &'c Contract)>,
+    date: Date,
+    service_id: Option<i64>,
+    is_time: bool,
+) -> Option<T> {
+    let mut best: Option<(u8, i64, T)> = None;
+    for (tag, c) in contracts {
+        if !c.active_on(date) {
+            continue;
+        }
+        let rank = match service_id {
+            Some(s) if c.coverage.lists(s) => 0,
+            Some(s) if c.coverage.covers(s, is_time) => 1,
+            _ => 2,
+        };
+        if best.as_ref().is_none_or(|(r, id, _)| (rank, c.id) < (*r, *id)) {
+            best = Some((rank, c.id, tag));
+        }
+    }
+    best.map(|b| b.2)
+}
+
 /// A reusable engine over a shared context.
 #[derive(Debug, Clone, Copy)]
 pub struct Engine<'a> {
@@ -692,22 +720,8 @@ impl<'a> Run<'a> {
             }
             return Ok(Some(ci));
         }
-        let mut best: Option<(u8, i64, usize)> = None;
-        for (ci, cs) in self.contracts.iter().enumerate() {
-            let c = &cs.input.contract;
-            if !cs.valid || !c.active_on(date) {
-                continue;
-            }
-            let rank = match service_id {
-                Some(s) if c.coverage.lists(s) => 0,
-                Some(s) if c.coverage.covers(s, is_time) => 1,
-                _ => 2,
-            };
-            if best.is_none_or(|(r, id, _)| (rank, c.id) < (r, id)) {
-                best = Some((rank, c.id, ci));
-            }
-        }
-        Ok(best.map(|b| b.2))
+        let valid = self.contracts.iter().enumerate().filter(|(_, cs)| cs.valid);
+        Ok(choose_contract(valid.map(|(ci, cs)| (ci, &cs.input.contract)), date, service_id, is_time))
     }
 
     fn resolve(&mut self, q: &RateQuery, pos: PositionRef) -> Result<RateResolution, ()> {

@@ -342,6 +342,25 @@ pub struct RateResolution {
     pub unit_price: Decimal,
 }
 
+/// A price that applies to a query, as listed by [`RateBook::candidates`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RateCandidate {
+    /// Level of the price.
+    pub level: RateLevel,
+    /// Scope of the card entry (card levels only).
+    pub scope: Option<RateScope>,
+    /// Id of the contract/project/customer/user/service the price belongs to.
+    pub owner_id: Option<i64>,
+    /// Id of the rate card entry (card levels only).
+    pub entry_id: Option<i64>,
+    /// Currency of the price.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub currency: Currency,
+    /// Price per unit before any surcharge.
+    pub unit_price: Decimal,
+}
+
 /// Why no rate could be resolved.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RateError {
@@ -460,6 +479,74 @@ impl RateBook {
         None
     }
 
+    /// Every price valid for `q` on its work date, in precedence order (override, card
+    /// levels by scope, user default, catalog price). The first candidate is the price
+    /// [`RateBook::resolve`] uses before surcharges; an empty list means a missing rate.
+    pub fn candidates(&self, ctx: &RateContext<'_>, q: &RateQuery) -> Vec<RateCandidate> {
+        let Some(service) = ctx.catalog.get(q.service_id) else { return Vec::new() };
+        let hourly = service.unit == Unit::Hour;
+        let mut out = Vec::new();
+        if let Some(p) = q.override_price {
+            out.push(RateCandidate {
+                level: RateLevel::Override,
+                scope: None,
+                owner_id: None,
+                entry_id: None,
+                currency: q.override_currency,
+                unit_price: p,
+            });
+        }
+        let cards = [
+            (q.contract_id.map(RateOwner::Contract), RateLevel::Contract),
+            (q.project_id.map(RateOwner::Project), RateLevel::Project),
+            (Some(RateOwner::Customer(q.customer_id)), RateLevel::Customer),
+        ];
+        for (owner, level) in cards {
+            let Some(owner) = owner else { continue };
+            let (l, id) = owner.key();
+            let keys = [
+                (RateScope::ServiceUser, Some(q.service_id), q.user_id, q.user_id.is_some()),
+                (RateScope::Service, Some(q.service_id), None, true),
+                (RateScope::User, None, q.user_id, hourly && q.user_id.is_some()),
+                (RateScope::Default, None, None, hourly),
+            ];
+            for (scope, service_id, user_id, applies) in keys {
+                if !applies {
+                    continue;
+                }
+                if let Some(e) = self.find((l, id, service_id, user_id), q.date) {
+                    out.push(RateCandidate {
+                        level,
+                        scope: Some(scope),
+                        owner_id: Some(id),
+                        entry_id: Some(e.id),
+                        currency: e.currency,
+                        unit_price: e.unit_price,
+                    });
+                }
+            }
+        }
+        let fallback = |level, owner_id, unit_price| RateCandidate {
+            level,
+            scope: None,
+            owner_id: Some(owner_id),
+            entry_id: None,
+            currency: ctx.company_currency,
+            unit_price,
+        };
+        if hourly {
+            if let Some(u) = q.user_id {
+                if let Some(p) = ctx.users.get(u).and_then(|r| r.default_sales_rate) {
+                    out.push(fallback(RateLevel::UserDefault, u, p));
+                }
+            }
+        }
+        if let Some(p) = service.default_price {
+            out.push(fallback(RateLevel::CatalogDefault, service.id, p));
+        }
+        out
+    }
+
     /// Resolves the rate for `q` by the precedence in the module documentation and
     /// explains which level and entry won.
     pub fn resolve(&self, ctx: &RateContext<'_>, q: &RateQuery) -> Result<RateResolution, RateError> {
@@ -541,5 +628,89 @@ impl RateBook {
             }
         }
         Ok(r)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Service, ServiceKind};
+    use std::str::FromStr;
+    use time::macros::date;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap_or_default()
+    }
+
+    fn entry(id: i64, owner: RateOwner, service_id: Option<i64>, user_id: Option<i64>, price: &str) -> RateEntry {
+        RateEntry {
+            id,
+            owner,
+            service_id,
+            user_id,
+            unit_price: d(price),
+            currency: Currency::EUR,
+            valid_from: date!(2026 - 01 - 01),
+            valid_to: None,
+        }
+    }
+
+    #[test]
+    fn candidates_list_every_applicable_price_with_the_resolved_one_first() {
+        let catalog = Catalog::new(vec![Service {
+            id: 1,
+            code: "REMOTE".into(),
+            name: "Remote support".into(),
+            unit: Unit::Hour,
+            default_price: Some(d("80")),
+            vat_rate: d("19"),
+            billable_by_default: true,
+            kind: ServiceKind::Work,
+        }]);
+        let users = UserDirectory::new(vec![UserRates {
+            user_id: 7,
+            internal_cost_rate: None,
+            default_sales_rate: Some(d("85")),
+        }]);
+        let calendar = WorkCalendar::default();
+        let ctx =
+            RateContext { catalog: &catalog, users: &users, calendar: &calendar, company_currency: Currency::EUR };
+        let book = RateBook::new(
+            vec![
+                entry(1, RateOwner::Customer(100), None, None, "90"),
+                entry(2, RateOwner::Customer(100), Some(1), None, "95"),
+                entry(3, RateOwner::Project(5), None, Some(7), "100"),
+                entry(4, RateOwner::Customer(999), Some(1), None, "1"),
+            ],
+            Vec::new(),
+        );
+        let q = RateQuery {
+            customer_id: 100,
+            contract_id: None,
+            project_id: Some(5),
+            service_id: 1,
+            user_id: Some(7),
+            date: date!(2026 - 03 - 02),
+            start_time: None,
+            override_price: None,
+            override_currency: Currency::EUR,
+        };
+        let c = book.candidates(&ctx, &q);
+        let levels: Vec<_> = c.iter().map(|c| (c.level, c.entry_id)).collect();
+        assert_eq!(
+            levels,
+            vec![
+                (RateLevel::Project, Some(3)),
+                (RateLevel::Customer, Some(2)),
+                (RateLevel::Customer, Some(1)),
+                (RateLevel::UserDefault, None),
+                (RateLevel::CatalogDefault, None),
+            ]
+        );
+        let r = book.resolve(&ctx, &q);
+        assert_eq!(r.map(|r| (r.level, r.entry_id)), Ok((RateLevel::Project, Some(3))));
+        let mut before = q.clone();
+        before.date = date!(2025 - 12 - 31);
+        assert_eq!(book.candidates(&ctx, &before).len(), 2, "only user default and catalog price before 2026");
     }
 }
