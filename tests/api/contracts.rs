@@ -175,6 +175,30 @@ async fn a_flat_fee_of_500_a_month_covers_remote_support_only() {
     assert_eq!(engine.rounding.map(|r| r.increment_minutes), Some(15));
     assert!(engine.active_on(time::macros::date!(2026 - 12 - 31)));
     assert!(!engine.active_on(time::macros::date!(2027 - 01 - 01)));
+
+    // Covering a service that was archived since stays possible; adding one is not.
+    let onsite = service(&app, "ONSITE", "hour", true).await;
+    let old = service(&app, "OLD", "hour", true).await;
+    app.delete(&format!("/api/v1/services/{remote}"), &app.admin_token).await;
+    app.delete(&format!("/api/v1/services/{old}"), &app.admin_token).await;
+    let path = format!("/api/v1/contracts/{}", c["id"]);
+    let res = app.patch(&path, &app.admin_token, &json!({"fee": "550.00"}), None).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let u: Value = app
+        .patch(&path, &app.admin_token, &json!({"covered_service_ids": [remote, onsite]}), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(u["covered_service_ids"], json!([remote, onsite]));
+    assert_eq!(u["fee"], "550.00");
+    let p = problem(
+        app.patch(&path, &app.admin_token, &json!({"covered_service_ids": [remote, old]}), None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&p), ["covered_service_ids[1]"]);
+    assert_eq!(p["errors"][0]["code"], "archived");
 }
 
 #[tokio::test]

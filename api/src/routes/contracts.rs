@@ -671,7 +671,9 @@ fn coverage(
             Some(Coverage::Services(l)) => l.as_slice(),
             _ => &[],
         };
-        for (i, id) in list.iter().enumerate().take(MAX_SERVICES) {
+        // Only a list sent with this write is checked (a kept list was checked when sent).
+        let sent = if listed.is_some() { list.as_slice() } else { &[] };
+        for (i, id) in sent.iter().enumerate().take(MAX_SERVICES) {
             match services.get(id).copied().flatten() {
                 None => errors.push(FieldError::new(
                     format!("covered_service_ids[{i}]"),
