@@ -556,6 +556,23 @@ async fn a_stale_if_match_is_412_and_changes_nothing() {
     assert_eq!(now["name"], "Support 2026");
     assert_eq!(now["archived"], false);
     assert_eq!(now["version"], 2);
+
+    // The audit log has who changed what, with the terms before and after.
+    let log: Value = app
+        .get(&format!("/api/v1/audit-log?entity_type=contract&entity_id={}", c["id"]), &app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = log["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["action"], "update");
+    assert_eq!(items[0]["actor_name"], ADMIN_EMAIL);
+    assert_eq!(items[0]["before"]["name"], "Support 10 h");
+    assert_eq!(items[0]["after"]["name"], "Support 2026");
+    assert_eq!(items[0]["after"]["fee"], "800.00");
+    assert_eq!(items[0]["after"]["terms"]["kind"], "prepaid_hours");
+    assert_eq!(items[1]["action"], "create");
 }
 
 #[tokio::test]
