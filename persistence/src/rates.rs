@@ -7,7 +7,7 @@
 //! [`domain::rates::WorkCalendar`]. The invoice run and `/rates/resolve` build their
 //! inputs here: [`Store::rate_book`] (one customer's contract, project and customer cards
 //! and surcharges), [`Store::work_calendar`], [`Store::user_directory`],
-//! [`Store::catalog`], [`Store::effective_rounding`] and [`Store::rate_contracts`].
+//! [`Store::catalog`], [`Store::effective_rounding`]; contracts come from [`Store::contracts_of_customer`].
 //!
 //! Rate entries of the same owner, service and user never overlap in validity: writes
 //! lock the owner row and check inside the transaction, so concurrent writers on several
@@ -18,8 +18,6 @@ use crate::page::{Page, PageRequest};
 use crate::types::{DbTime, ExactDecimal};
 use crate::{Result, Store, StoreError};
 use domain::catalog::Catalog;
-use domain::contract::{CarryOver, Contract, ContractKind, ContractTerms, Coverage, FeeTiming, Overage};
-use domain::period::PeriodKind;
 use domain::rates::{
     RateBook, RateEntry, RateOwner, Surcharge, SurchargeKind, SurchargeOwner, UserDirectory, UserRates, WorkCalendar,
 };
@@ -837,74 +835,6 @@ impl Store {
 // Inputs of rate resolution (for the invoice run and /rates/resolve)
 // ---------------------------------------------------------------------------------------
 
-#[derive(sqlx::FromRow)]
-struct ContractRow {
-    id: i64,
-    customer_id: i64,
-    number: String,
-    name: String,
-    kind: String,
-    start_date: Date,
-    end_date: Option<Date>,
-    billing_period: String,
-    fee_timing: String,
-    fee: ExactDecimal,
-    fee_vat_rate: ExactDecimal,
-    covers_all_work: bool,
-    separate_invoice: bool,
-    rounding_increment_minutes: Option<i64>,
-    rounding_minimum_minutes: Option<i64>,
-    rounding_mode: Option<String>,
-    hours_per_period: Option<ExactDecimal>,
-    budget_per_period: Option<ExactDecimal>,
-}
-
-impl ContractRow {
-    /// The contract as far as rate resolution needs it (term, coverage, rounding); `None`
-    /// when a stored value is not understood. Carry-over and overage tiers are not loaded.
-    fn into_domain(self, services: Vec<i64>) -> Option<Contract> {
-        let kind: ContractKind = self.kind.parse().ok()?;
-        let terms = match kind {
-            ContractKind::TimeAndMaterial => ContractTerms::TimeAndMaterial,
-            ContractKind::FlatFee => ContractTerms::FlatFee,
-            ContractKind::PrepaidHours => ContractTerms::PrepaidHours {
-                hours_per_period: self.hours_per_period.map(|d| d.0).unwrap_or_default(),
-                carry_over: CarryOver::None,
-                overage: Overage::ResolvedRates,
-            },
-            ContractKind::PrepaidBudget => ContractTerms::PrepaidBudget {
-                budget_per_period: self.budget_per_period.map(|d| d.0).unwrap_or_default(),
-                carry_over: CarryOver::None,
-            },
-        };
-        let rounding = match (self.rounding_increment_minutes, self.rounding_minimum_minutes, self.rounding_mode) {
-            (Some(inc), Some(min), Some(mode)) => Some(RoundingRule {
-                increment_minutes: u32::try_from(inc).ok()?,
-                minimum_minutes: u32::try_from(min).ok()?,
-                mode: mode.parse().ok()?,
-            }),
-            _ => None,
-        };
-        Some(Contract {
-            id: self.id,
-            customer_id: self.customer_id,
-            number: self.number,
-            name: self.name,
-            start: self.start_date,
-            end_date: self.end_date,
-            period: self.billing_period.parse::<PeriodKind>().ok()?,
-            fee_timing: self.fee_timing.parse::<FeeTiming>().ok()?,
-            fee: self.fee.0,
-            fee_vat_rate: self.fee_vat_rate.0,
-            coverage: if self.covers_all_work { Coverage::AllWork } else { Coverage::Services(services) },
-            rounding,
-            separate_invoice: self.separate_invoice,
-            quota_thresholds: Vec::new(),
-            terms,
-        })
-    }
-}
-
 impl Store {
     /// One customer's rate book: the rate entries and surcharges of the customer, its
     /// projects and its contracts (company-wide surcharges are in [`Store::work_calendar`]).
@@ -962,33 +892,6 @@ impl Store {
         let code: Option<String> = with_pool!(self, pool => sqlx::query_scalar(
             "SELECT value FROM server_settings WHERE key = 'company_currency'").fetch_optional(pool).await?);
         Ok(code.and_then(|c| c.parse().ok()).unwrap_or(DEFAULT_COMPANY_CURRENCY))
-    }
-
-    /// A customer's contracts that are not archived, as rate resolution needs them (term,
-    /// coverage, rounding rule) to pick a booking's contract with
-    /// [`domain::engine::choose_contract`]. Contracts whose stored values are not
-    /// understood are left out.
-    pub async fn rate_contracts(&self, customer_id: i64) -> Result<Vec<Contract>> {
-        let (rows, services): (Vec<ContractRow>, Vec<(i64, i64)>) = with_pool!(self, pool => {
-            let rows = sqlx::query_as(
-                "SELECT id, customer_id, number, name, kind, start_date, end_date, billing_period, fee_timing, fee, \
-                 fee_vat_rate, covers_all_work, separate_invoice, rounding_increment_minutes, rounding_minimum_minutes, \
-                 rounding_mode, hours_per_period, budget_per_period FROM contracts \
-                 WHERE customer_id = $1 AND archived_at IS NULL ORDER BY id")
-                .bind(customer_id).fetch_all(pool).await?;
-            let services = sqlx::query_as(
-                "SELECT cs.contract_id, cs.service_id FROM contract_services cs \
-                 JOIN contracts c ON c.id = cs.contract_id WHERE c.customer_id = $1 ORDER BY cs.service_id")
-                .bind(customer_id).fetch_all(pool).await?;
-            (rows, services)
-        });
-        Ok(rows
-            .into_iter()
-            .filter_map(|r| {
-                let listed = services.iter().filter(|(c, _)| *c == r.id).map(|(_, s)| *s).collect();
-                r.into_domain(listed)
-            })
-            .collect())
     }
 
     /// The contract a ticket names, if any.

@@ -702,3 +702,45 @@ async fn ticket_custom_fields_are_checked_against_their_definitions() {
     let u: Value = app.patch(&path, &app.admin_token, &json!({"priority": "high"}), None).await.json().await.unwrap();
     assert_eq!(u["custom_fields"]["sla"], "silver");
 }
+
+#[tokio::test]
+async fn a_ticket_names_a_contract_of_its_own_customer_only() {
+    let app = spawn_app().await;
+    let customer = customer_id(&app).await;
+    let other = customer_id(&app).await;
+    let contract = |c: i64, name: &str| json!({"customer_id": c, "name": name, "kind": "time_and_material", "start_date": "2026-01-01"});
+    let own: Value =
+        app.post("/api/v1/contracts", &app.admin_token, &contract(customer, "Support")).await.json().await.unwrap();
+    let foreign: Value =
+        app.post("/api/v1/contracts", &app.admin_token, &contract(other, "Elsewhere")).await.json().await.unwrap();
+    let t = create_ticket(&app, json!({"title": "Under contract", "customer_id": customer, "contract_id": own["id"]}))
+        .await;
+    assert_eq!(t["contract_id"], own["id"]);
+    let p = problem(
+        app.post(
+            "/api/v1/tickets",
+            &app.admin_token,
+            &json!({"title": "x", "customer_id": customer, "contract_id": foreign["id"]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&p), vec!["contract_id"]);
+    let path = format!("/api/v1/tickets/{}", t["id"]);
+    problem(
+        app.patch(&path, &app.admin_token, &json!({"contract_id": foreign["id"]}), None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let cleared: Value =
+        app.patch(&path, &app.admin_token, &json!({"contract_id": null}), None).await.json().await.unwrap();
+    assert!(cleared["contract_id"].is_null());
+    app.delete(&format!("/api/v1/contracts/{}", own["id"]), &app.admin_token).await;
+    let p = problem(
+        app.patch(&path, &app.admin_token, &json!({"contract_id": own["id"]}), None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["code"], "archived");
+}

@@ -1259,10 +1259,11 @@ async fn explain(state: &AppState, f: Facts) -> Result<ResolutionOut, Unresolved
     let customer = store.get_customer(f.customer_id).await.map_err(map_store("customer"))?;
     let currency = customer.data.currency;
     let contracts: Vec<_> = store
-        .rate_contracts(f.customer_id)
+        .contracts_of_customer(f.customer_id)
         .await?
-        .into_iter()
-        .filter(|c| c.customer_id == f.customer_id && c.validate().is_ok())
+        .iter()
+        .map(|c| c.to_domain())
+        .filter(|c| c.validate().is_ok())
         .collect();
     let contract = match f.named_contract {
         Some(id) => {
