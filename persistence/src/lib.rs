@@ -15,6 +15,7 @@ mod audit;
 #[macro_use]
 pub mod events;
 mod auth;
+pub mod billing;
 pub mod bookings;
 pub mod catalog;
 pub mod contracts;

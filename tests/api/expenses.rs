@@ -63,6 +63,7 @@ async fn free_text_expenses_need_unit_price_and_vat_and_bad_amounts_are_refused(
         (json!({"quantity": "1", "vat_rate": "150"}), "vat_rate"),
         (json!({"quantity": "1", "service_id": 99999}), "service_id"),
         (json!({"quantity": "1", "ticket_id": null}), "ticket_id"),
+        (json!({"quantity": "1", "unit": "bucket"}), "unit"),
     ] {
         let mut body = base.clone();
         for (k, v) in patch.as_object().unwrap() {

@@ -11,6 +11,7 @@ use crate::routes::bookings::{booking_user, may_change, resolve_target};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use domain::catalog::Unit;
 use domain::Permission;
 use persistence::expenses::{Expense, ExpenseData, ExpenseFilter};
 use persistence::types::ExactDecimal;
@@ -42,6 +43,7 @@ pub struct ExpenseOut {
     pub description: String,
     #[schema(value_type = String, example = "2")]
     pub quantity: DecimalString,
+    /// `hour`, `km`, `piece` or `flat`.
     #[schema(example = "piece")]
     pub unit: String,
     #[schema(value_type = String, example = "89.00")]
@@ -106,8 +108,8 @@ pub struct ExpenseCreate {
     pub description: Option<String>,
     #[schema(value_type = String, example = "1")]
     pub quantity: DecimalString,
-    #[validate(length(min = 1, max = 20))]
-    pub unit: Option<String>,
+    /// `hour`, `km`, `piece` or `flat`; default the catalog item's.
+    pub unit: Option<Unit>,
     #[schema(value_type = Option<String>, example = "89.00")]
     pub unit_price: Option<DecimalString>,
     #[schema(value_type = Option<String>, example = "19")]
@@ -128,8 +130,7 @@ pub struct ExpensePatch {
     pub description: Option<String>,
     #[schema(value_type = Option<String>)]
     pub quantity: Option<DecimalString>,
-    #[validate(length(min = 1, max = 20))]
-    pub unit: Option<String>,
+    pub unit: Option<Unit>,
     #[schema(value_type = Option<String>)]
     pub unit_price: Option<DecimalString>,
     #[schema(value_type = Option<String>)]
@@ -231,7 +232,7 @@ pub async fn create(
     };
     let mut missing = Vec::new();
     let description = clean(b.description.as_deref()).or_else(|| service.as_ref().map(|s| s.name.clone()));
-    let unit = clean(b.unit.as_deref()).or_else(|| service.as_ref().map(|s| s.unit.clone()));
+    let unit = b.unit.map(|u| u.as_str().to_string()).or_else(|| service.as_ref().map(|s| s.unit.clone()));
     let unit_price = b.unit_price.map(|d| d.0).or_else(|| service.as_ref().and_then(|s| s.default_price.map(|p| p.0)));
     let vat_rate = b.vat_rate.map(|d| d.0).or_else(|| service.as_ref().map(|s| s.vat_rate.0));
     for (field, present) in [
@@ -339,7 +340,7 @@ pub async fn update(
                     expense_date: b.expense_date.unwrap_or(c.expense_date),
                     description: b.description.as_deref().map(|d| d.trim().to_string()).unwrap_or(c.description),
                     quantity: b.quantity.map(|d| ExactDecimal(d.0)).unwrap_or(c.quantity),
-                    unit: b.unit.as_deref().map(|u| u.trim().to_string()).unwrap_or(c.unit),
+                    unit: b.unit.map(|u| u.as_str().to_string()).unwrap_or(c.unit),
                     unit_price: b.unit_price.map(|d| ExactDecimal(d.0)).unwrap_or(c.unit_price),
                     vat_rate: b.vat_rate.map(|d| ExactDecimal(d.0)).unwrap_or(c.vat_rate),
                     billable: b.billable.unwrap_or(c.billable),

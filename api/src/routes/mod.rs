@@ -10,6 +10,7 @@ pub mod custom_fields;
 pub mod customers;
 pub mod expenses;
 pub mod health;
+pub mod invoice_runs;
 pub mod projects;
 pub mod rates;
 pub mod teams;
@@ -34,6 +35,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     expenses::configure(cfg);
     contracts::configure(cfg);
     rates::configure(cfg);
+    invoice_runs::configure(cfg);
 }
 
 /// The OpenAPI documents of the resource modules, merged into the API document.
@@ -49,5 +51,6 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         expenses::Doc::openapi(),
         contracts::Doc::openapi(),
         rates::Doc::openapi(),
+        invoice_runs::Doc::openapi(),
     ]
 }
