@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 
 /// An exact decimal sent as a JSON string (`"95.50"`). JSON numbers are rejected so
 /// that no client sends money through a float.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct DecimalString(pub Decimal);
 
 impl<'de> Deserialize<'de> for DecimalString {

@@ -197,3 +197,68 @@ async fn bad_run_requests_are_rejected_and_only_billing_roles_preview() {
     let empty = preview(&app, json!({"scope": "all", "period_end": "2026-11-30"})).await;
     assert_eq!(empty["summary"]["customers"], 0);
 }
+
+#[tokio::test]
+async fn ready_to_invoice_values_open_billable_work_per_customer_project_and_ticket() {
+    let app = spawn_app().await;
+    let remote = service(&app, "REMOTE", "hour", true).await;
+    let disk = service(&app, "HDD", "piece", true).await;
+    let a = customer_id(&app).await;
+    let b = customer_id(&app).await;
+    let project: Value = app
+        .post("/api/v1/projects", &app.admin_token, &json!({"name": "Rollout", "customer_id": a}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let t1 = create_ticket(&app, json!({"title": "T1", "customer_id": a})).await;
+    book(&app, json!({"work_date": "2026-11-02", "duration_minutes": 60, "service_id": remote, "ticket_id": t1["id"], "description": "a"})).await;
+    book(&app, json!({"work_date": "2026-11-03", "duration_minutes": 30, "service_id": remote, "ticket_id": t1["id"], "description": "b"})).await;
+    book(&app, json!({"work_date": "2026-11-04", "duration_minutes": 60, "service_id": remote, "project_id": project["id"], "description": "c"})).await;
+    book(&app, json!({"work_date": "2026-11-04", "duration_minutes": 45, "service_id": remote, "ticket_id": t1["id"], "billable": false, "description": "goodwill"})).await;
+    let billed = book(&app, json!({"work_date": "2026-11-01", "duration_minutes": 120, "service_id": remote, "ticket_id": t1["id"], "description": "old"})).await;
+    app.store().await.set_booking_state(billed["id"].as_i64().unwrap(), "billed").await.unwrap();
+    app.post("/api/v1/expenses", &app.admin_token, &json!({"expense_date": "2026-11-04", "service_id": disk, "quantity": "1", "unit_price": "89.00", "ticket_id": t1["id"]})).await;
+    let res = app
+        .post(
+            "/api/v1/services",
+            &app.admin_token,
+            &json!({"code": "CONSULT", "name": "Consulting", "unit": "hour", "kind": "work", "vat_rate": "19"}),
+        )
+        .await;
+    let consulting = res.json::<Value>().await.unwrap()["id"].clone();
+    let t2 = create_ticket(&app, json!({"title": "T2", "customer_id": b})).await;
+    book(&app, json!({"work_date": "2026-11-05", "duration_minutes": 60, "service_id": consulting, "ticket_id": t2["id"], "description": "unpriced"})).await;
+
+    let ready: Value = app.get("/api/v1/billing/ready?as_of=2026-11-30", &app.admin_token).await.json().await.unwrap();
+    let find = |list: &str, id: &Value| {
+        ready[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| &i["id"] == id)
+            .cloned()
+            .unwrap_or_else(|| panic!("{list} {id} in {ready}"))
+    };
+    let ca = find("customers", &json!(a));
+    assert_eq!(ca["open_positions"], 4, "billable and open only");
+    assert_eq!(ca["billable_minutes"], 150);
+    assert_eq!(dec(&ca["unbilled_value"]), d("329.00"), "96 + 48 + 96 + 89");
+    assert_eq!(ca["currency"], "EUR");
+    let ticket = find("tickets", &t1["id"]);
+    assert_eq!(dec(&ticket["unbilled_value"]), d("233.00"));
+    assert_eq!(ticket["label"], t1["number"]);
+    let proj = find("projects", &project["id"]);
+    assert_eq!(dec(&proj["unbilled_value"]), d("96.00"));
+    assert_eq!(proj["label"], "Rollout");
+    let cb = find("customers", &json!(b));
+    assert_eq!(cb["unpriced_positions"], 1);
+    assert_eq!(dec(&cb["unbilled_value"]), d("0"));
+
+    let early: Value = app.get("/api/v1/billing/ready?as_of=2026-11-02", &app.admin_token).await.json().await.unwrap();
+    assert_eq!(dec(&early["customers"][0]["unbilled_value"]), d("96.00"), "only work up to the day");
+    let (_, agent) = app.user_with_roles(&["agent"]).await;
+    problem(app.get("/api/v1/billing/ready", &agent).await, StatusCode::FORBIDDEN).await;
+    problem(app.get("/api/v1/billing/ready?as_of=tomorrow", &app.admin_token).await, StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+}
