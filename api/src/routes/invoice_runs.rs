@@ -233,49 +233,12 @@ pub async fn preview(
         return Err(ApiError::invalid("period_start", "range", "must not be after period_end"));
     }
     let (customers, scope, with_fees) = customers_in_scope(&state, &r).await?;
-    let store = &state.store;
-    let booking_fields = store.billed_custom_fields().await?;
-    let booking_fields: Vec<_> =
-        booking_fields.into_iter().filter(|d| d.entity == CustomFieldEntity::Booking).collect();
-    let ctx = BillingContext {
-        catalog: store.catalog().await?,
-        users: store.user_directory().await?,
-        calendar: store.work_calendar().await?,
-        custom_field_mappings: billing_mappings(&booking_fields),
-        company_currency: store.company_currency().await?,
-    };
+    let engine = EngineSetup::load(&state).await?;
     let mut results = Vec::with_capacity(customers.len());
     for customer_id in customers {
-        let customer = store.get_customer(customer_id).await?;
-        let (rounding, _) = store.effective_rounding(customer_id).await?;
-        let contracts = store
-            .contracts_of_customer(customer_id)
-            .await?
-            .iter()
-            .map(|c| ContractInput {
-                contract: c.to_domain(),
-                ledger: Vec::new(),
-                // Fees belong to periodic runs; a ticket or project run bills its positions only.
-                fees_billed_until: if with_fees { None } else { Some(r.period_end) },
-            })
-            .collect();
-        let (bookings, expenses) = store.open_positions(customer_id, r.period_end, scope, &booking_fields).await?;
-        let input = CustomerInput {
-            customer: CustomerSettings {
-                id: customer_id,
-                currency: customer.data.currency,
-                vat_treatment: customer.data.vat_treatment,
-                invoice_detail: customer.data.invoice_detail,
-                rounding,
-            },
-            period_start: r.period_start,
-            period_end: r.period_end,
-            contracts,
-            rates: store.rate_book(customer_id).await?,
-            bookings,
-            expenses,
-        };
-        let billing = compute_customer(&ctx, &input);
+        let run =
+            RunParams { period_start: r.period_start, period_end: r.period_end, scope, with_fees, per_booking: false };
+        let (billing, _) = engine.compute(&state, customer_id, run).await?;
         if !billing.proposals.is_empty() || !billing.problems.is_empty() {
             results.push(billing);
         }
