@@ -32,6 +32,8 @@ pub mod refs;
 mod search;
 pub mod sqlite;
 pub mod teams;
+#[cfg(test)]
+mod test_support;
 pub mod tickets;
 pub mod types;
 mod users;

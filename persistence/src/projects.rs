@@ -661,14 +661,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::StoreOptions;
-
-    async fn store() -> (Store, std::path::PathBuf) {
-        let dir = std::env::temp_dir().join(format!("kontor_projects_{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let url = format!("sqlite://{}/kontor.db?mode=rwc", dir.display());
-        (Store::open(&StoreOptions { url, max_connections: Some(2) }).await.unwrap(), dir)
-    }
+    use crate::test_support::fresh_store;
 
     fn internal(name: &str) -> ProjectData {
         ProjectData {
@@ -686,7 +679,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_invoice_run_bills_only_projects_the_manager_has_approved() {
-        let (store, dir) = store().await;
+        let test = fresh_store().await;
+        let store = &test.store;
         let actor = Actor::system();
         let admin = Participant { admin: true, ..Participant::default() };
         let p = store.create_project(&internal("Approved"), &actor).await.unwrap();
@@ -711,7 +705,6 @@ mod tests {
             .unwrap();
         assert_eq!(page.items.len(), 3);
         assert_eq!(store.project_effort_minutes(p.id).await.unwrap(), 0);
-        store.close().await;
-        let _ = std::fs::remove_dir_all(dir);
+        test.remove().await;
     }
 }
