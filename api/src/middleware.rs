@@ -11,6 +11,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, Error, HttpMessage, HttpResponse};
+use futures_util::StreamExt;
 use persistence::{IdempotencyBegin, StoredResponse};
 use sha2::{Digest, Sha256};
 use std::time::Instant;
@@ -165,10 +166,25 @@ pub async fn idempotency(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(req.error_response(ApiError::Internal("application state missing".into())));
     };
-    let body = match req.extract::<web::Bytes>().await {
-        Ok(b) => b,
-        Err(_) => return Ok(req.error_response(ApiError::PayloadTooLarge(state.config.max_body_bytes))),
-    };
+    // Uploads may be larger than JSON bodies: buffer each up to its own limit.
+    let is_multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/"));
+    let limit = if is_multipart { state.config.max_upload_bytes } else { state.config.max_body_bytes };
+    let mut payload = req.take_payload();
+    let mut buffer = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let Ok(chunk) = chunk else {
+            return Ok(req.error_response(ApiError::BadRequest("could not read the request body".into())));
+        };
+        if buffer.len() + chunk.len() > limit {
+            return Ok(req.error_response(ApiError::PayloadTooLarge(limit)));
+        }
+        buffer.extend_from_slice(&chunk);
+    }
+    let body = buffer.freeze();
     let mut hasher = Sha256::new();
     hasher.update(req.method().as_str());
     hasher.update(b"\n");
