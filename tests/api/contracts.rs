@@ -808,3 +808,17 @@ async fn a_retried_contract_creation_with_the_same_idempotency_key_creates_it_on
     problem(send(other).await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY).await;
     assert_eq!(all_contracts(&app, "").await.len(), 1);
 }
+
+#[tokio::test]
+async fn contracts_of_an_archived_customer_are_read_only_until_the_customer_is_restored() {
+    let app = spawn_app().await;
+    let customer = app.create_customer(json!({"name": "Leaving GmbH"})).await;
+    let contract = create_contract(&app, tm(customer["id"].as_i64().unwrap(), "Hourly")).await;
+    let path = format!("/api/v1/contracts/{}", contract["id"]);
+    app.delete(&format!("/api/v1/customers/{}", customer["id"]), &app.admin_token).await;
+    problem(app.patch(&path, &app.admin_token, &json!({"name": "Renamed"}), None).await, StatusCode::CONFLICT).await;
+    let unchanged: Value = app.get(&path, &app.admin_token).await.json().await.unwrap();
+    assert_eq!(unchanged["name"], "Hourly");
+    app.post(&format!("/api/v1/customers/{}/restore", customer["id"]), &app.admin_token, &json!({})).await;
+    assert_eq!(app.patch(&path, &app.admin_token, &json!({"name": "Renamed"}), None).await.status(), StatusCode::OK);
+}

@@ -1040,6 +1040,14 @@ pub async fn update(
     let b = body.0;
     validate(&b, vec![])?;
     let version = IfMatch::from_request(&req, "contract", id).version()?;
+    // An archived customer is read-only, and so are its contracts.
+    if let Some((customer, _)) = state.store.contract_ref(id).await? {
+        if state.store.customer_ref(customer).await? == Some(true) {
+            return Err(ApiError::Conflict(
+                "the customer is archived; restore it before changing its contracts".into(),
+            ));
+        }
+    }
     let services = service_states(&state, b.covered_service_ids.as_ref()).await?;
     let contract = state
         .store
