@@ -4,7 +4,8 @@
 use crate::error::{ApiError, FieldError};
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::http::StatusCode;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use std::future::{ready, Ready};
@@ -179,4 +180,18 @@ impl IfMatch {
 /// The strong ETag of a resource version.
 pub fn etag(kind: &str, id: i64, version: i64) -> String {
     format!("\"{kind}-{id}-v{version}\"")
+}
+
+/// A resource in its current version: the JSON body with its `ETag` (which `If-Match`
+/// on a later write must repeat).
+pub fn versioned(status: StatusCode, kind: &str, id: i64, version: i64, body: impl serde::Serialize) -> HttpResponse {
+    HttpResponse::build(status).insert_header((header::ETAG, etag(kind, id, version))).json(body)
+}
+
+/// Marks a response as the creation of the resource at `location` (`Location` header).
+pub fn created_at(mut res: HttpResponse, location: &str) -> HttpResponse {
+    if let Ok(v) = header::HeaderValue::from_str(location) {
+        res.headers_mut().insert(header::LOCATION, v);
+    }
+    res
 }

@@ -5,11 +5,11 @@
 use crate::auth::Principal;
 use crate::dto::{date_text, double_option, timestamp, validate, DecimalString};
 use crate::error::{not_found, ApiError, FieldError, Problem};
-use crate::extract::{etag, path_id, IfMatch, Json, Query};
+use crate::extract::{created_at, path_id, versioned, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::routes::custom_fields::validate_custom_fields;
 use crate::state::AppState;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::custom_field::CustomFieldEntity;
 use domain::timekeeping::booked_minutes;
@@ -374,9 +374,7 @@ async fn build(state: &AppState, p: &Principal, d: Draft) -> Result<BookingData,
 }
 
 fn booking_response(status: StatusCode, b: Booking) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag("booking", b.id, b.version)))
-        .json(BookingOut::from(b))
+    versioned(status, "booking", b.id, b.version, BookingOut::from(b))
 }
 
 /// Filters of the booking list.
@@ -478,10 +476,8 @@ pub async fn create(
     )
     .await?;
     let booking = state.store.create_booking(&data, &p.actor(&req)).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/bookings/{}", booking.id)))
-        .insert_header((header::ETAG, etag("booking", booking.id, booking.version)))
-        .json(BookingOut::from(booking)))
+    let location = format!("/api/v1/bookings/{}", booking.id);
+    Ok(created_at(booking_response(StatusCode::CREATED, booking), &location))
 }
 
 /// Read a booking.

@@ -7,10 +7,10 @@
 use crate::auth::Principal;
 use crate::dto::{clean, double_option, timestamp, validate, DecimalString};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::extract::{etag, path_id, IfMatch, Json, Query};
+use crate::extract::{created_at, path_id, versioned, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::state::AppState;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::catalog::{ServiceKind, Unit};
 use domain::Permission;
@@ -188,9 +188,7 @@ pub struct ServiceQuery {
 }
 
 fn service_response(status: StatusCode, s: Service) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag("service", s.id, s.version)))
-        .json(ServiceOut::from(s))
+    versioned(status, "service", s.id, s.version, ServiceOut::from(s))
 }
 
 /// A store error in this module's words: which record is missing, which field is taken.
@@ -308,11 +306,7 @@ pub async fn create(
     };
     let service = state.store.create_service(&data, &p.actor(&req)).await.map_err(store_problem)?;
     let location = format!("/api/v1/services/{}", service.id);
-    let mut res = service_response(StatusCode::CREATED, service);
-    if let Ok(v) = header::HeaderValue::from_str(&location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    Ok(created_at(service_response(StatusCode::CREATED, service), &location))
 }
 
 /// Read a catalog service (archived ones included).

@@ -14,11 +14,11 @@ use crate::auth::Principal;
 use crate::dto::date_text;
 use crate::dto::{clean, double_option, timestamp, validate, DecimalString};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::extract::{etag, path_id, IfMatch, Json, Query};
+use crate::extract::{created_at, path_id, versioned, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::routes::catalog::ArchiveFilter;
 use crate::state::AppState;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::contract::{CarryOver, ContractKind, ContractTerms, Coverage, FeeTiming, Overage, OverageTier};
 use domain::period::PeriodKind;
@@ -901,9 +901,7 @@ pub struct ContractQuery {
 }
 
 fn contract_response(status: StatusCode, c: StoredContract) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag("contract", c.id, c.version)))
-        .json(ContractOut::from(c))
+    versioned(status, "contract", c.id, c.version, ContractOut::from(c))
 }
 
 fn store_problem(e: StoreError) -> ApiError {
@@ -991,11 +989,7 @@ pub async fn create(
     };
     let contract = state.store.create_contract(&data, &p.actor(&req)).await.map_err(store_problem)?;
     let location = format!("/api/v1/contracts/{}", contract.id);
-    let mut res = contract_response(StatusCode::CREATED, contract);
-    if let Ok(v) = header::HeaderValue::from_str(&location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    Ok(created_at(contract_response(StatusCode::CREATED, contract), &location))
 }
 
 /// Read a contract with its covered services and overage tiers (archived ones included).

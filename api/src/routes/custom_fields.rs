@@ -9,11 +9,11 @@
 use crate::auth::Principal;
 use crate::dto::{double_option, timestamp, validate, DecimalString};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::extract::{etag, path_id, IfMatch, Json, Query};
+use crate::extract::{created_at, path_id, versioned, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::routes::catalog::{ArchiveFilter, StoreProblem};
 use crate::state::AppState;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::custom_field::{
     check_definition, valid_key, validate_values, CustomFieldDefinition, CustomFieldEntity, FieldType, FieldValueError,
@@ -181,9 +181,7 @@ pub struct CustomFieldQuery {
 }
 
 fn field_response(status: StatusCode, f: CustomField) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag("custom-field", f.definition.id, f.version)))
-        .json(CustomFieldOut::from(f))
+    versioned(status, "custom-field", f.definition.id, f.version, CustomFieldOut::from(f))
 }
 
 fn store_problem(e: StoreError) -> ApiError {
@@ -318,11 +316,7 @@ pub async fn create(
     }
     let field = state.store.create_custom_field(&def, &p.actor(&req)).await.map_err(store_problem)?;
     let location = format!("/api/v1/custom-fields/{}", field.definition.id);
-    let mut res = field_response(StatusCode::CREATED, field);
-    if let Ok(v) = header::HeaderValue::from_str(&location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    Ok(created_at(field_response(StatusCode::CREATED, field), &location))
 }
 
 /// Read a custom-field definition (archived ones included).

@@ -7,7 +7,7 @@
 use crate::auth::Principal;
 use crate::dto::{clean, double_option, timestamp, validate};
 use crate::error::{not_found, ApiError, Problem};
-use crate::extract::{etag, path_id, IfMatch, Json, Query};
+use crate::extract::{created_at, path_id, versioned, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
@@ -390,9 +390,7 @@ pub struct CustomerQuery {
 }
 
 fn customer_response(status: StatusCode, c: Customer, contacts: Option<Vec<Contact>>) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag("customer", c.id, c.version)))
-        .json(CustomerOut::new(c, contacts))
+    versioned(status, "customer", c.id, c.version, CustomerOut::new(c, contacts))
 }
 
 /// List customers.
@@ -477,12 +475,7 @@ pub async fn create(
     let customer = state.store.create_customer(&data, &contacts, &p.actor(&req)).await?;
     let id = customer.id;
     let contacts = state.store.list_contacts(id).await?;
-    let mut res = customer_response(StatusCode::CREATED, customer, Some(contacts));
-    let location = format!("/api/v1/customers/{id}");
-    if let Ok(v) = header::HeaderValue::from_str(&location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    Ok(created_at(customer_response(StatusCode::CREATED, customer, Some(contacts)), &format!("/api/v1/customers/{id}")))
 }
 
 /// Read a customer with its contacts.

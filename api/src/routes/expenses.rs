@@ -5,11 +5,11 @@
 use crate::auth::Principal;
 use crate::dto::{clean, date_text, timestamp, validate, DecimalString};
 use crate::error::{not_found, ApiError, FieldError, Problem};
-use crate::extract::{etag, path_id, IfMatch, Json, Query};
+use crate::extract::{created_at, path_id, versioned, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::routes::bookings::{booking_user, may_change, resolve_target};
 use crate::state::AppState;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::catalog::Unit;
 use domain::Permission;
@@ -153,9 +153,7 @@ fn check_amounts(quantity: Option<Decimal>, price: Option<Decimal>, vat: Option<
 }
 
 fn expense_response(status: StatusCode, e: Expense) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag("expense", e.id, e.version)))
-        .json(ExpenseOut::from(e))
+    versioned(status, "expense", e.id, e.version, ExpenseOut::from(e))
 }
 
 /// Filters of the expense list.
@@ -277,10 +275,8 @@ pub async fn create(
         task_id: target.task_id,
     };
     let expense = state.store.create_expense(&data, &p.actor(&req)).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/expenses/{}", expense.id)))
-        .insert_header((header::ETAG, etag("expense", expense.id, expense.version)))
-        .json(ExpenseOut::from(expense)))
+    let location = format!("/api/v1/expenses/{}", expense.id);
+    Ok(created_at(expense_response(StatusCode::CREATED, expense), &location))
 }
 
 /// Read an expense.

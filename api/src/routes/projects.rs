@@ -12,10 +12,10 @@
 use crate::auth::Principal;
 use crate::dto::{clean, double_option, non_negative, timestamp, validate, DecimalString};
 use crate::error::{not_found, ApiError, FieldError, Problem};
-use crate::extract::{etag, path_id, IfMatch, Json, Query};
+use crate::extract::{created_at, path_id, versioned, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::state::AppState;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::project::{self as workflow, Participant, ProjectStatus, TransitionError};
 use domain::{Permission, Role};
@@ -410,15 +410,11 @@ fn participant(p: &Principal, project: &Project) -> Participant {
 }
 
 fn project_response(status: StatusCode, project: Project, caller: &Principal) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag("project", project.id, project.version)))
-        .json(ProjectOut::new(project, caller))
+    versioned(status, "project", project.id, project.version, ProjectOut::new(project, caller))
 }
 
 fn task_response(status: StatusCode, task: ProjectTask) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag("project_task", task.id, task.version)))
-        .json(TaskOut::from(task))
+    versioned(status, "project_task", task.id, task.version, TaskOut::from(task))
 }
 
 fn api_not_found(what: &'static str) -> impl Fn(ApiError) -> ApiError {
@@ -605,11 +601,7 @@ pub async fn create(
     };
     let project = state.store.create_project(&data, &p.actor(&req)).await?;
     let location = format!("/api/v1/projects/{}", project.id);
-    let mut res = project_response(StatusCode::CREATED, project, &p);
-    if let Ok(v) = header::HeaderValue::from_str(&location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    Ok(created_at(project_response(StatusCode::CREATED, project, &p), &location))
 }
 
 /// Read a project.
@@ -881,11 +873,7 @@ pub async fn create_task(
     };
     let task = state.store.create_task(id, &data, &p.actor(&req)).await.map_err(not_found("project"))?;
     let location = format!("/api/v1/projects/{id}/tasks/{}", task.id);
-    let mut res = task_response(StatusCode::CREATED, task);
-    if let Ok(v) = header::HeaderValue::from_str(&location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    Ok(created_at(task_response(StatusCode::CREATED, task), &location))
 }
 
 /// Read a task.

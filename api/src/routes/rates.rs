@@ -9,7 +9,7 @@ use crate::auth::Principal;
 use crate::dto::date_text;
 use crate::dto::{double_option, timestamp, validate, DecimalString};
 use crate::error::{problem_type, ApiError, FieldError, Problem, PROBLEM_JSON};
-use crate::extract::{etag, path_id, IfMatch, Json, Query};
+use crate::extract::{created_at, path_id, versioned, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::state::AppState;
 use actix_web::http::{header, StatusCode};
@@ -323,7 +323,7 @@ pub struct RateQueryParams {
 }
 
 fn rate_response(status: StatusCode, e: StoredRateEntry) -> HttpResponse {
-    HttpResponse::build(status).insert_header((header::ETAG, etag("rate", e.id, e.version))).json(RateOut::from(e))
+    versioned(status, "rate", e.id, e.version, RateOut::from(e))
 }
 
 /// List rate entries in id order, with filters.
@@ -403,11 +403,7 @@ pub async fn create_rate(
     };
     let entry = state.store.create_rate_entry(&data, &p.actor(&req)).await?;
     let location = format!("/api/v1/rates/{}", entry.id);
-    let mut res = rate_response(StatusCode::CREATED, entry);
-    if let Ok(v) = header::HeaderValue::from_str(&location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    Ok(created_at(rate_response(StatusCode::CREATED, entry), &location))
 }
 
 /// Read a rate entry.
@@ -633,9 +629,7 @@ fn as_rate_owner(o: SurchargeOwner) -> Option<RateOwner> {
 }
 
 fn surcharge_response(status: StatusCode, s: StoredSurcharge) -> HttpResponse {
-    HttpResponse::build(status)
-        .insert_header((header::ETAG, etag("surcharge", s.id, s.version)))
-        .json(SurchargeOut::from(s))
+    versioned(status, "surcharge", s.id, s.version, SurchargeOut::from(s))
 }
 
 /// List surcharges in id order.
@@ -700,11 +694,7 @@ pub async fn create_surcharge(
         SurchargeData { owner, kind: b.kind, percent: b.percent.0, valid_from: b.valid_from, valid_to: b.valid_to };
     let s = state.store.create_surcharge(&data, &p.actor(&req)).await?;
     let location = format!("/api/v1/surcharges/{}", s.id);
-    let mut res = surcharge_response(StatusCode::CREATED, s);
-    if let Ok(v) = header::HeaderValue::from_str(&location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    Ok(created_at(surcharge_response(StatusCode::CREATED, s), &location))
 }
 
 /// Read a surcharge.
@@ -912,9 +902,7 @@ async fn put_rounding(
         .await
         .map_err(map_store("customer"))?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    Ok(HttpResponse::build(status)
-        .insert_header((header::ETAG, etag("rounding_rule", rule.id, rule.version)))
-        .json(RoundingRuleOut::from(rule)))
+    Ok(versioned(status, "rounding_rule", rule.id, rule.version, RoundingRuleOut::from(rule)))
 }
 
 /// Set the company-wide rounding rule (admin, billing). 201 when first stored, else 200.

@@ -7,11 +7,11 @@
 use crate::auth::Principal;
 use crate::dto::{clean, double_option, timestamp, validate};
 use crate::error::{ApiError, Problem};
-use crate::extract::{etag, path_id, IfMatch, Json, Query};
+use crate::extract::{created_at, path_id, versioned, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::routes::catalog::{ArchiveFilter, StoreProblem};
 use crate::state::AppState;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::Permission;
 use persistence::teams::{MembershipChange, Team, TeamData, TeamFilter, TeamMember};
@@ -133,7 +133,7 @@ pub struct TeamQuery {
 }
 
 fn team_response(status: StatusCode, t: Team) -> HttpResponse {
-    HttpResponse::build(status).insert_header((header::ETAG, etag("team", t.id, t.version))).json(TeamOut::from(t))
+    versioned(status, "team", t.id, t.version, TeamOut::from(t))
 }
 
 fn store_problem(e: StoreError) -> ApiError {
@@ -200,11 +200,7 @@ pub async fn create(
     let data = TeamData { name: b.name.trim().to_string(), description: clean(b.description.as_deref()) };
     let team = state.store.create_team(&data, &p.actor(&req)).await.map_err(store_problem)?;
     let location = format!("/api/v1/teams/{}", team.id);
-    let mut res = team_response(StatusCode::CREATED, team);
-    if let Ok(v) = header::HeaderValue::from_str(&location) {
-        res.headers_mut().insert(header::LOCATION, v);
-    }
-    Ok(res)
+    Ok(created_at(team_response(StatusCode::CREATED, team), &location))
 }
 
 /// Read a team with its members.

@@ -5,7 +5,7 @@
 use crate::auth::Principal;
 use crate::dto::{clean, date_text, double_option, timestamp, validate};
 use crate::error::{ApiError, FieldError, Problem};
-use crate::extract::{etag, path_id, IfMatch, Json, Query};
+use crate::extract::{created_at, path_id, versioned, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::routes::custom_fields::validate_custom_fields;
 use crate::state::AppState;
@@ -305,7 +305,7 @@ async fn check_references(state: &AppState, d: &mut TicketData) -> Result<(), Ap
 }
 
 fn ticket_response(status: StatusCode, t: Ticket) -> HttpResponse {
-    HttpResponse::build(status).insert_header((header::ETAG, etag("ticket", t.id, t.version))).json(TicketOut::from(t))
+    versioned(status, "ticket", t.id, t.version, TicketOut::from(t))
 }
 
 fn not_found(what: &'static str) -> impl Fn(StoreError) -> ApiError {
@@ -420,10 +420,7 @@ pub async fn create(
     ));
     let ticket = state.store.create_ticket(&data, &p.actor(&req)).await.map_err(not_found("ticket"))?;
     let location = format!("/api/v1/tickets/{}", ticket.id);
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, location))
-        .insert_header((header::ETAG, etag("ticket", ticket.id, ticket.version)))
-        .json(TicketOut::from(ticket)))
+    Ok(created_at(ticket_response(StatusCode::CREATED, ticket), &location))
 }
 
 /// Read a ticket.

@@ -3,10 +3,9 @@
 use crate::auth::{hash_password, Principal};
 use crate::dto::{double_option, non_negative, timestamp, validate, DecimalString};
 use crate::error::{not_found, ApiError, FieldError, Problem};
-use crate::extract::{etag, path_id, IfMatch, Json, Query};
+use crate::extract::{created_at, path_id, versioned, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::state::AppState;
-use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::{Permission, Role};
 use persistence::{NewUser, PageRequest, User, UserData};
@@ -132,8 +131,7 @@ pub struct UserQuery {
 }
 
 fn user_response(status: actix_web::http::StatusCode, user: User) -> HttpResponse {
-    let tag = etag("user", user.id, user.version);
-    HttpResponse::build(status).insert_header((header::ETAG, tag)).json(UserOut::from(user))
+    versioned(status, "user", user.id, user.version, UserOut::from(user))
 }
 
 /// List users (admin).
@@ -187,12 +185,7 @@ pub async fn create(
     };
     let user = state.store.create_user(&new, &p.actor(&req)).await?;
     let location = format!("/api/v1/users/{}", user.id);
-    let mut res = user_response(actix_web::http::StatusCode::CREATED, user);
-    res.headers_mut().insert(
-        header::LOCATION,
-        header::HeaderValue::from_str(&location).map_err(|e| ApiError::Internal(e.to_string()))?,
-    );
-    Ok(res)
+    Ok(created_at(user_response(actix_web::http::StatusCode::CREATED, user), &location))
 }
 
 /// Read a user (admin).
