@@ -17,6 +17,7 @@ use domain::engine::{
 use domain::position::PositionRef;
 use domain::{InvoiceDetail, Permission};
 use persistence::billing::PositionScope;
+use persistence::Customer;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -120,13 +121,14 @@ impl EngineSetup {
         Ok(EngineSetup { ctx, booking_fields })
     }
 
-    /// Loads one customer's input and runs the engine on it; also returns the input.
+    /// Loads one customer's input and runs the engine on it; also returns the input and the
+    /// customer record it was built from.
     async fn compute(
         &self,
         state: &AppState,
         customer_id: i64,
         run: RunParams,
-    ) -> Result<(CustomerBilling, CustomerInput), ApiError> {
+    ) -> Result<(CustomerBilling, CustomerInput, Customer), ApiError> {
         let store = &state.store;
         let customer = store.get_customer(customer_id).await?;
         let (rounding, _) = store.effective_rounding(customer_id).await?;
@@ -158,7 +160,7 @@ impl EngineSetup {
             bookings,
             expenses,
         };
-        Ok((compute_customer(&self.ctx, &input), input))
+        Ok((compute_customer(&self.ctx, &input), input, customer))
     }
 }
 
@@ -238,7 +240,7 @@ pub async fn preview(
     for customer_id in customers {
         let run =
             RunParams { period_start: r.period_start, period_end: r.period_end, scope, with_fees, per_booking: false };
-        let (billing, _) = engine.compute(&state, customer_id, run).await?;
+        let (billing, _, _) = engine.compute(&state, customer_id, run).await?;
         if !billing.proposals.is_empty() || !billing.problems.is_empty() {
             results.push(billing);
         }
@@ -324,7 +326,7 @@ pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery
             with_fees: false,
             per_booking: true,
         };
-        let (billing, input) = engine.compute(&state, customer_id, run).await?;
+        let (billing, input, customer) = engine.compute(&state, customer_id, run).await?;
         let currency = input.customer.currency.code().to_string();
         // Each position's priced value (per-booking detail: one position per line).
         let mut value: BTreeMap<PositionRef, (Decimal, Option<i64>)> = BTreeMap::new();
@@ -341,11 +343,10 @@ pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery
         }
         let unpriced: std::collections::BTreeSet<PositionRef> =
             billing.problems.iter().filter_map(|p| p.position).collect();
-        let customer_name = state.store.get_customer(customer_id).await?.data.name;
         let mut total = ReadyItem {
             id: customer_id,
             customer_id,
-            label: customer_name,
+            label: customer.data.name,
             currency: currency.clone(),
             ..Default::default()
         };
