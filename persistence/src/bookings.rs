@@ -86,18 +86,6 @@ pub struct SummaryRow {
     pub billable_minutes: i64,
 }
 
-/// What a booking needs to know about its service.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-pub struct ServiceRef {
-    pub id: i64,
-    pub name: String,
-    pub unit: String,
-    pub billable_by_default: bool,
-    pub default_price: Option<ExactDecimal>,
-    pub vat_rate: ExactDecimal,
-    pub archived: bool,
-}
-
 /// What a booking inherits from its ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct TicketRef {
@@ -175,13 +163,6 @@ macro_rules! check_project_estimate {
 }
 
 impl Store {
-    /// The service a booking or expense refers to.
-    pub async fn service_ref(&self, id: i64) -> Result<Option<ServiceRef>> {
-        with_pool!(self, pool => Ok(sqlx::query_as(
-            "SELECT id, name, unit, billable_by_default, default_price, vat_rate, archived_at IS NOT NULL AS archived \
-             FROM services WHERE id = $1").bind(id).fetch_optional(pool).await?))
-    }
-
     /// What a booking on a ticket inherits from it.
     pub async fn ticket_ref(&self, id: i64) -> Result<Option<TicketRef>> {
         with_pool!(self, pool => Ok(sqlx::query_as(

@@ -153,9 +153,14 @@ impl Store {
 
     /// The service with this id (archived ones included).
     pub async fn get_service(&self, id: i64) -> Result<Service> {
-        let row: ServiceRow = with_pool!(self, pool => sqlx::query_as("SELECT * FROM services WHERE id = $1")
-            .bind(id).fetch_one(pool).await?);
-        Ok(row.into())
+        self.find_service(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    /// The service with this id (archived ones included), if there is one.
+    pub async fn find_service(&self, id: i64) -> Result<Option<Service>> {
+        let row: Option<ServiceRow> = with_pool!(self, pool => sqlx::query_as("SELECT * FROM services WHERE id = $1")
+            .bind(id).fetch_optional(pool).await?);
+        Ok(row.map(Service::from))
     }
 
     /// Every service, archived ones included, in id order (for the billing engine's catalog).

@@ -11,6 +11,7 @@ use crate::routes::custom_fields::validate_custom_fields;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
+use domain::catalog::Unit;
 use domain::custom_field::CustomFieldEntity;
 use domain::timekeeping::booked_minutes;
 use domain::Permission;
@@ -318,19 +319,19 @@ async fn build(state: &AppState, p: &Principal, d: Draft) -> Result<BookingData,
         .map_err(|e| ApiError::invalid("duration_minutes", "invalid_duration", e.to_string()))?;
     let service = state
         .store
-        .service_ref(d.service_id)
+        .find_service(d.service_id)
         .await?
         .ok_or_else(|| ApiError::invalid("service_id", "unknown_reference", "no such service"))?;
-    if service.archived {
+    if service.is_archived() {
         return Err(ApiError::invalid("service_id", "archived", "the service is archived"));
     }
-    if service.unit != "hour" {
+    if service.data.unit != Unit::Hour {
         return Err(ApiError::invalid(
             "service_id",
             "unit",
             format!(
                 "time is booked on hourly services; `{}` is measured in {} (record it as an expense)",
-                service.name, service.unit
+                service.data.name, service.data.unit
             ),
         ));
     }
@@ -367,7 +368,7 @@ async fn build(state: &AppState, p: &Principal, d: Draft) -> Result<BookingData,
         ticket_id: target.ticket_id,
         project_id: target.project_id,
         task_id: target.task_id,
-        billable: !target.internal && d.billable.unwrap_or(service.billable_by_default),
+        billable: !target.internal && d.billable.unwrap_or(service.data.billable_by_default),
         rate_override: d.rate_override.map(|r| ExactDecimal(r.0)),
         custom_fields: JsonText(custom_fields),
     })

@@ -870,7 +870,7 @@ async fn service_states(state: &AppState, ids: Option<&Vec<i64>>) -> Result<Serv
         if out.contains_key(id) {
             continue;
         }
-        let known = if *id > 0 { state.store.service_ref(*id).await?.map(|s| s.archived) } else { None };
+        let known = if *id > 0 { state.store.find_service(*id).await?.map(|s| s.is_archived()) } else { None };
         out.insert(*id, known);
     }
     Ok(out)

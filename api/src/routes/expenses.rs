@@ -221,8 +221,8 @@ pub async fn create(
     validate(&b, check_amounts(Some(b.quantity.0), b.unit_price.map(|d| d.0), b.vat_rate.map(|d| d.0)))?;
     let user_id = booking_user(&state, &p, b.user_id).await?;
     let service = match b.service_id {
-        Some(id) => match state.store.service_ref(id).await? {
-            Some(s) if !s.archived => Some(s),
+        Some(id) => match state.store.find_service(id).await? {
+            Some(s) if !s.is_archived() => Some(s.data),
             Some(_) => return Err(ApiError::invalid("service_id", "archived", "the service is archived")),
             None => return Err(ApiError::invalid("service_id", "unknown_reference", "no such service")),
         },
@@ -230,9 +230,9 @@ pub async fn create(
     };
     let mut missing = Vec::new();
     let description = clean(b.description.as_deref()).or_else(|| service.as_ref().map(|s| s.name.clone()));
-    let unit = b.unit.map(|u| u.as_str().to_string()).or_else(|| service.as_ref().map(|s| s.unit.clone()));
-    let unit_price = b.unit_price.map(|d| d.0).or_else(|| service.as_ref().and_then(|s| s.default_price.map(|p| p.0)));
-    let vat_rate = b.vat_rate.map(|d| d.0).or_else(|| service.as_ref().map(|s| s.vat_rate.0));
+    let unit = b.unit.or_else(|| service.as_ref().map(|s| s.unit)).map(|u| u.as_str().to_string());
+    let unit_price = b.unit_price.map(|d| d.0).or_else(|| service.as_ref().and_then(|s| s.default_price));
+    let vat_rate = b.vat_rate.map(|d| d.0).or_else(|| service.as_ref().map(|s| s.vat_rate));
     for (field, present) in [
         ("description", description.is_some()),
         ("unit", unit.is_some()),

@@ -162,7 +162,7 @@ async fn check_refs(
     errors: &mut Vec<FieldError>,
 ) -> Result<(), ApiError> {
     if let Some(s) = service_id {
-        if state.store.service_ref(s).await?.is_none() {
+        if state.store.find_service(s).await?.is_none() {
             errors.push(FieldError::new("service_id", "unknown_reference", "no such service"));
         }
     }
