@@ -86,14 +86,6 @@ pub struct SummaryRow {
     pub billable_minutes: i64,
 }
 
-/// What a booking inherits from its ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
-pub struct TicketRef {
-    pub customer_id: Option<i64>,
-    pub project_id: Option<i64>,
-    pub task_id: Option<i64>,
-}
-
 const BOOKING_COLUMNS: &str = "user_id, work_date, start_time, end_time, duration_minutes, service_id, description, \
     customer_id, ticket_id, project_id, task_id, billable, rate_override, custom_fields";
 
@@ -163,12 +155,6 @@ macro_rules! check_project_estimate {
 }
 
 impl Store {
-    /// What a booking on a ticket inherits from it.
-    pub async fn ticket_ref(&self, id: i64) -> Result<Option<TicketRef>> {
-        with_pool!(self, pool => Ok(sqlx::query_as(
-            "SELECT customer_id, project_id, task_id FROM tickets WHERE id = $1").bind(id).fetch_optional(pool).await?))
-    }
-
     /// Records a booking (always accepted on any ticket or project state: continuous recording).
     pub async fn create_booking(&self, d: &BookingData, actor: &Actor) -> Result<Booking> {
         let sql = format!(

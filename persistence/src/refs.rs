@@ -11,7 +11,21 @@ pub struct ProjectRef {
     pub archived: bool,
 }
 
+/// What a booking inherits from its ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct TicketRef {
+    pub customer_id: Option<i64>,
+    pub project_id: Option<i64>,
+    pub task_id: Option<i64>,
+}
+
 impl Store {
+    /// What a booking on a ticket inherits from it.
+    pub async fn ticket_ref(&self, id: i64) -> Result<Option<TicketRef>> {
+        with_pool!(self, pool => Ok(sqlx::query_as(
+            "SELECT customer_id, project_id, task_id FROM tickets WHERE id = $1").bind(id).fetch_optional(pool).await?))
+    }
+
     /// `Some(archived?)` when the customer exists.
     pub async fn customer_ref(&self, id: i64) -> Result<Option<bool>> {
         let row: Option<Option<crate::types::DbTime>> = with_pool!(self, pool => sqlx::query_scalar(
