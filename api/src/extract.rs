@@ -44,6 +44,30 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
+/// A JSON request body that may be left out (an action like "issue" with its defaults):
+/// an empty body is `T::default()`; anything else is read like [`Json`].
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let has_body = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_none_or(|n| n > 0)
+            && (req.headers().contains_key(header::CONTENT_TYPE) || req.headers().contains_key(header::CONTENT_LENGTH));
+        if !has_body {
+            return Box::pin(async { Ok(OptionalJson(T::default())) });
+        }
+        let json = Json::<T>::from_request(req, payload);
+        Box::pin(async move { json.await.map(|j| OptionalJson(j.0)) })
+    }
+}
+
 /// Parses JSON bytes into `T`, mapping errors to 400 (syntax) or 422 (shape).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);

@@ -291,6 +291,7 @@ fn customer_input(rng: &mut Lcg, customer_id: i64, next_id: &mut i64) -> Custome
         rates: RateBook::new(rates, Vec::new()),
         bookings,
         expenses,
+        partial: false,
     }
 }
 

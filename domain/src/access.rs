@@ -97,6 +97,12 @@ pub enum Permission {
     ReadBilling,
     /// Maintain contracts, rates, surcharges, rounding rules and holidays.
     ManageBilling,
+    /// Read invoices, credit notes, invoice runs and proofs of service.
+    ReadInvoices,
+    /// Commit invoice runs; edit, delete, issue, cancel and mark invoices paid.
+    ManageInvoices,
+    /// Acknowledge the export of an invoice to accounting.
+    ExportInvoices,
 }
 
 impl Permission {
@@ -120,7 +126,10 @@ impl Permission {
             }
             Permission::WriteAllBookings => any(&[Role::Admin, Role::Billing, Role::Manager]),
             Permission::ReadBilling => any(&[Role::Admin, Role::Billing, Role::Manager]),
-            Permission::ManageBilling => any(&[Role::Admin, Role::Billing]),
+            Permission::ManageBilling | Permission::ManageInvoices | Permission::ExportInvoices => {
+                any(&[Role::Admin, Role::Billing])
+            }
+            Permission::ReadInvoices => any(&[Role::Admin, Role::Billing, Role::Manager]),
         }
     }
 
@@ -139,6 +148,9 @@ impl Permission {
             Permission::ReadBookings => any(&[Scope::BookingsRead, Scope::BookingsWrite]),
             // A helpdesk pushing time entries books them for the technicians it names.
             Permission::WriteBookings | Permission::WriteAllBookings => any(&[Scope::BookingsWrite]),
+            // Accounting systems pull issued invoices and acknowledge their export.
+            Permission::ReadInvoices => any(&[Scope::InvoicesRead, Scope::InvoicesExport]),
+            Permission::ExportInvoices => any(&[Scope::InvoicesExport]),
             Permission::ManageUsers
             | Permission::ManageApiClients
             | Permission::ReadAuditLog
@@ -149,7 +161,8 @@ impl Permission {
             | Permission::WriteProjects
             | Permission::OverrideRates
             | Permission::ReadBilling
-            | Permission::ManageBilling => false,
+            | Permission::ManageBilling
+            | Permission::ManageInvoices => false,
         }
     }
 }
@@ -179,6 +192,22 @@ mod tests {
         let everything: Vec<Scope> = Scope::ALL.to_vec();
         assert!(!Permission::ManageUsers.granted_to_scopes(&everything));
         assert!(!Permission::ManageApiClients.granted_to_scopes(&everything));
+    }
+
+    #[test]
+    fn only_the_billing_office_issues_invoices_and_accounting_keys_only_read_and_acknowledge() {
+        let m = Permission::ManageInvoices;
+        assert!(m.granted_to_roles(&[Role::Billing]) && m.granted_to_roles(&[Role::Admin]));
+        assert!(!m.granted_to_roles(&[Role::Manager]) && !m.granted_to_roles(&[Role::Agent]));
+        assert!(Permission::ReadInvoices.granted_to_roles(&[Role::Manager]));
+        assert!(!Permission::ReadInvoices.granted_to_roles(&[Role::Agent, Role::Viewer]));
+        let accounting = [Scope::InvoicesRead];
+        assert!(Permission::ReadInvoices.granted_to_scopes(&accounting));
+        assert!(!Permission::ExportInvoices.granted_to_scopes(&accounting));
+        assert!(Permission::ExportInvoices.granted_to_scopes(&[Scope::InvoicesExport]));
+        assert!(Permission::ReadInvoices.granted_to_scopes(&[Scope::InvoicesExport]));
+        assert!(!Permission::ManageInvoices.granted_to_scopes(Scope::ALL));
+        assert!(!Permission::ReadInvoices.granted_to_scopes(&[Scope::TicketsWrite, Scope::BookingsWrite]));
     }
 
     #[test]

@@ -19,7 +19,8 @@
 //!    resolved rates (a booking that does not fit is split at a whole minute, the part
 //!    beyond billed normally); everything else is billed at the resolved rate.
 //! 5. Contract fees due by the run's period end are added (pro-rated by days for partial
-//!    periods, see [`crate::period`]).
+//!    periods, see [`crate::period`]), and quota periods ending by it are closed — not in
+//!    a partial run over one ticket or project ([`CustomerInput::partial`]).
 //! 6. Lines are grouped per booking / ticket / service by the customer's
 //!    [`InvoiceDetail`]; one proposal per customer plus one per separate-invoice
 //!    contract. Line nets are rounded half-up to the minor unit, VAT per rate on the
@@ -131,6 +132,10 @@ pub struct CustomerInput {
     pub bookings: Vec<Booking>,
     /// Open expenses.
     pub expenses: Vec<Expense>,
+    /// A partial run (one ticket or project: "invoice this ticket") bills only its
+    /// positions: no contract fees, and no quota period is closed at its end (carry-over
+    /// and expiry wait for the periodic run that bills the rest of the period).
+    pub partial: bool,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -220,9 +225,11 @@ pub enum LineKind {
     Mapped,
     /// Expense / material.
     Expense,
+    /// A line added by hand to a draft invoice (never produced by the engine).
+    Manual,
 }
 
-str_enum!(LineKind { Fee => "fee", Work => "work", Overage => "overage", Mapped => "mapped", Expense => "expense" });
+str_enum!(LineKind { Fee => "fee", Work => "work", Overage => "overage", Mapped => "mapped", Expense => "expense", Manual => "manual" });
 
 /// One invoice line.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -758,7 +765,9 @@ impl<'a> Run<'a> {
         let period_end = self.input.period_end;
         for ci in 0..self.contracts.len() {
             let Some(mut tracker) = self.contracts[ci].tracker.take() else { continue };
-            tracker.finish(period_end);
+            if !self.input.partial {
+                tracker.finish(period_end);
+            }
             let (entries, crossings, summaries) = tracker.into_output();
             if entries.is_empty() && summaries.is_empty() {
                 continue;
@@ -774,6 +783,9 @@ impl<'a> Run<'a> {
     }
 
     fn fees(&mut self) {
+        if self.input.partial {
+            return;
+        }
         let run_end = self.input.period_end;
         for ci in 0..self.contracts.len() {
             let cs = &self.contracts[ci];

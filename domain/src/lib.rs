@@ -13,7 +13,8 @@
 //! - [`contract`]: contract kinds, terms and coverage;
 //! - [`quota`]: the prepaid quota ledger (grants, consumption, carry-over, expiry, reversal);
 //! - [`position`]: the billable inputs (time bookings, expenses, custom-field values);
-//! - [`engine`]: invoice proposals, blocking problems and profitability per customer.
+//! - [`engine`]: invoice proposals, blocking problems and profitability per customer;
+//! - [`invoice`]: the invoice life cycle, numbering, draft totals and credit notes.
 
 pub mod access;
 pub mod catalog;
@@ -22,6 +23,7 @@ pub mod currency;
 pub mod custom_field;
 pub mod customer;
 pub mod engine;
+pub mod invoice;
 pub mod money;
 pub mod period;
 pub mod position;

@@ -514,3 +514,122 @@ impl QuotaTracker {
         (self.new_entries, self.crossings, summaries)
     }
 }
+
+/// A contract period's quota as the ledger shows it (`/contracts/{id}/quota`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QuotaStatus {
+    /// Figures of the period (`used_by_this_run` is always 0 here).
+    #[serde(flatten)]
+    pub summary: QuotaSummary,
+    /// True when no invoice has reached the period yet: the grant and the carry-over
+    /// into it are projected from the ledger by the contract's rules, not yet written.
+    pub projected: bool,
+}
+
+/// The quota of the period of a prepaid `contract` that contains `date`, derived from
+/// its `ledger`: grant, carried in, used, remaining, overage, expiry and carry-out. A
+/// period no invoice has reached yet is projected (grants and closes of the periods up
+/// to it applied, nothing consumed). `None` for contracts without quota or when the
+/// contract is not active in that period.
+pub fn quota_status(contract: &Contract, ledger: &[QuotaEntry], date: Date, money_scale: u32) -> Option<QuotaStatus> {
+    let period = Period::containing(contract.period, date)?;
+    if !contract.active_in(&period) {
+        return None;
+    }
+    let mut tracker = QuotaTracker::new(contract, ledger, money_scale)?;
+    tracker.advance_to(date);
+    let projected = tracker.new_entries.iter().any(|e| e.period_start <= period.start);
+    let b = tracker.periods.get(&period.start).cloned().unwrap_or_default();
+    Some(QuotaStatus {
+        summary: QuotaSummary {
+            contract_id: contract.id,
+            period,
+            unit: tracker.unit,
+            granted: b.granted,
+            carried_in: b.carried_in,
+            used: b.used,
+            used_by_this_run: Decimal::ZERO,
+            overage: b.overage,
+            expired: b.expired,
+            carried_out: b.carried_out,
+            remaining: b.remaining(),
+            closed: b.closed,
+        },
+        projected,
+    })
+}
+
+#[cfg(test)]
+mod status_tests {
+    use super::*;
+    use crate::contract::{ContractTerms, Coverage, FeeTiming, Overage};
+    use std::str::FromStr;
+    use time::macros::date;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    fn ten_hours_carry_five() -> Contract {
+        Contract {
+            id: 3,
+            customer_id: 1,
+            number: "V-2026-0003".into(),
+            name: "Support quota".into(),
+            start: date!(2026 - 01 - 01),
+            end_date: None,
+            period: PeriodKind::Monthly,
+            fee_timing: FeeTiming::InAdvance,
+            fee: d("800"),
+            fee_vat_rate: d("19"),
+            coverage: Coverage::AllWork,
+            rounding: None,
+            separate_invoice: false,
+            quota_thresholds: vec![80, 100],
+            terms: ContractTerms::PrepaidHours {
+                hours_per_period: d("10"),
+                carry_over: CarryOver::Carry { cap: Some(d("5")), expiry_periods: None },
+                overage: Overage::ResolvedRates,
+            },
+        }
+    }
+
+    #[test]
+    fn a_month_with_four_of_ten_hours_used_shows_six_remaining_from_the_ledger() {
+        let c = ten_hours_carry_five();
+        let mut t = QuotaTracker::new(&c, &[], 0).unwrap();
+        t.consume(date!(2026 - 01 - 10), d("240"), PositionRef::Booking { id: 1 });
+        let (ledger, _, _) = t.into_output();
+        let s = quota_status(&c, &ledger, date!(2026 - 01 - 20), 2).unwrap();
+        assert!(!s.projected);
+        assert_eq!(s.summary.granted, d("600"));
+        assert_eq!(s.summary.used, d("240"));
+        assert_eq!(s.summary.remaining, d("360"));
+        assert!(!s.summary.closed);
+    }
+
+    #[test]
+    fn the_next_month_is_projected_with_the_capped_carry_over() {
+        let c = ten_hours_carry_five();
+        let mut t = QuotaTracker::new(&c, &[], 0).unwrap();
+        t.consume(date!(2026 - 01 - 10), d("120"), PositionRef::Booking { id: 1 });
+        let (ledger, _, _) = t.into_output();
+        let s = quota_status(&c, &ledger, date!(2026 - 02 - 01), 2).unwrap();
+        assert!(s.projected, "no invoice reached February yet");
+        assert_eq!(s.summary.granted, d("600"));
+        assert_eq!(s.summary.carried_in, d("300"), "8 h unused, capped at 5 h");
+        assert_eq!(s.summary.remaining, d("900"));
+        // January itself, seen from the ledger, is still open (not closed by any invoice).
+        let jan = quota_status(&c, &ledger, date!(2026 - 01 - 31), 2).unwrap();
+        assert!(!jan.summary.closed && !jan.projected);
+    }
+
+    #[test]
+    fn no_quota_before_the_contract_starts_or_for_kinds_without_one() {
+        let c = ten_hours_carry_five();
+        assert!(quota_status(&c, &[], date!(2025 - 12 - 31), 2).is_none());
+        let flat = Contract { terms: ContractTerms::FlatFee, ..c };
+        assert!(quota_status(&flat, &[], date!(2026 - 03 - 01), 2).is_none());
+    }
+}

@@ -1,12 +1,22 @@
-//! What an invoice run reads: the customers with something to bill and their open
+//! What an invoice run reads: the customers with something to bill, their open
 //! positions as the billing engine's inputs ([`domain::position::Booking`] and
-//! [`domain::position::Expense`]), streamed one customer at a time.
+//! [`domain::position::Expense`]), their contracts with the quota ledger and fee state —
+//! streamed one customer at a time ([`BillingSetup::customer_input`]).
+//!
+//! The quota ledger the engine continues from is the written ledger plus the entries of
+//! open drafts (they are issued later, but their positions and quota are already taken).
+//! Fees count as billed up to the newest fee period in a draft or issued invoice.
 
 use crate::types::{ExactDecimal, JsonText};
-use crate::{Result, Store};
+use crate::{Customer, Result, Store};
 use domain::catalog::Unit;
-use domain::custom_field::{billed_values, CustomFieldDefinition};
-use domain::position::{Booking, Expense, TicketRef};
+use domain::custom_field::{billed_values, billing_mappings, CustomFieldDefinition, CustomFieldEntity};
+use domain::engine::{BillingContext, ContractInput, CustomerInput, CustomerSettings};
+use domain::period::Period;
+use domain::position::{Booking, Expense, PositionRef, TicketRef};
+use domain::quota::{QuotaEntry, QuotaEntryKind};
+use domain::{BillingMode, InvoiceDetail};
+use std::collections::HashMap;
 use time::{Date, Time};
 
 /// Which open positions of a customer a run takes.
@@ -16,11 +26,138 @@ pub struct PositionScope {
     pub project_id: Option<i64>,
     /// Only positions of this ticket.
     pub ticket_id: Option<i64>,
+    /// Leave positions on tickets that are not resolved or closed yet (customers billed
+    /// per resolved ticket, `immediate` mode).
+    pub resolved_tickets_only: bool,
+}
+
+/// The version of every open position when it was read, to reserve exactly what was
+/// computed (a position changed meanwhile makes the run compute again).
+pub type PositionVersions = HashMap<PositionRef, i64>;
+
+/// How one customer's input is built.
+#[derive(Debug, Clone, Copy)]
+pub struct InputParams {
+    /// First day of the service period (shown on the invoice).
+    pub period_start: Option<Date>,
+    /// Positions up to this day are billed.
+    pub period_end: Date,
+    /// Which positions.
+    pub scope: PositionScope,
+    /// Only this contract and the positions it bills (a contract-scoped run).
+    pub contract_id: Option<i64>,
+    /// One ticket or project: no fees, no quota period closed (see `CustomerInput::partial`).
+    pub partial: bool,
+    /// One line per position whatever the customer's detail level (to value positions).
+    pub per_booking: bool,
+}
+
+/// One customer's engine input with what it was built from.
+#[derive(Debug, Clone)]
+pub struct CustomerRun {
+    /// The engine input.
+    pub input: CustomerInput,
+    /// The customer record.
+    pub customer: Customer,
+    /// Versions of the open positions read.
+    pub versions: PositionVersions,
+    /// The customer's billing version when the input was read.
+    pub billing_version: i64,
+}
+
+/// The part of a run shared by all customers: catalog, users, calendar, custom-field
+/// mappings and the company currency.
+#[derive(Debug, Clone)]
+pub struct BillingSetup {
+    /// The engine's shared context.
+    pub ctx: BillingContext,
+    booking_fields: Vec<CustomFieldDefinition>,
+}
+
+impl BillingSetup {
+    /// Loads the shared context.
+    pub async fn load(store: &Store) -> Result<BillingSetup> {
+        let booking_fields: Vec<_> = store
+            .billed_custom_fields()
+            .await?
+            .into_iter()
+            .filter(|d| d.entity == CustomFieldEntity::Booking)
+            .collect();
+        let ctx = BillingContext {
+            catalog: store.catalog().await?,
+            users: store.user_directory().await?,
+            calendar: store.work_calendar().await?,
+            custom_field_mappings: billing_mappings(&booking_fields),
+            company_currency: store.company_currency().await?,
+        };
+        Ok(BillingSetup { ctx, booking_fields })
+    }
+
+    /// Reads one customer's engine input: settings, contracts with their ledger and fee
+    /// state, rate cards and the open positions in scope.
+    pub async fn customer_input(&self, store: &Store, customer_id: i64, p: InputParams) -> Result<CustomerRun> {
+        let billing_version = store.billing_version(customer_id).await?;
+        let customer = store.get_customer(customer_id).await?;
+        let (rounding, _) = store.effective_rounding(customer_id).await?;
+        let mut ledgers = store.customer_ledger(customer_id).await?;
+        let fees = store.fee_periods_billed(customer_id).await?;
+        let mut contracts: Vec<ContractInput> = store
+            .contracts_of_customer(customer_id)
+            .await?
+            .iter()
+            .map(|c| {
+                let contract = c.to_domain();
+                let fees_billed_until =
+                    fees.get(&c.id).and_then(|d| Period::containing(contract.period, *d)).map(|period| period.end);
+                ContractInput { ledger: ledgers.remove(&c.id).unwrap_or_default(), fees_billed_until, contract }
+            })
+            .collect();
+        let mut scope = p.scope;
+        scope.resolved_tickets_only = customer.data.billing_mode == BillingMode::Immediate && scope.ticket_id.is_none();
+        let (mut bookings, mut expenses, versions) =
+            store.open_positions(customer_id, p.period_end, scope, &self.booking_fields).await?;
+        if let Some(id) = p.contract_id {
+            // Only the contract and what the engine would bill under it.
+            let billable: Vec<&domain::contract::Contract> = contracts
+                .iter()
+                .map(|c| &c.contract)
+                .filter(|c| c.customer_id == customer_id && c.validate().is_ok())
+                .collect();
+            let mine = |named: Option<i64>, date: Date, service: Option<i64>, is_time: bool| match named {
+                Some(n) => n == id,
+                None => {
+                    domain::engine::choose_contract(billable.iter().map(|c| (c.id, *c)), date, service, is_time)
+                        == Some(id)
+                }
+            };
+            bookings.retain(|b| mine(b.contract_id, b.work_date, Some(b.service_id), true));
+            expenses.retain(|e| mine(e.contract_id, e.date, e.service_id, false));
+            contracts.retain(|c| c.contract.id == id);
+        }
+        let input = CustomerInput {
+            customer: CustomerSettings {
+                id: customer_id,
+                currency: customer.data.currency,
+                vat_treatment: customer.data.vat_treatment,
+                invoice_detail: if p.per_booking { InvoiceDetail::PerBooking } else { customer.data.invoice_detail },
+                rounding,
+            },
+            period_start: p.period_start,
+            period_end: p.period_end,
+            contracts,
+            rates: store.rate_book(customer_id).await?,
+            bookings,
+            expenses,
+            partial: p.partial,
+        };
+        Ok(CustomerRun { input, customer, versions, billing_version })
+    }
 }
 
 #[derive(sqlx::FromRow)]
 struct BookingRow {
     id: i64,
+    version: i64,
     customer_id: i64,
     user_id: i64,
     work_date: Date,
@@ -40,6 +177,7 @@ struct BookingRow {
 #[derive(sqlx::FromRow)]
 struct ExpenseRow {
     id: i64,
+    version: i64,
     customer_id: i64,
     expense_date: Date,
     service_id: Option<i64>,
@@ -54,6 +192,50 @@ struct ExpenseRow {
     project_id: Option<i64>,
     contract_id: Option<i64>,
     user_id: Option<i64>,
+}
+
+/// Fails with a conflict when a booking or expense (`what`) in `state` is locked by an
+/// invoice: `reserved` by a draft, or `billed` by an issued invoice.
+pub fn check_open(what: &str, state: &str) -> Result<()> {
+    match state {
+        "reserved" => Err(crate::StoreError::Conflict(format!(
+            "the {what} is on a draft invoice and locked; remove it from the draft (or delete the draft) to change it"
+        ))),
+        "billed" => Err(crate::StoreError::Conflict(format!(
+            "the {what} is billed and locked; cancel its invoice to change it"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// A quota-ledger entry as stored (ledger or draft).
+#[derive(sqlx::FromRow)]
+pub(crate) struct LedgerRow {
+    pub(crate) contract_id: i64,
+    pub(crate) period_start: Date,
+    pub(crate) origin_period_start: Date,
+    pub(crate) kind: String,
+    pub(crate) amount: ExactDecimal,
+    pub(crate) position: Option<String>,
+}
+
+impl LedgerRow {
+    /// The domain entry.
+    pub(crate) fn into_entry(self) -> Result<QuotaEntry> {
+        let kind: QuotaEntryKind = self.kind.parse().map_err(crate::types::decode_error)?;
+        let position = match self.position {
+            Some(p) => Some(serde_json::from_str::<PositionRef>(&p)?),
+            None => None,
+        };
+        Ok(QuotaEntry {
+            contract_id: self.contract_id,
+            period_start: self.period_start,
+            origin_period_start: self.origin_period_start,
+            kind,
+            amount: self.amount.0,
+            position,
+        })
+    }
 }
 
 fn ticket(id: Option<i64>, number: Option<String>) -> Option<TicketRef> {
@@ -73,38 +255,46 @@ impl Store {
             .bind(period_end).fetch_all(pool).await?))
     }
 
-    /// A customer's open bookings and expenses dated up to `period_end`, as engine inputs.
-    /// Custom-field values of booking fields with a billing mapping become quantities.
+    /// A customer's open bookings and expenses dated up to `period_end`, as engine inputs,
+    /// with the version of each. Custom-field values of booking fields with a billing
+    /// mapping become quantities.
     pub async fn open_positions(
         &self,
         customer_id: i64,
         period_end: Date,
         scope: PositionScope,
         booking_fields: &[CustomFieldDefinition],
-    ) -> Result<(Vec<Booking>, Vec<Expense>)> {
+    ) -> Result<(Vec<Booking>, Vec<Expense>, PositionVersions)> {
         let (bookings, expenses): (Vec<BookingRow>, Vec<ExpenseRow>) = with_pool!(self, pool => {
             let bookings = sqlx::query_as(
-                "SELECT b.id, b.customer_id, b.user_id, b.work_date, b.start_time, b.duration_minutes, b.service_id, \
+                "SELECT b.id, b.version, b.customer_id, b.user_id, b.work_date, b.start_time, b.duration_minutes, b.service_id, \
                  b.description, b.ticket_id, t.number AS ticket_number, b.project_id, t.contract_id, b.billable, \
                  b.rate_override, b.custom_fields \
                  FROM bookings b LEFT JOIN tickets t ON t.id = b.ticket_id \
                  WHERE b.customer_id = $1 AND b.state = 'open' AND b.work_date <= $2 \
                  AND ($3 IS NULL OR b.project_id = $3) AND ($4 IS NULL OR b.ticket_id = $4) \
+                 AND ($5 = FALSE OR b.ticket_id IS NULL OR t.status IN ('resolved', 'closed')) \
                  ORDER BY b.work_date, b.id")
                 .bind(customer_id).bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
+                .bind(scope.resolved_tickets_only)
                 .fetch_all(pool).await?;
             let expenses = sqlx::query_as(
-                "SELECT e.id, e.customer_id, e.expense_date, e.service_id, e.description, e.quantity, e.unit, \
+                "SELECT e.id, e.version, e.customer_id, e.expense_date, e.service_id, e.description, e.quantity, e.unit, \
                  e.unit_price, e.vat_rate, e.billable, e.ticket_id, t.number AS ticket_number, e.project_id, \
                  t.contract_id, e.user_id \
                  FROM expenses e LEFT JOIN tickets t ON t.id = e.ticket_id \
                  WHERE e.customer_id = $1 AND e.state = 'open' AND e.expense_date <= $2 \
                  AND ($3 IS NULL OR e.project_id = $3) AND ($4 IS NULL OR e.ticket_id = $4) \
+                 AND ($5 = FALSE OR e.ticket_id IS NULL OR t.status IN ('resolved', 'closed')) \
                  ORDER BY e.expense_date, e.id")
                 .bind(customer_id).bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
+                .bind(scope.resolved_tickets_only)
                 .fetch_all(pool).await?;
             (bookings, expenses)
         });
+        let mut versions = PositionVersions::with_capacity(bookings.len() + expenses.len());
+        versions.extend(bookings.iter().map(|r| (PositionRef::Booking { id: r.id }, r.version)));
+        versions.extend(expenses.iter().map(|r| (PositionRef::Expense { id: r.id }, r.version)));
         let bookings = bookings
             .into_iter()
             .map(|r| {
@@ -148,6 +338,45 @@ impl Store {
                 user_id: r.user_id,
             })
             .collect();
-        Ok((bookings, expenses))
+        Ok((bookings, expenses, versions))
+    }
+
+    /// The customer's billing version: advanced by every change of what is invoiced.
+    pub async fn billing_version(&self, customer_id: i64) -> Result<i64> {
+        let v: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT version FROM customer_billing_state WHERE customer_id = $1")
+            .bind(customer_id).fetch_optional(pool).await?);
+        Ok(v.unwrap_or(0))
+    }
+
+    /// The quota ledger of each of the customer's contracts that the next run continues
+    /// from: the written ledger plus the entries of open drafts.
+    pub async fn customer_ledger(&self, customer_id: i64) -> Result<HashMap<i64, Vec<QuotaEntry>>> {
+        let rows: Vec<LedgerRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT q.contract_id, q.period_start, q.origin_period_start, q.kind, q.amount, q.position, q.id, 0 AS draft \
+             FROM quota_ledger q JOIN contracts c ON c.id = q.contract_id WHERE c.customer_id = $1 \
+             UNION ALL \
+             SELECT q.contract_id, q.period_start, q.origin_period_start, q.kind, q.amount, q.position, q.id, 1 AS draft \
+             FROM invoice_quota_entries q JOIN invoices i ON i.id = q.invoice_id \
+             WHERE i.customer_id = $1 AND i.status = 'draft' \
+             ORDER BY 8, 7")
+            .bind(customer_id).fetch_all(pool).await?);
+        let mut out: HashMap<i64, Vec<QuotaEntry>> = HashMap::new();
+        for r in rows {
+            let contract_id = r.contract_id;
+            out.entry(contract_id).or_default().push(r.into_entry()?);
+        }
+        Ok(out)
+    }
+
+    /// Per contract of the customer: the first day of the newest fee period that a draft or
+    /// issued invoice bills.
+    pub async fn fee_periods_billed(&self, customer_id: i64) -> Result<HashMap<i64, Date>> {
+        let rows: Vec<(i64, Option<Date>)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT p.fee_contract_id, MAX(p.fee_period_start) FROM invoice_positions p \
+             JOIN contracts c ON c.id = p.fee_contract_id \
+             WHERE c.customer_id = $1 AND p.active GROUP BY p.fee_contract_id")
+            .bind(customer_id).fetch_all(pool).await?);
+        Ok(rows.into_iter().filter_map(|(c, d)| Some((c, d?))).collect())
     }
 }

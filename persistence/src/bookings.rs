@@ -35,19 +35,12 @@ pub struct Booking {
     #[sqlx(flatten)]
     #[serde(flatten)]
     pub data: BookingData,
-    /// `open` or `billed`.
+    /// `open`, `reserved` (on a draft invoice) or `billed`; only open bookings change.
     pub state: String,
     pub created_by: String,
     pub version: i64,
     pub created_at: DbTime,
     pub updated_at: DbTime,
-}
-
-impl Booking {
-    /// Whether an invoice has billed this booking (then it is locked).
-    pub fn is_billed(&self) -> bool {
-        self.state == "billed"
-    }
 }
 
 /// Which bookings to list.
@@ -218,9 +211,7 @@ impl Store {
         let booking = in_tx!(self, tx => {
             let before: Booking = sqlx::query_as("SELECT * FROM bookings WHERE id = $1")
                 .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
-            if before.is_billed() {
-                return Err(StoreError::Conflict("the booking is billed and locked; cancel its invoice to change it".into()).into());
-            }
+            crate::billing::check_open("booking", &before.state)?;
             if if_version.is_some_and(|v| v != before.version) {
                 return Err(StoreError::StaleVersion.into());
             }
@@ -250,9 +241,7 @@ impl Store {
             let before: Booking = sqlx::query_as("SELECT * FROM bookings WHERE id = $1")
                 .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
             allow(&before)?;
-            if before.is_billed() {
-                return Err(StoreError::Conflict("the booking is billed and locked; cancel its invoice to change it".into()).into());
-            }
+            crate::billing::check_open("booking", &before.state)?;
             if if_version.is_some_and(|v| v != before.version) {
                 return Err(StoreError::StaleVersion.into());
             }
@@ -265,7 +254,7 @@ impl Store {
         Ok(())
     }
 
-    /// Sets a booking's billing state (`open`/`billed`). Used by invoicing; tests use it to
+    /// Sets a booking's billing state (`open`/`reserved`/`billed`). Used by invoicing; tests use it to
     /// lock a booking.
     pub async fn set_booking_state(&self, id: i64, state: &str) -> Result<()> {
         with_pool!(self, pool => {

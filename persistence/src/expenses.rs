@@ -32,7 +32,7 @@ pub struct Expense {
     #[sqlx(flatten)]
     #[serde(flatten)]
     pub data: ExpenseData,
-    /// `open` or `billed`.
+    /// `open`, `reserved` (on a draft invoice) or `billed`; only open expenses change.
     pub state: String,
     pub created_by: String,
     pub version: i64,
@@ -73,8 +73,6 @@ macro_rules! bind_expense_data {
             .bind($d.task_id)
     };
 }
-
-const LOCKED: &str = "the expense is billed and locked; cancel its invoice to change it";
 
 impl Store {
     /// Records an expense.
@@ -137,9 +135,7 @@ impl Store {
         let expense = in_tx!(self, tx => {
             let before: Expense = sqlx::query_as("SELECT * FROM expenses WHERE id = $1")
                 .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
-            if before.state == "billed" {
-                return Err(StoreError::Conflict(LOCKED.into()).into());
-            }
+            crate::billing::check_open("expense", &before.state)?;
             if if_version.is_some_and(|v| v != before.version) {
                 return Err(StoreError::StaleVersion.into());
             }
@@ -166,9 +162,7 @@ impl Store {
             let before: Expense = sqlx::query_as("SELECT * FROM expenses WHERE id = $1")
                 .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
             allow(&before)?;
-            if before.state == "billed" {
-                return Err(StoreError::Conflict(LOCKED.into()).into());
-            }
+            crate::billing::check_open("expense", &before.state)?;
             if if_version.is_some_and(|v| v != before.version) {
                 return Err(StoreError::StaleVersion.into());
             }

@@ -24,6 +24,8 @@ mod customers;
 mod error;
 pub mod expenses;
 mod idempotency;
+pub mod invoice_runs;
+pub mod invoices;
 pub mod page;
 pub mod postgres;
 pub mod projects;

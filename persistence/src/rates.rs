@@ -15,7 +15,7 @@
 
 use crate::audit::Actor;
 use crate::page::{Page, PageRequest};
-use crate::types::{DbTime, ExactDecimal};
+use crate::types::{decode_error, DbTime, ExactDecimal};
 use crate::{Result, Store, StoreError};
 use domain::catalog::Catalog;
 use domain::rates::{
@@ -33,10 +33,6 @@ pub const BUSINESS_END: Time = time::macros::time!(18:00);
 /// Currency of catalog prices and users' rates unless the server setting
 /// `company_currency` says otherwise.
 pub const DEFAULT_COMPANY_CURRENCY: Currency = Currency::EUR;
-
-fn decode_error(msg: String) -> StoreError {
-    StoreError::Database(sqlx::Error::Decode(msg.into()))
-}
 
 /// Storage name and id of a rate owner.
 pub fn rate_owner_parts(owner: RateOwner) -> (&'static str, i64) {

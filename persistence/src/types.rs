@@ -134,6 +134,11 @@ impl serde::Serialize for ExactDecimal {
     }
 }
 
+/// A stored value the code cannot read back (never written that way by this crate).
+pub(crate) fn decode_error(msg: String) -> crate::StoreError {
+    crate::StoreError::Database(sqlx::Error::Decode(msg.into()))
+}
+
 /// A database URL with its password replaced by `***`, for logs and error messages.
 pub fn redact(url: &str) -> String {
     crate::store::redact_url(url)

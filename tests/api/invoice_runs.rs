@@ -18,7 +18,7 @@ fn d(s: &str) -> Decimal {
 }
 
 async fn preview(app: &TestApp, body: Value) -> Value {
-    let res = app.post("/api/v1/invoice-runs/preview", &app.admin_token, &body).await;
+    let res = app.post("/api/v1/invoice-runs", &app.admin_token, &body).await;
     assert_eq!(res.status(), StatusCode::OK, "preview: {}", res.text().await.unwrap_or_default());
     res.json().await.unwrap()
 }
@@ -174,24 +174,20 @@ async fn bad_run_requests_are_rejected_and_only_billing_roles_preview() {
         (json!({"scope": "everything", "period_end": "2026-11-30"}), "scope"),
         (json!({"scope": "all", "period_end": "30.11.2026"}), "period_end"),
     ] {
-        let p = problem(
-            app.post("/api/v1/invoice-runs/preview", &app.admin_token, &body).await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
+        let p =
+            problem(app.post("/api/v1/invoice-runs", &app.admin_token, &body).await, StatusCode::UNPROCESSABLE_ENTITY)
+                .await;
         assert_eq!(error_fields(&p), vec![field], "for {body}");
     }
     let (_, agent) = app.user_with_roles(&["agent"]).await;
     problem(
-        app.post("/api/v1/invoice-runs/preview", &agent, &json!({"scope": "all", "period_end": "2026-11-30"})).await,
+        app.post("/api/v1/invoice-runs", &agent, &json!({"scope": "all", "period_end": "2026-11-30"})).await,
         StatusCode::FORBIDDEN,
     )
     .await;
     let (_, manager) = app.user_with_roles(&["manager"]).await;
     assert_eq!(
-        app.post("/api/v1/invoice-runs/preview", &manager, &json!({"scope": "all", "period_end": "2026-11-30"}))
-            .await
-            .status(),
+        app.post("/api/v1/invoice-runs", &manager, &json!({"scope": "all", "period_end": "2026-11-30"})).await.status(),
         StatusCode::OK
     );
     let empty = preview(&app, json!({"scope": "all", "period_end": "2026-11-30"})).await;

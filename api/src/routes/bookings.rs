@@ -1,6 +1,6 @@
 //! Time bookings: who worked how long on which ticket or project, with which service,
 //! billable or not. Agents book and change only their own time; managers, the billing
-//! office and `bookings:write` integrations book for anyone. A billed booking is locked.
+//! office and `bookings:write` integrations book for anyone. A booking on a draft or issued invoice is locked.
 
 use crate::auth::Principal;
 use crate::dto::{date_text, double_option, timestamp, validate, DecimalString};
@@ -186,7 +186,7 @@ pub struct BookingOut {
     pub rate_override: Option<DecimalString>,
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Value,
-    /// `open` or `billed` (locked).
+    /// `open`, `reserved` (on a draft invoice, locked) or `billed` (locked).
     pub state: String,
     pub created_by: String,
     pub version: i64,
@@ -399,7 +399,7 @@ pub struct BookingQuery {
     #[param(value_type = Option<String>, format = Date)]
     pub to: Option<Date>,
     pub billable: Option<bool>,
-    /// `open` or `billed`.
+    /// `open`, `reserved` (on a draft invoice) or `billed`.
     pub state: Option<String>,
 }
 
@@ -412,8 +412,8 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<BookingQuer
     p.require(Permission::ReadBookings)?;
     let q = q.0;
     if let Some(s) = q.state.as_deref() {
-        if !matches!(s, "open" | "billed") {
-            return Err(ApiError::invalid("state", "invalid_query", "must be open or billed"));
+        if !matches!(s, "open" | "reserved" | "billed") {
+            return Err(ApiError::invalid("state", "invalid_query", "must be open, reserved or billed"));
         }
     }
     let filter = BookingFilter {
@@ -491,7 +491,7 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     Ok(booking_response(StatusCode::OK, booking))
 }
 
-/// Change an open booking (agents: only their own). A billed booking is 409.
+/// Change an open booking (agents: only their own). A booking on a draft or issued invoice is 409.
 #[utoipa::path(patch, path = "/api/v1/bookings/{id}", operation_id = "update_booking", tag = "bookings",
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)), request_body = BookingPatch,
     security(("bearer" = []), ("api_key" = ["bookings:write"])),
@@ -514,9 +514,7 @@ pub async fn update(
     validate(&b, vec![])?;
     let current = state.store.get_booking(id).await.map_err(not_found("booking"))?;
     may_change(&p, Some(current.data.user_id))?;
-    if current.is_billed() {
-        return Err(ApiError::Conflict("the booking is billed and locked; cancel its invoice to change it".into()));
-    }
+    persistence::billing::check_open("booking", &current.state)?;
     let version = IfMatch::from_request(&req, "booking", id).version()?;
     let c = current.data.clone();
     let user_id = match b.user_id {
@@ -579,7 +577,7 @@ pub async fn update(
     Ok(booking_response(StatusCode::OK, booking))
 }
 
-/// Delete an open booking (agents: only their own). A billed booking is 409.
+/// Delete an open booking (agents: only their own). A booking on a draft or issued invoice is 409.
 #[utoipa::path(delete, path = "/api/v1/bookings/{id}", operation_id = "delete_booking", tag = "bookings",
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     security(("bearer" = []), ("api_key" = ["bookings:write"])),

@@ -56,7 +56,7 @@ pub struct ExpenseOut {
     pub ticket_id: Option<i64>,
     pub project_id: Option<i64>,
     pub task_id: Option<i64>,
-    /// `open` or `billed` (locked).
+    /// `open`, `reserved` (on a draft invoice, locked) or `billed` (locked).
     pub state: String,
     pub created_by: String,
     pub version: i64,
@@ -171,7 +171,7 @@ pub struct ExpenseQuery {
     #[param(value_type = Option<String>, format = Date)]
     pub to: Option<Date>,
     pub billable: Option<bool>,
-    /// `open` or `billed`.
+    /// `open`, `reserved` (on a draft invoice) or `billed`.
     pub state: Option<String>,
 }
 
@@ -182,8 +182,8 @@ pub struct ExpenseQuery {
 pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<ExpenseQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBookings)?;
     let q = q.0;
-    if q.state.as_deref().is_some_and(|s| !matches!(s, "open" | "billed")) {
-        return Err(ApiError::invalid("state", "invalid_query", "must be open or billed"));
+    if q.state.as_deref().is_some_and(|s| !matches!(s, "open" | "reserved" | "billed")) {
+        return Err(ApiError::invalid("state", "invalid_query", "must be open, reserved or billed"));
     }
     let filter = ExpenseFilter {
         user_id: q.user_id,
@@ -289,7 +289,7 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     Ok(expense_response(StatusCode::OK, expense))
 }
 
-/// Change an open expense (agents: only their own). A billed expense is 409.
+/// Change an open expense (agents: only their own). An expense on a draft or issued invoice is 409.
 #[utoipa::path(patch, path = "/api/v1/expenses/{id}", operation_id = "update_expense", tag = "expenses",
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)), request_body = ExpensePatch,
     security(("bearer" = []), ("api_key" = ["bookings:write"])),
@@ -352,7 +352,7 @@ pub async fn update(
     Ok(expense_response(StatusCode::OK, expense))
 }
 
-/// Delete an open expense (agents: only their own). A billed expense is 409.
+/// Delete an open expense (agents: only their own). An expense on a draft or issued invoice is 409.
 #[utoipa::path(delete, path = "/api/v1/expenses/{id}", operation_id = "delete_expense", tag = "expenses",
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     security(("bearer" = []), ("api_key" = ["bookings:write"])),

@@ -1,23 +1,25 @@
-//! Invoice runs and what is ready to invoice. The preview runs the billing engine over the
-//! open positions in scope, customer by customer, and returns the invoices it would create
-//! with every line plus the blocking problems — writing nothing. "Ready to invoice" uses
-//! the same engine to value the open billable work per customer, contract, project and
-//! ticket. (Committing runs arrives with invoices.)
+//! Invoice runs and what is ready to invoice. `POST /invoice-runs` runs the billing engine
+//! over the open positions in scope, customer by customer: `mode=preview` returns the
+//! invoices it would create with every line plus the blocking problems — writing nothing;
+//! `mode=commit` stores them as draft invoices that reserve their positions, one
+//! transaction per customer, and records the run (the work is in
+//! [`persistence::invoice_runs`]). "Ready to invoice" uses the same engine to value the
+//! open billable work per customer, contract, project and ticket.
 
 use crate::auth::Principal;
-use crate::dto::DecimalString;
+use crate::dto::{date_text, timestamp, DecimalString};
 use crate::error::{ApiError, Problem};
-use crate::extract::{Json, Query};
+use crate::extract::{created_at, path_id, Json, Query};
+use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::state::AppState;
-use actix_web::{web, HttpResponse};
-use domain::custom_field::{billing_mappings, CustomFieldEntity};
-use domain::engine::{
-    compute_customer, BillingContext, ContractInput, CustomerBilling, CustomerInput, CustomerSettings,
-};
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use domain::engine::{compute_customer, CustomerBilling};
 use domain::position::PositionRef;
-use domain::{InvoiceDetail, Permission};
-use persistence::billing::PositionScope;
-use persistence::Customer;
+use domain::{BillingMode, Permission};
+use persistence::billing::{BillingSetup, InputParams, PositionScope};
+use persistence::invoice_runs::{InvoiceRun, RunPlan, RunResult, RunScope as PlanScope, RunStart, StartedVia};
+use persistence::PageRequest;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -26,7 +28,7 @@ use utoipa::{OpenApi, ToSchema};
 
 /// OpenAPI paths of this module.
 #[derive(OpenApi)]
-#[openapi(paths(preview, ready), tags((name = "invoice-runs", description = "Invoice runs: what is ready to invoice, and a preview of what a run would create")))]
+#[openapi(paths(run, list_runs, get_run, ready), tags((name = "invoice-runs", description = "Invoice runs: what is ready to invoice, previews, and committed runs that create draft invoices")))]
 pub struct Doc;
 
 /// What a run bills.
@@ -37,18 +39,34 @@ pub enum RunScope {
     All,
     /// One customer (with its contract fees).
     Customer,
+    /// One contract: its fees and the positions billed under it.
+    Contract,
     /// The open positions of one project (no contract fees).
     Project,
     /// The open positions of one ticket (no contract fees): "create an invoice from the ticket".
     Ticket,
 }
 
+/// Preview (write nothing) or commit (create drafts).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunMode {
+    /// Return what the run would create; nothing is written.
+    #[default]
+    Preview,
+    /// Create draft invoices that reserve their positions, and record the run.
+    Commit,
+}
+
 /// Parameters of a run.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
+    /// `preview` (default) or `commit`.
+    #[serde(default)]
+    pub mode: RunMode,
     pub scope: RunScope,
-    /// Id of the customer, project or ticket (not for `all`).
+    /// Id of the customer, contract, project or ticket (not for `all`).
     pub scope_id: Option<i64>,
     /// First day of the service period (informational; older open positions are included).
     #[schema(value_type = Option<String>, format = Date, example = "2026-11-01")]
@@ -69,6 +87,8 @@ pub struct RunSummary {
 /// What a run would create.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RunPreview {
+    /// Always `preview`.
+    pub mode: RunMode,
     pub scope: RunScope,
     pub scope_id: Option<i64>,
     #[schema(value_type = Option<String>, format = Date)]
@@ -84,92 +104,123 @@ pub struct RunPreview {
     pub customers: Vec<CustomerBilling>,
 }
 
-/// The shared, read-only part of every customer's computation.
-struct EngineSetup {
-    ctx: BillingContext,
-    booking_fields: Vec<domain::custom_field::CustomFieldDefinition>,
+/// Who started a run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StartedBy {
+    /// `user`, `api_client` or `system`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub id: Option<i64>,
+    /// E-mail or client name as of the run.
+    pub name: String,
 }
 
-/// How one customer is computed.
-#[derive(Debug, Clone, Copy)]
-struct RunParams {
-    period_start: Option<Date>,
-    period_end: Date,
-    scope: PositionScope,
-    /// Propose contract fees due by the period end.
-    with_fees: bool,
-    /// One line per position (to attribute values), whatever the customer's detail level.
-    per_booking: bool,
+/// Something that kept a customer out of a committed run.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunProblemOut {
+    pub customer_id: i64,
+    /// The engine's problem code (`missing_rate`, `currency_mismatch`, …) or
+    /// `concurrent_change` (positions kept changing; run again).
+    pub code: String,
+    pub message: String,
+    pub position: Option<PositionRef>,
+    pub contract_id: Option<i64>,
 }
 
-impl EngineSetup {
-    async fn load(state: &AppState) -> Result<EngineSetup, ApiError> {
-        let store = &state.store;
-        let booking_fields: Vec<_> = store
-            .billed_custom_fields()
-            .await?
+/// A committed run: its parameters, who started it and what it produced.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceRunOut {
+    pub id: i64,
+    /// Always `commit` (previews are not recorded).
+    pub mode: RunMode,
+    /// `api`, or `ticket_resolved` (a ticket of a customer billed per resolved ticket).
+    pub started_via: String,
+    /// `all`, `customer`, `contract`, `project` or `ticket`.
+    pub scope: String,
+    pub scope_id: Option<i64>,
+    #[schema(value_type = Option<String>, format = Date)]
+    pub period_start: Option<String>,
+    #[schema(value_type = String, format = Date)]
+    pub period_end: String,
+    /// `completed`, or `running` while (or if interrupted while) it runs: starting it
+    /// again with the same `Idempotency-Key` continues it.
+    pub status: String,
+    pub started_by: StartedBy,
+    /// Customers that got drafts.
+    pub customers_billed: i64,
+    /// Customers left out because of blocking problems (see `problems`).
+    pub customers_blocked: i64,
+    pub invoices_created: i64,
+    /// Positions (bookings, expenses, fees, custom-field quantities) the drafts reserve.
+    pub positions_reserved: i64,
+    pub problems: Vec<RunProblemOut>,
+    /// The run's draft invoices (see `GET /invoices?run_id=`).
+    pub invoice_ids: Vec<i64>,
+    /// Projects this call moved from `manager_done` to `billed` (their last open work is
+    /// in a draft now).
+    pub projects_billed: Vec<i64>,
+    #[schema(value_type = String, format = DateTime)]
+    pub started_at: String,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub finished_at: Option<String>,
+}
+
+list_response!(InvoiceRunList, InvoiceRunOut, "A page of committed invoice runs, newest first.");
+
+fn run_out(run: InvoiceRun, invoice_ids: Vec<i64>, projects_billed: Vec<i64>) -> InvoiceRunOut {
+    InvoiceRunOut {
+        id: run.id,
+        mode: RunMode::Commit,
+        started_via: run.started_via,
+        scope: run.scope,
+        scope_id: run.scope_id,
+        period_start: run.period_start.map(date_text),
+        period_end: date_text(run.period_end),
+        status: run.status,
+        started_by: StartedBy { kind: run.started_by_type, id: run.started_by_id, name: run.started_by_name },
+        customers_billed: run.customers_billed,
+        customers_blocked: run.customers_blocked,
+        invoices_created: run.invoices_created,
+        positions_reserved: run.positions_reserved,
+        problems: run
+            .problems
+            .0
             .into_iter()
-            .filter(|d| d.entity == CustomFieldEntity::Booking)
-            .collect();
-        let ctx = BillingContext {
-            catalog: store.catalog().await?,
-            users: store.user_directory().await?,
-            calendar: store.work_calendar().await?,
-            custom_field_mappings: billing_mappings(&booking_fields),
-            company_currency: store.company_currency().await?,
-        };
-        Ok(EngineSetup { ctx, booking_fields })
-    }
-
-    /// Loads one customer's input and runs the engine on it; also returns the input and the
-    /// customer record it was built from.
-    async fn compute(
-        &self,
-        state: &AppState,
-        customer_id: i64,
-        run: RunParams,
-    ) -> Result<(CustomerBilling, CustomerInput, Customer), ApiError> {
-        let store = &state.store;
-        let customer = store.get_customer(customer_id).await?;
-        let (rounding, _) = store.effective_rounding(customer_id).await?;
-        let contracts = store
-            .contracts_of_customer(customer_id)
-            .await?
-            .iter()
-            .map(|c| ContractInput {
-                contract: c.to_domain(),
-                ledger: Vec::new(),
-                // Fees belong to periodic runs; a ticket or project run bills its positions only.
-                fees_billed_until: if run.with_fees { None } else { Some(run.period_end) },
+            .map(|p| RunProblemOut {
+                customer_id: p.customer_id,
+                code: p.code,
+                message: p.message,
+                position: p.position,
+                contract_id: p.contract_id,
             })
-            .collect();
-        let (bookings, expenses) =
-            store.open_positions(customer_id, run.period_end, run.scope, &self.booking_fields).await?;
-        let input = CustomerInput {
-            customer: CustomerSettings {
-                id: customer_id,
-                currency: customer.data.currency,
-                vat_treatment: customer.data.vat_treatment,
-                invoice_detail: if run.per_booking { InvoiceDetail::PerBooking } else { customer.data.invoice_detail },
-                rounding,
-            },
-            period_start: run.period_start,
-            period_end: run.period_end,
-            contracts,
-            rates: store.rate_book(customer_id).await?,
-            bookings,
-            expenses,
-        };
-        Ok((compute_customer(&self.ctx, &input), input, customer))
+            .collect(),
+        invoice_ids,
+        projects_billed,
+        started_at: timestamp(&run.started_at),
+        finished_at: run.finished_at.as_ref().map(timestamp),
     }
 }
 
-/// Customers in scope and which of their positions to take.
-async fn customers_in_scope(state: &AppState, r: &RunRequest) -> Result<(Vec<i64>, PositionScope, bool), ApiError> {
+/// Resolves the scope of a request into the customers to bill and how.
+async fn plan(state: &AppState, r: &RunRequest) -> Result<RunPlan, ApiError> {
+    if r.period_start.is_some_and(|s| s > r.period_end) {
+        return Err(ApiError::invalid("period_start", "range", "must not be after period_end"));
+    }
     let store = &state.store;
-    let id =
-        || r.scope_id.ok_or_else(|| ApiError::invalid("scope_id", "required", "name the customer, project or ticket"));
-    match r.scope {
+    let id = || {
+        r.scope_id
+            .ok_or_else(|| ApiError::invalid("scope_id", "required", "name the customer, contract, project or ticket"))
+    };
+    let unknown = |what: &str| ApiError::invalid("scope_id", "unknown_reference", format!("no such {what}"));
+    let mut params = InputParams {
+        period_start: r.period_start,
+        period_end: r.period_end,
+        scope: PositionScope::default(),
+        contract_id: None,
+        partial: false,
+        per_booking: false,
+    };
+    let (scope, customers) = match r.scope {
         RunScope::All => {
             if r.scope_id.is_some() {
                 return Err(ApiError::invalid(
@@ -178,69 +229,112 @@ async fn customers_in_scope(state: &AppState, r: &RunRequest) -> Result<(Vec<i64
                     "a run over all customers takes no scope_id",
                 ));
             }
-            Ok((store.customers_to_bill(r.period_end).await?, PositionScope::default(), true))
+            (PlanScope::All, store.customers_to_bill(r.period_end).await?)
         }
         RunScope::Customer => {
             let c = id()?;
-            store
-                .customer_ref(c)
-                .await?
-                .ok_or_else(|| ApiError::invalid("scope_id", "unknown_reference", "no such customer"))?;
-            Ok((vec![c], PositionScope::default(), true))
+            store.customer_ref(c).await?.ok_or_else(|| unknown("customer"))?;
+            (PlanScope::Customer(c), vec![c])
+        }
+        RunScope::Contract => {
+            let c = id()?;
+            let (customer, archived) = store.contract_ref(c).await?.ok_or_else(|| unknown("contract"))?;
+            if archived {
+                return Err(ApiError::invalid("scope_id", "archived", "the contract is archived"));
+            }
+            params.contract_id = Some(c);
+            (PlanScope::Contract(c), vec![customer])
         }
         RunScope::Project => {
             let p = id()?;
-            let project = store
-                .project_ref(p)
-                .await?
-                .ok_or_else(|| ApiError::invalid("scope_id", "unknown_reference", "no such project"))?;
+            let project = store.project_ref(p).await?.ok_or_else(|| unknown("project"))?;
             let customer = project.customer_id.filter(|_| !project.internal).ok_or_else(|| {
                 ApiError::invalid("scope_id", "internal_project", "internal projects are never invoiced")
             })?;
-            Ok((vec![customer], PositionScope { project_id: Some(p), ticket_id: None }, false))
+            params.scope.project_id = Some(p);
+            params.partial = true;
+            (PlanScope::Project(p), vec![customer])
         }
         RunScope::Ticket => {
             let t = id()?;
-            let ticket = store
-                .ticket_ref(t)
-                .await?
-                .ok_or_else(|| ApiError::invalid("scope_id", "unknown_reference", "no such ticket"))?;
+            let ticket = store.ticket_ref(t).await?.ok_or_else(|| unknown("ticket"))?;
             let customer = ticket.customer_id.ok_or_else(|| {
                 ApiError::invalid("scope_id", "internal_project", "the ticket has no customer to invoice")
             })?;
-            Ok((vec![customer], PositionScope { project_id: None, ticket_id: Some(t) }, false))
+            params.scope.ticket_id = Some(t);
+            params.partial = true;
+            (PlanScope::Ticket(t), vec![customer])
         }
-    }
+    };
+    Ok(RunPlan { scope, customers, params })
 }
 
-/// Preview an invoice run: the invoices it would create, with every line and the
-/// positions each line bills, and the blocking problems (e.g. a missing rate). Writes
-/// nothing. All open positions dated up to `period_end` are included, also older ones.
-/// Contract fees due by `period_end` are proposed for `all` and `customer` runs.
-#[utoipa::path(post, path = "/api/v1/invoice-runs/preview", operation_id = "preview_invoice_run", tag = "invoice-runs",
+/// Run an invoice run: preview or commit.
+///
+/// Takes every open position dated up to `period_end` (older unbilled ones included) in
+/// scope, applies contracts, rates, rounding, quotas, fees and surcharges, and groups the
+/// result into invoices per customer (and per contract marked "separate invoice").
+/// `all`, `customer` and `contract` runs bill the contract fees due by `period_end` and
+/// close the quota periods that end by it; `ticket` and `project` runs bill only that
+/// ticket's or project's positions. Customers in `immediate` billing mode wait with
+/// positions on tickets that are not resolved yet.
+///
+/// - `mode=preview` (default): the invoices the run would create, every line with the
+///   positions it bills, quota entries, blocking problems (e.g. `missing_rate`) and
+///   profitability. Writes nothing; the same request gives the same answer.
+/// - `mode=commit`: stores draft invoices (one transaction per customer) that reserve
+///   their positions — a second run does not take them, and a position is in at most one
+///   invoice that is not cancelled (enforced by the database, also across nodes). Customers
+///   with blocking problems get no draft and are listed in `problems`. The run is recorded
+///   (`GET /invoice-runs/{id}`). With `Idempotency-Key`, a retry creates nothing new.
+///   A committed run that puts the last open positions of a `manager_done` project into a
+///   draft moves the project to `billed`. Billing role only.
+#[utoipa::path(post, path = "/api/v1/invoice-runs", operation_id = "run_invoice_run", tag = "invoice-runs",
     request_body = RunRequest,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe commit: the same key and body replay the first response, and a run interrupted by a crash is continued; the same key with another body is 422")),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = RunPreview),
+        (status = 200, description = "Preview, or the replay of a completed committed run", body = RunPreview),
+        (status = 201, description = "Committed run", body = InvoiceRunOut, headers(("Location" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn preview(
+pub async fn run(
+    req: HttpRequest,
     p: Principal,
     state: web::Data<AppState>,
     body: Json<RunRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    p.require(Permission::ReadBilling)?;
     let r = body.0;
-    if r.period_start.is_some_and(|s| s > r.period_end) {
-        return Err(ApiError::invalid("period_start", "range", "must not be after period_end"));
+    match r.mode {
+        RunMode::Preview => p.require(Permission::ReadBilling)?,
+        RunMode::Commit => p.require(Permission::ManageInvoices)?,
     }
-    let (customers, scope, with_fees) = customers_in_scope(&state, &r).await?;
-    let engine = EngineSetup::load(&state).await?;
-    let mut results = Vec::with_capacity(customers.len());
-    for customer_id in customers {
-        let run =
-            RunParams { period_start: r.period_start, period_end: r.period_end, scope, with_fees, per_booking: false };
-        let (billing, _, _) = engine.compute(&state, customer_id, run).await?;
+    let plan = plan(&state, &r).await?;
+    let setup = BillingSetup::load(&state.store).await?;
+    if r.mode == RunMode::Preview {
+        return Ok(HttpResponse::Ok().json(preview(&state, &setup, &r, &plan).await?));
+    }
+    let idempotency =
+        req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(|k| (p.key(), k.to_string()));
+    let actor = p.actor(&req);
+    let start = RunStart { via: StartedVia::Api, actor: &actor, idempotency };
+    let RunResult { run, invoice_ids, projects_billed, replayed } =
+        state.store.commit_run(&setup, &plan, &start).await?;
+    let location = format!("/api/v1/invoice-runs/{}", run.id);
+    let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok(created_at(HttpResponse::build(status).json(run_out(run, invoice_ids, projects_billed)), &location))
+}
+
+async fn preview(
+    state: &AppState,
+    setup: &BillingSetup,
+    r: &RunRequest,
+    plan: &RunPlan,
+) -> Result<RunPreview, ApiError> {
+    let mut results = Vec::with_capacity(plan.customers.len());
+    for &customer_id in &plan.customers {
+        let cr = setup.customer_input(&state.store, customer_id, plan.params).await?;
+        let billing = compute_customer(&setup.ctx, &cr.input);
         if !billing.proposals.is_empty() || !billing.problems.is_empty() {
             results.push(billing);
         }
@@ -250,15 +344,99 @@ pub async fn preview(
         proposals: results.iter().map(|c| c.proposals.len()).sum(),
         problems: results.iter().map(|c| c.problems.len()).sum(),
     };
-    Ok(HttpResponse::Ok().json(RunPreview {
+    Ok(RunPreview {
+        mode: RunMode::Preview,
         scope: r.scope,
         scope_id: r.scope_id,
-        period_start: r.period_start.map(crate::dto::date_text),
-        period_end: crate::dto::date_text(r.period_end),
+        period_start: r.period_start.map(date_text),
+        period_end: date_text(r.period_end),
         committable: summary.problems == 0,
         summary,
         customers: results,
-    }))
+    })
+}
+
+/// Commits a ticket-scoped run for a just resolved ticket of a customer in `immediate`
+/// billing mode ("bill each resolved ticket"), up to today. Returns the run, or `None`
+/// when the customer is billed periodically. Blocking problems (e.g. a missing rate)
+/// leave the work open for the next run and are recorded in the run.
+pub async fn bill_resolved_ticket(
+    state: &AppState,
+    ticket_id: i64,
+    customer_id: i64,
+    actor: &persistence::Actor,
+) -> Result<Option<RunResult>, ApiError> {
+    let customer = state.store.get_customer(customer_id).await?;
+    if customer.data.billing_mode != BillingMode::Immediate {
+        return Ok(None);
+    }
+    let today = time::OffsetDateTime::now_utc().date();
+    let plan = RunPlan {
+        scope: PlanScope::Ticket(ticket_id),
+        customers: vec![customer_id],
+        params: InputParams {
+            period_start: None,
+            period_end: today,
+            scope: PositionScope { ticket_id: Some(ticket_id), ..PositionScope::default() },
+            contract_id: None,
+            partial: true,
+            per_booking: false,
+        },
+    };
+    let setup = BillingSetup::load(&state.store).await?;
+    let start = RunStart { via: StartedVia::TicketResolved, actor, idempotency: None };
+    Ok(Some(state.store.commit_run(&setup, &plan, &start).await?))
+}
+
+/// Parameters of the run list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RunListQuery {
+    /// Page size (1–200, default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// List committed invoice runs, newest first.
+#[utoipa::path(get, path = "/api/v1/invoice-runs", operation_id = "list_invoice_runs", tag = "invoice-runs",
+    params(RunListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = InvoiceRunList),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_runs(
+    p: Principal,
+    state: web::Data<AppState>,
+    q: Query<RunListQuery>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::ReadInvoices)?;
+    let page = PageRequest { limit: limit(q.0.limit)?, after: decode_cursor::<i64>(q.0.cursor.as_deref())? };
+    let page = state.store.list_runs(&page).await?;
+    let mut items = Vec::with_capacity(page.items.len());
+    for run in page.items {
+        let ids = state.store.run_invoice_ids(run.id).await?;
+        items.push(run_out(run, ids, Vec::new()));
+    }
+    Ok(HttpResponse::Ok().json(InvoiceRunList { items, next_cursor: page.next.map(|k| encode_cursor(&k)) }))
+}
+
+/// Read a committed run: its parameters, who started it, what it produced and which
+/// customers it left out with which problems.
+#[utoipa::path(get, path = "/api/v1/invoice-runs/{id}", operation_id = "get_invoice_run", tag = "invoice-runs",
+    params(("id" = i64, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = InvoiceRunOut),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_run(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::ReadInvoices)?;
+    let id = path_id(&req, "id")?;
+    let run = state.store.get_run(id).await.map_err(crate::error::not_found("invoice run"))?;
+    let ids = state.store.run_invoice_ids(id).await?;
+    Ok(HttpResponse::Ok().json(run_out(run, ids, Vec::new())))
 }
 
 /// Open billable work of one customer, contract, project or ticket.
@@ -315,18 +493,21 @@ pub struct ReadyQuery {
 pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBilling)?;
     let as_of = q.0.as_of.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
-    let engine = EngineSetup::load(&state).await?;
+    let setup = BillingSetup::load(&state.store).await?;
     let (mut customers, mut contracts, mut projects, mut tickets) =
         (Vec::new(), BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     for customer_id in state.store.customers_to_bill(as_of).await? {
-        let run = RunParams {
+        let params = InputParams {
             period_start: None,
             period_end: as_of,
             scope: PositionScope::default(),
-            with_fees: false,
+            contract_id: None,
+            partial: true,
             per_booking: true,
         };
-        let (billing, input, customer) = engine.compute(&state, customer_id, run).await?;
+        let cr = setup.customer_input(&state.store, customer_id, params).await?;
+        let billing = compute_customer(&setup.ctx, &cr.input);
+        let (input, customer) = (cr.input, cr.customer);
         let currency = input.customer.currency.code().to_string();
         // Each position's priced value (per-booking detail: one position per line).
         let mut value: BTreeMap<PositionRef, (Decimal, Option<i64>)> = BTreeMap::new();
@@ -418,6 +599,7 @@ pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery
 
 /// Routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/invoice-runs/preview").route(web::post().to(preview)))
+    cfg.service(web::resource("/invoice-runs").route(web::post().to(run)).route(web::get().to(list_runs)))
+        .service(web::resource("/invoice-runs/{id}").route(web::get().to(get_run)))
         .service(web::resource("/billing/ready").route(web::get().to(ready)));
 }

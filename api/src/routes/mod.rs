@@ -11,6 +11,7 @@ pub mod customers;
 pub mod expenses;
 pub mod health;
 pub mod invoice_runs;
+pub mod invoices;
 pub mod projects;
 pub mod rates;
 pub mod teams;
@@ -36,6 +37,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     contracts::configure(cfg);
     rates::configure(cfg);
     invoice_runs::configure(cfg);
+    invoices::configure(cfg);
 }
 
 /// The OpenAPI documents of the resource modules, merged into the API document.
@@ -52,5 +54,6 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         contracts::Doc::openapi(),
         rates::Doc::openapi(),
         invoice_runs::Doc::openapi(),
+        invoices::Doc::openapi(),
     ]
 }

@@ -134,6 +134,7 @@ pub(super) fn input(
         rates: RateBook::new(rates, Vec::new()),
         bookings,
         expenses,
+        partial: false,
     }
 }
 
@@ -1045,4 +1046,38 @@ fn booking_in_the_last_year_of_the_calendar_is_reported_not_panicking() {
         &input(InvoiceDetail::PerBooking, date!(9999 - 12 - 31), vec![], customer_rates(), vec![b], vec![]),
     );
     assert_eq!(out.problems[0].code, ProblemCode::DateOutOfRange);
+}
+
+/// "Invoice this ticket" on the last day of the month: the ticket's 3 h consume the
+/// quota, but neither the 800.00 fee nor the month's close (carry-over) is decided by it —
+/// the periodic run that bills the rest of the month does that.
+#[test]
+fn a_ticket_run_on_the_last_day_bills_no_fee_and_leaves_the_quota_period_open() {
+    let c = ContractInput { contract: prepaid_contract(), ledger: vec![], fees_billed_until: None };
+    let mut inp = input(
+        InvoiceDetail::PerBooking,
+        date!(2026 - 01 - 31),
+        vec![c.clone()],
+        customer_rates(),
+        vec![booking(1, date!(2026 - 01 - 12), hours(3), REMOTE)],
+        vec![],
+    );
+    inp.partial = true;
+    let out = compute_customer(&ctx(), &inp);
+    let p = only(&out);
+    assert!(p.lines.iter().all(|l| l.kind != LineKind::Fee), "no fee in a partial run: {:?}", p.lines);
+    assert_eq!(p.positions[0].covered_minutes, Some(180));
+    let kinds: Vec<QuotaEntryKind> = p.quota_entries.iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, vec![QuotaEntryKind::Grant, QuotaEntryKind::Consumption], "January stays open");
+    // The periodic run afterwards bills the fee and closes January with the ticket's use.
+    let mut later = c;
+    later.ledger = p.quota_entries.clone();
+    let (periodic, _) =
+        month_run(&later, date!(2026 - 01 - 31), vec![booking(2, date!(2026 - 01 - 20), hours(1), REMOTE)]);
+    let q = only(&periodic);
+    assert!(q.lines.iter().any(|l| l.kind == LineKind::Fee));
+    let jan = q.quota_summaries.iter().find(|s| s.period.start == date!(2026 - 01 - 01)).unwrap();
+    assert_eq!(jan.used, d("240"), "3 h of the ticket run and 1 h now");
+    assert!(jan.closed);
+    assert_eq!(jan.carried_out, d("300"), "6 h left, capped at 5 h");
 }
