@@ -11,6 +11,7 @@ mod customers;
 mod expenses;
 mod helpers;
 mod invoice_runs;
+mod invoices;
 mod operations;
 mod process;
 mod projects;

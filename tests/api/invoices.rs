@@ -1,0 +1,357 @@
+//! End-to-end tests: committed invoice runs, drafts that reserve their positions, issuing
+//! with gapless numbers, payment, cancellation by credit note, draft editing — over HTTP.
+
+use crate::bookings::service;
+use crate::helpers::*;
+use crate::tickets::create_ticket;
+use reqwest::{Method, StatusCode};
+use rust_decimal::Decimal;
+use serde_json::{json, Value};
+use std::str::FromStr;
+
+pub fn dec(v: &Value) -> Decimal {
+    Decimal::from_str(v.as_str().unwrap_or_else(|| panic!("decimal string expected, got {v}"))).unwrap()
+}
+
+pub fn d(s: &str) -> Decimal {
+    Decimal::from_str(s).unwrap()
+}
+
+/// Books time as admin; panics unless 201.
+pub async fn book(app: &TestApp, body: Value) -> Value {
+    let res = app.post("/api/v1/bookings", &app.admin_token, &body).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "book: {}", res.text().await.unwrap_or_default());
+    res.json().await.unwrap()
+}
+
+/// Commits a run as admin; panics unless 201.
+pub async fn commit(app: &TestApp, body: Value) -> Value {
+    let mut body = body;
+    body["mode"] = json!("commit");
+    let res = app.post("/api/v1/invoice-runs", &app.admin_token, &body).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "commit: {}", res.text().await.unwrap_or_default());
+    res.json().await.unwrap()
+}
+
+/// Reads an invoice as admin.
+pub async fn invoice(app: &TestApp, id: &Value) -> Value {
+    let res = app.get(&format!("/api/v1/invoices/{id}"), &app.admin_token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json().await.unwrap()
+}
+
+/// Issues a draft as admin; panics unless 200.
+pub async fn issue(app: &TestApp, id: &Value) -> Value {
+    let res = app
+        .request(Method::POST, &format!("/api/v1/invoices/{id}/issue"), Some(&app.admin_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK, "issue: {}", res.text().await.unwrap_or_default());
+    res.json().await.unwrap()
+}
+
+async fn booking_state(app: &TestApp, id: &Value) -> String {
+    let b: Value = app.get(&format!("/api/v1/bookings/{id}"), &app.admin_token).await.json().await.unwrap();
+    b["state"].as_str().unwrap().to_string()
+}
+
+/// A customer (one line per booking) with one ticket and two remote-support bookings in
+/// November (60 + 30 min at the catalog's 96.00): (customer, ticket, [booking ids]).
+async fn two_bookings(app: &TestApp) -> (i64, Value, Vec<Value>) {
+    let remote = service(app, "REMOTE", "hour", true).await;
+    let customer = app.create_customer(json!({"name": "Muster IT GmbH", "invoice_detail": "per_booking"})).await["id"]
+        .as_i64()
+        .unwrap();
+    let ticket = create_ticket(app, json!({"title": "VPN", "customer_id": customer})).await;
+    let a = book(app, json!({"work_date": "2026-11-05", "duration_minutes": 60, "service_id": remote, "ticket_id": ticket["id"], "description": "Setup"})).await;
+    let b = book(app, json!({"work_date": "2026-11-06", "duration_minutes": 30, "service_id": remote, "ticket_id": ticket["id"], "description": "Check"})).await;
+    (customer, ticket, vec![a["id"].clone(), b["id"].clone()])
+}
+
+#[tokio::test]
+async fn a_committed_run_creates_a_draft_that_reserves_its_positions_and_a_second_run_takes_nothing() {
+    let app = spawn_app().await;
+    let (customer, _, bookings) = two_bookings(&app).await;
+    let run = commit(&app, json!({"scope": "all", "period_start": "2026-11-01", "period_end": "2026-11-30"})).await;
+    assert_eq!(run["status"], "completed");
+    assert_eq!(run["mode"], "commit");
+    assert_eq!(run["customers_billed"], 1);
+    assert_eq!(run["invoices_created"], 1);
+    assert_eq!(run["positions_reserved"], 2);
+    assert_eq!(run["started_by"]["name"], ADMIN_EMAIL);
+    let draft = invoice(&app, &run["invoice_ids"][0]).await;
+    assert_eq!(draft["status"], "draft");
+    assert_eq!(draft["number"], Value::Null);
+    assert_eq!(draft["customer_id"], customer);
+    assert_eq!(draft["run_id"], run["id"]);
+    assert_eq!(dec(&draft["totals"]["net"]), d("144.00"), "96.00 + 48.00");
+    for b in &bookings {
+        assert_eq!(booking_state(&app, b).await, "reserved");
+    }
+    // A reserved booking is locked.
+    let p = problem(
+        app.patch(&format!("/api/v1/bookings/{}", bookings[0]), &app.admin_token, &json!({"description": "x"}), None)
+            .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("draft"), "{p}");
+    // The same run again finds nothing open.
+    let again = commit(&app, json!({"scope": "all", "period_end": "2026-11-30"})).await;
+    assert_eq!(again["invoices_created"], 0);
+    assert_eq!(again["positions_reserved"], 0);
+    let recorded: Value =
+        app.get(&format!("/api/v1/invoice-runs/{}", run["id"]), &app.admin_token).await.json().await.unwrap();
+    assert_eq!(recorded["invoice_ids"], run["invoice_ids"]);
+    assert_eq!(recorded["scope"], "all");
+    assert_eq!(recorded["period_end"], "2026-11-30");
+    let list: Value = app.get("/api/v1/invoice-runs", &app.admin_token).await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    assert_eq!(list["items"][0]["id"], again["id"], "newest first");
+}
+
+#[tokio::test]
+async fn issuing_numbers_gaplessly_locks_positions_and_freezes_the_customer() {
+    let app = spawn_app().await;
+    let (customer, _, bookings) = two_bookings(&app).await;
+    let run = commit(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-11-30"})).await;
+    let id = run["invoice_ids"][0].clone();
+    let issued = issue(&app, &id).await;
+    let year = time::OffsetDateTime::now_utc().year();
+    assert_eq!(issued["status"], "issued");
+    assert_eq!(issued["number"], format!("RE-{year}-00001"));
+    assert_eq!(issued["customer"]["id"], customer);
+    assert!(issued["due_date"].is_string() && issued["issue_date"].is_string());
+    for b in &bookings {
+        assert_eq!(booking_state(&app, b).await, "billed");
+    }
+    // Issued documents are immutable.
+    let p = problem(
+        app.request(Method::POST, &format!("/api/v1/invoices/{id}/issue"), Some(&app.admin_token))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("immutable"), "{p}");
+    problem(app.delete(&format!("/api/v1/invoices/{id}"), &app.admin_token).await, StatusCode::CONFLICT).await;
+    problem(
+        app.post(
+            &format!("/api/v1/invoices/{id}/lines"),
+            &app.admin_token,
+            &json!({"description": "x", "quantity": "1", "unit_price": "1.00", "vat_rate": "19"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    // The snapshot stays when the customer moves.
+    let res = app
+        .patch(&format!("/api/v1/customers/{customer}"), &app.admin_token, &json!({"name": "Renamed GmbH"}), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let again = invoice(&app, &id).await;
+    assert_ne!(again["customer"]["name"], "Renamed GmbH");
+    // The next invoice gets the next number.
+    let remote = service(&app, "ONSITE", "hour", true).await;
+    let t = create_ticket(&app, json!({"title": "Next", "customer_id": customer})).await;
+    book(&app, json!({"work_date": "2026-12-02", "duration_minutes": 60, "service_id": remote, "ticket_id": t["id"], "description": "x"})).await;
+    let run2 = commit(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-12-31"})).await;
+    let second = issue(&app, &run2["invoice_ids"][0]).await;
+    assert_eq!(second["number"], format!("RE-{year}-00002"));
+}
+
+#[tokio::test]
+async fn cancelling_issues_a_credit_note_and_opens_the_positions_for_the_next_run() {
+    let app = spawn_app().await;
+    let (customer, _, bookings) = two_bookings(&app).await;
+    let run = commit(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-11-30"})).await;
+    let id = run["invoice_ids"][0].clone();
+    let issued = issue(&app, &id).await;
+    let res =
+        app.post(&format!("/api/v1/invoices/{id}/cancel"), &app.admin_token, &json!({"reason": "wrong rate"})).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+    let c: Value = res.json().await.unwrap();
+    let year = time::OffsetDateTime::now_utc().year();
+    assert_eq!(c["invoice"]["status"], "cancelled");
+    assert_eq!(c["credit_note"]["kind"], "credit_note");
+    assert_eq!(c["credit_note"]["number"], format!("GS-{year}-00001"));
+    assert_eq!(c["credit_note"]["cancels"]["number"], issued["number"]);
+    assert_eq!(c["invoice"]["cancelled_by"]["id"], c["credit_note"]["id"]);
+    assert_eq!(dec(&c["credit_note"]["totals"]["gross"]), -dec(&issued["totals"]["gross"]));
+    assert!(c["credit_note"]["notes"].as_str().unwrap().contains("wrong rate"));
+    for b in &bookings {
+        assert_eq!(booking_state(&app, b).await, "open");
+    }
+    // Cancelled twice? No.
+    problem(
+        app.post(&format!("/api/v1/invoices/{id}/cancel"), &app.admin_token, &json!({})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    // The positions are billed again by the next run, once.
+    let rerun = commit(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-11-30"})).await;
+    assert_eq!(rerun["positions_reserved"], 2);
+    let redraft = invoice(&app, &rerun["invoice_ids"][0]).await;
+    assert_eq!(dec(&redraft["totals"]["net"]), d("144.00"));
+}
+
+#[tokio::test]
+async fn removing_a_line_releases_its_booking_and_deleting_the_draft_releases_the_rest() {
+    let app = spawn_app().await;
+    let (customer, _, bookings) = two_bookings(&app).await;
+    let run = commit(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-11-30"})).await;
+    let id = run["invoice_ids"][0].clone();
+    let res = app.get(&format!("/api/v1/invoices/{id}"), &app.admin_token).await;
+    let etag = res.headers()["etag"].to_str().unwrap().to_string();
+    let draft: Value = res.json().await.unwrap();
+    let line =
+        draft["lines"].as_array().unwrap().iter().find(|l| l["positions"][0]["id"] == bookings[1]).unwrap().clone();
+    // A manual line, then a stale ETag is refused.
+    let res = app
+        .request(Method::POST, &format!("/api/v1/invoices/{id}/lines"), Some(&app.admin_token))
+        .header("if-match", &etag)
+        .json(&json!({"description": "USB cable", "quantity": "3", "unit_price": "4.995", "vat_rate": "19"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+    let with_cable: Value = res.json().await.unwrap();
+    assert_eq!(dec(&with_cable["totals"]["net"]), d("158.99"), "144.00 + 14.99");
+    let res = app
+        .request(Method::DELETE, &format!("/api/v1/invoices/{id}/lines/{}", line["id"]), Some(&app.admin_token))
+        .header("if-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    problem(res, StatusCode::PRECONDITION_FAILED).await;
+    let res = app.delete(&format!("/api/v1/invoices/{id}/lines/{}", line["id"]), &app.admin_token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let after: Value = res.json().await.unwrap();
+    assert_eq!(dec(&after["totals"]["net"]), d("110.99"), "96.00 + 14.99");
+    assert_eq!(booking_state(&app, &bookings[1]).await, "open");
+    assert_eq!(booking_state(&app, &bookings[0]).await, "reserved");
+    // The released booking goes into the next run's draft.
+    let next = commit(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-11-30"})).await;
+    assert_eq!(next["positions_reserved"], 1);
+    // Deleting the first draft opens its booking again.
+    let res = app.delete(&format!("/api/v1/invoices/{id}"), &app.admin_token).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(booking_state(&app, &bookings[0]).await, "open");
+    problem(app.get(&format!("/api/v1/invoices/{id}"), &app.admin_token).await, StatusCode::NOT_FOUND).await;
+}
+
+#[tokio::test]
+async fn paying_an_issued_invoice_and_bad_invoice_requests_change_nothing() {
+    let app = spawn_app().await;
+    let (customer, _, _) = two_bookings(&app).await;
+    let run = commit(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-11-30"})).await;
+    let id = run["invoice_ids"][0].clone();
+    // A draft cannot be paid or cancelled.
+    problem(
+        app.post(&format!("/api/v1/invoices/{id}/mark-paid"), &app.admin_token, &json!({})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    problem(
+        app.post(&format!("/api/v1/invoices/{id}/cancel"), &app.admin_token, &json!({})).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    for (body, field) in [
+        (json!({"series": "re"}), "series"),
+        (json!({"series": "TOOLONGSERIES"}), "series"),
+        (json!({"issue_date": "30.11.2026"}), "issue_date"),
+        (json!({"number": "RE-1"}), "number"),
+    ] {
+        let p = problem(
+            app.post(&format!("/api/v1/invoices/{id}/issue"), &app.admin_token, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(error_fields(&p), vec![field], "{body}");
+    }
+    for (body, field) in [
+        (json!({"description": "", "quantity": "1", "unit_price": "1", "vat_rate": "19"}), "description"),
+        (json!({"description": "x", "quantity": "0", "unit_price": "1", "vat_rate": "19"}), "quantity"),
+        (json!({"description": "x", "quantity": "1", "unit_price": 1.5, "vat_rate": "19"}), "unit_price"),
+        (json!({"description": "x", "quantity": "1", "unit_price": "1", "vat_rate": "101"}), "vat_rate"),
+    ] {
+        let p = problem(
+            app.post(&format!("/api/v1/invoices/{id}/lines"), &app.admin_token, &body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+        assert_eq!(error_fields(&p), vec![field], "{body}");
+    }
+    assert_eq!(invoice(&app, &id).await["status"], "draft", "nothing changed");
+    let (_, manager) = app.user_with_roles(&["manager"]).await;
+    problem(app.post(&format!("/api/v1/invoices/{id}/issue"), &manager, &json!({})).await, StatusCode::FORBIDDEN).await;
+    assert_eq!(app.get(&format!("/api/v1/invoices/{id}"), &manager).await.status(), StatusCode::OK, "managers read");
+    let (_, agent) = app.user_with_roles(&["agent"]).await;
+    problem(app.get("/api/v1/invoices", &agent).await, StatusCode::FORBIDDEN).await;
+    problem(
+        app.post(
+            "/api/v1/invoice-runs",
+            &manager,
+            &json!({"mode": "commit", "scope": "all", "period_end": "2026-11-30"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    problem(app.get("/api/v1/invoices/999999", &app.admin_token).await, StatusCode::NOT_FOUND).await;
+
+    let issued = issue(&app, &id).await;
+    let res = app
+        .post(&format!("/api/v1/invoices/{id}/mark-paid"), &app.admin_token, &json!({"paid_on": "2000-01-01"}))
+        .await;
+    problem(res, StatusCode::CONFLICT).await;
+    let res = app.post(&format!("/api/v1/invoices/{id}/mark-paid"), &app.admin_token, &json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let paid: Value = res.json().await.unwrap();
+    assert_eq!(paid["status"], "paid");
+    assert_eq!(paid["paid_on"], issued["issue_date"]);
+    assert_eq!(paid["allowed_actions"], json!(["cancel"]));
+    let page: Value = app
+        .get(&format!("/api/v1/invoices?customer_id={customer}&status=paid"), &app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    let none: Value = app
+        .get(&format!("/api/v1/invoices?customer_id={customer}&status=draft"), &app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(none["items"].as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn a_commit_retried_with_the_same_idempotency_key_creates_nothing_new() {
+    let app = spawn_app().await;
+    let (customer, _, _) = two_bookings(&app).await;
+    let body = json!({"mode": "commit", "scope": "customer", "scope_id": customer, "period_end": "2026-11-30"});
+    let send = || {
+        app.request(Method::POST, "/api/v1/invoice-runs", Some(&app.admin_token))
+            .header("idempotency-key", "run-2026-11")
+            .json(&body)
+            .send()
+    };
+    let first = send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    let second = send().await.unwrap();
+    assert_eq!(second.headers().get("idempotent-replayed").map(|v| v.to_str().unwrap()), Some("true"));
+    let second: Value = second.json().await.unwrap();
+    assert_eq!(second["id"], first["id"]);
+    let all: Value =
+        app.get(&format!("/api/v1/invoices?customer_id={customer}"), &app.admin_token).await.json().await.unwrap();
+    assert_eq!(all["items"].as_array().unwrap().len(), 1, "one draft only");
+    let runs: Value = app.get("/api/v1/invoice-runs", &app.admin_token).await.json().await.unwrap();
+    assert_eq!(runs["items"].as_array().unwrap().len(), 1, "one run only");
+}
