@@ -3,6 +3,7 @@
 
 mod api_clients;
 mod auth;
+mod billing_flows;
 mod bookings;
 mod catalog;
 mod contracts;

@@ -13,6 +13,7 @@ pub mod health;
 pub mod invoice_runs;
 pub mod invoices;
 pub mod projects;
+pub mod quota;
 pub mod rates;
 pub mod teams;
 pub mod tickets;
@@ -35,6 +36,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     bookings::configure(cfg);
     expenses::configure(cfg);
     contracts::configure(cfg);
+    quota::configure(cfg);
     rates::configure(cfg);
     invoice_runs::configure(cfg);
     invoices::configure(cfg);
@@ -52,6 +54,7 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         bookings::Doc::openapi(),
         expenses::Doc::openapi(),
         contracts::Doc::openapi(),
+        quota::Doc::openapi(),
         rates::Doc::openapi(),
         invoice_runs::Doc::openapi(),
         invoices::Doc::openapi(),

@@ -528,6 +528,8 @@ pub struct StatusChange {
 
 /// Move a ticket along its life: `new → open → in_progress ⇄ waiting → resolved → closed`;
 /// resolved or closed tickets can be reopened (`open`). Anything else is 409 with `allowed`.
+/// Resolving a ticket of a customer in `immediate` billing mode commits an invoice run for
+/// the ticket (started via `ticket_resolved`): its open work becomes a draft invoice.
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/status", operation_id = "change_ticket_status", tag = "tickets",
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)), request_body = StatusChange,
     security(("bearer" = []), ("api_key" = ["tickets:write"])),
@@ -567,6 +569,14 @@ pub async fn change_status(
             ApiError::NotFound(_) => ApiError::NotFound("ticket".into()),
             other => other,
         })?;
+    if let (TicketStatus::Resolved, Some(customer_id)) = (b.status, ticket.data.customer_id) {
+        // Customers billed per resolved ticket get its draft now; the status change stands
+        // even if billing fails (the work then waits for the next run).
+        if let Err(e) = crate::routes::invoice_runs::bill_resolved_ticket(&state, id, customer_id, &p.actor(&req)).await
+        {
+            tracing::error!(error = %e, ticket_id = id, "could not bill the resolved ticket");
+        }
+    }
     Ok(ticket_response(StatusCode::OK, ticket))
 }
 

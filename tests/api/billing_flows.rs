@@ -1,0 +1,277 @@
+//! End-to-end tests: billing flows across runs — prepaid quota through drafts, issue and
+//! cancellation (`/contracts/{id}/quota`), fees billed once, contract-scoped runs, customers
+//! billed per resolved ticket, and projects moving to `billed`.
+
+use crate::bookings::service;
+use crate::helpers::*;
+use crate::invoices::{book, commit, d, dec, invoice, issue};
+use crate::tickets::create_ticket;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+async fn quota(app: &TestApp, contract: i64, period: &str) -> Value {
+    let res = app.get(&format!("/api/v1/contracts/{contract}/quota?period={period}"), &app.admin_token).await;
+    assert_eq!(res.status(), StatusCode::OK, "quota: {}", res.text().await.unwrap_or_default());
+    res.json().await.unwrap()
+}
+
+async fn contract(app: &TestApp, body: Value) -> i64 {
+    let res = app.post("/api/v1/contracts", &app.admin_token, &body).await;
+    assert_eq!(res.status(), StatusCode::CREATED, "contract: {}", res.text().await.unwrap_or_default());
+    res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+fn hours(h: i64) -> i64 {
+    h * 60
+}
+
+/// 10 h per month for 800.00, unused hours carried (at most 5 h), overage at 90.00.
+async fn prepaid_customer(app: &TestApp) -> (i64, i64, i64, Value) {
+    let remote = service(app, "REMOTE", "hour", true).await;
+    let customer = app.create_customer(json!({"name": "Kontingent GmbH", "invoice_detail": "per_booking"})).await["id"]
+        .as_i64()
+        .unwrap();
+    let c = contract(
+        app,
+        json!({"customer_id": customer, "name": "Support 10 h", "kind": "prepaid_hours", "start_date": "2026-11-01",
+               "fee": "800.00", "hours_per_period": "10", "carry_over": {"policy": "carry", "cap": "5"},
+               "overage": {"type": "tiers", "tiers": [{"up_to_hours": null, "unit_price": "90.00"}]}}),
+    )
+    .await;
+    let ticket = create_ticket(app, json!({"title": "Support", "customer_id": customer})).await;
+    (customer, c, remote, ticket)
+}
+
+/// November: 6 h used of 10 → 4 h carried into December; December: 12 h, of which the 4
+/// carried hours and 8 of December's 10 are covered; cancelling December's invoice gives
+/// its consumption back and its fee and work are billed again by the next run — once.
+#[tokio::test]
+async fn prepaid_hours_are_consumed_carried_and_reversed_through_the_ledger() {
+    let app = spawn_app().await;
+    let (customer, c, remote, ticket) = prepaid_customer(&app).await;
+    book(&app, json!({"work_date": "2026-11-10", "duration_minutes": hours(6), "service_id": remote, "ticket_id": ticket["id"], "description": "Nov"})).await;
+
+    let before = quota(&app, c, "2026-11-15").await;
+    assert_eq!(before["ledger"]["projected"], true, "no invoice reached November yet");
+    assert_eq!(dec(&before["ledger"]["granted"]), d("600"));
+    assert_eq!(dec(&before["ledger"]["used"]), d("0"));
+
+    let nov = commit(
+        &app,
+        json!({"scope": "customer", "scope_id": customer, "period_start": "2026-11-01", "period_end": "2026-11-30"}),
+    )
+    .await;
+    let nov_id = nov["invoice_ids"][0].clone();
+    let draft = invoice(&app, &nov_id).await;
+    assert_eq!(dec(&draft["totals"]["net"]), d("800.00"), "the fee; the 6 h are covered");
+    let q = quota(&app, c, "2026-11-15").await;
+    assert_eq!(dec(&q["ledger"]["used"]), d("0"), "a draft writes no ledger entry yet");
+    assert_eq!(dec(&q["including_drafts"]["used"]), d("360"));
+    assert_eq!(q["including_drafts"]["closed"], true);
+    assert_eq!(dec(&q["including_drafts"]["carried_out"]), d("240"));
+
+    issue(&app, &nov_id).await;
+    let q = quota(&app, c, "2026-11-15").await;
+    assert_eq!(q["ledger"]["projected"], false);
+    assert_eq!(dec(&q["ledger"]["used"]), d("360"));
+    assert_eq!(dec(&q["ledger"]["remaining"]), d("0"), "carried out at the close");
+    assert!(q["entries"].as_array().unwrap().iter().any(|e| e["kind"] == "consumption"));
+    let dec_q = quota(&app, c, "2026-12-01").await;
+    assert_eq!(dec(&dec_q["ledger"]["carried_in"]), d("240"));
+    assert_eq!(dec(&dec_q["ledger"]["remaining"]), d("840"), "10 h + 4 h carried");
+
+    book(&app, json!({"work_date": "2026-12-03", "duration_minutes": hours(12), "service_id": remote, "ticket_id": ticket["id"], "description": "Dec"})).await;
+    let dec_run = commit(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-12-31"})).await;
+    let dec_id = dec_run["invoice_ids"][0].clone();
+    let dec_inv = invoice(&app, &dec_id).await;
+    let fee_lines: Vec<&Value> = dec_inv["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "fee").collect();
+    assert_eq!(fee_lines.len(), 1, "December's fee only; November's was billed");
+    assert!(fee_lines[0]["description"].as_str().unwrap().contains("2026-12-01"), "{}", fee_lines[0]);
+    assert_eq!(dec(&dec_inv["totals"]["net"]), d("800.00"), "12 h within 14 h available");
+    issue(&app, &dec_id).await;
+    let q = quota(&app, c, "2026-12-15").await;
+    assert_eq!(dec(&q["ledger"]["used"]), d("720"));
+    assert_eq!(dec(&q["ledger"]["carried_out"]), d("120"), "2 h left, carried into January at the close");
+    let events: Value =
+        app.get("/api/v1/events?type=contract.quota_threshold", &app.admin_token).await.json().await.unwrap();
+    assert!(!events["items"].as_array().unwrap().is_empty(), "80 % of December crossed: {events}");
+
+    let res = app.post(&format!("/api/v1/invoices/{dec_id}/cancel"), &app.admin_token, &json!({})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let q = quota(&app, c, "2026-12-15").await;
+    assert_eq!(dec(&q["ledger"]["used"]), d("0"), "the credit note reversed the consumption");
+    assert!(q["entries"].as_array().unwrap().iter().any(|e| e["kind"] == "reversal"));
+    let again = commit(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-12-31"})).await;
+    let again_inv = invoice(&app, &again["invoice_ids"][0]).await;
+    let fees = again_inv["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "fee").count();
+    assert_eq!(fees, 1, "the cancelled fee is billed again, once");
+    assert_eq!(again["positions_reserved"], 2, "the fee and the booking");
+}
+
+#[tokio::test]
+async fn a_draft_a_later_draft_builds_on_cannot_be_deleted_first() {
+    let app = spawn_app().await;
+    let (customer, _, remote, ticket) = prepaid_customer(&app).await;
+    book(&app, json!({"work_date": "2026-11-10", "duration_minutes": 60, "service_id": remote, "ticket_id": ticket["id"], "description": "Nov"})).await;
+    let nov = commit(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-11-30"})).await;
+    let dec_run = commit(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-12-31"})).await;
+    let (a, b) = (nov["invoice_ids"][0].clone(), dec_run["invoice_ids"][0].clone());
+    let p = problem(app.delete(&format!("/api/v1/invoices/{a}"), &app.admin_token).await, StatusCode::CONFLICT).await;
+    assert!(p["detail"].as_str().unwrap().contains("later"), "{p}");
+    assert_eq!(app.delete(&format!("/api/v1/invoices/{b}"), &app.admin_token).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(app.delete(&format!("/api/v1/invoices/{a}"), &app.admin_token).await.status(), StatusCode::NO_CONTENT);
+    // Quota lines cannot be cut out of a draft either.
+    let nov = commit(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-11-30"})).await;
+    let draft = invoice(&app, &nov["invoice_ids"][0]).await;
+    assert_eq!(draft["lines"].as_array().unwrap().len(), 1, "only the fee: the hour is covered");
+}
+
+#[tokio::test]
+async fn a_quota_of_a_contract_without_one_or_outside_its_term_is_refused() {
+    let app = spawn_app().await;
+    let (customer, c, _, _) = prepaid_customer(&app).await;
+    let tm = contract(
+        &app,
+        json!({"customer_id": customer, "name": "Hourly", "kind": "time_and_material", "start_date": "2026-01-01"}),
+    )
+    .await;
+    problem(app.get(&format!("/api/v1/contracts/{tm}/quota"), &app.admin_token).await, StatusCode::NOT_FOUND).await;
+    let p = problem(
+        app.get(&format!("/api/v1/contracts/{c}/quota?period=2026-10-15"), &app.admin_token).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&p), vec!["period"]);
+    problem(
+        app.get(&format!("/api/v1/contracts/{c}/quota?period=soon"), &app.admin_token).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    problem(app.get("/api/v1/contracts/99999/quota", &app.admin_token).await, StatusCode::NOT_FOUND).await;
+    let (_, agent) = app.user_with_roles(&["agent"]).await;
+    problem(app.get(&format!("/api/v1/contracts/{c}/quota"), &agent).await, StatusCode::FORBIDDEN).await;
+}
+
+#[tokio::test]
+async fn a_contract_run_bills_that_contract_only_and_a_separate_contract_gets_its_own_invoice() {
+    let app = spawn_app().await;
+    let remote = service(&app, "REMOTE", "hour", true).await;
+    let onsite = service(&app, "ONSITE", "hour", true).await;
+    let customer = app.create_customer(json!({"name": "Zwei Verträge AG"})).await["id"].as_i64().unwrap();
+    let flat = contract(
+        &app,
+        json!({"customer_id": customer, "name": "Managed", "kind": "flat_fee", "start_date": "2026-11-01",
+        "fee": "500.00", "covered_service_ids": [remote], "separate_invoice": true}),
+    )
+    .await;
+    let hourly = contract(
+        &app,
+        json!({"customer_id": customer, "name": "On-site", "kind": "time_and_material", "start_date": "2026-01-01",
+        "covered_service_ids": [onsite]}),
+    )
+    .await;
+    let t = create_ticket(&app, json!({"title": "Rollout", "customer_id": customer})).await;
+    book(&app, json!({"work_date": "2026-11-03", "duration_minutes": 60, "service_id": remote, "ticket_id": t["id"], "description": "remote"})).await;
+    book(&app, json!({"work_date": "2026-11-04", "duration_minutes": 60, "service_id": onsite, "ticket_id": t["id"], "description": "on site"})).await;
+
+    let run = commit(&app, json!({"scope": "contract", "scope_id": hourly, "period_end": "2026-11-30"})).await;
+    assert_eq!(run["invoices_created"], 1);
+    let inv = invoice(&app, &run["invoice_ids"][0]).await;
+    assert_eq!(inv["contract_id"], hourly);
+    assert_eq!(dec(&inv["totals"]["net"]), d("96.00"), "the on-site hour only, no flat fee");
+    // The rest: the flat fee's separate invoice with its covered work.
+    let rest = commit(&app, json!({"scope": "all", "period_end": "2026-11-30"})).await;
+    assert_eq!(rest["invoices_created"], 1);
+    let sep = invoice(&app, &rest["invoice_ids"][0]).await;
+    assert_eq!(sep["contract_id"], flat);
+    assert_eq!(dec(&sep["totals"]["net"]), d("500.00"));
+    let p = problem(
+        app.post(
+            "/api/v1/invoice-runs",
+            &app.admin_token,
+            &json!({"mode": "commit", "scope": "contract", "scope_id": 4242, "period_end": "2026-11-30"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&p), vec!["scope_id"]);
+}
+
+async fn move_ticket(app: &TestApp, id: &Value, statuses: &[&str]) {
+    for s in statuses {
+        let res = app.post(&format!("/api/v1/tickets/{id}/status"), &app.admin_token, &json!({"status": s})).await;
+        assert_eq!(res.status(), StatusCode::OK, "→ {s}: {}", res.text().await.unwrap_or_default());
+    }
+}
+
+#[tokio::test]
+async fn a_customer_billed_per_ticket_gets_a_draft_when_the_ticket_is_resolved() {
+    let app = spawn_app().await;
+    let remote = service(&app, "REMOTE", "hour", true).await;
+    let customer =
+        app.create_customer(json!({"name": "Sofort KG", "billing_mode": "immediate"})).await["id"].as_i64().unwrap();
+    let done = create_ticket(&app, json!({"title": "Done soon", "customer_id": customer})).await;
+    let waiting = create_ticket(&app, json!({"title": "Still open", "customer_id": customer})).await;
+    let today = time::OffsetDateTime::now_utc().date().to_string();
+    let b = book(&app, json!({"work_date": today, "duration_minutes": 60, "service_id": remote, "ticket_id": done["id"], "description": "fixed"})).await;
+    book(&app, json!({"work_date": today, "duration_minutes": 30, "service_id": remote, "ticket_id": waiting["id"], "description": "ongoing"})).await;
+
+    // The periodic run leaves the work on unresolved tickets of this customer alone.
+    let periodic = commit(&app, json!({"scope": "all", "period_end": today})).await;
+    assert_eq!(periodic["positions_reserved"], 0);
+
+    move_ticket(&app, &done["id"], &["open", "in_progress", "resolved"]).await;
+    let drafts: Value =
+        app.get(&format!("/api/v1/invoices?ticket_id={}", done["id"]), &app.admin_token).await.json().await.unwrap();
+    let items = drafts["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{drafts}");
+    assert_eq!(items[0]["status"], "draft");
+    assert_eq!(items[0]["ticket_id"], done["id"]);
+    assert_eq!(items[0]["lines"][0]["positions"][0]["id"], b["id"]);
+    let run: Value =
+        app.get(&format!("/api/v1/invoice-runs/{}", items[0]["run_id"]), &app.admin_token).await.json().await.unwrap();
+    assert_eq!(run["started_via"], "ticket_resolved");
+    assert_eq!(run["scope"], "ticket");
+    let other: Value =
+        app.get(&format!("/api/v1/invoices?ticket_id={}", waiting["id"]), &app.admin_token).await.json().await.unwrap();
+    assert!(other["items"].as_array().unwrap().is_empty());
+    // Reopened and resolved again: nothing new to bill, no second draft.
+    move_ticket(&app, &done["id"], &["open", "in_progress", "resolved"]).await;
+    let drafts: Value =
+        app.get(&format!("/api/v1/invoices?ticket_id={}", done["id"]), &app.admin_token).await.json().await.unwrap();
+    assert_eq!(drafts["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_run_that_bills_the_last_open_work_of_a_finished_project_marks_it_billed() {
+    let app = spawn_app().await;
+    let remote = service(&app, "REMOTE", "hour", true).await;
+    let customer = app.create_customer(json!({"name": "Projekt GmbH"})).await["id"].as_i64().unwrap();
+    let new_project = |name: &str| {
+        let body = json!({"name": name, "customer_id": customer});
+        let app = &app;
+        async move { app.post("/api/v1/projects", &app.admin_token, &body).await.json::<Value>().await.unwrap() }
+    };
+    let finished = new_project("Finished").await;
+    let ongoing = new_project("Ongoing").await;
+    for (p, date) in [(&finished, "2026-11-05"), (&ongoing, "2026-11-06"), (&ongoing, "2026-12-06")] {
+        book(&app, json!({"work_date": date, "duration_minutes": 60, "service_id": remote, "project_id": p["id"], "description": "work"})).await;
+    }
+    for p in [&finished, &ongoing] {
+        for s in ["lead_done", "manager_done"] {
+            let res = app
+                .post(&format!("/api/v1/projects/{}/status", p["id"]), &app.admin_token, &json!({"status": s}))
+                .await;
+            assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+        }
+    }
+    let run = commit(&app, json!({"scope": "all", "period_end": "2026-11-30"})).await;
+    assert_eq!(run["projects_billed"], json!([finished["id"]]));
+    let f: Value =
+        app.get(&format!("/api/v1/projects/{}", finished["id"]), &app.admin_token).await.json().await.unwrap();
+    assert_eq!(f["status"], "billed");
+    let o: Value =
+        app.get(&format!("/api/v1/projects/{}", ongoing["id"]), &app.admin_token).await.json().await.unwrap();
+    assert_eq!(o["status"], "manager_done", "December's work is still open");
+}
