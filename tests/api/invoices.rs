@@ -355,3 +355,80 @@ async fn a_commit_retried_with_the_same_idempotency_key_creates_nothing_new() {
     let runs: Value = app.get("/api/v1/invoice-runs", &app.admin_token).await.json().await.unwrap();
     assert_eq!(runs["items"].as_array().unwrap().len(), 1, "one run only");
 }
+
+/// What a computation read must still hold when its drafts are stored: a booking edited
+/// after the engine ran, or a second computation of the same customer, is refused as stale
+/// (nothing written) — the run then computes again.
+#[tokio::test]
+async fn drafts_computed_from_data_that_changed_meanwhile_are_not_stored() {
+    use persistence::billing::{BillingSetup, InputParams, PositionScope};
+    use persistence::invoice_runs::{RunPlan, RunScope, RunStart, StartedVia};
+    use persistence::invoices::{DraftBatch, DraftOutcome};
+    let app = spawn_app().await;
+    let (customer, _, bookings) = two_bookings(&app).await;
+    let store = app.store().await;
+    let setup = BillingSetup::load(&store).await.unwrap();
+    let params = InputParams {
+        period_start: None,
+        period_end: time::macros::date!(2026 - 11 - 30),
+        scope: PositionScope::default(),
+        contract_id: None,
+        partial: false,
+        per_booking: false,
+    };
+    let actor = persistence::Actor::system();
+    let plan = RunPlan { scope: RunScope::Customer(customer), customers: vec![], params };
+    let start = RunStart { via: StartedVia::Api, actor: &actor, idempotency: None };
+    let run = store.commit_run(&setup, &plan, &start).await.unwrap().run;
+    let stale_read = setup.customer_input(&store, customer, params).await.unwrap();
+    let stale = domain::engine::compute_customer(&setup.ctx, &stale_read.input);
+    fn batch<'a>(
+        run_id: i64,
+        customer_id: i64,
+        cr: &'a persistence::billing::CustomerRun,
+        billing: &'a domain::engine::CustomerBilling,
+        actor: &'a persistence::Actor,
+    ) -> DraftBatch<'a> {
+        DraftBatch {
+            run_id,
+            customer_id,
+            billing_version: cr.billing_version,
+            billing,
+            versions: &cr.versions,
+            scope_ticket_id: None,
+            scope_project_id: None,
+            scope_contract_id: None,
+            actor,
+        }
+    }
+    // A booking changes after the computation: its drafts are stale.
+    let res = app
+        .patch(&format!("/api/v1/bookings/{}", bookings[0]), &app.admin_token, &json!({"duration_minutes": 120}), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        store.create_drafts(&batch(run.id, customer, &stale_read, &stale, &actor)).await.unwrap(),
+        DraftOutcome::Stale
+    );
+    assert_eq!(booking_state(&app, &bookings[0]).await, "open", "nothing written");
+    let none: Value =
+        app.get(&format!("/api/v1/invoices?customer_id={customer}"), &app.admin_token).await.json().await.unwrap();
+    assert!(none["items"].as_array().unwrap().is_empty());
+    // Two fresh computations of the same customer: only the first is stored.
+    let first_read = setup.customer_input(&store, customer, params).await.unwrap();
+    let second_read = setup.customer_input(&store, customer, params).await.unwrap();
+    let first = domain::engine::compute_customer(&setup.ctx, &first_read.input);
+    let second = domain::engine::compute_customer(&setup.ctx, &second_read.input);
+    assert!(matches!(
+        store.create_drafts(&batch(run.id, customer, &first_read, &first, &actor)).await.unwrap(),
+        DraftOutcome::Created { .. }
+    ));
+    assert_eq!(
+        store.create_drafts(&batch(run.id, customer, &second_read, &second, &actor)).await.unwrap(),
+        DraftOutcome::Stale
+    );
+    let one: Value =
+        app.get(&format!("/api/v1/invoices?customer_id={customer}"), &app.admin_token).await.json().await.unwrap();
+    assert_eq!(one["items"].as_array().unwrap().len(), 1);
+    assert_eq!(dec(&one["items"][0]["totals"]["net"]), d("240.00"), "the edited 2 h + 0.5 h at 96.00");
+}
