@@ -921,6 +921,8 @@ impl Store {
             check_version(&before, expected_version)?;
             before.check(InvoiceAction::Edit)?;
             let idx = before.lines.iter().position(|l| l.id == line_id).ok_or(StoreError::NotFound)?;
+            // The customer's billing row first (see delete_draft).
+            advance_billing_version!(tx, before.customer_id, None);
             let line_positions: Vec<Vec<PositionRef>> = before.lines.iter().map(|l| l.line.positions.clone()).collect();
             let leaving = invoice::lines_leaving_with(&line_positions, idx);
             let settled: Vec<PositionRow> = sqlx::query_as(&format!(
@@ -972,7 +974,6 @@ impl Store {
             let remaining: Vec<&InvoiceLine> =
                 before.lines.iter().filter(|l| !removed.contains(&l.id)).map(|l| &l.line).collect();
             retotal!(tx, &before, &remaining);
-            advance_billing_version!(tx, before.customer_id, None);
             let after = fetch_invoice!(&mut *tx, id);
             audit!(tx, actor, "invoice", id, "remove_line", Some(&audit_view(&before)), Some(&audit_view(&after)));
             (after, removed)
@@ -1008,6 +1009,9 @@ impl Store {
             let before = lock_invoice!(tx, id);
             check_version(&before, expected_version)?;
             before.check(InvoiceAction::Delete)?;
+            // Take the customer's billing row first: a run storing drafts meanwhile either
+            // committed before (and is seen below) or waits and computes again.
+            advance_billing_version!(tx, before.customer_id, None);
             let contracts = contracts_with_quota_or_fees!(tx, id);
             check_no_later_contract_invoice!(tx, id, contracts);
             move_positions!(tx, id, "reserved", "open");
@@ -1015,7 +1019,6 @@ impl Store {
             sqlx::query("DELETE FROM invoice_positions WHERE invoice_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM invoice_lines WHERE invoice_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM invoices WHERE id = $1").bind(id).execute(&mut *tx).await?;
-            advance_billing_version!(tx, before.customer_id, None);
             audit!(tx, actor, "invoice", id, "delete", Some(&audit_view(&before)), None::<&AuditView>);
         });
         Ok(())
@@ -1036,7 +1039,6 @@ impl Store {
             check_version(&before, expected_version)?;
             before.check(InvoiceAction::Issue)?;
             let year = opts.issue_date.year();
-            check_issue_date!(tx, &opts.series, year, opts.issue_date);
             let customer: crate::Customer = sqlx::query_as("SELECT * FROM customers WHERE id = $1")
                 .bind(before.customer_id).fetch_one(&mut *tx).await?;
             let snapshot = CustomerSnapshot::of(&customer);
@@ -1052,8 +1054,10 @@ impl Store {
             for c in &before.threshold_crossings {
                 emit_event!(tx, "contract.quota_threshold", "contract", c.contract_id, c);
             }
-            // Counters last: their row locks are held until commit.
+            // Counters last: their row locks are held until commit. The date check runs under
+            // the series lock, so a later number never gets an earlier date.
             let seq = next_number!(tx, invoice::sequence_name(&opts.series, year), 1)?;
+            check_issue_date!(tx, &opts.series, year, opts.issue_date);
             let number = invoice::format_number(&opts.series, year, seq);
             let feed_seq = next_number!(tx, "accounting_feed", 1)?;
             sqlx::query(
@@ -1118,7 +1122,6 @@ impl Store {
             check_version(&before, expected_version)?;
             before.check(InvoiceAction::Cancel)?;
             let year = opts.issue_date.year();
-            check_issue_date!(tx, &opts.series, year, opts.issue_date);
             if before.issue_date.is_some_and(|d| opts.issue_date < d) {
                 return Err(StoreError::Conflict("the credit note cannot be dated before the invoice".into()));
             }
@@ -1133,7 +1136,9 @@ impl Store {
                 Some(r) => format!("Cancels invoice {}: {r}", before.number.as_deref().unwrap_or_default()),
                 None => format!("Cancels invoice {}", before.number.as_deref().unwrap_or_default()),
             };
+            // The series lock first, then the date check under it (see issue_invoice).
             let seq = next_number!(tx, invoice::sequence_name(&opts.series, year), 1)?;
+            check_issue_date!(tx, &opts.series, year, opts.issue_date);
             let number = invoice::format_number(&opts.series, year, seq);
             let feed_seq = next_number!(tx, "accounting_feed", 1)?;
             let credit_id: i64 = sqlx::query_scalar(

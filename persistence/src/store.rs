@@ -137,7 +137,23 @@ impl Store {
     /// Applies the migrations of the store's backend (idempotent; safe on several nodes).
     pub async fn migrate(&self) -> Result<()> {
         match &*self.db {
-            Db::Sqlite(pool) => crate::sqlite::MIGRATOR.run(pool).await?,
+            Db::Sqlite(pool) => {
+                // sqlx's SQLite migrator takes no lock (PostgreSQL's takes an advisory lock):
+                // two processes starting at once on a new file may both try a migration;
+                // the loser finds the winner's tables, and a retry sees it applied.
+                let mut attempt = 0u64;
+                loop {
+                    match crate::sqlite::MIGRATOR.run(pool).await {
+                        Ok(()) => break,
+                        Err(e) if attempt >= 5 => return Err(e.into()),
+                        Err(e) => {
+                            attempt += 1;
+                            tracing::debug!(error = %e, attempt, "SQLite migration raced another process; retrying");
+                            tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                        }
+                    }
+                }
+            }
             Db::Postgres(pool) => crate::postgres::MIGRATOR.run(pool).await?,
         }
         Ok(())
