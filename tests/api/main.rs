@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `kontor` server on a random port, spoken to over HTTP.
 //! Runs on SQLite by default and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
+mod accounting;
 mod api_clients;
 mod auth;
 mod billing_flows;

@@ -1,5 +1,6 @@
 //! HTTP resources. Each module owns one resource: its DTOs, handlers and routes.
 
+pub mod accounting;
 pub mod api_clients;
 pub mod audit;
 pub mod auth;
@@ -40,6 +41,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     rates::configure(cfg);
     invoice_runs::configure(cfg);
     invoices::configure(cfg);
+    accounting::configure(cfg);
 }
 
 /// The OpenAPI documents of the resource modules, merged into the API document.
@@ -58,5 +60,6 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         rates::Doc::openapi(),
         invoice_runs::Doc::openapi(),
         invoices::Doc::openapi(),
+        accounting::Doc::openapi(),
     ]
 }
