@@ -1,0 +1,803 @@
+//! Reliability of invoicing under concurrency and crashes, with the real `kontor` binary:
+//! two server processes on one database — PostgreSQL when `TEST_DATABASE_URL` is set, else
+//! one SQLite file in WAL mode — commit invoice runs, issue drafts and cancel invoices at
+//! the same time; afterwards the invariants are checked in the database itself. A failing
+//! last step of issuing and a SIGKILL in the middle of issuing leave every invoice wholly a
+//! draft or wholly issued, and the numbers stay gapless.
+
+use crate::helpers::{TestDb, ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET};
+use futures_util::future::join_all;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Last day of the service period of every run here (the bookings are in November 2026).
+const PERIOD_END: &str = "2026-11-30";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free port")
+}
+
+/// One `kontor` server process.
+struct Node {
+    name: String,
+    dir: PathBuf,
+    database_url: String,
+    port: u16,
+    log: PathBuf,
+    child: Option<Child>,
+}
+
+impl Node {
+    async fn start(name: &str, dir: &Path, database_url: &str) -> Node {
+        let mut node = Node {
+            name: name.to_string(),
+            dir: dir.to_path_buf(),
+            database_url: database_url.to_string(),
+            port: 0,
+            log: PathBuf::new(),
+            child: None,
+        };
+        node.boot().await;
+        node
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// Starts the process on a free port and waits until it serves. A port taken by someone
+    /// else between choosing and binding it is retried with another.
+    async fn boot(&mut self) {
+        for _ in 0..3 {
+            self.port = free_port();
+            self.log = self.dir.join(format!("{}-{}.log", self.name, self.port));
+            let out = std::fs::File::create(&self.log).expect("create the log file");
+            let err = out.try_clone().expect("log file handle");
+            let child = Command::new(env!("CARGO_BIN_EXE_kontor"))
+                .current_dir(&self.dir)
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("KONTOR_BIND", format!("127.0.0.1:{}", self.port))
+                .env("DATABASE_URL", &self.database_url)
+                .env("KONTOR_DATA_DIR", self.dir.join(format!("{}-data", self.name)))
+                .env("KONTOR_JWT_SECRET", JWT_SECRET)
+                .env("KONTOR_ADMIN_EMAIL", ADMIN_EMAIL)
+                .env("KONTOR_ADMIN_PASSWORD", ADMIN_PASSWORD)
+                .env("KONTOR_WORKERS", "2")
+                .env("KONTOR_DB_MAX_CONNECTIONS", "8")
+                // `listening` (info of the binary) tells that this process bound the port.
+                .env("RUST_LOG", "warn,kontor=info")
+                .env("NO_COLOR", "1")
+                .stdout(out)
+                .stderr(err)
+                .spawn()
+                .expect("start kontor");
+            self.child = Some(child);
+            if self.wait_until_ready().await {
+                return;
+            }
+        }
+        panic!("{} did not start:\n{}", self.name, self.log_text());
+    }
+
+    /// Waits until this process logged that it listens and `/readyz` answers 200; false
+    /// when the process exited first (e.g. the port was taken).
+    async fn wait_until_ready(&mut self) -> bool {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            match self.child.as_mut().map(Child::try_wait) {
+                Some(Ok(None)) => {}
+                _ => {
+                    self.child = None;
+                    return false;
+                }
+            }
+            if self.log_text().contains("listening") {
+                if let Ok(res) = client.get(self.url("/readyz")).send().await {
+                    if res.status() == StatusCode::OK {
+                        return true;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{} did not become ready on port {}:\n{}", self.name, self.port, self.log_text());
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Direct access to the test database, to check what the database holds (not what the API
+/// says) and to break it on purpose.
+enum Sql {
+    Postgres(sqlx::PgPool),
+    Sqlite(sqlx::SqlitePool),
+}
+
+/// Runs `$body` with `$pool` bound to the backend's pool.
+macro_rules! on_sql {
+    ($sql:expr, $pool:ident => $body:expr) => {
+        match $sql {
+            Sql::Postgres($pool) => $body,
+            Sql::Sqlite($pool) => $body,
+        }
+    };
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+struct DocRow {
+    id: i64,
+    kind: String,
+    status: String,
+    customer_id: i64,
+    series: Option<String>,
+    number_year: Option<i64>,
+    number_seq: Option<i64>,
+    number: Option<String>,
+    issue_date: Option<time::Date>,
+    feed_seq: Option<i64>,
+    cancels_id: Option<i64>,
+    cancelled_by_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+struct SettledRow {
+    id: i64,
+    invoice_id: i64,
+    position_key: String,
+    booking_id: Option<i64>,
+    active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+struct BookingRow {
+    id: i64,
+    customer_id: Option<i64>,
+    billable: bool,
+    state: String,
+}
+
+/// What the database holds about invoicing, read at a quiet moment.
+#[derive(Debug, Clone, PartialEq)]
+struct Books {
+    docs: BTreeMap<i64, DocRow>,
+    positions: Vec<SettledRow>,
+    bookings: Vec<BookingRow>,
+    /// `number_sequences` (invoice series and the accounting feed).
+    counters: BTreeMap<String, i64>,
+}
+
+impl Sql {
+    async fn connect(url: &str) -> Sql {
+        if url.starts_with("sqlite:") {
+            let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                .expect("SQLite URL")
+                .busy_timeout(Duration::from_secs(10));
+            let pool = sqlx::sqlite::SqlitePoolOptions::new().max_connections(2).connect_with(opts).await;
+            Sql::Sqlite(pool.expect("open the SQLite file"))
+        } else {
+            let pool = sqlx::postgres::PgPoolOptions::new().max_connections(2).connect(url).await;
+            Sql::Postgres(pool.expect("connect to the PostgreSQL test database"))
+        }
+    }
+
+    /// Runs SQL text as it is (DDL, fixed statements).
+    async fn run(&self, sql: &str) {
+        on_sql!(self, pool => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
+        on_sql!(self, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// All rows of a query, typed by the caller.
+    async fn rows<T>(&self, query: &str) -> Vec<T>
+    where
+        T: Send
+            + Unpin
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>,
+    {
+        on_sql!(self, pool => sqlx::query_as(query).fetch_all(pool).await).unwrap_or_else(|e| panic!("{query}: {e}"))
+    }
+
+    async fn books(&self) -> Books {
+        let docs: Vec<DocRow> = self
+            .rows(
+                "SELECT id, kind, status, customer_id, series, number_year, number_seq, number, issue_date, feed_seq, \
+                 cancels_id, cancelled_by_id FROM invoices ORDER BY id",
+            )
+            .await;
+        let positions = self
+            .rows("SELECT id, invoice_id, position_key, booking_id, active FROM invoice_positions ORDER BY id")
+            .await;
+        let bookings = self.rows("SELECT id, customer_id, billable, state FROM bookings ORDER BY id").await;
+        let counters: Vec<(String, i64)> = self
+            .rows(
+                "SELECT name, next_value FROM number_sequences WHERE name LIKE 'invoice:%' OR name = 'accounting_feed'",
+            )
+            .await;
+        Books {
+            docs: docs.into_iter().map(|d| (d.id, d)).collect(),
+            positions,
+            bookings,
+            counters: counters.into_iter().collect(),
+        }
+    }
+}
+
+/// How many documents of each kind the books hold.
+#[derive(Debug, Default, Clone, Copy)]
+struct Tally {
+    drafts: usize,
+    issued: usize,
+    cancelled: usize,
+    credit_notes: usize,
+}
+
+/// Checks every invariant of the invoice storage in what the database holds:
+/// - no position key is settled by two invoices that are not cancelled, and a position row
+///   is active exactly while its invoice is not cancelled;
+/// - every billable booking is in at most one such invoice, and its state says which:
+///   `reserved` ⇔ in a draft, `billed` ⇔ in an issued (or paid) invoice, `open` ⇔ in none;
+/// - drafts have no number; issued documents have `SERIES-YEAR-SEQ`, and per series and
+///   year the numbers are 1..N without a gap, the counter stands at N, and the numbers
+///   follow the issue dates (a higher number is never dated before a lower one);
+/// - the accounting feed positions are 1..M without a gap, its counter at M;
+/// - every cancelled invoice has exactly one credit note that refers back to it.
+fn check_books(b: &Books) -> Tally {
+    let mut tally = Tally::default();
+    let status = |id: i64| b.docs.get(&id).map(|d| d.status.as_str()).unwrap_or_else(|| panic!("invoice {id} missing"));
+    let mut series: BTreeMap<(String, i64), Vec<(i64, time::Date)>> = BTreeMap::new();
+    let mut feed = Vec::new();
+    for d in b.docs.values() {
+        match (d.kind.as_str(), d.status.as_str()) {
+            (_, "draft") => tally.drafts += 1,
+            ("credit_note", _) => tally.credit_notes += 1,
+            (_, "cancelled") => tally.cancelled += 1,
+            _ => tally.issued += 1,
+        }
+        if d.status == "draft" {
+            assert!(
+                d.number.is_none() && d.number_seq.is_none() && d.feed_seq.is_none(),
+                "a draft has no number: {d:?}"
+            );
+            continue;
+        }
+        let (Some(s), Some(year), Some(seq), Some(number)) = (&d.series, d.number_year, d.number_seq, &d.number) else {
+            panic!("an issued document has a full number: {d:?}");
+        };
+        assert_eq!(number, &format!("{s}-{year}-{seq:05}"), "{d:?}");
+        let expected_series = if d.kind == "credit_note" { "GS" } else { "RE" };
+        assert_eq!(s, expected_series, "{d:?}");
+        let date = d.issue_date.unwrap_or_else(|| panic!("an issued document has an issue date: {d:?}"));
+        assert_eq!(i64::from(date.year()), year, "the number's year is the issue date's: {d:?}");
+        series.entry((s.clone(), year)).or_default().push((seq, date));
+        feed.push(d.feed_seq.unwrap_or_else(|| panic!("an issued document is in the feed: {d:?}")));
+        if d.kind == "credit_note" {
+            let original = d.cancels_id.and_then(|id| b.docs.get(&id));
+            assert!(
+                original.is_some_and(|o| o.status == "cancelled" && o.cancelled_by_id == Some(d.id)),
+                "credit note {d:?} cancels {original:?}"
+            );
+        } else if d.status == "cancelled" {
+            let credit = d.cancelled_by_id.and_then(|id| b.docs.get(&id));
+            assert!(
+                credit.is_some_and(|c| c.kind == "credit_note" && c.cancels_id == Some(d.id)),
+                "cancelled {d:?} has its credit note, got {credit:?}"
+            );
+        }
+    }
+    for ((s, year), numbered) in &mut series {
+        numbered.sort_unstable();
+        let n = numbered.len() as i64;
+        let seqs: Vec<i64> = numbered.iter().map(|(seq, _)| *seq).collect();
+        assert_eq!(seqs, (1..=n).collect::<Vec<_>>(), "numbers of {s}-{year} are unique and gapless");
+        for pair in numbered.windows(2) {
+            assert!(
+                pair[0].1 <= pair[1].1,
+                "numbers of {s}-{year} follow the issue dates: {s}-{year}-{:05} is dated {}, {s}-{year}-{:05} {}",
+                pair[0].0,
+                pair[0].1,
+                pair[1].0,
+                pair[1].1
+            );
+        }
+        assert_eq!(b.counters.get(&format!("invoice:{s}:{year}")), Some(&n), "the counter of {s}-{year} stands at {n}");
+    }
+    for (name, value) in &b.counters {
+        if let Some(rest) = name.strip_prefix("invoice:") {
+            let (s, year) = rest.split_once(':').expect("invoice:SERIES:YEAR");
+            let used = series.get(&(s.to_string(), year.parse().expect("year"))).map_or(0, Vec::len) as i64;
+            assert_eq!(*value, used, "counter {name} is not ahead of the documents numbered");
+        }
+    }
+    feed.sort_unstable();
+    let m = feed.len() as i64;
+    assert_eq!(feed, (1..=m).collect::<Vec<_>>(), "feed positions are unique and gapless");
+    assert_eq!(b.counters.get("accounting_feed").copied().unwrap_or(0), m, "the feed counter stands at {m}");
+
+    let mut holders: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for p in &b.positions {
+        let cancelled = status(p.invoice_id) == "cancelled";
+        assert_eq!(p.active, !cancelled, "a position is active exactly while its invoice is not cancelled: {p:?}");
+        if !cancelled {
+            holders.entry(p.position_key.as_str()).or_default().push(p.invoice_id);
+        }
+    }
+    for (key, invoices) in &holders {
+        assert_eq!(
+            invoices.len(),
+            1,
+            "position {key} is settled by several invoices that are not cancelled: {invoices:?}"
+        );
+    }
+    for bk in b.bookings.iter().filter(|bk| bk.billable) {
+        let key = format!("booking:{}", bk.id);
+        let expected = match holders.get(key.as_str()).map(|i| status(i[0])) {
+            None => "open",
+            Some("draft") => "reserved",
+            Some("issued") | Some("paid") => "billed",
+            Some(other) => panic!("booking {} is held by an invoice in state {other}", bk.id),
+        };
+        assert_eq!(bk.state, expected, "booking {} (held by {:?})", bk.id, holders.get(key.as_str()));
+    }
+    tally
+}
+
+/// An HTTP answer, read completely.
+#[derive(Debug)]
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    replayed: bool,
+    body: Value,
+}
+
+impl Reply {
+    fn is_problem(&self) -> bool {
+        self.content_type.starts_with("application/problem+json")
+    }
+}
+
+/// One request; owns its arguments so that it can run in a spawned task.
+async fn send(
+    client: reqwest::Client,
+    url: String,
+    token: String,
+    method: Method,
+    body: Option<Value>,
+    idempotency_key: Option<String>,
+) -> Result<Reply, reqwest::Error> {
+    let mut rb = client.request(method, url);
+    if !token.is_empty() {
+        rb = rb.bearer_auth(token);
+    }
+    if let Some(b) = &body {
+        rb = rb.json(b);
+    }
+    if let Some(k) = idempotency_key {
+        rb = rb.header("idempotency-key", k);
+    }
+    let res = rb.send().await?;
+    let status = res.status();
+    let header = |name: &str| res.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let (content_type, replayed) = (header("content-type"), header("idempotent-replayed") == "true");
+    let bytes = res.bytes().await?;
+    Ok(Reply { status, content_type, replayed, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) })
+}
+
+/// Several nodes on one database, the admin's token (valid on every node: one JWT secret),
+/// and direct access to the database.
+struct Cluster {
+    nodes: Vec<Node>,
+    sql: Sql,
+    client: reqwest::Client,
+    token: String,
+    dir: PathBuf,
+    db: TestDb,
+}
+
+impl Cluster {
+    /// A fresh database and `n` nodes on it, started one after the other.
+    async fn start(n: usize) -> Cluster {
+        let (db, url) = TestDb::create().await;
+        let dir = std::env::temp_dir().join(format!("kontor-cluster-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("cluster dir");
+        let mut nodes = Vec::with_capacity(n);
+        for i in 0..n {
+            nodes.push(Node::start(&format!("node{i}"), &dir, &url).await);
+        }
+        let sql = Sql::connect(&url).await;
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        let login = send(
+            client.clone(),
+            nodes[0].url("/api/v1/auth/login"),
+            String::new(),
+            Method::POST,
+            Some(json!({"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})),
+            None,
+        )
+        .await
+        .expect("login");
+        assert_eq!(login.status, StatusCode::OK, "{login:?}");
+        let token = login.body["access_token"].as_str().expect("access token").to_string();
+        Cluster { nodes, sql, client, token, dir, db }
+    }
+
+    fn backend(&self) -> &'static str {
+        if self.db.is_postgres() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    }
+
+    /// A request to node `node`; fails only when the node cannot be reached.
+    fn request(
+        &self,
+        node: usize,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        key: Option<&str>,
+    ) -> impl std::future::Future<Output = Result<Reply, reqwest::Error>> + Send + 'static {
+        let url = self.nodes[node].url(path);
+        send(self.client.clone(), url, self.token.clone(), method, body, key.map(str::to_string))
+    }
+
+    /// POST to node `node`, which must answer.
+    fn post(&self, node: usize, path: &str, body: Option<Value>) -> impl std::future::Future<Output = Reply> + 'static {
+        let call = self.request(node, Method::POST, path, body, None);
+        let path = path.to_string();
+        async move { call.await.unwrap_or_else(|e| panic!("POST {path}: {e}")) }
+    }
+
+    /// POST to node `node` that must create something; its body.
+    async fn created(&self, node: usize, path: &str, body: Value) -> Value {
+        let r = self.post(node, path, Some(body)).await;
+        assert_eq!(r.status, StatusCode::CREATED, "POST {path}: {r:?}");
+        r.body
+    }
+
+    async fn service(&self) -> i64 {
+        let body = json!({"code": "REMOTE", "name": "Remote support", "unit": "hour", "kind": "work",
+                          "default_price": "96.00", "vat_rate": "19", "billable_by_default": true});
+        self.created(0, "/api/v1/services", body).await["id"].as_i64().expect("service id")
+    }
+
+    /// A customer billed one line per booking, with one ticket: (customer, ticket).
+    async fn customer_with_ticket(&self, node: usize, name: &str) -> (i64, i64) {
+        let customer =
+            self.created(node, "/api/v1/customers", json!({"name": name, "invoice_detail": "per_booking"})).await["id"]
+                .as_i64()
+                .expect("customer id");
+        let ticket = self
+            .created(
+                (node + 1) % self.nodes.len(),
+                "/api/v1/tickets",
+                json!({"title": "Support", "customer_id": customer}),
+            )
+            .await["id"]
+            .as_i64()
+            .expect("ticket id");
+        (customer, ticket)
+    }
+
+    /// Books `minutes` of remote support on `ticket` in November through node `node`.
+    async fn book(&self, node: usize, service: i64, ticket: i64, day: usize, minutes: i64) -> i64 {
+        self.book_on(node, service, ticket, &format!("2026-11-{day:02}"), minutes).await
+    }
+
+    /// Books `minutes` of remote support on `ticket` on `work_date` through node `node`.
+    async fn book_on(&self, node: usize, service: i64, ticket: i64, work_date: &str, minutes: i64) -> i64 {
+        let body = json!({"work_date": work_date, "duration_minutes": minutes,
+                          "service_id": service, "ticket_id": ticket, "description": "Remote session"});
+        self.created(node, "/api/v1/bookings", body).await["id"].as_i64().expect("booking id")
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let panicking = std::thread::panicking();
+        for node in &mut self.nodes {
+            if panicking {
+                eprintln!("--- log of {} ---\n{}", node.name, node.log_text());
+            }
+            if let Some(mut child) = node.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Reads the accounting feed from the database until `done`, as an accounting system
+/// polling it would, and checks that no read ever shows a gap (a later feed position
+/// visible before an earlier one). Returns how many reads it made.
+async fn watch_feed(sql: &Sql, done: &AtomicBool) -> usize {
+    let mut reads = 0;
+    while !done.load(Ordering::Acquire) {
+        let seqs: Vec<i64> = on_sql!(sql, pool => sqlx::query_scalar(
+            "SELECT feed_seq FROM invoices WHERE feed_seq IS NOT NULL ORDER BY feed_seq")
+            .fetch_all(pool).await.expect("read the feed"));
+        let m = seqs.len() as i64;
+        assert_eq!(seqs, (1..=m).collect::<Vec<_>>(), "a feed reader never sees a gap");
+        reads += 1;
+        tokio::task::yield_now().await;
+    }
+    reads
+}
+
+fn commit_body(scope: &str, scope_id: Option<i64>) -> Value {
+    json!({"mode": "commit", "scope": scope, "scope_id": scope_id, "period_end": PERIOD_END})
+}
+
+/// The statuses of two answers to the same request, sorted.
+fn statuses(a: &Reply, b: &Reply) -> (u16, u16) {
+    let (x, y) = (a.status.as_u16(), b.status.as_u16());
+    (x.min(y), x.max(y))
+}
+
+const CUSTOMERS: usize = 6;
+const ROUNDS: usize = 10;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_running_issuing_and_cancelling_at_once_bill_every_position_once_with_gapless_numbers() {
+    let cluster = Cluster::start(2).await;
+    let c = &cluster;
+    let started = Instant::now();
+    let service = c.service().await;
+    let mut customers = Vec::new();
+    for i in 0..CUSTOMERS {
+        customers.push(c.customer_with_ticket(i % 2, &format!("Kunde {i} GmbH")).await);
+    }
+    let (mut concurrent_changes, mut double_issues, mut double_cancels, mut feed_reads) = (0, 0, 0, 0);
+    let mut runs_with_drafts = 0;
+    for round in 0..ROUNDS {
+        // 1. Fresh work for every customer, booked through either node at once.
+        let bookings = customers.iter().enumerate().flat_map(|(i, &(_, ticket))| {
+            (0..2).map(move |j| c.book((i + j) % 2, service, ticket, round + 1, 30 + 15 * j as i64))
+        });
+        join_all(bookings).await;
+
+        // 2. Committed runs on both nodes at once — all customers, and single customers (one
+        //    of them on both nodes) — while both nodes cancel the same earlier invoice.
+        let before = c.sql.books().await;
+        let issued: Vec<i64> =
+            before.docs.values().filter(|d| d.kind == "invoice" && d.status == "issued").map(|d| d.id).collect();
+        let (first, second) = (customers[round % CUSTOMERS].0, customers[(round + 1) % CUSTOMERS].0);
+        let runs = [
+            (0, commit_body("all", None), None),
+            (1, commit_body("all", None), None),
+            (0, commit_body("customer", Some(first)), Some(first)),
+            (1, commit_body("customer", Some(first)), Some(first)),
+            (1, commit_body("customer", Some(second)), Some(second)),
+        ];
+        let run_calls = runs.iter().map(|(node, body, _)| c.post(*node, "/api/v1/invoice-runs", Some(body.clone())));
+        let cancel_now = issued.first().copied();
+        let cancel_calls = cancel_now.into_iter().flat_map(|id| {
+            let body = json!({"reason": format!("round {round}")});
+            [0, 1].map(|node| c.post(node, &format!("/api/v1/invoices/{id}/cancel"), Some(body.clone())))
+        });
+        let (run_replies, cancel_replies) = tokio::join!(join_all(run_calls), join_all(cancel_calls));
+        if let [a, b] = cancel_replies.as_slice() {
+            assert_eq!(statuses(a, b), (201, 409), "one node cancels, the other is refused: {a:?} {b:?}");
+            assert!(a.is_problem() || b.is_problem());
+            double_cancels += 1;
+        }
+        let mut created = BTreeSet::new();
+        let mut gave_up: Vec<(Option<i64>, BTreeSet<i64>)> = Vec::new();
+        for ((_, _, scope), r) in runs.iter().zip(&run_replies) {
+            assert_eq!(r.status, StatusCode::CREATED, "round {round}: {r:?}");
+            assert_eq!(r.body["status"], "completed", "{r:?}");
+            if r.body["invoices_created"].as_i64() > Some(0) {
+                runs_with_drafts += 1;
+            }
+            for id in r.body["invoice_ids"].as_array().expect("invoice_ids") {
+                assert!(created.insert(id.as_i64().expect("id")), "draft {id} is reported by two runs");
+            }
+            let problems = r.body["problems"].as_array().expect("problems");
+            let changed: BTreeSet<i64> = problems
+                .iter()
+                .filter(|p| p["code"] == "concurrent_change")
+                .filter_map(|p| p["customer_id"].as_i64())
+                .collect();
+            assert_eq!(changed.len(), problems.len(), "no problem but concurrent change: {problems:?}");
+            concurrent_changes += changed.len();
+            gave_up.push((*scope, changed));
+        }
+        let after_runs = c.sql.books().await;
+        check_books(&after_runs);
+        // Work still open was given up by every run that covered its customer (it kept
+        // changing under them), or was reopened by the cancellation meanwhile.
+        let reopened: BTreeSet<i64> = after_runs
+            .positions
+            .iter()
+            .filter(|p| Some(p.invoice_id) == cancel_now)
+            .filter_map(|p| p.booking_id)
+            .collect();
+        for b in after_runs.bookings.iter().filter(|b| b.state == "open" && !reopened.contains(&b.id)) {
+            let customer = b.customer_id.expect("customer of the booking");
+            for (scope, changed) in &gave_up {
+                if scope.is_none_or(|s| s == customer) {
+                    assert!(changed.contains(&customer), "booking {b:?} was left open by a run that did not give up");
+                }
+            }
+        }
+
+        // 3. Every draft is issued by both nodes at once: exactly one wins, the other gets 409;
+        //    meanwhile both nodes cancel another earlier invoice.
+        let drafts: Vec<i64> = after_runs.docs.values().filter(|d| d.status == "draft").map(|d| d.id).collect();
+        let issue_calls =
+            drafts.iter().flat_map(|id| [0, 1].map(|node| c.post(node, &format!("/api/v1/invoices/{id}/issue"), None)));
+        let cancel_later = issued.last().copied().filter(|id| Some(*id) != cancel_now);
+        let cancel_calls = cancel_later
+            .into_iter()
+            .flat_map(|id| [0, 1].map(|node| c.post(node, &format!("/api/v1/invoices/{id}/cancel"), None)));
+        let done = AtomicBool::new(false);
+        let work = async {
+            let replies = tokio::join!(join_all(issue_calls), join_all(cancel_calls));
+            done.store(true, Ordering::Release);
+            replies
+        };
+        let ((issue_replies, cancel_replies), reads) = tokio::join!(work, watch_feed(&c.sql, &done));
+        feed_reads += reads;
+        for (id, pair) in drafts.iter().zip(issue_replies.chunks(2)) {
+            let [a, b] = pair else { unreachable!("two answers per draft") };
+            assert_eq!(statuses(a, b), (200, 409), "draft {id}: one node issues it, the other is refused: {a:?} {b:?}");
+            let winner = if a.status == StatusCode::OK { a } else { b };
+            let loser = if a.status == StatusCode::OK { b } else { a };
+            assert_eq!(winner.body["status"], "issued");
+            assert!(winner.body["number"].is_string(), "{winner:?}");
+            assert!(loser.is_problem(), "{loser:?}");
+            double_issues += 1;
+        }
+        if let [a, b] = cancel_replies.as_slice() {
+            assert_eq!(statuses(a, b), (201, 409), "one node cancels, the other is refused: {a:?} {b:?}");
+            double_cancels += 1;
+        }
+        let tally = check_books(&c.sql.books().await);
+        assert_eq!(tally.drafts, 0, "every draft was issued");
+    }
+
+    // All work is billed once; the counters stand at the documents numbered.
+    let books = c.sql.books().await;
+    let tally = check_books(&books);
+    assert!(tally.cancelled > 0 && tally.credit_notes == tally.cancelled, "{tally:?}");
+    assert!(books.bookings.iter().all(|b| b.state != "reserved"), "no draft is left");
+
+    // The database itself refuses a second active settlement of a position …
+    let held = books.positions.iter().find(|p| p.active).expect("an active position");
+    let other = books.docs.values().find(|d| d.kind == "invoice" && d.id != held.invoice_id).expect("another invoice");
+    let insert = on_sql!(&c.sql, pool => sqlx::query(
+        "INSERT INTO invoice_positions (invoice_id, position_key, treatment, active) VALUES ($1, $2, 'billed', TRUE)")
+        .bind(other.id).bind(&held.position_key).execute(pool).await.map(|_| ()));
+    let err = insert.expect_err("a second active row of a position key is refused");
+    let db_err = err.as_database_error().expect("a database error");
+    assert_eq!(db_err.kind(), sqlx::error::ErrorKind::UniqueViolation, "{err}");
+    if c.db.is_postgres() {
+        assert_eq!(db_err.constraint(), Some("invoice_positions_once"));
+    }
+    // … and a number used twice in a series and year.
+    let numbered: Vec<&DocRow> = books.docs.values().filter(|d| d.series.as_deref() == Some("RE")).collect();
+    let (a, b) = (numbered[0], numbered[1]);
+    let update = on_sql!(&c.sql, pool => sqlx::query("UPDATE invoices SET number_seq = $1 WHERE id = $2")
+        .bind(a.number_seq).bind(b.id).execute(pool).await.map(|_| ()));
+    let err = update.expect_err("a number used twice is refused");
+    assert_eq!(err.as_database_error().map(|e| e.kind()), Some(sqlx::error::ErrorKind::UniqueViolation), "{err}");
+    assert_eq!(c.sql.books().await, books, "the refused writes changed nothing");
+
+    println!(
+        "{}: {ROUNDS} rounds on two nodes in {:.1?}: {} invoices, {} cancelled by credit notes, {double_issues} drafts \
+         issued by both nodes at once (one 409 each), {double_cancels} double cancellations, {runs_with_drafts} of {} \
+         runs created drafts, {concurrent_changes} customers given up by a run after repeated concurrent changes, \
+         {feed_reads} feed reads without a gap",
+        c.backend(),
+        started.elapsed(),
+        tally.issued + tally.cancelled,
+        tally.cancelled,
+        ROUNDS * 5
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_retried_with_the_same_idempotency_key_on_either_node_creates_nothing_new() {
+    let cluster = Cluster::start(2).await;
+    let c = &cluster;
+    let service = c.service().await;
+    let mut customers = Vec::new();
+    for i in 0..3 {
+        let (customer, ticket) = c.customer_with_ticket(i % 2, &format!("Retry {i} GmbH")).await;
+        c.book(0, service, ticket, 3, 60).await;
+        c.book(1, service, ticket, 4, 30).await;
+        customers.push(customer);
+    }
+    let runs = "/api/v1/invoice-runs";
+    let commit = |node: usize, customer: i64, key: &str| {
+        c.request(node, Method::POST, runs, Some(commit_body("customer", Some(customer))), Some(key))
+    };
+    let drafts_of = |customer: i64| format!("SELECT COUNT(*) FROM invoices WHERE customer_id = {customer}");
+
+    // A retry on the other node replays the first answer: the key is stored in the database.
+    let first = commit(0, customers[0], "run-2026-11-a").await.expect("commit");
+    assert_eq!(first.status, StatusCode::CREATED, "{first:?}");
+    assert!(!first.replayed);
+    let retry = commit(1, customers[0], "run-2026-11-a").await.expect("retry");
+    assert_eq!(retry.status, StatusCode::CREATED, "{retry:?}");
+    assert!(retry.replayed, "the other node replays the stored answer");
+    assert_eq!(retry.body, first.body);
+    assert_eq!(c.sql.count(&drafts_of(customers[0])).await, 1, "one draft only");
+    assert_eq!(c.sql.count("SELECT COUNT(*) FROM invoice_runs").await, 1, "one run only");
+
+    // Both nodes at once with one key: one run; the other answer is the replay or "still in
+    // progress" (409), and a later retry replays.
+    let (a, b) = tokio::join!(commit(0, customers[1], "run-2026-11-b"), commit(1, customers[1], "run-2026-11-b"));
+    let (a, b) = (a.expect("commit on node 0"), b.expect("commit on node 1"));
+    let fresh: Vec<&Reply> = [&a, &b].into_iter().filter(|r| r.status == StatusCode::CREATED && !r.replayed).collect();
+    assert_eq!(fresh.len(), 1, "exactly one node runs it: {a:?} {b:?}");
+    let run_id = fresh[0].body["id"].clone();
+    for r in [&a, &b].into_iter().filter(|r| r.replayed || r.status != StatusCode::CREATED) {
+        match r.status {
+            StatusCode::CREATED => assert_eq!(r.body["id"], run_id, "{r:?}"),
+            StatusCode::CONFLICT => {
+                assert!(r.is_problem());
+                assert_eq!(r.body["type"], "urn:kontor:problem:idempotency-key-in-progress", "{r:?}");
+            }
+            _ => panic!("unexpected answer {r:?}"),
+        }
+    }
+    let later = commit(1, customers[1], "run-2026-11-b").await.expect("retry");
+    assert!(later.replayed && later.body["id"] == run_id, "{later:?}");
+    assert_eq!(c.sql.count(&drafts_of(customers[1])).await, 1, "one draft only");
+    assert_eq!(c.sql.count("SELECT COUNT(*) FROM invoice_runs").await, 2);
+
+    // A commit whose request died after its drafts were stored — the run record still
+    // `running`, the key released as after a failed request — is continued by the retry on
+    // the other node: the same run, nothing new.
+    let third = commit(0, customers[2], "run-2026-11-c").await.expect("commit");
+    assert_eq!(third.status, StatusCode::CREATED);
+    c.sql
+        .run("UPDATE invoice_runs SET status = 'running', finished_at = NULL WHERE idempotency_key = 'run-2026-11-c'")
+        .await;
+    c.sql.run("DELETE FROM idempotency_keys WHERE idem_key = 'run-2026-11-c'").await;
+    let continued = commit(1, customers[2], "run-2026-11-c").await.expect("retry");
+    assert_eq!(continued.status, StatusCode::CREATED, "{continued:?}");
+    assert_eq!(continued.body["id"], third.body["id"], "the same run is continued");
+    assert_eq!(continued.body["status"], "completed");
+    assert_eq!(continued.body["invoice_ids"], json!([]), "no new draft");
+    assert_eq!(continued.body["invoices_created"], 1);
+    assert_eq!(continued.body["positions_reserved"], 2);
+    assert_eq!(c.sql.count(&drafts_of(customers[2])).await, 1, "one draft only");
+    assert_eq!(c.sql.count("SELECT COUNT(*) FROM invoice_runs").await, 3);
+
+    // The same key with another request is refused on the other node too.
+    let mut other = commit_body("customer", Some(customers[0]));
+    other["period_end"] = json!("2026-11-15");
+    let reused = c.request(1, Method::POST, runs, Some(other), Some("run-2026-11-a")).await.expect("reuse");
+    assert_eq!(reused.status, StatusCode::UNPROCESSABLE_ENTITY, "{reused:?}");
+    assert!(reused.is_problem());
+    let tally = check_books(&c.sql.books().await);
+    assert_eq!(tally.drafts, 3);
+}
