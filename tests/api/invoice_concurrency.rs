@@ -10,6 +10,7 @@ use futures_util::future::join_all;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::str::FromStr;
@@ -114,6 +115,14 @@ impl Node {
     fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    /// SIGKILL: no shutdown, open transactions and connections are cut where they are.
+    fn kill(&mut self) {
+        let mut child = self.child.take().expect("the node runs");
+        child.kill().expect("SIGKILL");
+        let status = child.wait().expect("reap the killed node");
+        assert_eq!(status.signal(), Some(9), "{} died of SIGKILL: {status:?}", self.name);
+    }
 }
 
 impl Drop for Node {
@@ -183,6 +192,8 @@ struct Books {
     bookings: Vec<BookingRow>,
     /// `number_sequences` (invoice series and the accounting feed).
     counters: BTreeMap<String, i64>,
+    ledger_entries: i64,
+    issued_events: i64,
 }
 
 impl Sql {
@@ -242,6 +253,8 @@ impl Sql {
             positions,
             bookings,
             counters: counters.into_iter().collect(),
+            ledger_entries: self.count("SELECT COUNT(*) FROM quota_ledger").await,
+            issued_events: self.count("SELECT COUNT(*) FROM events WHERE event_type = 'invoice.issued'").await,
         }
     }
 }
@@ -800,4 +813,166 @@ async fn a_commit_retried_with_the_same_idempotency_key_on_either_node_creates_n
     assert!(reused.is_problem());
     let tally = check_books(&c.sql.books().await);
     assert_eq!(tally.drafts, 3);
+}
+
+/// Makes inserting the `invoice.issued` event — the last step of issuing — fail.
+async fn break_issued_events(sql: &Sql) {
+    match sql {
+        Sql::Postgres(_) => {
+            sql.run(
+                "CREATE FUNCTION test_refuse_issued_event() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN RAISE EXCEPTION 'boom: invoice.issued refused by the test'; END $$; \
+                 CREATE TRIGGER test_refuse_issued_event BEFORE INSERT ON events FOR EACH ROW \
+                 WHEN (NEW.event_type = 'invoice.issued') EXECUTE FUNCTION test_refuse_issued_event();",
+            )
+            .await
+        }
+        Sql::Sqlite(_) => {
+            sql.run(
+                "CREATE TRIGGER test_refuse_issued_event BEFORE INSERT ON events \
+                 WHEN NEW.event_type = 'invoice.issued' BEGIN SELECT RAISE(ABORT, 'boom'); END",
+            )
+            .await
+        }
+    }
+}
+
+async fn repair_issued_events(sql: &Sql) {
+    match sql {
+        Sql::Postgres(_) => {
+            sql.run("DROP TRIGGER test_refuse_issued_event ON events; DROP FUNCTION test_refuse_issued_event();").await
+        }
+        Sql::Sqlite(_) => sql.run("DROP TRIGGER test_refuse_issued_event").await,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_issue_failing_at_its_last_step_leaves_the_draft_as_it_was_and_gives_the_number_back() {
+    let c = Cluster::start(1).await;
+    let service = c.service().await;
+    let customer =
+        c.created(0, "/api/v1/customers", json!({"name": "Prepaid GmbH"})).await["id"].as_i64().expect("customer id");
+    let contract = c
+        .created(
+            0,
+            "/api/v1/contracts",
+            json!({"customer_id": customer, "name": "Support 10 h", "kind": "prepaid_hours",
+                   "start_date": "2026-11-01", "billing_period": "monthly", "fee": "800.00", "hours_per_period": "10"}),
+        )
+        .await["id"]
+        .clone();
+    let ticket = c
+        .created(0, "/api/v1/tickets", json!({"title": "Mail", "customer_id": customer, "contract_id": contract}))
+        .await["id"]
+        .as_i64()
+        .expect("ticket id");
+    c.book(0, service, ticket, 5, 90).await;
+    c.book(0, service, ticket, 6, 45).await;
+    let run = c.created(0, "/api/v1/invoice-runs", commit_body("customer", Some(customer))).await;
+    let draft = run["invoice_ids"][0].as_i64().expect("a draft");
+    let quota_entries =
+        c.sql.count(&format!("SELECT COUNT(*) FROM invoice_quota_entries WHERE invoice_id = {draft}")).await;
+    assert!(quota_entries > 0, "the draft carries quota-ledger entries to write at issue");
+    let before = c.sql.books().await;
+    check_books(&before);
+    assert_eq!(before.ledger_entries, 0);
+
+    break_issued_events(&c.sql).await;
+    let failed = c.post(0, &format!("/api/v1/invoices/{draft}/issue"), None).await;
+    assert!(failed.status.is_server_error(), "a database failure is a 5xx: {failed:?}");
+    assert!(failed.is_problem(), "{failed:?}");
+    assert_eq!(failed.body["status"].as_u64(), Some(u64::from(failed.status.as_u16())));
+    let after = c.sql.books().await;
+    assert_eq!(after, before, "nothing of the issue stayed: still a draft, bookings reserved, no ledger, no counter");
+    assert_eq!(after.docs[&draft].status, "draft");
+    assert!(after.bookings.iter().all(|b| b.state == "reserved"));
+
+    repair_issued_events(&c.sql).await;
+    let issued = c.post(0, &format!("/api/v1/invoices/{draft}/issue"), None).await;
+    assert_eq!(issued.status, StatusCode::OK, "{issued:?}");
+    let year = time::OffsetDateTime::now_utc().year();
+    assert_eq!(issued.body["number"], format!("RE-{year}-00001"), "the failed issue gave its number back");
+    let books = c.sql.books().await;
+    check_books(&books);
+    assert_eq!(books.ledger_entries, quota_entries, "the ledger is written once");
+    assert_eq!(books.issued_events, 1);
+    assert!(books.bookings.iter().all(|b| b.state == "billed"));
+}
+
+const KILL_DRAFTS: usize = 40;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_killed_while_issuing_leaves_every_invoice_wholly_draft_or_wholly_issued() {
+    let mut c = Cluster::start(2).await;
+    let service = c.service().await;
+    let setup = (0..KILL_DRAFTS).map(|i| {
+        let c = &c;
+        async move {
+            let (_, ticket) = c.customer_with_ticket(i % 2, &format!("Kill {i} GmbH")).await;
+            c.book((i + 1) % 2, service, ticket, 10, 60).await;
+        }
+    });
+    join_all(setup).await;
+    let run = c.created(1, "/api/v1/invoice-runs", commit_body("all", None)).await;
+    let drafts: Vec<i64> = run["invoice_ids"].as_array().expect("ids").iter().filter_map(Value::as_i64).collect();
+    assert_eq!(drafts.len(), KILL_DRAFTS);
+
+    // Node 0 is asked to issue every draft, node 1 every other one, all at once; node 0 is
+    // killed as soon as it has issued a few.
+    let (ok_tx, mut ok_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut on_node0 = Vec::new();
+    let mut on_node1 = Vec::new();
+    for (i, id) in drafts.iter().enumerate() {
+        let path = format!("/api/v1/invoices/{id}/issue");
+        let call = c.request(0, Method::POST, &path, None, None);
+        let ok_tx = ok_tx.clone();
+        on_node0.push(tokio::spawn(async move {
+            let r = call.await;
+            if r.as_ref().is_ok_and(|r| r.status == StatusCode::OK) {
+                let _ = ok_tx.send(());
+            }
+            r
+        }));
+        if i % 2 == 1 {
+            on_node1.push(tokio::spawn(c.request(1, Method::POST, &path, None, None)));
+        }
+    }
+    drop(ok_tx);
+    for _ in 0..5 {
+        tokio::time::timeout(Duration::from_secs(30), ok_rx.recv())
+            .await
+            .expect("node 0 issues drafts")
+            .expect("node 0 issued five drafts");
+    }
+    c.nodes[0].kill();
+    let mut cut_off = 0;
+    for h in on_node0 {
+        match h.await.expect("task") {
+            Ok(r) => assert!([StatusCode::OK, StatusCode::CONFLICT].contains(&r.status), "{r:?}"),
+            Err(_) => cut_off += 1,
+        }
+    }
+    assert!(cut_off > 0, "the kill cut requests in flight");
+    for h in on_node1 {
+        let r = h.await.expect("task").expect("node 1 keeps serving");
+        assert!([StatusCode::OK, StatusCode::CONFLICT].contains(&r.status), "node 1: {r:?}");
+    }
+    let after_kill = check_books(&c.sql.books().await);
+    assert!(after_kill.drafts > 0 && after_kill.issued >= 5, "{after_kill:?}");
+
+    // Restarted, node 0 issues the rest; the numbers continue without a gap.
+    c.nodes[0].boot().await;
+    let books = c.sql.books().await;
+    let rest: Vec<i64> = books.docs.values().filter(|d| d.status == "draft").map(|d| d.id).collect();
+    let replies = join_all(rest.iter().map(|id| c.post(0, &format!("/api/v1/invoices/{id}/issue"), None))).await;
+    for r in &replies {
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    }
+    let tally = check_books(&c.sql.books().await);
+    assert_eq!((tally.drafts, tally.issued), (0, KILL_DRAFTS));
+    println!(
+        "{}: node 0 killed with {cut_off} issue requests in flight; {} drafts were left, issued after the restart",
+        c.backend(),
+        rest.len()
+    );
 }
