@@ -976,3 +976,72 @@ async fn a_node_killed_while_issuing_leaves_every_invoice_wholly_draft_or_wholly
         rest.len()
     );
 }
+
+const DATED_PAIRS: usize = 12;
+
+/// `2 * DATED_PAIRS` drafts (one customer each, October work).
+async fn dated_drafts(c: &Cluster) -> Vec<i64> {
+    let service = c.service().await;
+    let setup = (0..2 * DATED_PAIRS).map(|i| async move {
+        let (_, ticket) = c.customer_with_ticket(i % 2, &format!("Dated {i} GmbH")).await;
+        c.book_on((i + 1) % 2, service, ticket, "2026-10-05", 60).await;
+    });
+    join_all(setup).await;
+    let body = json!({"mode": "commit", "scope": "all", "period_end": "2026-10-31"});
+    let run = c.created(0, "/api/v1/invoice-runs", body).await;
+    let drafts: Vec<i64> = run["invoice_ids"].as_array().expect("ids").iter().filter_map(Value::as_i64).collect();
+    assert_eq!(drafts.len(), 2 * DATED_PAIRS);
+    drafts
+}
+
+/// Pair by pair, node 0 dates its document (`action` on the first invoice of the pair) a
+/// day later than node 1 dates the one it creates at the same moment (`action` on the
+/// second). Sequentially the earlier date after the later one is a 409; at once, one of the
+/// two may be refused — but the numbers must never run against the dates.
+async fn date_pairs_at_once(c: &Cluster, invoices: &[i64], action: &str, first_day: time::Date) -> (usize, usize) {
+    let (mut both, mut refused) = (0, 0);
+    for (k, pair) in invoices.chunks(2).enumerate() {
+        let early = first_day + time::Duration::days(2 * k as i64);
+        let late = early + time::Duration::days(1);
+        let act = |node: usize, id: i64, date: time::Date| {
+            c.post(node, &format!("/api/v1/invoices/{id}/{action}"), Some(json!({"issue_date": date.to_string()})))
+        };
+        let (a, b) = tokio::join!(act(0, pair[0], late), act(1, pair[1], early));
+        for r in [&a, &b] {
+            assert!(r.status.is_success() || r.status == StatusCode::CONFLICT, "{r:?}");
+        }
+        if a.status.is_success() && b.status.is_success() {
+            both += 1;
+        } else {
+            refused += 1;
+        }
+    }
+    (both, refused)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoice_numbers_follow_the_issue_dates_also_when_two_nodes_issue_at_once() {
+    let cluster = Cluster::start(2).await;
+    let c = &cluster;
+    let drafts = dated_drafts(c).await;
+    let (both, refused) = date_pairs_at_once(c, &drafts, "issue", time::macros::date!(2026 - 11 - 01)).await;
+    println!(
+        "{}: {DATED_PAIRS} pairs of drafts dated and issued at once: {both} both issued, {refused} with one refused",
+        c.backend()
+    );
+    check_books(&c.sql.books().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credit_note_numbers_follow_their_dates_also_when_two_nodes_cancel_at_once() {
+    let cluster = Cluster::start(2).await;
+    let c = &cluster;
+    let drafts = dated_drafts(c).await;
+    for id in &drafts {
+        let r = c.post(0, &format!("/api/v1/invoices/{id}/issue"), Some(json!({"issue_date": "2026-11-01"}))).await;
+        assert_eq!(r.status, StatusCode::OK, "{r:?}");
+    }
+    let (both, refused) = date_pairs_at_once(c, &drafts, "cancel", time::macros::date!(2026 - 11 - 02)).await;
+    println!("{}: {DATED_PAIRS} pairs of invoices cancelled at once with dated credit notes: {both} both cancelled, {refused} with one refused", c.backend());
+    check_books(&c.sql.books().await);
+}
