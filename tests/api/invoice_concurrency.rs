@@ -1045,3 +1045,96 @@ async fn credit_note_numbers_follow_their_dates_also_when_two_nodes_cancel_at_on
     println!("{}: {DATED_PAIRS} pairs of invoices cancelled at once with dated credit notes: {both} both cancelled, {refused} with one refused", c.backend());
     check_books(&c.sql.books().await);
 }
+
+/// Makes deleting invoice lines — a middle step of deleting a draft, after its checks —
+/// take a second (PostgreSQL only: SQLite runs one writer at a time, so no other
+/// transaction can commit in between anyway). Returns whether it did.
+async fn slow_down_line_deletes(sql: &Sql) -> bool {
+    match sql {
+        Sql::Postgres(_) => {
+            sql.run(
+                "CREATE FUNCTION test_slow_line_delete() RETURNS trigger LANGUAGE plpgsql AS \
+                 $$ BEGIN PERFORM pg_sleep(1); RETURN NULL; END $$; \
+                 CREATE TRIGGER test_slow_line_delete BEFORE DELETE ON invoice_lines \
+                 FOR EACH STATEMENT EXECUTE FUNCTION test_slow_line_delete();",
+            )
+            .await;
+            true
+        }
+        Sql::Sqlite(_) => false,
+    }
+}
+
+/// Waits until a session of the test database sleeps in the slowed-down step.
+async fn wait_for_sleeping_delete(sql: &Sql) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let sleeping = sql
+            .count(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND wait_event = 'PgSleep'",
+            )
+            .await;
+        if sleeping > 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the draft's deletion never reached its slowed-down step");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draft_deleted_while_the_other_node_bills_more_work_of_its_contract_leaves_no_draft_counting_its_quota() {
+    let cluster = Cluster::start(2).await;
+    let c = &cluster;
+    let service = c.service().await;
+    let customer = c.created(0, "/api/v1/customers", json!({"name": "Quota GmbH"})).await["id"].as_i64().expect("id");
+    let contract = c
+        .created(
+            0,
+            "/api/v1/contracts",
+            json!({"customer_id": customer, "name": "Support 10 h", "kind": "prepaid_hours",
+                   "start_date": "2026-11-01", "billing_period": "monthly", "fee": "800.00", "hours_per_period": "10",
+                   "overage": {"type": "tiers", "tiers": [{"up_to_hours": null, "unit_price": "110.00"}]}}),
+        )
+        .await["id"]
+        .clone();
+    let ticket = c
+        .created(0, "/api/v1/tickets", json!({"title": "Servers", "customer_id": customer, "contract_id": contract}))
+        .await["id"]
+        .as_i64()
+        .expect("ticket id");
+    // The first draft uses 8 of the 10 prepaid hours; 4 more hours are booked afterwards.
+    c.book(0, service, ticket, 3, 480).await;
+    let first = c.created(0, "/api/v1/invoice-runs", commit_body("customer", Some(customer))).await;
+    let first = first["invoice_ids"][0].as_i64().expect("first draft");
+    c.book(1, service, ticket, 10, 240).await;
+
+    // Node 0 deletes the first draft while node 1 commits a run for the customer.
+    let slowed = slow_down_line_deletes(&c.sql).await;
+    let delete = tokio::spawn(c.request(0, Method::DELETE, &format!("/api/v1/invoices/{first}"), None, None));
+    if slowed {
+        wait_for_sleeping_delete(&c.sql).await;
+    }
+    let run = c.post(1, "/api/v1/invoice-runs", Some(commit_body("customer", Some(customer)))).await;
+    assert_eq!(run.status, StatusCode::CREATED, "{run:?}");
+    let delete = delete.await.expect("task").expect("delete answered");
+    assert!([StatusCode::NO_CONTENT, StatusCode::CONFLICT].contains(&delete.status), "{delete:?}");
+
+    // Either the deletion was refused because the later draft builds on it, or no draft
+    // left counts the deleted draft's 8 hours (and bills overage for them).
+    check_books(&c.sql.books().await);
+    if delete.status == StatusCode::NO_CONTENT {
+        let drafts = c.sql.rows::<(i64,)>(&format!("SELECT id FROM invoices WHERE customer_id = {customer}")).await;
+        for (id,) in drafts {
+            let r = c.request(1, Method::GET, &format!("/api/v1/invoices/{id}"), None, None).await.expect("read");
+            for s in r.body["quota_summaries"].as_array().expect("quota summaries") {
+                assert_eq!(
+                    s["used"], s["used_by_this_run"],
+                    "draft {id} counts quota used by the deleted draft {first}: {s}; its lines: {}",
+                    r.body["lines"]
+                );
+            }
+        }
+    }
+}
