@@ -35,17 +35,16 @@ struct Node {
 }
 
 impl Node {
-    async fn start(name: &str, dir: &Path, database_url: &str) -> Node {
-        let mut node = Node {
+    /// A node of `database_url`, not started yet.
+    fn new(name: &str, dir: &Path, database_url: &str) -> Node {
+        Node {
             name: name.to_string(),
             dir: dir.to_path_buf(),
             database_url: database_url.to_string(),
             port: 0,
             log: PathBuf::new(),
             child: None,
-        };
-        node.boot().await;
-        node
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -53,38 +52,57 @@ impl Node {
     }
 
     /// Starts the process on a free port and waits until it serves. A port taken by someone
-    /// else between choosing and binding it is retried with another.
+    /// else between choosing and binding it is retried with another; any other failure to
+    /// start fails the test.
     async fn boot(&mut self) {
         for _ in 0..3 {
-            self.port = free_port();
-            self.log = self.dir.join(format!("{}-{}.log", self.name, self.port));
-            let out = std::fs::File::create(&self.log).expect("create the log file");
-            let err = out.try_clone().expect("log file handle");
-            let child = Command::new(env!("CARGO_BIN_EXE_kontor"))
-                .current_dir(&self.dir)
-                .env_clear()
-                .env("PATH", std::env::var("PATH").unwrap_or_default())
-                .env("KONTOR_BIND", format!("127.0.0.1:{}", self.port))
-                .env("DATABASE_URL", &self.database_url)
-                .env("KONTOR_DATA_DIR", self.dir.join(format!("{}-data", self.name)))
-                .env("KONTOR_JWT_SECRET", JWT_SECRET)
-                .env("KONTOR_ADMIN_EMAIL", ADMIN_EMAIL)
-                .env("KONTOR_ADMIN_PASSWORD", ADMIN_PASSWORD)
-                .env("KONTOR_WORKERS", "2")
-                .env("KONTOR_DB_MAX_CONNECTIONS", "8")
-                // `listening` (info of the binary) tells that this process bound the port.
-                .env("RUST_LOG", "warn,kontor=info")
-                .env("NO_COLOR", "1")
-                .stdout(out)
-                .stderr(err)
-                .spawn()
-                .expect("start kontor");
-            self.child = Some(child);
+            self.spawn();
             if self.wait_until_ready().await {
                 return;
             }
+            if !self.log_text().contains("Address already in use") {
+                break;
+            }
         }
         panic!("{} did not start:\n{}", self.name, self.log_text());
+    }
+
+    /// Waits for a process started by [`Node::spawn`] (a taken port is retried).
+    async fn finish_boot(&mut self) {
+        if !self.wait_until_ready().await {
+            if !self.log_text().contains("Address already in use") {
+                panic!("{} did not start:\n{}", self.name, self.log_text());
+            }
+            self.boot().await;
+        }
+    }
+
+    /// Starts the process on a free port (without waiting for it).
+    fn spawn(&mut self) {
+        self.port = free_port();
+        self.log = self.dir.join(format!("{}-{}.log", self.name, self.port));
+        let out = std::fs::File::create(&self.log).expect("create the log file");
+        let err = out.try_clone().expect("log file handle");
+        let child = Command::new(env!("CARGO_BIN_EXE_kontor"))
+            .current_dir(&self.dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("KONTOR_BIND", format!("127.0.0.1:{}", self.port))
+            .env("DATABASE_URL", &self.database_url)
+            .env("KONTOR_DATA_DIR", self.dir.join(format!("{}-data", self.name)))
+            .env("KONTOR_JWT_SECRET", JWT_SECRET)
+            .env("KONTOR_ADMIN_EMAIL", ADMIN_EMAIL)
+            .env("KONTOR_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("KONTOR_WORKERS", "2")
+            .env("KONTOR_DB_MAX_CONNECTIONS", "8")
+            // `listening` (info of the binary) tells that this process bound the port.
+            .env("RUST_LOG", "warn,kontor=info")
+            .env("NO_COLOR", "1")
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .expect("start kontor");
+        self.child = Some(child);
     }
 
     /// Waits until this process logged that it listens and `/readyz` answers 200; false
@@ -434,12 +452,24 @@ struct Cluster {
 impl Cluster {
     /// A fresh database and `n` nodes on it, started one after the other.
     async fn start(n: usize) -> Cluster {
+        Cluster::start_with(n, false).await
+    }
+
+    /// A fresh database and `n` nodes on it, started one after the other or all at once.
+    async fn start_with(n: usize, at_once: bool) -> Cluster {
         let (db, url) = TestDb::create().await;
         let dir = std::env::temp_dir().join(format!("kontor-cluster-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("cluster dir");
-        let mut nodes = Vec::with_capacity(n);
-        for i in 0..n {
-            nodes.push(Node::start(&format!("node{i}"), &dir, &url).await);
+        let mut nodes: Vec<Node> = (0..n).map(|i| Node::new(&format!("node{i}"), &dir, &url)).collect();
+        if at_once {
+            nodes.iter_mut().for_each(Node::spawn);
+            for node in &mut nodes {
+                node.finish_boot().await;
+            }
+        } else {
+            for node in &mut nodes {
+                node.boot().await;
+            }
         }
         let sql = Sql::connect(&url).await;
         let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
