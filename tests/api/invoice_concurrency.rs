@@ -3,7 +3,8 @@
 //! one SQLite file in WAL mode — commit invoice runs, issue drafts and cancel invoices at
 //! the same time; afterwards the invariants are checked in the database itself. A failing
 //! last step of issuing and a SIGKILL in the middle of issuing leave every invoice wholly a
-//! draft or wholly issued, and the numbers stay gapless.
+//! draft or wholly issued, and the numbers stay gapless. Nodes of one deployment may also
+//! start at the same moment on a fresh database.
 
 use crate::helpers::{TestDb, ADMIN_EMAIL, ADMIN_PASSWORD, JWT_SECRET};
 use futures_util::future::join_all;
@@ -1166,5 +1167,18 @@ async fn a_draft_deleted_while_the_other_node_bills_more_work_of_its_contract_le
                 );
             }
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_started_at_the_same_moment_on_a_fresh_database_both_come_up_with_one_admin() {
+    // The outcome depends on timing: five fresh databases, two nodes started at once on each.
+    for _ in 0..5 {
+        let c = Cluster::start_with(2, true).await;
+        for node in 0..2 {
+            let r = c.request(node, Method::GET, "/api/v1/customers", None, None).await.expect("answer");
+            assert_eq!(r.status, StatusCode::OK, "{r:?}");
+        }
+        assert_eq!(c.sql.count("SELECT COUNT(*) FROM users").await, 1, "one bootstrap admin");
     }
 }
