@@ -439,6 +439,24 @@ async fn send(
     Ok(Reply { status, content_type, replayed, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) })
 }
 
+/// The nodes' working directory (logs, data dirs), removed at the end — also when a node
+/// fails to start.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = std::env::temp_dir().join(format!("kontor-cluster-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("cluster dir");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Several nodes on one database, the admin's token (valid on every node: one JWT secret),
 /// and direct access to the database.
 struct Cluster {
@@ -446,7 +464,7 @@ struct Cluster {
     sql: Sql,
     client: reqwest::Client,
     token: String,
-    dir: PathBuf,
+    _dir: Scratch,
     db: TestDb,
 }
 
@@ -459,9 +477,8 @@ impl Cluster {
     /// A fresh database and `n` nodes on it, started one after the other or all at once.
     async fn start_with(n: usize, at_once: bool) -> Cluster {
         let (db, url) = TestDb::create().await;
-        let dir = std::env::temp_dir().join(format!("kontor-cluster-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).expect("cluster dir");
-        let mut nodes: Vec<Node> = (0..n).map(|i| Node::new(&format!("node{i}"), &dir, &url)).collect();
+        let dir = Scratch::new();
+        let mut nodes: Vec<Node> = (0..n).map(|i| Node::new(&format!("node{i}"), &dir.0, &url)).collect();
         if at_once {
             nodes.iter_mut().for_each(Node::spawn);
             for node in &mut nodes {
@@ -486,7 +503,7 @@ impl Cluster {
         .expect("login");
         assert_eq!(login.status, StatusCode::OK, "{login:?}");
         let token = login.body["access_token"].as_str().expect("access token").to_string();
-        Cluster { nodes, sql, client, token, dir, db }
+        Cluster { nodes, sql, client, token, _dir: dir, db }
     }
 
     fn backend(&self) -> &'static str {
@@ -573,7 +590,6 @@ impl Drop for Cluster {
                 let _ = child.wait();
             }
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
