@@ -23,7 +23,8 @@ pub enum TestDb {
 }
 
 impl TestDb {
-    async fn create() -> (TestDb, String) {
+    /// Creates the database; returns it with its URL.
+    pub async fn create() -> (TestDb, String) {
         let unique = format!("kontor_test_{}", uuid::Uuid::new_v4().simple());
         match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
             Some(admin_url) => {

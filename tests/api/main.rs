@@ -12,6 +12,7 @@ mod custom_fields;
 mod customers;
 mod expenses;
 mod helpers;
+mod invoice_concurrency;
 mod invoice_runs;
 mod invoices;
 mod operations;
