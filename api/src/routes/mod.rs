@@ -13,6 +13,7 @@ pub mod health;
 pub mod invoice_runs;
 pub mod invoices;
 pub mod projects;
+pub mod proof;
 pub mod rates;
 pub mod teams;
 pub mod tickets;
@@ -38,6 +39,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     rates::configure(cfg);
     invoice_runs::configure(cfg);
     invoices::configure(cfg);
+    proof::configure(cfg);
 }
 
 /// The OpenAPI documents of the resource modules, merged into the API document.
@@ -55,5 +57,6 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         rates::Doc::openapi(),
         invoice_runs::Doc::openapi(),
         invoices::Doc::openapi(),
+        proof::Doc::openapi(),
     ]
 }
