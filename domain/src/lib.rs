@@ -14,7 +14,8 @@
 //! - [`quota`]: the prepaid quota ledger (grants, consumption, carry-over, expiry, reversal);
 //! - [`position`]: the billable inputs (time bookings, expenses, custom-field values);
 //! - [`engine`]: invoice proposals, blocking problems and profitability per customer;
-//! - [`invoice`]: the invoice life cycle, numbering, draft totals and credit notes.
+//! - [`invoice`]: the invoice life cycle, numbering, draft totals and credit notes;
+//! - [`proof`]: the proof of service (billed vs. covered vs. open minutes per booking).
 
 pub mod access;
 pub mod catalog;
@@ -28,6 +29,7 @@ pub mod money;
 pub mod period;
 pub mod position;
 pub mod project;
+pub mod proof;
 pub mod quota;
 pub mod rates;
 pub mod rounding;

@@ -29,6 +29,7 @@ pub mod invoices;
 pub mod page;
 pub mod postgres;
 pub mod projects;
+pub mod proof;
 pub mod rates;
 pub mod refs;
 mod search;

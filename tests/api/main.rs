@@ -18,6 +18,7 @@ mod invoices;
 mod operations;
 mod process;
 mod projects;
+mod proof_of_service;
 mod rates;
 mod teams;
 mod tickets;

@@ -14,6 +14,7 @@ pub mod health;
 pub mod invoice_runs;
 pub mod invoices;
 pub mod projects;
+pub mod proof;
 pub mod quota;
 pub mod rates;
 pub mod teams;
@@ -42,6 +43,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     invoice_runs::configure(cfg);
     invoices::configure(cfg);
     accounting::configure(cfg);
+    proof::configure(cfg);
 }
 
 /// The OpenAPI documents of the resource modules, merged into the API document.
@@ -61,5 +63,6 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         invoice_runs::Doc::openapi(),
         invoices::Doc::openapi(),
         accounting::Doc::openapi(),
+        proof::Doc::openapi(),
     ]
 }
