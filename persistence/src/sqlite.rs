@@ -27,10 +27,31 @@ pub(crate) async fn connect(url: &str, max: Option<u32>) -> Result<SqlitePool> {
                 .map_err(|e| StoreError::Config(format!("cannot create database directory {}: {e}", dir.display())))?;
         }
     }
-    SqlitePoolOptions::new()
-        .max_connections(max.unwrap_or(DEFAULT_MAX_CONNECTIONS))
-        .acquire_timeout(Duration::from_secs(10))
-        .connect_with(opts)
-        .await
-        .map_err(|e| StoreError::Config(format!("cannot open SQLite database `{url}`: {e}")))
+    // Switching a new file to WAL needs a moment of exclusive access, which SQLite does not
+    // wait for: a second process opening the same new file at that moment gets "database is
+    // locked" once. Retry a few times before giving up.
+    let mut attempt = 0u64;
+    loop {
+        let res = SqlitePoolOptions::new()
+            .max_connections(max.unwrap_or(DEFAULT_MAX_CONNECTIONS))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts.clone())
+            .await;
+        match res {
+            Ok(pool) => return Ok(pool),
+            Err(e) if attempt < 10 && is_busy(&e) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+            }
+            Err(e) => return Err(StoreError::Config(format!("cannot open SQLite database `{url}`: {e}"))),
+        }
+    }
+}
+
+/// Whether SQLite answered "database is locked" / "busy" (codes 5 and 6).
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("5") | Some("6")),
+        _ => false,
+    }
 }

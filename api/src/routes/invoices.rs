@@ -180,7 +180,7 @@ fn legal_text(n: LegalNote) -> &'static str {
 pub async fn invoice_out(state: &AppState, i: Invoice) -> Result<InvoiceOut, ApiError> {
     let customer = match i.customer_snapshot.clone() {
         Some(s) => Some(s),
-        None => state.store.get_customer(i.customer_id).await.ok().map(|c| CustomerSnapshot::of(&c)),
+        None => Some(CustomerSnapshot::of(&state.store.get_customer(i.customer_id).await?)),
     };
     let reference = |id: Option<i64>| async move {
         match id {
