@@ -111,7 +111,7 @@ pub struct InvoiceOut {
     /// Number series (`RE`, credit notes `GS`); set at issue.
     pub series: Option<String>,
     pub customer_id: i64,
-    pub customer: Option<InvoiceCustomer>,
+    pub customer: InvoiceCustomer,
     /// The contract the invoice is for (a separate-invoice contract or a contract run).
     pub contract_id: Option<i64>,
     /// The run that created the draft.
@@ -179,8 +179,8 @@ fn legal_text(n: LegalNote) -> &'static str {
 /// documents the snapshot taken at issue.
 pub async fn invoice_out(state: &AppState, i: Invoice) -> Result<InvoiceOut, ApiError> {
     let customer = match i.customer_snapshot.clone() {
-        Some(s) => Some(s),
-        None => Some(CustomerSnapshot::of(&state.store.get_customer(i.customer_id).await?)),
+        Some(s) => s,
+        None => CustomerSnapshot::of(&state.store.get_customer(i.customer_id).await?),
     };
     let reference = |id: Option<i64>| async move {
         match id {
@@ -197,7 +197,7 @@ pub async fn invoice_out(state: &AppState, i: Invoice) -> Result<InvoiceOut, Api
         number: i.number,
         series: i.series,
         customer_id: i.customer_id,
-        customer: customer.map(InvoiceCustomer::from),
+        customer: InvoiceCustomer::from(customer),
         contract_id: i.contract_id,
         run_id: i.run_id,
         ticket_id: i.scope_ticket_id,
