@@ -21,6 +21,19 @@ const DESCRIPTION: &str = r#"Kontor turns helpdesk tickets and technicians' time
   first response (header `Idempotent-Replayed: true`); the same key with another request is 422.
   Keys are remembered for 24 hours per user or API client.
 
+## Billing workflow
+1. `GET /api/v1/billing/ready` — what has open billable work, and its value.
+2. `POST /api/v1/invoice-runs` with `mode: preview` — the invoices a run would create and the
+   blocking problems (e.g. a missing rate); writes nothing.
+3. The same with `mode: commit` — draft invoices that reserve their positions (a position is
+   in at most one invoice that is not cancelled, enforced by the database).
+4. Check and edit drafts (`/invoices/{id}`, manual lines, removed lines), then
+   `POST /api/v1/invoices/{id}/issue` — gapless number per series and year, customer snapshot,
+   positions locked, quota ledger written, in one transaction.
+5. Accounting systems pull issued documents from `GET /api/v1/accounting/invoices` and
+   acknowledge each export. Corrections: `POST /api/v1/invoices/{id}/cancel` issues a credit
+   note and opens the positions again for the next run.
+
 ## Authentication
 - Employees: `POST /api/v1/auth/login` → short-lived access token (JWT, HS256) and a single-use
   refresh token (rotated by `POST /api/v1/auth/refresh`; reuse revokes the whole login).
