@@ -709,6 +709,65 @@ macro_rules! check_issue_date {
     }};
 }
 
+/// Rows per multi-row statement: `max` while that many are left, then the largest power of
+/// two not above what is left — a handful of statement shapes (prepared once per
+/// connection) cover any number of rows.
+fn batch_len(left: usize, max: usize) -> usize {
+    if left >= max {
+        max
+    } else {
+        1 << (usize::BITS - 1 - left.max(1).leading_zeros())
+    }
+}
+
+/// `$head` followed by `rows` groups of `cols` numbered parameters, each group closed by
+/// `$tail` (e.g. `, TRUE)`).
+fn values_sql(head: &str, cols: usize, rows: usize, tail: &str) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(head.len() + rows * (cols * 6 + tail.len() + 4));
+    sql.push_str(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { " (" } else { ", (" });
+        for c in 0..cols {
+            let _ = write!(sql, "{}${}", if c == 0 { "" } else { ", " }, r * cols + c + 1);
+        }
+        sql.push_str(tail);
+    }
+    sql
+}
+
+/// Most `(id, version)` pairs per reserving statement.
+const RESERVE_BATCH: usize = 1024;
+
+/// Moves the bookings or expenses (`$table`) of `$pairs` (`&BTreeSet<(i64, Option<i64>)>`:
+/// id and the version computed) from `open` to `reserved` inside `$tx`, each only if it is
+/// still open in that version; evaluates to the number of rows reserved. The rows are found
+/// by primary key (`UPDATE … FROM (VALUES …)`), never by scanning the table.
+macro_rules! reserve_versions {
+    ($tx:expr, $table:expr, $pairs:expr) => {{
+        let table: &str = $table;
+        // A position without a version read can never match (as `version = NULL`).
+        let pairs: Vec<(i64, i64)> = $pairs.iter().filter_map(|&(id, v): &(i64, Option<i64>)| Some((id, v?))).collect();
+        let mut reserved = 0u64;
+        let mut rest = pairs.as_slice();
+        while !rest.is_empty() {
+            let (chunk, tail) = rest.split_at(batch_len(rest.len(), RESERVE_BATCH));
+            let head = format!(
+                "UPDATE {table} SET state = 'reserved', version = {table}.version + 1 FROM (VALUES"
+            );
+            let sql = values_sql(&head, 2, chunk.len(), ")")
+                + &format!(") AS v WHERE {table}.id = v.column1 AND {table}.version = v.column2 AND {table}.state = 'open'");
+            let mut q = sqlx::query(&sql);
+            for &(id, version) in chunk {
+                q = q.bind(id).bind(version);
+            }
+            reserved += q.execute(&mut *$tx).await.map_err(StoreError::from)?.rows_affected();
+            rest = tail;
+        }
+        reserved
+    }};
+}
+
 const SETTLED_ORDER: &str = "ORDER BY id";
 
 impl Store {
@@ -725,6 +784,8 @@ impl Store {
             let mut ids = Vec::new();
             let mut reserved = 0usize;
             let (mut bookings, mut expenses) = (BTreeSet::new(), BTreeSet::new());
+            // (id, version computed) of every booking and expense the positions settle.
+            let (mut booking_versions, mut expense_versions) = (BTreeSet::new(), BTreeSet::new());
             for p in &b.billing.proposals {
                 let contract_id = p.contract_id.or(b.scope_contract_id);
                 let crossings: Vec<&ThresholdCrossing> = b
@@ -752,9 +813,11 @@ impl Store {
                 for s in settled_positions(&p.positions, &p.lines, b.versions) {
                     if let Some(bid) = s.booking_id {
                         bookings.insert(bid);
+                        booking_versions.insert((bid, s.version));
                     }
                     if let Some(eid) = s.expense_id {
                         expenses.insert(eid);
+                        expense_versions.insert((eid, s.version));
                     }
                     let res = sqlx::query(
                         "INSERT INTO invoice_positions (invoice_id, position_key, booking_id, expense_id, fee_contract_id, \
@@ -786,21 +849,12 @@ impl Store {
                 audit!(tx, b.actor, "invoice", id, "create", None::<&AuditView>, Some(&audit_view(&created)));
                 ids.push(id);
             }
-            let first_id = ids.first().copied().unwrap_or(i64::MAX);
             // Reserve exactly the versions computed: a position changed or taken meanwhile
-            // makes the count differ and the whole customer is computed again.
-            let booked = sqlx::query(
-                "UPDATE bookings SET state = 'reserved', version = version + 1 WHERE state = 'open' AND id IN \
-                 (SELECT p.booking_id FROM invoice_positions p JOIN invoices i ON i.id = p.invoice_id \
-                  WHERE i.run_id = $1 AND i.customer_id = $2 AND i.id >= $3 AND p.booking_id = bookings.id \
-                  AND p.position_version = bookings.version)")
-                .bind(b.run_id).bind(b.customer_id).bind(first_id).execute(&mut *tx).await?.rows_affected();
-            let spent = sqlx::query(
-                "UPDATE expenses SET state = 'reserved', version = version + 1 WHERE state = 'open' AND id IN \
-                 (SELECT p.expense_id FROM invoice_positions p JOIN invoices i ON i.id = p.invoice_id \
-                  WHERE i.run_id = $1 AND i.customer_id = $2 AND i.id >= $3 AND p.expense_id = expenses.id \
-                  AND p.position_version = expenses.version)")
-                .bind(b.run_id).bind(b.customer_id).bind(first_id).execute(&mut *tx).await?.rows_affected();
+            // makes the count differ and the whole customer is computed again. The rows are
+            // found by primary key from the (id, version) pairs the positions were stored with
+            // (a join against the bookings table would scan it per customer).
+            let booked = reserve_versions!(tx, "bookings", &booking_versions);
+            let spent = reserve_versions!(tx, "expenses", &expense_versions);
             if booked != bookings.len() as u64 || spent != expenses.len() as u64 {
                 return Ok(DraftOutcome::Stale);
             }
