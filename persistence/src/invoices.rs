@@ -709,6 +709,111 @@ macro_rules! check_issue_date {
     }};
 }
 
+/// Rows per multi-row statement: `max` while that many are left, then the largest power of
+/// two not above what is left — a handful of statement shapes (prepared once per
+/// connection) cover any number of rows.
+fn batch_len(left: usize, max: usize) -> usize {
+    if left >= max {
+        max
+    } else {
+        1 << (usize::BITS - 1 - left.max(1).leading_zeros())
+    }
+}
+
+/// `$head` followed by `rows` groups of `cols` parameters, each group closed by `$tail`
+/// (e.g. `, TRUE)`). Parameters are numbered (`$1`, `$2`, …) for PostgreSQL and anonymous
+/// (`?`, bound in the same order) for SQLite: sqlx looks every parameter of a SQLite
+/// statement up by name (`sqlite3_bind_parameter_name` walks the list of named
+/// parameters), which makes binding a statement with many numbered parameters quadratic.
+fn values_sql(head: &str, cols: usize, rows: usize, tail: &str, numbered: bool) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(head.len() + rows * (cols * 7 + tail.len() + 4));
+    sql.push_str(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { " (" } else { ", (" });
+        for c in 0..cols {
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            if numbered {
+                let _ = write!(sql, "${}", r * cols + c + 1);
+            } else {
+                sql.push('?');
+            }
+        }
+        sql.push_str(tail);
+    }
+    sql
+}
+
+/// Most rows per multi-row `INSERT` (15 parameters a line: far below SQLite's 32766).
+const INSERT_BATCH: usize = 256;
+
+const LINES_INSERT: &str = "INSERT INTO invoice_lines (invoice_id, line_no, kind, description, contract_id, \
+    service_id, ticket_id, quantity, minutes, unit, unit_price, net, vat_rate, surcharge, positions) VALUES";
+const POSITIONS_INSERT: &str = "INSERT INTO invoice_positions (invoice_id, position_key, booking_id, expense_id, \
+    fee_contract_id, fee_period_start, contract_id, treatment, actual_minutes, rounded_minutes, covered_minutes, \
+    covered_value, position_version, active) VALUES";
+const QUOTA_INSERT: &str = "INSERT INTO invoice_quota_entries (invoice_id, contract_id, period_start, \
+    origin_period_start, kind, amount, position) VALUES";
+
+/// Inserts the rows of `$items` (a slice, in order) inside `$tx` with multi-row statements
+/// `$head (…), (…)` of `$cols` parameters a row (`$tail` closes each row), binding an item
+/// with `|q, item| q.bind(…)…`. Evaluates to the number of rows inserted, or the first error.
+macro_rules! insert_batched {
+    ($tx:expr, $numbered:expr, $head:expr, $cols:expr, $tail:expr, $items:expr, |$q:ident, $item:pat_param| $bind:expr) => {{
+        let mut rest = &$items[..];
+        let mut out: Result<usize> = Ok(0);
+        while !rest.is_empty() {
+            let (chunk, tail) = rest.split_at(batch_len(rest.len(), INSERT_BATCH));
+            let sql = values_sql($head, $cols, chunk.len(), $tail, $numbered);
+            let mut $q = sqlx::query(&sql);
+            for $item in chunk {
+                $q = $bind;
+            }
+            if let Err(e) = $q.execute(&mut *$tx).await {
+                out = Err(StoreError::from(e));
+                break;
+            }
+            out = out.map(|n| n + chunk.len());
+            rest = tail;
+        }
+        out
+    }};
+}
+
+/// Most `(id, version)` pairs per reserving statement.
+const RESERVE_BATCH: usize = 1024;
+
+/// Moves the bookings or expenses (`$table`) of `$pairs` (`&BTreeSet<(i64, Option<i64>)>`:
+/// id and the version computed) from `open` to `reserved` inside `$tx`, each only if it is
+/// still open in that version; evaluates to the number of rows reserved. The rows are found
+/// by primary key (`UPDATE … FROM (VALUES …)`), never by scanning the table.
+macro_rules! reserve_versions {
+    ($tx:expr, $numbered:expr, $table:expr, $pairs:expr) => {{
+        let table: &str = $table;
+        // A position without a version read can never match (as `version = NULL`).
+        let pairs: Vec<(i64, i64)> = $pairs.iter().filter_map(|&(id, v): &(i64, Option<i64>)| Some((id, v?))).collect();
+        let mut reserved = 0u64;
+        let mut rest = pairs.as_slice();
+        while !rest.is_empty() {
+            let (chunk, tail) = rest.split_at(batch_len(rest.len(), RESERVE_BATCH));
+            let head = format!(
+                "UPDATE {table} SET state = 'reserved', version = {table}.version + 1 FROM (VALUES"
+            );
+            let sql = values_sql(&head, 2, chunk.len(), ")", $numbered)
+                + &format!(") AS v WHERE {table}.id = v.column1 AND {table}.version = v.column2 AND {table}.state = 'open'");
+            let mut q = sqlx::query(&sql);
+            for &(id, version) in chunk {
+                q = q.bind(id).bind(version);
+            }
+            reserved += q.execute(&mut *$tx).await.map_err(StoreError::from)?.rows_affected();
+            rest = tail;
+        }
+        reserved
+    }};
+}
+
 const SETTLED_ORDER: &str = "ORDER BY id";
 
 impl Store {
@@ -717,6 +822,7 @@ impl Store {
     /// one read and every position is still open in the version read; otherwise nothing
     /// is written and [`DraftOutcome::Stale`] asks for a new computation.
     pub async fn create_drafts(&self, b: &DraftBatch<'_>) -> Result<DraftOutcome> {
+        let numbered = self.backend() == crate::Backend::Postgres;
         let outcome = in_tx!(self, tx => {
             if !advance_billing_version!(tx, b.customer_id, Some(b.billing_version)) {
                 return Ok(DraftOutcome::Stale);
@@ -725,6 +831,8 @@ impl Store {
             let mut ids = Vec::new();
             let mut reserved = 0usize;
             let (mut bookings, mut expenses) = (BTreeSet::new(), BTreeSet::new());
+            // (id, version computed) of every booking and expense the positions settle.
+            let (mut booking_versions, mut expense_versions) = (BTreeSet::new(), BTreeSet::new());
             for p in &b.billing.proposals {
                 let contract_id = p.contract_id.or(b.scope_contract_id);
                 let crossings: Vec<&ThresholdCrossing> = b
@@ -746,61 +854,50 @@ impl Store {
                     .bind(serde_json::to_string(&p.vat)?).bind(serde_json::to_string(&p.quota_summaries)?)
                     .bind(serde_json::to_string(&crossings)?).bind(now)
                     .fetch_one(&mut *tx).await?;
-                for (i, l) in p.lines.iter().enumerate() {
-                    insert_line!(tx, id, i as i64 + 1, l);
-                }
-                for s in settled_positions(&p.positions, &p.lines, b.versions) {
+                let lines: Vec<(i64, &InvoiceLine)> =
+                    p.lines.iter().enumerate().map(|(i, l)| (i as i64 + 1, l)).collect();
+                insert_batched!(tx, numbered, LINES_INSERT, 15, ")", &lines, |q, (no, l)| q
+                    .bind(id).bind(*no).bind(l.kind.as_str()).bind(&l.description).bind(l.contract_id)
+                    .bind(l.service_id).bind(l.ticket_id).bind(ExactDecimal(l.quantity))
+                    .bind(l.minutes.and_then(|m| i64::try_from(m).ok())).bind(l.unit.as_str())
+                    .bind(ExactDecimal(l.unit_price)).bind(ExactDecimal(l.net)).bind(ExactDecimal(l.vat_rate))
+                    .bind(l.surcharge.map(|s| s.as_str())).bind(serde_json::to_string(&l.positions)?))?;
+                let settled = settled_positions(&p.positions, &p.lines, b.versions);
+                for s in &settled {
                     if let Some(bid) = s.booking_id {
                         bookings.insert(bid);
+                        booking_versions.insert((bid, s.version));
                     }
                     if let Some(eid) = s.expense_id {
                         expenses.insert(eid);
-                    }
-                    let res = sqlx::query(
-                        "INSERT INTO invoice_positions (invoice_id, position_key, booking_id, expense_id, fee_contract_id, \
-                         fee_period_start, contract_id, treatment, actual_minutes, rounded_minutes, covered_minutes, \
-                         covered_value, position_version, active) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, TRUE)")
-                        .bind(id).bind(&s.key).bind(s.booking_id).bind(s.expense_id)
-                        .bind(s.fee.map(|f| f.0)).bind(s.fee.map(|f| f.1)).bind(s.contract_id)
-                        .bind(s.treatment.as_str()).bind(s.actual).bind(s.rounded).bind(s.covered)
-                        .bind(s.covered_value.map(ExactDecimal)).bind(s.version)
-                        .execute(&mut *tx).await;
-                    match res.map_err(StoreError::from) {
-                        Ok(_) => reserved += 1,
-                        // Another run took the position first: compute again.
-                        Err(StoreError::Duplicate(_)) => return Ok(DraftOutcome::Stale),
-                        Err(e) => return Err(e),
+                        expense_versions.insert((eid, s.version));
                     }
                 }
-                for e in &p.quota_entries {
-                    sqlx::query(
-                        "INSERT INTO invoice_quota_entries (invoice_id, contract_id, period_start, origin_period_start, \
-                         kind, amount, position) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-                        .bind(id).bind(e.contract_id).bind(e.period_start).bind(e.origin_period_start)
-                        .bind(e.kind.as_str()).bind(ExactDecimal(e.amount))
-                        .bind(e.position.map(|p| serde_json::to_string(&p)).transpose()?)
-                        .execute(&mut *tx).await?;
+                let res = insert_batched!(tx, numbered, POSITIONS_INSERT, 13, ", TRUE)", &settled, |q, s| q
+                    .bind(id).bind(&s.key).bind(s.booking_id).bind(s.expense_id)
+                    .bind(s.fee.map(|f| f.0)).bind(s.fee.map(|f| f.1)).bind(s.contract_id)
+                    .bind(s.treatment.as_str()).bind(s.actual).bind(s.rounded).bind(s.covered)
+                    .bind(s.covered_value.map(ExactDecimal)).bind(s.version));
+                match res {
+                    Ok(n) => reserved += n,
+                    // Another run took a position first: compute again.
+                    Err(StoreError::Duplicate(_)) => return Ok(DraftOutcome::Stale),
+                    Err(e) => return Err(e),
                 }
+                insert_batched!(tx, numbered, QUOTA_INSERT, 7, ")", &p.quota_entries, |q, e| q
+                    .bind(id).bind(e.contract_id).bind(e.period_start).bind(e.origin_period_start)
+                    .bind(e.kind.as_str()).bind(ExactDecimal(e.amount))
+                    .bind(e.position.map(|p| serde_json::to_string(&p)).transpose()?))?;
                 let created = fetch_invoice!(&mut *tx, id);
                 audit!(tx, b.actor, "invoice", id, "create", None::<&AuditView>, Some(&audit_view(&created)));
                 ids.push(id);
             }
-            let first_id = ids.first().copied().unwrap_or(i64::MAX);
             // Reserve exactly the versions computed: a position changed or taken meanwhile
-            // makes the count differ and the whole customer is computed again.
-            let booked = sqlx::query(
-                "UPDATE bookings SET state = 'reserved', version = version + 1 WHERE state = 'open' AND id IN \
-                 (SELECT p.booking_id FROM invoice_positions p JOIN invoices i ON i.id = p.invoice_id \
-                  WHERE i.run_id = $1 AND i.customer_id = $2 AND i.id >= $3 AND p.booking_id = bookings.id \
-                  AND p.position_version = bookings.version)")
-                .bind(b.run_id).bind(b.customer_id).bind(first_id).execute(&mut *tx).await?.rows_affected();
-            let spent = sqlx::query(
-                "UPDATE expenses SET state = 'reserved', version = version + 1 WHERE state = 'open' AND id IN \
-                 (SELECT p.expense_id FROM invoice_positions p JOIN invoices i ON i.id = p.invoice_id \
-                  WHERE i.run_id = $1 AND i.customer_id = $2 AND i.id >= $3 AND p.expense_id = expenses.id \
-                  AND p.position_version = expenses.version)")
-                .bind(b.run_id).bind(b.customer_id).bind(first_id).execute(&mut *tx).await?.rows_affected();
+            // makes the count differ and the whole customer is computed again. The rows are
+            // found by primary key from the (id, version) pairs the positions were stored with
+            // (a join against the bookings table would scan it per customer).
+            let booked = reserve_versions!(tx, numbered, "bookings", &booking_versions);
+            let spent = reserve_versions!(tx, numbered, "expenses", &expense_versions);
             if booked != bookings.len() as u64 || spent != expenses.len() as u64 {
                 return Ok(DraftOutcome::Stale);
             }
