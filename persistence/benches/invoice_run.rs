@@ -28,7 +28,8 @@
 //! PostgreSQL (a fresh database is created and dropped):
 //!     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p persistence --bench invoice_run
 //! Smaller: `BENCH_CUSTOMERS=500 BENCH_BOOKINGS=100000`. `BENCH_KEEP=1` keeps the database
-//! afterwards (to inspect query plans).
+//! afterwards (to inspect query plans). `BENCH_PG_AUTO_EXPLAIN_MS=20` makes PostgreSQL log the
+//! plan of every statement slower than 20 ms (`auto_explain`, set on the bench database only).
 
 use futures_util::TryStreamExt;
 use persistence::billing::{BillingSetup, InputParams, PositionScope};
@@ -908,6 +909,14 @@ impl BenchDb {
             Some(admin_url) => {
                 let mut conn = sqlx::PgConnection::connect(&admin_url).await?;
                 sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+                if let Some(ms) = std::env::var("BENCH_PG_AUTO_EXPLAIN_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
+                    sqlx::query(&format!("ALTER DATABASE {name} SET session_preload_libraries = 'auto_explain'"))
+                        .execute(&mut conn)
+                        .await?;
+                    sqlx::query(&format!("ALTER DATABASE {name} SET auto_explain.log_min_duration = '{ms}ms'"))
+                        .execute(&mut conn)
+                        .await?;
+                }
                 let _ = conn.close().await;
                 let base = admin_url.split('?').next().unwrap_or(&admin_url);
                 let server = &base[..base.rfind('/').unwrap_or(base.len())];

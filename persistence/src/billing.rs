@@ -351,6 +351,10 @@ impl Store {
 
     /// The quota ledger of each of the customer's contracts that the next run continues
     /// from: the written ledger plus the entries of open drafts.
+    ///
+    /// (`status || ''` keeps SQLite from reaching the customer's drafts through the index
+    /// on status — every draft of every customer, a run scanned them all per customer —
+    /// instead of through the index on the customer.)
     pub async fn customer_ledger(&self, customer_id: i64) -> Result<HashMap<i64, Vec<QuotaEntry>>> {
         let rows: Vec<LedgerRow> = with_pool!(self, pool => sqlx::query_as(
             "SELECT q.contract_id, q.period_start, q.origin_period_start, q.kind, q.amount, q.position, q.id, 0 AS draft \
@@ -358,7 +362,7 @@ impl Store {
              UNION ALL \
              SELECT q.contract_id, q.period_start, q.origin_period_start, q.kind, q.amount, q.position, q.id, 1 AS draft \
              FROM invoice_quota_entries q JOIN invoices i ON i.id = q.invoice_id \
-             WHERE i.customer_id = $1 AND i.status = 'draft' \
+             WHERE i.customer_id = $1 AND i.status || '' = 'draft' \
              ORDER BY 8, 7")
             .bind(customer_id).fetch_all(pool).await?);
         let mut out: HashMap<i64, Vec<QuotaEntry>> = HashMap::new();

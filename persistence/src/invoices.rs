@@ -231,6 +231,19 @@ struct PositionRow {
     active: bool,
 }
 
+/// What `create_drafts` reads back from a new draft's row (for its audit record).
+#[derive(sqlx::FromRow)]
+struct CreatedRow {
+    id: i64,
+    kind: String,
+    status: String,
+    number: Option<String>,
+    customer_id: i64,
+    net: ExactDecimal,
+    vat: ExactDecimal,
+    gross: ExactDecimal,
+}
+
 fn bad(what: String) -> StoreError {
     crate::types::decode_error(what)
 }
@@ -814,6 +827,37 @@ macro_rules! reserve_versions {
     }};
 }
 
+/// Sets the bookings or expenses (`$table`) with the ids `$ids` (`&BTreeSet<i64>`) from
+/// state `$from` to `$to` inside `$tx`, by primary key (`id IN (…)` lists).
+macro_rules! move_listed {
+    ($tx:expr, $numbered:expr, $table:expr, $ids:expr, $from:expr, $to:expr) => {{
+        let ids: Vec<i64> = $ids.iter().copied().collect();
+        let mut rest = ids.as_slice();
+        while !rest.is_empty() {
+            let (chunk, tail) = rest.split_at(batch_len(rest.len(), INSERT_BATCH));
+            let sql = format!(
+                "UPDATE {} SET state = '{}', version = version + 1 WHERE state = '{}' AND id IN ({})",
+                $table,
+                $to,
+                $from,
+                param_list(chunk.len(), $numbered)
+            );
+            let mut q = sqlx::query(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *$tx).await.map_err(StoreError::from)?;
+            rest = tail;
+        }
+    }};
+}
+
+/// `n` parameters separated by commas: `$1, $2, …` (PostgreSQL) or `?, ?, …` (SQLite, see
+/// [`values_sql`]).
+fn param_list(n: usize, numbered: bool) -> String {
+    (1..=n).map(|i| if numbered { format!("${i}") } else { "?".to_string() }).collect::<Vec<_>>().join(", ")
+}
+
 const SETTLED_ORDER: &str = "ORDER BY id";
 
 impl Store {
@@ -841,12 +885,12 @@ impl Store {
                     .iter()
                     .filter(|c| p.quota_entries.iter().any(|e| e.contract_id == c.contract_id))
                     .collect();
-                let id: i64 = sqlx::query_scalar(
+                let created: CreatedRow = sqlx::query_as(
                     "INSERT INTO invoices (kind, status, run_id, customer_id, contract_id, scope_ticket_id, \
                      scope_project_id, currency, period_start, period_end, legal_note, net, vat, gross, vat_breakdown, \
                      quota_summaries, threshold_crossings, version, created_at, updated_at) \
                      VALUES ('invoice', 'draft', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16) \
-                     RETURNING id")
+                     RETURNING id, kind, status, number, customer_id, net, vat, gross")
                     .bind(b.run_id).bind(b.customer_id).bind(contract_id).bind(b.scope_ticket_id).bind(b.scope_project_id)
                     .bind(p.currency.code()).bind(p.period_start).bind(p.period_end)
                     .bind(p.legal_note.map(legal_note_text))
@@ -854,6 +898,7 @@ impl Store {
                     .bind(serde_json::to_string(&p.vat)?).bind(serde_json::to_string(&p.quota_summaries)?)
                     .bind(serde_json::to_string(&crossings)?).bind(now)
                     .fetch_one(&mut *tx).await?;
+                let id = created.id;
                 let lines: Vec<(i64, &InvoiceLine)> =
                     p.lines.iter().enumerate().map(|(i, l)| (i as i64 + 1, l)).collect();
                 insert_batched!(tx, numbered, LINES_INSERT, 15, ")", &lines, |q, (no, l)| q
@@ -888,8 +933,19 @@ impl Store {
                     .bind(id).bind(e.contract_id).bind(e.period_start).bind(e.origin_period_start)
                     .bind(e.kind.as_str()).bind(ExactDecimal(e.amount))
                     .bind(e.position.map(|p| serde_json::to_string(&p)).transpose()?))?;
-                let created = fetch_invoice!(&mut *tx, id);
-                audit!(tx, b.actor, "invoice", id, "create", None::<&AuditView>, Some(&audit_view(&created)));
+                // The stored draft as `audit_view` shows it: the invoice row as written and
+                // the lines just inserted.
+                let view = AuditView {
+                    kind: &created.kind,
+                    status: &created.status,
+                    number: created.number.as_deref(),
+                    customer_id: created.customer_id,
+                    net: created.net.0,
+                    vat: created.vat.0,
+                    gross: created.gross.0,
+                    lines: p.lines.len(),
+                };
+                audit!(tx, b.actor, "invoice", id, "create", None::<&AuditView>, Some(&view));
                 ids.push(id);
             }
             // Reserve exactly the versions computed: a position changed or taken meanwhile
@@ -1131,6 +1187,7 @@ impl Store {
         opts: &IssueOptions,
         actor: &Actor,
     ) -> Result<Invoice> {
+        let numbered = self.backend() == crate::Backend::Postgres;
         let after = in_tx!(self, tx => {
             let before = lock_invoice!(tx, id);
             check_version(&before, expected_version)?;
@@ -1141,7 +1198,16 @@ impl Store {
             let snapshot = CustomerSnapshot::of(&customer);
             let due = invoice::due_date(opts.issue_date, customer.data.payment_terms_days)
                 .ok_or_else(|| StoreError::Conflict("the due date is beyond the supported calendar".into()))?;
-            move_positions!(tx, id, "reserved", "billed");
+            // Lock the positions (reserved → billed), found by primary key from the invoice's
+            // active positions: planners misjudge `state = 'reserved'` (stale statistics)
+            // and scan the table for a subquery.
+            let settled: Vec<(Option<i64>, Option<i64>)> =
+                sqlx::query_as("SELECT booking_id, expense_id FROM invoice_positions WHERE invoice_id = $1 AND active")
+                    .bind(id).fetch_all(&mut *tx).await?;
+            let booking_ids: BTreeSet<i64> = settled.iter().filter_map(|r| r.0).collect();
+            let expense_ids: BTreeSet<i64> = settled.iter().filter_map(|r| r.1).collect();
+            move_listed!(tx, numbered, "bookings", &booking_ids, "reserved", "billed");
+            move_listed!(tx, numbered, "expenses", &expense_ids, "reserved", "billed");
             let now = DbTime::now();
             sqlx::query(
                 "INSERT INTO quota_ledger (contract_id, period_start, origin_period_start, kind, amount, position, \
@@ -1168,7 +1234,9 @@ impl Store {
                 "invoice_id": id, "number": number, "customer_id": before.customer_id,
                 "gross": before.totals.gross.to_string(), "currency": before.currency.code(),
             }));
-            let after = fetch_invoice!(&mut *tx, id);
+            // Issuing changes the invoice row only: its lines are those read above.
+            let row: InvoiceRow = sqlx::query_as("SELECT * FROM invoices WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+            let after = row.into_invoice(before.lines.clone())?;
             audit!(tx, actor, "invoice", id, "issue", Some(&audit_view(&before)), Some(&audit_view(&after)));
             after
         });
@@ -1390,5 +1458,151 @@ fn check_version(inv: &Invoice, expected: Option<i64>) -> Result<()> {
     match expected {
         Some(v) if v != inv.version => Err(StoreError::StaleVersion),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::billing::{BillingSetup, CustomerRun, InputParams, PositionScope};
+    use crate::test_support::fresh_store;
+    use domain::engine::compute_customer;
+    use time::macros::date;
+
+    async fn exec(store: &Store, sql: &str) {
+        with_pool!(store, pool => sqlx::query(sql).execute(pool).await.map(|_| ())).expect(sql);
+    }
+
+    async fn count(store: &Store, sql: &str) -> i64 {
+        with_pool!(store, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await).expect(sql)
+    }
+
+    /// A technician, remote support at 100.00 an hour, a customer with three bookings and a
+    /// hard disk in November 2026, and a run record.
+    async fn seed(store: &Store) {
+        let now = DbTime::now();
+        with_pool!(store, pool => {
+            sqlx::query(
+                "INSERT INTO users (email, name, password_hash, roles, weekly_capacity_hours, internal_cost_rate, \
+                 active, version, created_at, updated_at) VALUES ('t@x.example', 'Tech', '!', 'agent', $1, $2, TRUE, 1, $3, $3)")
+                .bind(ExactDecimal(Decimal::from(40))).bind(ExactDecimal(Decimal::from(40))).bind(now)
+                .execute(pool).await.unwrap();
+            sqlx::query(
+                "INSERT INTO services (code, name, unit, kind, default_price, vat_rate, billable_by_default, version, \
+                 created_at, updated_at) VALUES ('REMOTE', 'Remote support', 'hour', 'work', $1, $2, TRUE, 1, $3, $3)")
+                .bind(ExactDecimal(Decimal::new(10000, 2))).bind(ExactDecimal(Decimal::from(19))).bind(now)
+                .execute(pool).await.unwrap();
+            sqlx::query(
+                "INSERT INTO customers (number, name, currency, payment_terms_days, vat_treatment, billing_mode, \
+                 invoice_detail, version, created_at, updated_at) \
+                 VALUES ('10001', 'Customer', 'EUR', 14, 'domestic', 'period_end', 'per_booking', 1, $1, $1)")
+                .bind(now).execute(pool).await.unwrap();
+            for (day, minutes) in [(2u8, 30i64), (3, 45), (4, 60)] {
+                sqlx::query(
+                    "INSERT INTO bookings (user_id, work_date, duration_minutes, service_id, description, customer_id, \
+                     billable, state, created_by, version, created_at, updated_at) \
+                     VALUES (1, $1, $2, 1, 'Support', 1, TRUE, 'open', 'test', 1, $3, $3)")
+                    .bind(Date::from_calendar_date(2026, time::Month::November, day).unwrap()).bind(minutes).bind(now)
+                    .execute(pool).await.unwrap();
+            }
+            sqlx::query(
+                "INSERT INTO expenses (user_id, expense_date, service_id, description, quantity, unit, unit_price, \
+                 vat_rate, billable, customer_id, state, created_by, version, created_at, updated_at) \
+                 VALUES (1, $1, 1, 'Hard disk', $2, 'piece', $3, $4, TRUE, 1, 'open', 'test', 1, $5, $5)")
+                .bind(date!(2026 - 11 - 05)).bind(ExactDecimal(Decimal::ONE)).bind(ExactDecimal(Decimal::new(8900, 2)))
+                .bind(ExactDecimal(Decimal::from(19))).bind(now)
+                .execute(pool).await.unwrap();
+            sqlx::query(
+                "INSERT INTO invoice_runs (started_via, scope, period_end, status, started_by_type, started_by_name, \
+                 started_at) VALUES ('api', 'all', $1, 'running', 'system', 'system', $2)")
+                .bind(date!(2026 - 11 - 30)).bind(now).execute(pool).await.unwrap();
+        });
+    }
+
+    async fn compute(setup: &BillingSetup, store: &Store) -> (CustomerRun, CustomerBilling) {
+        let params = InputParams {
+            period_start: Some(date!(2026 - 11 - 01)),
+            period_end: date!(2026 - 11 - 30),
+            scope: PositionScope::default(),
+            contract_id: None,
+            partial: false,
+            per_booking: false,
+        };
+        let cr = setup.customer_input(store, 1, params).await.unwrap();
+        let billing = compute_customer(&setup.ctx, &cr.input);
+        assert!(billing.is_committable(), "{:?}", billing.problems);
+        (cr, billing)
+    }
+
+    async fn drafts(store: &Store, cr: &CustomerRun, billing: &CustomerBilling) -> DraftOutcome {
+        let actor = Actor::system();
+        let batch = DraftBatch {
+            run_id: 1,
+            customer_id: 1,
+            billing_version: cr.billing_version,
+            billing,
+            versions: &cr.versions,
+            scope_ticket_id: None,
+            scope_project_id: None,
+            scope_contract_id: None,
+            actor: &actor,
+        };
+        store.create_drafts(&batch).await.unwrap()
+    }
+
+    const OPEN: &str = "SELECT (SELECT COUNT(*) FROM bookings WHERE state = 'open') \
+                        + (SELECT COUNT(*) FROM expenses WHERE state = 'open')";
+
+    #[tokio::test]
+    async fn drafts_reserve_exactly_the_versions_computed_and_issuing_bills_them() {
+        let test = fresh_store().await;
+        let store = &test.store;
+        seed(store).await;
+        let setup = BillingSetup::load(store).await.unwrap();
+
+        // A booking edited after it was read: nothing is written, compute again.
+        let (cr, billing) = compute(&setup, store).await;
+        exec(store, "UPDATE bookings SET version = version + 1 WHERE id = 2").await;
+        assert_eq!(drafts(store, &cr, &billing).await, DraftOutcome::Stale);
+        assert_eq!(count(store, "SELECT COUNT(*) FROM invoices").await, 0);
+        assert_eq!(count(store, "SELECT COUNT(*) FROM invoice_positions").await, 0);
+        assert_eq!(count(store, OPEN).await, 4);
+        assert_eq!(store.billing_version(1).await.unwrap(), cr.billing_version, "rolled back");
+
+        // Computed again: one draft reserving the four positions in the versions read.
+        let (cr, billing) = compute(&setup, store).await;
+        let DraftOutcome::Created { invoice_ids, positions } = drafts(store, &cr, &billing).await else {
+            panic!("created")
+        };
+        assert_eq!((invoice_ids.len(), positions), (1, 4));
+        let id = invoice_ids[0];
+        assert_eq!(count(store, OPEN).await, 0);
+        assert_eq!(count(store, "SELECT COUNT(*) FROM bookings WHERE state = 'reserved' AND version = 2").await, 2);
+        assert_eq!(count(store, "SELECT COUNT(*) FROM bookings WHERE state = 'reserved' AND version = 3").await, 1);
+        let draft = store.get_invoice(id).await.unwrap();
+        let created: Option<String> = with_pool!(store, pool => sqlx::query_scalar(
+            "SELECT after_state FROM audit_log WHERE entity_type = 'invoice' AND entity_id = $1 AND action = 'create'")
+            .bind(id).fetch_one(pool).await)
+        .unwrap();
+        assert_eq!(created, Some(serde_json::to_string(&audit_view(&draft)).unwrap()), "audit of the stored draft");
+
+        // The same computation once more: the billing version moved on.
+        assert_eq!(drafts(store, &cr, &billing).await, DraftOutcome::Stale);
+        // A position a draft holds, open again by hand: the unique index refuses it.
+        exec(store, "UPDATE bookings SET state = 'open' WHERE id = 1").await;
+        let (cr, billing) = compute(&setup, store).await;
+        assert_eq!(drafts(store, &cr, &billing).await, DraftOutcome::Stale);
+        assert_eq!(count(store, "SELECT COUNT(*) FROM invoices").await, 1);
+        exec(store, "UPDATE bookings SET state = 'reserved' WHERE id = 1").await;
+
+        // Issuing bills exactly the draft's positions and returns the stored invoice.
+        let opts = IssueOptions { series: "RE".into(), issue_date: date!(2026 - 12 - 01) };
+        let issued = store.issue_invoice(id, None, &opts, &Actor::system()).await.unwrap();
+        assert_eq!(issued, store.get_invoice(id).await.unwrap());
+        assert_eq!(issued.number.as_deref(), Some("RE-2026-00001"));
+        assert_eq!(issued.lines, draft.lines);
+        assert_eq!(count(store, "SELECT COUNT(*) FROM bookings WHERE state = 'billed'").await, 3);
+        assert_eq!(count(store, "SELECT COUNT(*) FROM expenses WHERE state = 'billed'").await, 1);
+        test.remove().await;
     }
 }
