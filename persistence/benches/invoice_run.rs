@@ -806,6 +806,46 @@ async fn aggregate(conn: &mut Conn) -> BenchResult<(usize, i64)> {
     Ok((rows.len(), rows.iter().map(|r| r.2).sum()))
 }
 
+/// The least a committed run must write, as set-based SQL in one transaction (rolled back):
+/// one draft per customer, one line per customer, service and ticket, one settled position
+/// per open booking (with the unique key and every index and foreign key of the real
+/// table), every open booking reserved. No program does less and still records which
+/// position is on which draft; the run's real cost is compared with it.
+async fn write_floor(conn: &mut Conn) -> BenchResult<(Duration, i64)> {
+    let now = if conn.is_postgres() { "now()" } else { "'2026-12-01T00:00:00.000000Z'" };
+    let t = Instant::now();
+    conn.begin().await?;
+    conn.exec(&format!(
+        "INSERT INTO invoices (kind, status, customer_id, currency, period_end, net, vat, gross, vat_breakdown, \
+         quota_summaries, threshold_crossings, version, created_at, updated_at) \
+         SELECT 'invoice', 'draft', id, 'EUR', '2026-11-30', '0', '0', '0', '[]', '[]', '[]', 1, {now}, {now} \
+         FROM customers"
+    ))
+    .await?;
+    conn.exec(
+        "INSERT INTO invoice_lines (invoice_id, line_no, kind, description, service_id, ticket_id, quantity, minutes, \
+         unit, unit_price, net, vat_rate, positions) \
+         SELECT i.id, ROW_NUMBER() OVER (PARTITION BY i.id ORDER BY b.service_id, b.ticket_id), 'work', 'floor', \
+         b.service_id, b.ticket_id, '0', SUM(b.duration_minutes), 'hour', '0', '0', '0', '[]' \
+         FROM bookings b JOIN invoices i ON i.customer_id = b.customer_id AND i.status = 'draft' \
+         WHERE b.state = 'open' GROUP BY i.id, b.service_id, b.ticket_id",
+    )
+    .await?;
+    conn.exec(
+        "INSERT INTO invoice_positions (invoice_id, position_key, booking_id, treatment, actual_minutes, \
+         rounded_minutes, position_version, active) \
+         SELECT i.id, 'booking:' || b.id, b.id, 'billed', b.duration_minutes, b.duration_minutes, b.version, TRUE \
+         FROM bookings b JOIN invoices i ON i.customer_id = b.customer_id AND i.status = 'draft' \
+         WHERE b.state = 'open'",
+    )
+    .await?;
+    conn.exec("UPDATE bookings SET state = 'reserved', version = version + 1 WHERE state = 'open'").await?;
+    let positions = conn.scalar("SELECT COUNT(*) FROM invoice_positions").await?;
+    let elapsed = t.elapsed();
+    conn.exec("ROLLBACK").await?;
+    Ok((elapsed, positions))
+}
+
 /// FNV-1a over text.
 struct Fingerprint(u64);
 
@@ -1041,7 +1081,20 @@ async fn run() -> BenchResult<()> {
         secs(agg_best)
     );
 
-    // 3. The committed all-customer run.
+    // 3. The write floor: the least any run writes, set-based (rolled back; PostgreSQL then
+    // vacuums the row versions away so that the run starts from the same pages).
+    let (floor, floor_positions) = write_floor(&mut conn).await?;
+    if conn.is_postgres() {
+        conn.exec("VACUUM ANALYZE").await?;
+    }
+    println!(
+        "{tag}: write floor (set-based SQL: a draft per customer, a line per customer/service/ticket, \
+         {floor_positions} positions, every booking reserved; rolled back): {:.1} s = {:.1} x aggregate",
+        secs(floor),
+        secs(floor) / secs(agg_best)
+    );
+
+    // 4. The committed all-customer run.
     let actor = Actor::system();
     let t = Instant::now();
     let setup = BillingSetup::load(&store).await?;
@@ -1081,7 +1134,7 @@ async fn run() -> BenchResult<()> {
     assert_eq!(r.customers_blocked, 0, "no customer blocked");
     assert_eq!(result.invoice_ids.len() as i64, r.invoices_created);
 
-    // 4. Issue every draft.
+    // 5. Issue every draft.
     let opts = IssueOptions { series: "RE".into(), issue_date: ISSUE_DATE };
     let t = Instant::now();
     let mut lines = 0usize;
@@ -1116,7 +1169,7 @@ async fn run() -> BenchResult<()> {
         println!("{tag}: peak memory (VmHWM): {peak_run:.0} MB (target < 512 MB)");
     }
 
-    // 5. Invariants.
+    // 6. Invariants.
     let unbilled = conn.scalar("SELECT COUNT(*) FROM bookings WHERE billable AND state <> 'billed'").await?;
     let unbilled_expenses = conn.scalar("SELECT COUNT(*) FROM expenses WHERE billable AND state <> 'billed'").await?;
     let billed_bookings = conn.scalar("SELECT COUNT(*) FROM bookings WHERE state = 'billed'").await?;
@@ -1149,7 +1202,7 @@ async fn run() -> BenchResult<()> {
     assert!(n == 0 || (min == 1 && max == n && distinct == n), "numbers 1..N without gaps");
     assert_eq!(ledger, draft_quota, "every quota entry written to the ledger");
 
-    // 6. Fingerprint of what the run and the issue wrote (compare implementations).
+    // 7. Fingerprint of what the run and the issue wrote (compare implementations).
     let t = Instant::now();
     let tables: [(&str, &str); 8] = [
         (
@@ -1202,15 +1255,17 @@ async fn run() -> BenchResult<()> {
     println!("{tag}: fingerprints in {:.1} s", secs(t.elapsed()));
 
     println!();
-    println!("| backend  | customers | bookings  | generation s | aggregate s | committed run s | issue all s | ratio run/agg | peak MB |");
-    println!("|----------|-----------|-----------|--------------|-------------|-----------------|-------------|---------------|---------|");
+    println!("| backend  | customers | bookings  | generation s | aggregate s | write floor s | committed run s | issue all s | ratio run/agg | ratio floor/agg | peak MB |");
+    println!("|----------|-----------|-----------|--------------|-------------|---------------|-----------------|-------------|---------------|-----------------|---------|");
     println!(
-        "| {backend:<8} | {customers:>9} | {bookings:>9} | {:>12.1} | {:>11.3} | {:>15.1} | {:>11.1} | {:>13.1} | {:>7.0} |",
+        "| {backend:<8} | {customers:>9} | {bookings:>9} | {:>12.1} | {:>11.3} | {:>13.1} | {:>15.1} | {:>11.1} | {:>13.1} | {:>15.1} | {:>7.0} |",
         secs(generation),
         secs(agg_best),
+        secs(floor),
         secs(run_time),
         secs(issue_time),
         ratio,
+        secs(floor) / secs(agg_best),
         peak_run.max(if peak_reset { peak_generation } else { 0.0 })
     );
     println!();

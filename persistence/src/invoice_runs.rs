@@ -16,7 +16,26 @@ use crate::page::{Page, PageRequest};
 use crate::types::DbTime;
 use crate::{Result, Store, StoreError};
 use domain::position::PositionRef;
+use futures_util::StreamExt;
 use time::Date;
+
+/// The run and scope every draft of a run records.
+struct DraftScope {
+    run_id: i64,
+    ticket_id: Option<i64>,
+    project_id: Option<i64>,
+    contract_id: Option<i64>,
+}
+
+/// What billing one customer of a run did.
+enum CustomerOutcome {
+    /// Drafts stored.
+    Billed { invoice_ids: Vec<i64>, positions: usize },
+    /// Nothing to bill.
+    Nothing,
+    /// Kept out of the run: the engine's blocking problems, or positions that kept changing.
+    Blocked { customer_id: i64, problems: Vec<RunProblem> },
+}
 
 /// How often a customer is computed again when its data changed meanwhile.
 const MAX_ATTEMPTS: usize = 5;
@@ -220,63 +239,34 @@ impl Store {
         let mut problems = run.problems.0.clone();
         let (mut billed, mut blocked, mut positions) = (0i64, 0i64, 0i64);
         let mut invoice_ids = Vec::new();
-        for &customer_id in &plan.customers {
-            let mut done = false;
-            for _ in 0..MAX_ATTEMPTS {
-                let cr = setup.customer_input(self, customer_id, plan.params).await?;
-                let billing = domain::engine::compute_customer(&setup.ctx, &cr.input);
-                if !billing.is_committable() {
+        let scope = DraftScope {
+            run_id: run.id,
+            ticket_id: scope_ticket_id,
+            project_id: scope_project_id,
+            contract_id: scope_contract_id,
+        };
+        // Customers are independent (one transaction each, optimistic checks): a few are
+        // billed at a time so that reading, computing and writing overlap. Outcomes are
+        // taken in plan order.
+        let mut outcomes = futures_util::stream::iter(plan.customers.iter().copied())
+            .map(|customer_id| self.bill_customer(setup, plan.params, &scope, start.actor, customer_id))
+            .buffered(self.run_concurrency());
+        while let Some(outcome) = outcomes.next().await {
+            match outcome? {
+                CustomerOutcome::Billed { invoice_ids: ids, positions: n } => {
+                    billed += 1;
+                    positions += n as i64;
+                    invoice_ids.extend(ids);
+                }
+                CustomerOutcome::Nothing => {}
+                CustomerOutcome::Blocked { customer_id, problems: found } => {
                     blocked += 1;
                     problems.retain(|p| p.customer_id != customer_id);
-                    problems.extend(billing.problems.iter().map(|p| RunProblem {
-                        customer_id,
-                        code: p.code.as_str().to_string(),
-                        message: p.message.clone(),
-                        position: p.position,
-                        contract_id: p.contract_id,
-                    }));
-                    done = true;
-                    break;
+                    problems.extend(found);
                 }
-                if billing.proposals.is_empty() {
-                    done = true;
-                    break;
-                }
-                let batch = DraftBatch {
-                    run_id: run.id,
-                    customer_id,
-                    billing_version: cr.billing_version,
-                    billing: &billing,
-                    versions: &cr.versions,
-                    scope_ticket_id,
-                    scope_project_id,
-                    scope_contract_id,
-                    actor: start.actor,
-                };
-                match self.create_drafts(&batch).await? {
-                    DraftOutcome::Created { invoice_ids: ids, positions: n } => {
-                        billed += 1;
-                        positions += n as i64;
-                        invoice_ids.extend(ids);
-                        done = true;
-                        break;
-                    }
-                    DraftOutcome::Stale => continue,
-                }
-            }
-            if !done {
-                blocked += 1;
-                problems.push(RunProblem {
-                    customer_id,
-                    code: "concurrent_change".into(),
-                    message: format!(
-                        "the customer's positions kept changing during the run ({MAX_ATTEMPTS} attempts); run it again"
-                    ),
-                    position: None,
-                    contract_id: None,
-                });
             }
         }
+        drop(outcomes);
         let projects_billed = self.bill_finished_projects(&invoice_ids, start.actor).await?;
         with_pool!(self, pool => sqlx::query(
             "UPDATE invoice_runs SET status = 'completed', customers_billed = customers_billed + $1, \
@@ -287,6 +277,79 @@ impl Store {
             .execute(pool).await.map(|_| ())?);
         let run = self.get_run(run.id).await?;
         Ok(RunResult { run, invoice_ids, projects_billed, replayed: false })
+    }
+
+    /// Customers billed at the same time by one run: PostgreSQL works on several
+    /// transactions at once; SQLite writes one at a time, so one customer is computed while
+    /// the other is written.
+    fn run_concurrency(&self) -> usize {
+        match self.backend() {
+            crate::Backend::Postgres => 3,
+            crate::Backend::Sqlite => 1,
+        }
+    }
+
+    /// Bills one customer of a run: reads its input, computes, and stores the drafts in
+    /// one transaction; computes again (up to [`MAX_ATTEMPTS`] times) when what it read
+    /// changed before the drafts were stored.
+    async fn bill_customer(
+        &self,
+        setup: &BillingSetup,
+        params: InputParams,
+        scope: &DraftScope,
+        actor: &Actor,
+        customer_id: i64,
+    ) -> Result<CustomerOutcome> {
+        for _ in 0..MAX_ATTEMPTS {
+            let cr = setup.customer_input(self, customer_id, params).await?;
+            let billing = domain::engine::compute_customer(&setup.ctx, &cr.input);
+            if !billing.is_committable() {
+                let problems = billing
+                    .problems
+                    .iter()
+                    .map(|p| RunProblem {
+                        customer_id,
+                        code: p.code.as_str().to_string(),
+                        message: p.message.clone(),
+                        position: p.position,
+                        contract_id: p.contract_id,
+                    })
+                    .collect();
+                return Ok(CustomerOutcome::Blocked { customer_id, problems });
+            }
+            if billing.proposals.is_empty() {
+                return Ok(CustomerOutcome::Nothing);
+            }
+            let batch = DraftBatch {
+                run_id: scope.run_id,
+                customer_id,
+                billing_version: cr.billing_version,
+                billing: &billing,
+                versions: &cr.versions,
+                scope_ticket_id: scope.ticket_id,
+                scope_project_id: scope.project_id,
+                scope_contract_id: scope.contract_id,
+                actor,
+            };
+            match self.create_drafts(&batch).await? {
+                DraftOutcome::Created { invoice_ids, positions } => {
+                    return Ok(CustomerOutcome::Billed { invoice_ids, positions })
+                }
+                DraftOutcome::Stale => continue,
+            }
+        }
+        Ok(CustomerOutcome::Blocked {
+            customer_id,
+            problems: vec![RunProblem {
+                customer_id,
+                code: "concurrent_change".into(),
+                message: format!(
+                    "the customer's positions kept changing during the run ({MAX_ATTEMPTS} attempts); run it again"
+                ),
+                position: None,
+                contract_id: None,
+            }],
+        })
     }
 
     /// Moves each `manager_done` project whose positions the drafts settle and which has no

@@ -18,6 +18,7 @@
 
 use crate::audit::Actor;
 use crate::billing::PositionVersions;
+use crate::bulk::{BulkWrite, LineInsert, PositionInsert, PositionState, PositionTable};
 use crate::page::{Page, PageRequest};
 use crate::types::{DbTime, ExactDecimal};
 use crate::{Result, Store, StoreError};
@@ -29,7 +30,7 @@ use domain::position::PositionRef;
 use domain::quota::{QuotaEntry, QuotaSummary, ThresholdCrossing};
 use domain::Currency;
 use rust_decimal::Decimal;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use time::Date;
 
 /// The storage key of a position (unique among invoices that are not cancelled).
@@ -515,36 +516,6 @@ macro_rules! fetch_invoice {
     }};
 }
 
-/// Inserts one line of invoice `$invoice_id` inside `$tx`.
-macro_rules! insert_line {
-    ($tx:expr, $invoice_id:expr, $line_no:expr, $l:expr) => {{
-        let l: &InvoiceLine = $l;
-        sqlx::query(
-            "INSERT INTO invoice_lines (invoice_id, line_no, kind, description, contract_id, service_id, ticket_id, \
-             quantity, minutes, unit, unit_price, net, vat_rate, surcharge, positions) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind($invoice_id)
-        .bind($line_no)
-        .bind(l.kind.as_str())
-        .bind(&l.description)
-        .bind(l.contract_id)
-        .bind(l.service_id)
-        .bind(l.ticket_id)
-        .bind(ExactDecimal(l.quantity))
-        .bind(l.minutes.and_then(|m| i64::try_from(m).ok()))
-        .bind(l.unit.as_str())
-        .bind(ExactDecimal(l.unit_price))
-        .bind(ExactDecimal(l.net))
-        .bind(ExactDecimal(l.vat_rate))
-        .bind(l.surcharge.map(|s| s.as_str()))
-        .bind(serde_json::to_string(&l.positions).map_err(StoreError::from)?)
-        .execute(&mut *$tx)
-        .await
-        .map_err(StoreError::from)?;
-    }};
-}
-
 /// Writes the totals of the invoice's remaining lines inside `$tx` (after an edit).
 macro_rules! retotal {
     ($tx:expr, $invoice:expr, $lines:expr) => {{
@@ -568,31 +539,21 @@ macro_rules! retotal {
     }};
 }
 
-/// Sets bookings and expenses billed by invoice `$id` (active positions) from state
-/// `$from` to `$to` inside `$tx`.
+/// Sets the bookings and expenses that invoice `$id` settles (active positions) from state
+/// `$from` to `$to` inside `$tx`, found by primary key from the invoice's positions.
 macro_rules! move_positions {
     ($tx:expr, $id:expr, $from:expr, $to:expr) => {{
         let id: i64 = $id;
-        sqlx::query(
-            "UPDATE bookings SET state = $1, version = version + 1 WHERE state = $2 AND id IN \
-             (SELECT booking_id FROM invoice_positions WHERE invoice_id = $3 AND active AND booking_id IS NOT NULL)",
-        )
-        .bind($to)
-        .bind($from)
-        .bind(id)
-        .execute(&mut *$tx)
-        .await
-        .map_err(StoreError::from)?;
-        sqlx::query(
-            "UPDATE expenses SET state = $1, version = version + 1 WHERE state = $2 AND id IN \
-             (SELECT expense_id FROM invoice_positions WHERE invoice_id = $3 AND active AND expense_id IS NOT NULL)",
-        )
-        .bind($to)
-        .bind($from)
-        .bind(id)
-        .execute(&mut *$tx)
-        .await
-        .map_err(StoreError::from)?;
+        let settled: Vec<(Option<i64>, Option<i64>)> =
+            sqlx::query_as("SELECT booking_id, expense_id FROM invoice_positions WHERE invoice_id = $1 AND active")
+                .bind(id)
+                .fetch_all(&mut *$tx)
+                .await
+                .map_err(StoreError::from)?;
+        let bookings: Vec<i64> = settled.iter().filter_map(|r| r.0).collect::<BTreeSet<_>>().into_iter().collect();
+        let expenses: Vec<i64> = settled.iter().filter_map(|r| r.1).collect::<BTreeSet<_>>().into_iter().collect();
+        BulkWrite::move_state(&mut *$tx, PositionTable::Bookings, &bookings, $from, $to).await?;
+        BulkWrite::move_state(&mut *$tx, PositionTable::Expenses, &expenses, $from, $to).await?;
     }};
 }
 
@@ -636,21 +597,6 @@ macro_rules! contracts_with_quota_or_fees {
         .map_err(StoreError::from)?;
         ids
     }};
-}
-
-/// Columns of a settled position as bound in one insert.
-struct PositionInsert {
-    key: String,
-    booking_id: Option<i64>,
-    expense_id: Option<i64>,
-    fee: Option<(i64, Date)>,
-    contract_id: Option<i64>,
-    treatment: PositionStatus,
-    actual: Option<i64>,
-    rounded: Option<i64>,
-    covered: Option<i64>,
-    covered_value: Option<Decimal>,
-    version: Option<i64>,
 }
 
 /// Every position a proposal settles: its outcomes, plus the line positions without an
@@ -722,142 +668,6 @@ macro_rules! check_issue_date {
     }};
 }
 
-/// Rows per multi-row statement: `max` while that many are left, then the largest power of
-/// two not above what is left — a handful of statement shapes (prepared once per
-/// connection) cover any number of rows.
-fn batch_len(left: usize, max: usize) -> usize {
-    if left >= max {
-        max
-    } else {
-        1 << (usize::BITS - 1 - left.max(1).leading_zeros())
-    }
-}
-
-/// `$head` followed by `rows` groups of `cols` parameters, each group closed by `$tail`
-/// (e.g. `, TRUE)`). Parameters are numbered (`$1`, `$2`, …) for PostgreSQL and anonymous
-/// (`?`, bound in the same order) for SQLite: sqlx looks every parameter of a SQLite
-/// statement up by name (`sqlite3_bind_parameter_name` walks the list of named
-/// parameters), which makes binding a statement with many numbered parameters quadratic.
-fn values_sql(head: &str, cols: usize, rows: usize, tail: &str, numbered: bool) -> String {
-    use std::fmt::Write;
-    let mut sql = String::with_capacity(head.len() + rows * (cols * 7 + tail.len() + 4));
-    sql.push_str(head);
-    for r in 0..rows {
-        sql.push_str(if r == 0 { " (" } else { ", (" });
-        for c in 0..cols {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            if numbered {
-                let _ = write!(sql, "${}", r * cols + c + 1);
-            } else {
-                sql.push('?');
-            }
-        }
-        sql.push_str(tail);
-    }
-    sql
-}
-
-/// Most rows per multi-row `INSERT` (15 parameters a line: far below SQLite's 32766).
-const INSERT_BATCH: usize = 256;
-
-const LINES_INSERT: &str = "INSERT INTO invoice_lines (invoice_id, line_no, kind, description, contract_id, \
-    service_id, ticket_id, quantity, minutes, unit, unit_price, net, vat_rate, surcharge, positions) VALUES";
-const POSITIONS_INSERT: &str = "INSERT INTO invoice_positions (invoice_id, position_key, booking_id, expense_id, \
-    fee_contract_id, fee_period_start, contract_id, treatment, actual_minutes, rounded_minutes, covered_minutes, \
-    covered_value, position_version, active) VALUES";
-const QUOTA_INSERT: &str = "INSERT INTO invoice_quota_entries (invoice_id, contract_id, period_start, \
-    origin_period_start, kind, amount, position) VALUES";
-
-/// Inserts the rows of `$items` (a slice, in order) inside `$tx` with multi-row statements
-/// `$head (…), (…)` of `$cols` parameters a row (`$tail` closes each row), binding an item
-/// with `|q, item| q.bind(…)…`. Evaluates to the number of rows inserted, or the first error.
-macro_rules! insert_batched {
-    ($tx:expr, $numbered:expr, $head:expr, $cols:expr, $tail:expr, $items:expr, |$q:ident, $item:pat_param| $bind:expr) => {{
-        let mut rest = &$items[..];
-        let mut out: Result<usize> = Ok(0);
-        while !rest.is_empty() {
-            let (chunk, tail) = rest.split_at(batch_len(rest.len(), INSERT_BATCH));
-            let sql = values_sql($head, $cols, chunk.len(), $tail, $numbered);
-            let mut $q = sqlx::query(&sql);
-            for $item in chunk {
-                $q = $bind;
-            }
-            if let Err(e) = $q.execute(&mut *$tx).await {
-                out = Err(StoreError::from(e));
-                break;
-            }
-            out = out.map(|n| n + chunk.len());
-            rest = tail;
-        }
-        out
-    }};
-}
-
-/// Most `(id, version)` pairs per reserving statement.
-const RESERVE_BATCH: usize = 1024;
-
-/// Moves the bookings or expenses (`$table`) of `$pairs` (`&BTreeSet<(i64, Option<i64>)>`:
-/// id and the version computed) from `open` to `reserved` inside `$tx`, each only if it is
-/// still open in that version; evaluates to the number of rows reserved. The rows are found
-/// by primary key (`UPDATE … FROM (VALUES …)`), never by scanning the table.
-macro_rules! reserve_versions {
-    ($tx:expr, $numbered:expr, $table:expr, $pairs:expr) => {{
-        let table: &str = $table;
-        // A position without a version read can never match (as `version = NULL`).
-        let pairs: Vec<(i64, i64)> = $pairs.iter().filter_map(|&(id, v): &(i64, Option<i64>)| Some((id, v?))).collect();
-        let mut reserved = 0u64;
-        let mut rest = pairs.as_slice();
-        while !rest.is_empty() {
-            let (chunk, tail) = rest.split_at(batch_len(rest.len(), RESERVE_BATCH));
-            let head = format!(
-                "UPDATE {table} SET state = 'reserved', version = {table}.version + 1 FROM (VALUES"
-            );
-            let sql = values_sql(&head, 2, chunk.len(), ")", $numbered)
-                + &format!(") AS v WHERE {table}.id = v.column1 AND {table}.version = v.column2 AND {table}.state = 'open'");
-            let mut q = sqlx::query(&sql);
-            for &(id, version) in chunk {
-                q = q.bind(id).bind(version);
-            }
-            reserved += q.execute(&mut *$tx).await.map_err(StoreError::from)?.rows_affected();
-            rest = tail;
-        }
-        reserved
-    }};
-}
-
-/// Sets the bookings or expenses (`$table`) with the ids `$ids` (`&BTreeSet<i64>`) from
-/// state `$from` to `$to` inside `$tx`, by primary key (`id IN (…)` lists).
-macro_rules! move_listed {
-    ($tx:expr, $numbered:expr, $table:expr, $ids:expr, $from:expr, $to:expr) => {{
-        let ids: Vec<i64> = $ids.iter().copied().collect();
-        let mut rest = ids.as_slice();
-        while !rest.is_empty() {
-            let (chunk, tail) = rest.split_at(batch_len(rest.len(), INSERT_BATCH));
-            let sql = format!(
-                "UPDATE {} SET state = '{}', version = version + 1 WHERE state = '{}' AND id IN ({})",
-                $table,
-                $to,
-                $from,
-                param_list(chunk.len(), $numbered)
-            );
-            let mut q = sqlx::query(&sql);
-            for id in chunk {
-                q = q.bind(*id);
-            }
-            q.execute(&mut *$tx).await.map_err(StoreError::from)?;
-            rest = tail;
-        }
-    }};
-}
-
-/// `n` parameters separated by commas: `$1, $2, …` (PostgreSQL) or `?, ?, …` (SQLite, see
-/// [`values_sql`]).
-fn param_list(n: usize, numbered: bool) -> String {
-    (1..=n).map(|i| if numbered { format!("${i}") } else { "?".to_string() }).collect::<Vec<_>>().join(", ")
-}
-
 const SETTLED_ORDER: &str = "ORDER BY id";
 
 impl Store {
@@ -866,17 +676,15 @@ impl Store {
     /// one read and every position is still open in the version read; otherwise nothing
     /// is written and [`DraftOutcome::Stale`] asks for a new computation.
     pub async fn create_drafts(&self, b: &DraftBatch<'_>) -> Result<DraftOutcome> {
-        let numbered = self.backend() == crate::Backend::Postgres;
         let outcome = in_tx!(self, tx => {
             if !advance_billing_version!(tx, b.customer_id, Some(b.billing_version)) {
                 return Ok(DraftOutcome::Stale);
             }
             let now = DbTime::now();
-            let mut ids = Vec::new();
-            let mut reserved = 0usize;
-            let (mut bookings, mut expenses) = (BTreeSet::new(), BTreeSet::new());
-            // (id, version computed) of every booking and expense the positions settle.
-            let (mut booking_versions, mut expense_versions) = (BTreeSet::new(), BTreeSet::new());
+            let mut ids = Vec::with_capacity(b.billing.proposals.len());
+            let mut lines: Vec<LineInsert<'_>> = Vec::new();
+            let mut settled: Vec<(i64, PositionInsert)> = Vec::new();
+            let mut quota: Vec<(i64, &QuotaEntry)> = Vec::new();
             for p in &b.billing.proposals {
                 let contract_id = p.contract_id.or(b.scope_contract_id);
                 let crossings: Vec<&ThresholdCrossing> = b
@@ -899,42 +707,11 @@ impl Store {
                     .bind(serde_json::to_string(&crossings)?).bind(now)
                     .fetch_one(&mut *tx).await?;
                 let id = created.id;
-                let lines: Vec<(i64, &InvoiceLine)> =
-                    p.lines.iter().enumerate().map(|(i, l)| (i as i64 + 1, l)).collect();
-                insert_batched!(tx, numbered, LINES_INSERT, 15, ")", &lines, |q, (no, l)| q
-                    .bind(id).bind(*no).bind(l.kind.as_str()).bind(&l.description).bind(l.contract_id)
-                    .bind(l.service_id).bind(l.ticket_id).bind(ExactDecimal(l.quantity))
-                    .bind(l.minutes.and_then(|m| i64::try_from(m).ok())).bind(l.unit.as_str())
-                    .bind(ExactDecimal(l.unit_price)).bind(ExactDecimal(l.net)).bind(ExactDecimal(l.vat_rate))
-                    .bind(l.surcharge.map(|s| s.as_str())).bind(serde_json::to_string(&l.positions)?))?;
-                let settled = settled_positions(&p.positions, &p.lines, b.versions);
-                for s in &settled {
-                    if let Some(bid) = s.booking_id {
-                        bookings.insert(bid);
-                        booking_versions.insert((bid, s.version));
-                    }
-                    if let Some(eid) = s.expense_id {
-                        expenses.insert(eid);
-                        expense_versions.insert((eid, s.version));
-                    }
-                }
-                let res = insert_batched!(tx, numbered, POSITIONS_INSERT, 13, ", TRUE)", &settled, |q, s| q
-                    .bind(id).bind(&s.key).bind(s.booking_id).bind(s.expense_id)
-                    .bind(s.fee.map(|f| f.0)).bind(s.fee.map(|f| f.1)).bind(s.contract_id)
-                    .bind(s.treatment.as_str()).bind(s.actual).bind(s.rounded).bind(s.covered)
-                    .bind(s.covered_value.map(ExactDecimal)).bind(s.version));
-                match res {
-                    Ok(n) => reserved += n,
-                    // Another run took a position first: compute again.
-                    Err(StoreError::Duplicate(_)) => return Ok(DraftOutcome::Stale),
-                    Err(e) => return Err(e),
-                }
-                insert_batched!(tx, numbered, QUOTA_INSERT, 7, ")", &p.quota_entries, |q, e| q
-                    .bind(id).bind(e.contract_id).bind(e.period_start).bind(e.origin_period_start)
-                    .bind(e.kind.as_str()).bind(ExactDecimal(e.amount))
-                    .bind(e.position.map(|p| serde_json::to_string(&p)).transpose()?))?;
+                lines.extend(p.lines.iter().enumerate().map(|(i, l)| (id, i as i64 + 1, l)));
+                settled.extend(settled_positions(&p.positions, &p.lines, b.versions).into_iter().map(|s| (id, s)));
+                quota.extend(p.quota_entries.iter().map(|e| (id, e)));
                 // The stored draft as `audit_view` shows it: the invoice row as written and
-                // the lines just inserted.
+                // its lines.
                 let view = AuditView {
                     kind: &created.kind,
                     status: &created.status,
@@ -948,12 +725,34 @@ impl Store {
                 audit!(tx, b.actor, "invoice", id, "create", None::<&AuditView>, Some(&view));
                 ids.push(id);
             }
+            BulkWrite::insert_lines(&mut *tx, &lines).await?;
+            let reserved = match BulkWrite::insert_positions(&mut *tx, &settled).await {
+                Ok(n) => n,
+                // Another run took a position first: compute again.
+                Err(StoreError::Duplicate(_)) => return Ok(DraftOutcome::Stale),
+                Err(e) => return Err(e),
+            };
+            BulkWrite::insert_quota_entries(&mut *tx, &quota).await?;
             // Reserve exactly the versions computed: a position changed or taken meanwhile
             // makes the count differ and the whole customer is computed again. The rows are
-            // found by primary key from the (id, version) pairs the positions were stored with
-            // (a join against the bookings table would scan it per customer).
-            let booked = reserve_versions!(tx, numbered, "bookings", &booking_versions);
-            let spent = reserve_versions!(tx, numbered, "expenses", &expense_versions);
+            // found by primary key from the (id, version) pairs the positions were stored with.
+            // (A booking settled twice — its minutes and a custom-field quantity — is one row.)
+            let (mut bookings, mut expenses) = (BTreeSet::new(), BTreeSet::new());
+            let (mut booking_versions, mut expense_versions) = (BTreeSet::new(), BTreeSet::new());
+            for (_, s) in &settled {
+                if let Some(id) = s.booking_id {
+                    bookings.insert(id);
+                    booking_versions.extend(s.version.map(|v| (id, v)));
+                }
+                if let Some(id) = s.expense_id {
+                    expenses.insert(id);
+                    expense_versions.extend(s.version.map(|v| (id, v)));
+                }
+            }
+            let booking_versions: Vec<(i64, i64)> = booking_versions.into_iter().collect();
+            let expense_versions: Vec<(i64, i64)> = expense_versions.into_iter().collect();
+            let booked = BulkWrite::reserve(&mut *tx, PositionTable::Bookings, &booking_versions).await?;
+            let spent = BulkWrite::reserve(&mut *tx, PositionTable::Expenses, &expense_versions).await?;
             if booked != bookings.len() as u64 || spent != expenses.len() as u64 {
                 return Ok(DraftOutcome::Stale);
             }
@@ -973,14 +772,6 @@ impl Store {
             "SELECT * FROM invoice_positions WHERE invoice_id = $1 {SETTLED_ORDER}"))
             .bind(id).fetch_all(pool).await?);
         rows.into_iter().map(PositionRow::into_settled).collect()
-    }
-
-    /// The quota-ledger entries an invoice carries (drafts: to be written at issue).
-    pub async fn invoice_quota_entries(&self, id: i64) -> Result<Vec<QuotaEntry>> {
-        let rows: Vec<crate::billing::LedgerRow> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT contract_id, period_start, origin_period_start, kind, amount, position FROM invoice_quota_entries \
-             WHERE invoice_id = $1 ORDER BY id").bind(id).fetch_all(pool).await?);
-        rows.into_iter().map(crate::billing::LedgerRow::into_entry).collect()
     }
 
     /// Lists invoices, newest first, after the id `page.after`.
@@ -1047,7 +838,7 @@ impl Store {
                 positions: Vec::new(),
             };
             let next_no = before.lines.iter().map(|l| l.line_no).max().unwrap_or(0) + 1;
-            insert_line!(tx, id, next_no, &new);
+            BulkWrite::insert_lines(&mut *tx, &[(id, next_no, &new)]).await?;
             let mut all: Vec<&InvoiceLine> = before.lines.iter().map(|l| &l.line).collect();
             all.push(&new);
             retotal!(tx, &before, &all);
@@ -1167,7 +958,7 @@ impl Store {
             advance_billing_version!(tx, before.customer_id, None);
             let contracts = contracts_with_quota_or_fees!(tx, id);
             check_no_later_contract_invoice!(tx, id, contracts);
-            move_positions!(tx, id, "reserved", "open");
+            move_positions!(tx, id, PositionState::Reserved, PositionState::Open);
             sqlx::query("DELETE FROM invoice_quota_entries WHERE invoice_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM invoice_positions WHERE invoice_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM invoice_lines WHERE invoice_id = $1").bind(id).execute(&mut *tx).await?;
@@ -1187,7 +978,6 @@ impl Store {
         opts: &IssueOptions,
         actor: &Actor,
     ) -> Result<Invoice> {
-        let numbered = self.backend() == crate::Backend::Postgres;
         let after = in_tx!(self, tx => {
             let before = lock_invoice!(tx, id);
             check_version(&before, expected_version)?;
@@ -1201,13 +991,7 @@ impl Store {
             // Lock the positions (reserved → billed), found by primary key from the invoice's
             // active positions: planners misjudge `state = 'reserved'` (stale statistics)
             // and scan the table for a subquery.
-            let settled: Vec<(Option<i64>, Option<i64>)> =
-                sqlx::query_as("SELECT booking_id, expense_id FROM invoice_positions WHERE invoice_id = $1 AND active")
-                    .bind(id).fetch_all(&mut *tx).await?;
-            let booking_ids: BTreeSet<i64> = settled.iter().filter_map(|r| r.0).collect();
-            let expense_ids: BTreeSet<i64> = settled.iter().filter_map(|r| r.1).collect();
-            move_listed!(tx, numbered, "bookings", &booking_ids, "reserved", "billed");
-            move_listed!(tx, numbered, "expenses", &expense_ids, "reserved", "billed");
+            move_positions!(tx, id, PositionState::Reserved, PositionState::Billed);
             let now = DbTime::now();
             sqlx::query(
                 "INSERT INTO quota_ledger (contract_id, period_start, origin_period_start, kind, amount, position, \
@@ -1321,17 +1105,23 @@ impl Store {
                 .bind(notes).bind(id).bind(now).bind(&opts.series).bind(i64::from(year)).bind(seq).bind(&number)
                 .bind(opts.issue_date).bind(serde_json::to_string(&snapshot)?).bind(feed_seq)
                 .fetch_one(&mut *tx).await?;
-            for l in &before.lines {
-                let line = InvoiceLine {
-                    quantity: neg(l.line.quantity),
-                    net: neg(l.line.net),
-                    minutes: None,
-                    positions: Vec::new(),
-                    ..l.line.clone()
-                };
-                insert_line!(tx, credit_id, l.line_no, &line);
-            }
-            move_positions!(tx, id, "billed", "open");
+            let credit_lines: Vec<(i64, InvoiceLine)> = before
+                .lines
+                .iter()
+                .map(|l| {
+                    let line = InvoiceLine {
+                        quantity: neg(l.line.quantity),
+                        net: neg(l.line.net),
+                        minutes: None,
+                        positions: Vec::new(),
+                        ..l.line.clone()
+                    };
+                    (l.line_no, line)
+                })
+                .collect();
+            let rows: Vec<LineInsert<'_>> = credit_lines.iter().map(|(no, l)| (credit_id, *no, l)).collect();
+            BulkWrite::insert_lines(&mut *tx, &rows).await?;
+            move_positions!(tx, id, PositionState::Billed, PositionState::Open);
             sqlx::query("UPDATE invoice_positions SET active = FALSE WHERE invoice_id = $1")
                 .bind(id).execute(&mut *tx).await?;
             let written: Vec<crate::billing::LedgerRow> = sqlx::query_as(
@@ -1362,6 +1152,15 @@ impl Store {
             (original, credit)
         });
         Ok(out)
+    }
+
+    /// The newest accounting-feed position allocated so far (0 before the first issue): a
+    /// cursor beyond it was not handed out by the feed.
+    pub async fn accounting_feed_head(&self) -> Result<i64> {
+        let head: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT next_value FROM number_sequences WHERE name = 'accounting_feed'")
+            .fetch_optional(pool).await?);
+        Ok(head.unwrap_or(0))
     }
 
     /// Issued invoices and credit notes in feed order after `after` (exclusive).
@@ -1437,20 +1236,6 @@ impl Store {
             out.extend(rows);
         }
         Ok(out.into_iter().collect())
-    }
-
-    /// Per position key, the active invoice settling it (for reports).
-    pub async fn settling_invoices(&self, keys: &[String]) -> Result<BTreeMap<String, i64>> {
-        let mut out = BTreeMap::new();
-        for k in keys {
-            let id: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(
-                "SELECT invoice_id FROM invoice_positions WHERE position_key = $1 AND active")
-                .bind(k).fetch_optional(pool).await?);
-            if let Some(id) = id {
-                out.insert(k.clone(), id);
-            }
-        }
-        Ok(out)
     }
 }
 

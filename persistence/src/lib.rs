@@ -17,6 +17,7 @@ pub mod events;
 mod auth;
 pub mod billing;
 pub mod bookings;
+mod bulk;
 pub mod catalog;
 pub mod contracts;
 pub mod custom_fields;

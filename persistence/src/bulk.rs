@@ -1,0 +1,429 @@
+//! The bulk writes of invoice runs and issuing — a customer's draft lines, settled positions
+//! and quota entries, and the state moves of its bookings and expenses — in the form each
+//! backend writes fastest:
+//!
+//! - PostgreSQL: one statement per table over `UNNEST` of column arrays (a handful of
+//!   parameters whatever the row count; the statement is prepared once per connection);
+//! - SQLite: multi-row `VALUES` statements of a few fixed shapes with anonymous parameters.
+//!
+//! Rows are found by primary key in every update, never by scanning a table.
+
+use crate::types::ExactDecimal;
+use crate::Result;
+use domain::engine::{InvoiceLine, PositionStatus};
+use domain::quota::QuotaEntry;
+use rust_decimal::Decimal;
+use sqlx::{PgConnection, SqliteConnection};
+use time::Date;
+
+/// A table whose rows are invoice positions (their `state` is open, reserved or billed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PositionTable {
+    Bookings,
+    Expenses,
+}
+
+impl PositionTable {
+    fn name(self) -> &'static str {
+        match self {
+            PositionTable::Bookings => "bookings",
+            PositionTable::Expenses => "expenses",
+        }
+    }
+}
+
+/// The state of a booking or expense in billing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PositionState {
+    Open,
+    Reserved,
+    Billed,
+}
+
+impl PositionState {
+    fn as_str(self) -> &'static str {
+        match self {
+            PositionState::Open => "open",
+            PositionState::Reserved => "reserved",
+            PositionState::Billed => "billed",
+        }
+    }
+}
+
+/// One settled position of a draft as stored in `invoice_positions`.
+#[derive(Debug, Clone)]
+pub(crate) struct PositionInsert {
+    pub(crate) key: String,
+    pub(crate) booking_id: Option<i64>,
+    pub(crate) expense_id: Option<i64>,
+    pub(crate) fee: Option<(i64, Date)>,
+    pub(crate) contract_id: Option<i64>,
+    pub(crate) treatment: PositionStatus,
+    pub(crate) actual: Option<i64>,
+    pub(crate) rounded: Option<i64>,
+    pub(crate) covered: Option<i64>,
+    pub(crate) covered_value: Option<Decimal>,
+    pub(crate) version: Option<i64>,
+}
+
+/// One line of a draft: invoice id, line number, the line.
+pub(crate) type LineInsert<'a> = (i64, i64, &'a InvoiceLine);
+
+/// Bulk writes inside a transaction (`&mut *tx`).
+pub(crate) trait BulkWrite {
+    /// Inserts invoice lines.
+    async fn insert_lines(&mut self, rows: &[LineInsert<'_>]) -> Result<usize>;
+    /// Inserts settled positions (`(invoice id, position)`), active. A position already
+    /// active in another invoice fails with [`crate::StoreError::Duplicate`].
+    async fn insert_positions(&mut self, rows: &[(i64, PositionInsert)]) -> Result<usize>;
+    /// Inserts the quota entries a draft writes when issued (`(invoice id, entry)`).
+    async fn insert_quota_entries(&mut self, rows: &[(i64, &QuotaEntry)]) -> Result<usize>;
+    /// Moves the rows `(id, version)` of `table` from `open` to `reserved`, each only if it
+    /// is still open in that version; returns how many moved.
+    async fn reserve(&mut self, table: PositionTable, pairs: &[(i64, i64)]) -> Result<u64>;
+    /// Moves the rows `ids` of `table` that are in state `from` to `to`.
+    async fn move_state(
+        &mut self,
+        table: PositionTable,
+        ids: &[i64],
+        from: PositionState,
+        to: PositionState,
+    ) -> Result<u64>;
+}
+
+fn to_i64(v: Option<u64>) -> Option<i64> {
+    v.and_then(|m| i64::try_from(m).ok())
+}
+
+fn positions_json(l: &InvoiceLine) -> Result<String> {
+    Ok(serde_json::to_string(&l.positions)?)
+}
+
+// ---------------------------------------------------------------------------------------
+// PostgreSQL: UNNEST over column arrays.
+
+impl BulkWrite for PgConnection {
+    async fn insert_lines(&mut self, rows: &[LineInsert<'_>]) -> Result<usize> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut positions = Vec::with_capacity(rows.len());
+        for (_, _, l) in rows {
+            positions.push(positions_json(l)?);
+        }
+        sqlx::query(
+            "INSERT INTO invoice_lines (invoice_id, line_no, kind, description, contract_id, service_id, ticket_id, \
+             quantity, minutes, unit, unit_price, net, vat_rate, surcharge, positions) \
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[], $6::BIGINT[], \
+             $7::BIGINT[], $8::NUMERIC[], $9::BIGINT[], $10::TEXT[], $11::NUMERIC[], $12::NUMERIC[], $13::NUMERIC[], \
+             $14::TEXT[], $15::TEXT[])",
+        )
+        .bind(rows.iter().map(|r| r.0).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|r| r.1).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|r| r.2.kind.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| r.2.description.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| r.2.contract_id).collect::<Vec<Option<i64>>>())
+        .bind(rows.iter().map(|r| r.2.service_id).collect::<Vec<Option<i64>>>())
+        .bind(rows.iter().map(|r| r.2.ticket_id).collect::<Vec<Option<i64>>>())
+        .bind(rows.iter().map(|r| r.2.quantity).collect::<Vec<Decimal>>())
+        .bind(rows.iter().map(|r| to_i64(r.2.minutes)).collect::<Vec<Option<i64>>>())
+        .bind(rows.iter().map(|r| r.2.unit.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| r.2.unit_price).collect::<Vec<Decimal>>())
+        .bind(rows.iter().map(|r| r.2.net).collect::<Vec<Decimal>>())
+        .bind(rows.iter().map(|r| r.2.vat_rate).collect::<Vec<Decimal>>())
+        .bind(rows.iter().map(|r| r.2.surcharge.map(|s| s.as_str())).collect::<Vec<Option<&str>>>())
+        .bind(positions)
+        .execute(self)
+        .await?;
+        Ok(rows.len())
+    }
+
+    async fn insert_positions(&mut self, rows: &[(i64, PositionInsert)]) -> Result<usize> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        sqlx::query(
+            "INSERT INTO invoice_positions (invoice_id, position_key, booking_id, expense_id, fee_contract_id, \
+             fee_period_start, contract_id, treatment, actual_minutes, rounded_minutes, covered_minutes, covered_value, \
+             position_version, active) \
+             SELECT *, TRUE FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], \
+             $6::DATE[], $7::BIGINT[], $8::TEXT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], $12::NUMERIC[], \
+             $13::BIGINT[])",
+        )
+        .bind(rows.iter().map(|r| r.0).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|r| r.1.key.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| r.1.booking_id).collect::<Vec<Option<i64>>>())
+        .bind(rows.iter().map(|r| r.1.expense_id).collect::<Vec<Option<i64>>>())
+        .bind(rows.iter().map(|r| r.1.fee.map(|f| f.0)).collect::<Vec<Option<i64>>>())
+        .bind(rows.iter().map(|r| r.1.fee.map(|f| f.1)).collect::<Vec<Option<Date>>>())
+        .bind(rows.iter().map(|r| r.1.contract_id).collect::<Vec<Option<i64>>>())
+        .bind(rows.iter().map(|r| r.1.treatment.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| r.1.actual).collect::<Vec<Option<i64>>>())
+        .bind(rows.iter().map(|r| r.1.rounded).collect::<Vec<Option<i64>>>())
+        .bind(rows.iter().map(|r| r.1.covered).collect::<Vec<Option<i64>>>())
+        .bind(rows.iter().map(|r| r.1.covered_value).collect::<Vec<Option<Decimal>>>())
+        .bind(rows.iter().map(|r| r.1.version).collect::<Vec<Option<i64>>>())
+        .execute(self)
+        .await?;
+        Ok(rows.len())
+    }
+
+    async fn insert_quota_entries(&mut self, rows: &[(i64, &QuotaEntry)]) -> Result<usize> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut positions = Vec::with_capacity(rows.len());
+        for (_, e) in rows {
+            positions.push(e.position.map(|p| serde_json::to_string(&p)).transpose()?);
+        }
+        sqlx::query(
+            "INSERT INTO invoice_quota_entries (invoice_id, contract_id, period_start, origin_period_start, kind, \
+             amount, position) \
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::DATE[], $4::DATE[], $5::TEXT[], $6::NUMERIC[], \
+             $7::TEXT[])",
+        )
+        .bind(rows.iter().map(|r| r.0).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|r| r.1.contract_id).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|r| r.1.period_start).collect::<Vec<Date>>())
+        .bind(rows.iter().map(|r| r.1.origin_period_start).collect::<Vec<Date>>())
+        .bind(rows.iter().map(|r| r.1.kind.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| r.1.amount).collect::<Vec<Decimal>>())
+        .bind(positions)
+        .execute(self)
+        .await?;
+        Ok(rows.len())
+    }
+
+    async fn reserve(&mut self, table: PositionTable, pairs: &[(i64, i64)]) -> Result<u64> {
+        if pairs.is_empty() {
+            return Ok(0);
+        }
+        let t = table.name();
+        let sql = format!(
+            "UPDATE {t} SET state = 'reserved', version = {t}.version + 1 \
+             FROM UNNEST($1::BIGINT[], $2::BIGINT[]) AS v(id, version) \
+             WHERE {t}.id = v.id AND {t}.version = v.version AND {t}.state = 'open'"
+        );
+        let done = sqlx::query(&sql)
+            .bind(pairs.iter().map(|p| p.0).collect::<Vec<i64>>())
+            .bind(pairs.iter().map(|p| p.1).collect::<Vec<i64>>())
+            .execute(self)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn move_state(
+        &mut self,
+        table: PositionTable,
+        ids: &[i64],
+        from: PositionState,
+        to: PositionState,
+    ) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let sql = format!(
+            "UPDATE {} SET state = $1, version = version + 1 WHERE id = ANY($2::BIGINT[]) AND state = $3",
+            table.name()
+        );
+        let done = sqlx::query(&sql).bind(to.as_str()).bind(ids).bind(from.as_str()).execute(self).await?;
+        Ok(done.rows_affected())
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// SQLite: multi-row VALUES.
+
+/// Most rows per multi-row `INSERT` (15 parameters a line: far below SQLite's 32766).
+const INSERT_BATCH: usize = 256;
+/// Most `(id, version)` pairs per reserving statement.
+const RESERVE_BATCH: usize = 1024;
+
+/// Rows per multi-row statement: `max` while that many are left, then the largest power of
+/// two not above what is left — a handful of statement shapes (prepared once per
+/// connection) cover any number of rows.
+fn batch_len(left: usize, max: usize) -> usize {
+    if left >= max {
+        max
+    } else {
+        1 << (usize::BITS - 1 - left.max(1).leading_zeros())
+    }
+}
+
+/// `head` followed by `rows` groups of `cols` anonymous parameters (`?`), each group closed
+/// by `tail` (e.g. `, TRUE)`). sqlx looks every parameter of a SQLite statement up by name
+/// (`sqlite3_bind_parameter_name` walks the list of named parameters), which makes binding
+/// a statement with many numbered parameters quadratic; anonymous ones bind in order.
+fn values_sql(head: &str, cols: usize, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * (cols * 3 + tail.len() + 4));
+    sql.push_str(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { " (?" } else { ", (?" });
+        for _ in 1..cols {
+            sql.push_str(", ?");
+        }
+        sql.push_str(tail);
+    }
+    sql
+}
+
+/// Runs `statement(chunk)` over `items` in chunks of [`batch_len`]; sums what each returns.
+macro_rules! in_chunks {
+    ($items:expr, $max:expr, |$chunk:ident| $statement:expr) => {{
+        let mut rest = &$items[..];
+        let mut total = 0u64;
+        while !rest.is_empty() {
+            let (head, tail) = rest.split_at(batch_len(rest.len(), $max));
+            let $chunk = head;
+            total += $statement;
+            rest = tail;
+        }
+        total
+    }};
+}
+
+impl BulkWrite for SqliteConnection {
+    async fn insert_lines(&mut self, rows: &[LineInsert<'_>]) -> Result<usize> {
+        let n = in_chunks!(rows, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "INSERT INTO invoice_lines (invoice_id, line_no, kind, description, contract_id, service_id, \
+                 ticket_id, quantity, minutes, unit, unit_price, net, vat_rate, surcharge, positions) VALUES",
+                15,
+                chunk.len(),
+                ")",
+            );
+            let mut q = sqlx::query(&sql);
+            for &(id, no, l) in chunk {
+                q = q
+                    .bind(id)
+                    .bind(no)
+                    .bind(l.kind.as_str())
+                    .bind(&l.description)
+                    .bind(l.contract_id)
+                    .bind(l.service_id)
+                    .bind(l.ticket_id)
+                    .bind(ExactDecimal(l.quantity))
+                    .bind(to_i64(l.minutes))
+                    .bind(l.unit.as_str())
+                    .bind(ExactDecimal(l.unit_price))
+                    .bind(ExactDecimal(l.net))
+                    .bind(ExactDecimal(l.vat_rate))
+                    .bind(l.surcharge.map(|s| s.as_str()))
+                    .bind(positions_json(l)?);
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        });
+        Ok(n as usize)
+    }
+
+    async fn insert_positions(&mut self, rows: &[(i64, PositionInsert)]) -> Result<usize> {
+        let n = in_chunks!(rows, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "INSERT INTO invoice_positions (invoice_id, position_key, booking_id, expense_id, fee_contract_id, \
+                 fee_period_start, contract_id, treatment, actual_minutes, rounded_minutes, covered_minutes, \
+                 covered_value, position_version, active) VALUES",
+                13,
+                chunk.len(),
+                ", TRUE)",
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, s) in chunk {
+                q = q
+                    .bind(*id)
+                    .bind(&s.key)
+                    .bind(s.booking_id)
+                    .bind(s.expense_id)
+                    .bind(s.fee.map(|f| f.0))
+                    .bind(s.fee.map(|f| f.1))
+                    .bind(s.contract_id)
+                    .bind(s.treatment.as_str())
+                    .bind(s.actual)
+                    .bind(s.rounded)
+                    .bind(s.covered)
+                    .bind(s.covered_value.map(ExactDecimal))
+                    .bind(s.version);
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        });
+        Ok(n as usize)
+    }
+
+    async fn insert_quota_entries(&mut self, rows: &[(i64, &QuotaEntry)]) -> Result<usize> {
+        let n = in_chunks!(rows, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "INSERT INTO invoice_quota_entries (invoice_id, contract_id, period_start, origin_period_start, kind, \
+                 amount, position) VALUES",
+                7,
+                chunk.len(),
+                ")",
+            );
+            let mut q = sqlx::query(&sql);
+            for &(id, e) in chunk {
+                q = q
+                    .bind(id)
+                    .bind(e.contract_id)
+                    .bind(e.period_start)
+                    .bind(e.origin_period_start)
+                    .bind(e.kind.as_str())
+                    .bind(ExactDecimal(e.amount))
+                    .bind(e.position.map(|p| serde_json::to_string(&p)).transpose()?);
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        });
+        Ok(n as usize)
+    }
+
+    async fn reserve(&mut self, table: PositionTable, pairs: &[(i64, i64)]) -> Result<u64> {
+        let t = table.name();
+        Ok(in_chunks!(pairs, RESERVE_BATCH, |chunk| {
+            let head = format!("UPDATE {t} SET state = 'reserved', version = {t}.version + 1 FROM (VALUES");
+            let sql = values_sql(&head, 2, chunk.len(), ")")
+                + &format!(") AS v WHERE {t}.id = v.column1 AND {t}.version = v.column2 AND {t}.state = 'open'");
+            let mut q = sqlx::query(&sql);
+            for &(id, version) in chunk {
+                q = q.bind(id).bind(version);
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        }))
+    }
+
+    async fn move_state(
+        &mut self,
+        table: PositionTable,
+        ids: &[i64],
+        from: PositionState,
+        to: PositionState,
+    ) -> Result<u64> {
+        Ok(in_chunks!(ids, INSERT_BATCH, |chunk| {
+            let params = vec!["?"; chunk.len()].join(", ");
+            let sql = format!(
+                "UPDATE {} SET state = ?, version = version + 1 WHERE state = ? AND id IN ({params})",
+                table.name()
+            );
+            let mut q = sqlx::query(&sql).bind(to.as_str()).bind(from.as_str());
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_the_maximum_then_powers_of_two() {
+        assert_eq!(batch_len(1000, 256), 256);
+        assert_eq!(batch_len(200, 256), 128);
+        assert_eq!(batch_len(72, 256), 64);
+        assert_eq!(batch_len(1, 256), 1);
+    }
+
+    #[test]
+    fn values_statements_use_anonymous_parameters() {
+        assert_eq!(values_sql("INSERT INTO t (a, b) VALUES", 2, 2, ")"), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
+        assert_eq!(values_sql("X", 1, 1, ", TRUE)"), "X (?, TRUE)");
+    }
+}
