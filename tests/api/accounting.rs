@@ -316,11 +316,13 @@ async fn bad_feed_requests_are_422_problems() {
     issued_invoices(&app, 1).await;
     let invoice_list_cursor = "NQ"; // the invoice list's cursor format (a bare id)
     let negative = "eyJhZnRlciI6LTF9"; // {"after":-1}
+    let ahead = "eyJhZnRlciI6OTl9"; // {"after":99}: one document was issued, the feed never handed this out
     for (query, field) in [
         ("cursor=not-a-cursor!", "cursor"),
         ("cursor=", "cursor"),
         (&format!("cursor={invoice_list_cursor}") as &str, "cursor"),
         (&format!("cursor={negative}"), "cursor"),
+        (&format!("cursor={ahead}"), "cursor"),
         ("limit=0", "limit"),
         ("limit=201", "limit"),
         ("limit=ten", "limit"),

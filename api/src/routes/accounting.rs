@@ -82,12 +82,17 @@ pub struct AccountingFeed {
         (status = 200, body = AccountingFeed),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Bad `limit`, or a cursor this feed did not issue", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Bad `limit`, or a cursor this feed did not issue (malformed, or ahead of every document issued so far)", body = Problem, content_type = "application/problem+json")))]
 pub async fn feed(p: Principal, state: web::Data<AppState>, q: Query<FeedQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadInvoices)?;
     let limit = limit(q.0.limit)?;
     let after = feed_position(q.0.cursor.as_deref())?;
     let page = state.store.accounting_feed(Some(after), limit).await?;
+    // A cursor past every position allocated so far was not handed out by this feed (a
+    // forged one, or one of another database): following it would skip documents.
+    if page.items.is_empty() && after > state.store.accounting_feed_head().await? {
+        return Err(ApiError::invalid("cursor", "invalid_cursor", "the cursor is ahead of the accounting feed"));
+    }
     let has_more = page.next.is_some();
     let last = page.items.last().and_then(|i| i.feed_seq).unwrap_or(after);
     let mut items = Vec::with_capacity(page.items.len());
