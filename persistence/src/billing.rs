@@ -375,11 +375,15 @@ impl Store {
 
     /// Per contract of the customer: the first day of the newest fee period that a draft or
     /// issued invoice bills.
+    ///
+    /// (`active` is tested inside the aggregate, not in `WHERE`: there PostgreSQL may combine
+    /// the fee index with the partial unique index over every active position and read all
+    /// of it per customer.)
     pub async fn fee_periods_billed(&self, customer_id: i64) -> Result<HashMap<i64, Date>> {
         let rows: Vec<(i64, Option<Date>)> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT p.fee_contract_id, MAX(p.fee_period_start) FROM invoice_positions p \
+            "SELECT p.fee_contract_id, MAX(CASE WHEN p.active THEN p.fee_period_start END) FROM invoice_positions p \
              JOIN contracts c ON c.id = p.fee_contract_id \
-             WHERE c.customer_id = $1 AND p.active GROUP BY p.fee_contract_id")
+             WHERE c.customer_id = $1 GROUP BY p.fee_contract_id")
             .bind(customer_id).fetch_all(pool).await?);
         Ok(rows.into_iter().filter_map(|(c, d)| Some((c, d?))).collect())
     }

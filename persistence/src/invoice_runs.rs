@@ -267,7 +267,9 @@ impl Store {
             }
         }
         drop(outcomes);
-        let projects_billed = self.bill_finished_projects(&invoice_ids, start.actor).await?;
+        // Over all drafts of the run, also those of an interrupted earlier attempt: a run
+        // started again with its idempotency key finishes what the crash left undone.
+        let projects_billed = self.bill_finished_projects(run.id, start.actor).await?;
         with_pool!(self, pool => sqlx::query(
             "UPDATE invoice_runs SET status = 'completed', customers_billed = customers_billed + $1, \
              customers_blocked = $2, invoices_created = invoices_created + $3, \
@@ -352,11 +354,11 @@ impl Store {
         })
     }
 
-    /// Moves each `manager_done` project whose positions the drafts settle and which has no
-    /// open position left to `billed` ("PO abgerechnet"); returns the projects moved.
-    async fn bill_finished_projects(&self, invoice_ids: &[i64], actor: &Actor) -> Result<Vec<i64>> {
+    /// Moves each `manager_done` project whose positions the run's drafts settle and which
+    /// has no open position left to `billed` ("PO abgerechnet"); returns the projects moved.
+    async fn bill_finished_projects(&self, run_id: i64, actor: &Actor) -> Result<Vec<i64>> {
         let mut moved = Vec::new();
-        for project_id in self.projects_of_invoices(invoice_ids).await? {
+        for project_id in self.projects_of_run(run_id).await? {
             if self.project_open_positions(project_id).await? == 0
                 && self.mark_project_billed(project_id, actor).await?.is_some()
             {

@@ -30,7 +30,7 @@ use domain::position::PositionRef;
 use domain::quota::{QuotaEntry, QuotaSummary, ThresholdCrossing};
 use domain::Currency;
 use rust_decimal::Decimal;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use time::Date;
 
 /// The storage key of a position (unique among invoices that are not cancelled).
@@ -200,6 +200,7 @@ struct InvoiceRow {
 #[derive(sqlx::FromRow)]
 struct LineRow {
     id: i64,
+    invoice_id: i64,
     line_no: i64,
     kind: String,
     description: String,
@@ -544,14 +545,18 @@ macro_rules! retotal {
 macro_rules! move_positions {
     ($tx:expr, $id:expr, $from:expr, $to:expr) => {{
         let id: i64 = $id;
-        let settled: Vec<(Option<i64>, Option<i64>)> =
-            sqlx::query_as("SELECT booking_id, expense_id FROM invoice_positions WHERE invoice_id = $1 AND active")
+        // `active` is filtered here, not in SQL: with a condition on `active` PostgreSQL may
+        // combine the invoice index with the partial unique index (`WHERE active`, every
+        // active position) and read all of it for each invoice.
+        let settled: Vec<(Option<i64>, Option<i64>, bool)> =
+            sqlx::query_as("SELECT booking_id, expense_id, active FROM invoice_positions WHERE invoice_id = $1")
                 .bind(id)
                 .fetch_all(&mut *$tx)
                 .await
                 .map_err(StoreError::from)?;
-        let bookings: Vec<i64> = settled.iter().filter_map(|r| r.0).collect::<BTreeSet<_>>().into_iter().collect();
-        let expenses: Vec<i64> = settled.iter().filter_map(|r| r.1).collect::<BTreeSet<_>>().into_iter().collect();
+        let active = || settled.iter().filter(|r| r.2);
+        let bookings: Vec<i64> = active().filter_map(|r| r.0).collect::<BTreeSet<_>>().into_iter().collect();
+        let expenses: Vec<i64> = active().filter_map(|r| r.1).collect::<BTreeSet<_>>().into_iter().collect();
         BulkWrite::move_state(&mut *$tx, PositionTable::Bookings, &bookings, $from, $to).await?;
         BulkWrite::move_state(&mut *$tx, PositionTable::Expenses, &expenses, $from, $to).await?;
     }};
@@ -794,18 +799,33 @@ impl Store {
             .bind(f.project_id).bind(page.after).bind(i64::from(page.limit) + 1)
             .fetch_all(pool).await?);
         let page = Page::from_overfetch(rows, page.limit, |r| r.id);
-        let mut items = Vec::with_capacity(page.items.len());
-        for r in page.items {
-            let lines = self.lines_of(r.id).await?;
-            items.push(r.into_invoice(lines)?);
-        }
-        Ok(Page { items, next: page.next })
+        Ok(Page { items: self.with_lines(page.items).await?, next: page.next })
     }
 
-    async fn lines_of(&self, id: i64) -> Result<Vec<StoredLine>> {
-        let rows: Vec<LineRow> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT * FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no").bind(id).fetch_all(pool).await?);
-        rows.into_iter().map(LineRow::into_line).collect()
+    /// The invoices of `rows` with their lines, read in one query for the whole page.
+    async fn with_lines(&self, rows: Vec<InvoiceRow>) -> Result<Vec<Invoice>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params = (1..=rows.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT * FROM invoice_lines WHERE invoice_id IN ({params}) ORDER BY invoice_id, line_no");
+        let lines: Vec<LineRow> = with_pool!(self, pool => {
+            let mut q = sqlx::query_as(&sql);
+            for r in &rows {
+                q = q.bind(r.id);
+            }
+            q.fetch_all(pool).await?
+        });
+        let mut by_invoice: BTreeMap<i64, Vec<StoredLine>> = BTreeMap::new();
+        for l in lines {
+            by_invoice.entry(l.invoice_id).or_default().push(l.into_line()?);
+        }
+        rows.into_iter()
+            .map(|r| {
+                let lines = by_invoice.remove(&r.id).unwrap_or_default();
+                r.into_invoice(lines)
+            })
+            .collect()
     }
 
     /// Adds a manual line to a draft and recomputes its totals.
@@ -1169,12 +1189,7 @@ impl Store {
             "SELECT * FROM invoices WHERE feed_seq IS NOT NULL AND ($1 IS NULL OR feed_seq > $1) ORDER BY feed_seq LIMIT $2")
             .bind(after).bind(i64::from(limit) + 1).fetch_all(pool).await?);
         let page = Page::from_overfetch(rows, limit, |r| r.feed_seq.unwrap_or_default());
-        let mut items = Vec::with_capacity(page.items.len());
-        for r in page.items {
-            let lines = self.lines_of(r.id).await?;
-            items.push(r.into_invoice(lines)?);
-        }
-        Ok(Page { items, next: page.next })
+        Ok(Page { items: self.with_lines(page.items).await?, next: page.next })
     }
 
     /// Records that an accounting system exported the invoice (`exported_at`, kept from the
@@ -1223,19 +1238,17 @@ impl Store {
             .bind(project_id).fetch_one(pool).await?))
     }
 
-    /// The projects whose positions the given invoices settle.
-    pub async fn projects_of_invoices(&self, ids: &[i64]) -> Result<Vec<i64>> {
-        let mut out = BTreeSet::new();
-        for id in ids {
-            let rows: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(
-                "SELECT DISTINCT b.project_id FROM invoice_positions p JOIN bookings b ON b.id = p.booking_id \
-                 WHERE p.invoice_id = $1 AND b.project_id IS NOT NULL \
-                 UNION SELECT DISTINCT e.project_id FROM invoice_positions p JOIN expenses e ON e.id = p.expense_id \
-                 WHERE p.invoice_id = $1 AND e.project_id IS NOT NULL")
-                .bind(id).fetch_all(pool).await?);
-            out.extend(rows);
-        }
-        Ok(out.into_iter().collect())
+    /// The projects whose positions the invoices of run `run_id` settle (one query for the
+    /// whole run).
+    pub async fn projects_of_run(&self, run_id: i64) -> Result<Vec<i64>> {
+        let rows: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT b.project_id FROM invoices i JOIN invoice_positions p ON p.invoice_id = i.id \
+             JOIN bookings b ON b.id = p.booking_id WHERE i.run_id = $1 AND b.project_id IS NOT NULL \
+             UNION SELECT e.project_id FROM invoices i JOIN invoice_positions p ON p.invoice_id = i.id \
+             JOIN expenses e ON e.id = p.expense_id WHERE i.run_id = $1 AND e.project_id IS NOT NULL \
+             ORDER BY 1")
+            .bind(run_id).fetch_all(pool).await?);
+        Ok(rows)
     }
 }
 

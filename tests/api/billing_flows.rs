@@ -4,6 +4,7 @@
 
 use crate::bookings::service;
 use crate::helpers::*;
+use crate::invoice_concurrency::Sql;
 use crate::invoices::{book, commit, d, dec, invoice, issue};
 use crate::tickets::create_ticket;
 use reqwest::StatusCode;
@@ -274,4 +275,54 @@ async fn a_run_that_bills_the_last_open_work_of_a_finished_project_marks_it_bill
     let o: Value =
         app.get(&format!("/api/v1/projects/{}", ongoing["id"]), &app.admin_token).await.json().await.unwrap();
     assert_eq!(o["status"], "manager_done", "December's work is still open");
+}
+
+#[tokio::test]
+async fn a_run_interrupted_before_the_project_step_marks_the_finished_project_billed_when_retried() {
+    let app = spawn_app().await;
+    let remote = service(&app, "REMOTE", "hour", true).await;
+    let customer = app.create_customer(json!({"name": "Abbruch GmbH"})).await["id"].as_i64().unwrap();
+    let project: Value = app
+        .post("/api/v1/projects", &app.admin_token, &json!({"name": "Rollout", "customer_id": customer}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    book(&app, json!({"work_date": "2026-11-05", "duration_minutes": 60, "service_id": remote, "project_id": project["id"], "description": "work"})).await;
+    for s in ["lead_done", "manager_done"] {
+        let res = app
+            .post(&format!("/api/v1/projects/{}/status", project["id"]), &app.admin_token, &json!({"status": s}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let body = json!({"mode": "commit", "scope": "all", "period_end": "2026-11-30"});
+    let send = || async {
+        let res = app
+            .request(reqwest::Method::POST, "/api/v1/invoice-runs", Some(&app.admin_token))
+            .header("idempotency-key", "run-nov-crash")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+        res.json::<Value>().await.unwrap()
+    };
+    let first = send().await;
+    assert_eq!(first["projects_billed"], json!([project["id"]]));
+
+    // The process died after the drafts were stored and before the project step: the project
+    // still `manager_done`, the run record `running`, the key released as after a failed request.
+    let sql = Sql::connect(&app.database_url).await;
+    sql.run(&format!("UPDATE projects SET status = 'manager_done' WHERE id = {}", project["id"])).await;
+    sql.run("UPDATE invoice_runs SET status = 'running', finished_at = NULL").await;
+    sql.run("DELETE FROM idempotency_keys WHERE idem_key = 'run-nov-crash'").await;
+
+    let retried = send().await;
+    assert_eq!(retried["id"], first["id"], "the same run is continued");
+    assert_eq!(retried["invoice_ids"], json!([]), "no new draft");
+    assert_eq!(retried["projects_billed"], json!([project["id"]]), "the retry finishes the project step");
+    let p: Value =
+        app.get(&format!("/api/v1/projects/{}", project["id"]), &app.admin_token).await.json().await.unwrap();
+    assert_eq!(p["status"], "billed");
+    assert_eq!(sql.count("SELECT COUNT(*) FROM invoices").await, 1, "one draft only");
 }

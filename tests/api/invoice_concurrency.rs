@@ -155,7 +155,7 @@ impl Drop for Node {
 
 /// Direct access to the test database, to check what the database holds (not what the API
 /// says) and to break it on purpose.
-enum Sql {
+pub(crate) enum Sql {
     Postgres(sqlx::PgPool),
     Sqlite(sqlx::SqlitePool),
 }
@@ -216,7 +216,7 @@ struct Books {
 }
 
 impl Sql {
-    async fn connect(url: &str) -> Sql {
+    pub(crate) async fn connect(url: &str) -> Sql {
         if url.starts_with("sqlite:") {
             let opts = sqlx::sqlite::SqliteConnectOptions::from_str(url)
                 .expect("SQLite URL")
@@ -230,12 +230,12 @@ impl Sql {
     }
 
     /// Runs SQL text as it is (DDL, fixed statements).
-    async fn run(&self, sql: &str) {
+    pub(crate) async fn run(&self, sql: &str) {
         on_sql!(self, pool => sqlx::raw_sql(sql).execute(pool).await.map(|_| ()))
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
 
-    async fn count(&self, sql: &str) -> i64 {
+    pub(crate) async fn count(&self, sql: &str) -> i64 {
         on_sql!(self, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await)
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
