@@ -37,6 +37,10 @@ enum CustomerOutcome {
     Blocked { customer_id: i64, problems: Vec<RunProblem> },
 }
 
+/// After how many customers a run refreshes the statistics of the invoice tables
+/// ([`Store::refresh_invoice_statistics`]): early, then as the tables grow.
+const REFRESH_STATISTICS_AFTER: [usize; 4] = [32, 256, 1024, 4096];
+
 /// How often a customer is computed again when its data changed meanwhile.
 const MAX_ATTEMPTS: usize = 5;
 
@@ -251,7 +255,12 @@ impl Store {
         let mut outcomes = futures_util::stream::iter(plan.customers.iter().copied())
             .map(|customer_id| self.bill_customer(setup, plan.params, &scope, start.actor, customer_id))
             .buffered(self.run_concurrency());
+        let mut done = 0usize;
         while let Some(outcome) = outcomes.next().await {
+            done += 1;
+            if REFRESH_STATISTICS_AFTER.contains(&done) {
+                self.refresh_invoice_statistics().await?;
+            }
             match outcome? {
                 CustomerOutcome::Billed { invoice_ids: ids, positions: n } => {
                     billed += 1;
@@ -279,6 +288,21 @@ impl Store {
             .execute(pool).await.map(|_| ())?);
         let run = self.get_run(run.id).await?;
         Ok(RunResult { run, invoice_ids, projects_billed, replayed: false })
+    }
+
+    /// Refreshes the planner statistics of the tables a run fills (PostgreSQL). A big first
+    /// run fills them from empty faster than autovacuum (if it runs at all) analyzes them,
+    /// and plans made for an empty `invoices` table — the foreign-key check of every
+    /// position inserted among them — scan the whole table per row.
+    async fn refresh_invoice_statistics(&self) -> Result<()> {
+        if let crate::store::Db::Postgres(pool) = &*self.db {
+            sqlx::query(
+                "ANALYZE invoices, invoice_lines, invoice_positions, invoice_quota_entries, customer_billing_state",
+            )
+            .execute(pool)
+            .await?;
+        }
+        Ok(())
     }
 
     /// Customers billed at the same time by one run: PostgreSQL works on several

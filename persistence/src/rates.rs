@@ -835,14 +835,21 @@ impl Store {
     /// One customer's rate book: the rate entries and surcharges of the customer, its
     /// projects and its contracts (company-wide surcharges are in [`Store::work_calendar`]).
     pub async fn rate_book(&self, customer_id: i64) -> Result<RateBook> {
-        const OWNED: &str = "(owner_type = 'customer' AND owner_id = $1) \
-             OR (owner_type = 'project' AND owner_id IN (SELECT id FROM projects WHERE customer_id = $1)) \
-             OR (owner_type = 'contract' AND owner_id IN (SELECT id FROM contracts WHERE customer_id = $1))";
+        // One select per owner level (each by the owner index), not one `OR` over all
+        // three: that one is a scan of every entry of every customer, per customer.
+        let owned = |table: &str| {
+            format!(
+                "SELECT * FROM {table} WHERE owner_type = 'customer' AND owner_id = $1 \
+                 UNION ALL SELECT * FROM {table} WHERE owner_type = 'project' \
+                 AND owner_id IN (SELECT id FROM projects WHERE customer_id = $1) \
+                 UNION ALL SELECT * FROM {table} WHERE owner_type = 'contract' \
+                 AND owner_id IN (SELECT id FROM contracts WHERE customer_id = $1) ORDER BY id"
+            )
+        };
+        let (rates_sql, surcharges_sql) = (owned("rate_entries"), owned("surcharges"));
         let (rates, surcharges): (Vec<RateRow>, Vec<SurchargeRow>) = with_pool!(self, pool => {
-            let rates = sqlx::query_as(&format!("SELECT * FROM rate_entries WHERE {OWNED} ORDER BY id"))
-                .bind(customer_id).fetch_all(pool).await?;
-            let surcharges = sqlx::query_as(&format!("SELECT * FROM surcharges WHERE {OWNED} ORDER BY id"))
-                .bind(customer_id).fetch_all(pool).await?;
+            let rates = sqlx::query_as(&rates_sql).bind(customer_id).fetch_all(pool).await?;
+            let surcharges = sqlx::query_as(&surcharges_sql).bind(customer_id).fetch_all(pool).await?;
             (rates, surcharges)
         });
         let entries = rate_rows(rates)?.iter().map(StoredRateEntry::to_domain).collect();
