@@ -91,7 +91,8 @@ pub(crate) trait BulkWrite {
     ) -> Result<u64>;
 }
 
-fn to_i64(v: Option<u64>) -> Option<i64> {
+/// A count of minutes as stored (`None` when absent or beyond `i64`).
+pub(crate) fn to_i64(v: Option<u64>) -> Option<i64> {
     v.and_then(|m| i64::try_from(m).ok())
 }
 

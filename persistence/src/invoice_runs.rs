@@ -19,14 +19,6 @@ use domain::position::PositionRef;
 use futures_util::StreamExt;
 use time::Date;
 
-/// The run and scope every draft of a run records.
-struct DraftScope {
-    run_id: i64,
-    ticket_id: Option<i64>,
-    project_id: Option<i64>,
-    contract_id: Option<i64>,
-}
-
 /// What billing one customer of a run did.
 enum CustomerOutcome {
     /// Drafts stored.
@@ -63,6 +55,16 @@ impl RunScope {
             RunScope::Contract(id) => ("contract", Some(id)),
             RunScope::Project(id) => ("project", Some(id)),
             RunScope::Ticket(id) => ("ticket", Some(id)),
+        }
+    }
+
+    /// The ticket, project and contract a draft of this scope records as its scope.
+    fn draft_scope(self) -> (Option<i64>, Option<i64>, Option<i64>) {
+        match self {
+            RunScope::Ticket(id) => (Some(id), None, None),
+            RunScope::Project(id) => (None, Some(id), None),
+            RunScope::Contract(id) => (None, None, Some(id)),
+            RunScope::All | RunScope::Customer(_) => (None, None, None),
         }
     }
 }
@@ -234,26 +236,14 @@ impl Store {
             let invoice_ids = self.run_invoice_ids(run.id).await?;
             return Ok(RunResult { run, invoice_ids, projects_billed: Vec::new(), replayed: true });
         }
-        let (scope_ticket_id, scope_project_id, scope_contract_id) = match plan.scope {
-            RunScope::Ticket(id) => (Some(id), None, None),
-            RunScope::Project(id) => (None, Some(id), None),
-            RunScope::Contract(id) => (None, None, Some(id)),
-            RunScope::All | RunScope::Customer(_) => (None, None, None),
-        };
         let mut problems = run.problems.0.clone();
         let (mut billed, mut blocked, mut positions) = (0i64, 0i64, 0i64);
         let mut invoice_ids = Vec::new();
-        let scope = DraftScope {
-            run_id: run.id,
-            ticket_id: scope_ticket_id,
-            project_id: scope_project_id,
-            contract_id: scope_contract_id,
-        };
         // Customers are independent (one transaction each, optimistic checks): a few are
         // billed at a time so that reading, computing and writing overlap. Outcomes are
         // taken in plan order.
         let mut outcomes = futures_util::stream::iter(plan.customers.iter().copied())
-            .map(|customer_id| self.bill_customer(setup, plan.params, &scope, start.actor, customer_id))
+            .map(|customer_id| self.bill_customer(setup, plan, run.id, start.actor, customer_id))
             .buffered(self.run_concurrency());
         let mut done = 0usize;
         while let Some(outcome) = outcomes.next().await {
@@ -275,7 +265,6 @@ impl Store {
                 }
             }
         }
-        drop(outcomes);
         // Over all drafts of the run, also those of an interrupted earlier attempt: a run
         // started again with its idempotency key finishes what the crash left undone.
         let projects_billed = self.bill_finished_projects(run.id, start.actor).await?;
@@ -306,8 +295,8 @@ impl Store {
     }
 
     /// Customers billed at the same time by one run: PostgreSQL works on several
-    /// transactions at once; SQLite writes one at a time, so one customer is computed while
-    /// the other is written.
+    /// transactions at once; SQLite writes one at a time (billing two at once measured no
+    /// faster).
     fn run_concurrency(&self) -> usize {
         match self.backend() {
             crate::Backend::Postgres => 3,
@@ -321,13 +310,14 @@ impl Store {
     async fn bill_customer(
         &self,
         setup: &BillingSetup,
-        params: InputParams,
-        scope: &DraftScope,
+        plan: &RunPlan,
+        run_id: i64,
         actor: &Actor,
         customer_id: i64,
     ) -> Result<CustomerOutcome> {
+        let (scope_ticket_id, scope_project_id, scope_contract_id) = plan.scope.draft_scope();
         for _ in 0..MAX_ATTEMPTS {
-            let cr = setup.customer_input(self, customer_id, params).await?;
+            let cr = setup.customer_input(self, customer_id, plan.params).await?;
             let billing = domain::engine::compute_customer(&setup.ctx, &cr.input);
             if !billing.is_committable() {
                 let problems = billing
@@ -347,14 +337,14 @@ impl Store {
                 return Ok(CustomerOutcome::Nothing);
             }
             let batch = DraftBatch {
-                run_id: scope.run_id,
+                run_id,
                 customer_id,
                 billing_version: cr.billing_version,
                 billing: &billing,
                 versions: &cr.versions,
-                scope_ticket_id: scope.ticket_id,
-                scope_project_id: scope.project_id,
-                scope_contract_id: scope.contract_id,
+                scope_ticket_id,
+                scope_project_id,
+                scope_contract_id,
                 actor,
             };
             match self.create_drafts(&batch).await? {

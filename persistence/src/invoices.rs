@@ -18,7 +18,7 @@
 
 use crate::audit::Actor;
 use crate::billing::PositionVersions;
-use crate::bulk::{BulkWrite, LineInsert, PositionInsert, PositionState, PositionTable};
+use crate::bulk::{to_i64, BulkWrite, LineInsert, PositionInsert, PositionState, PositionTable};
 use crate::page::{Page, PageRequest};
 use crate::types::{DbTime, ExactDecimal};
 use crate::{Result, Store, StoreError};
@@ -613,7 +613,6 @@ fn settled_positions(
 ) -> Vec<PositionInsert> {
     let mut seen: BTreeSet<PositionRef> = BTreeSet::new();
     let mut out = Vec::with_capacity(outcomes.len() + 4);
-    let to_i64 = |v: Option<u64>| v.and_then(|m| i64::try_from(m).ok());
     let mut push = |p: PositionRef, contract_id: Option<i64>, o: Option<&PositionOutcome>| {
         if !seen.insert(p) {
             return;

@@ -6,6 +6,7 @@ use crate::bookings::service;
 use crate::helpers::*;
 use crate::invoice_concurrency::Sql;
 use crate::invoices::{book, commit, d, dec, invoice, issue};
+use crate::projects::{create_project, expect_status};
 use crate::tickets::create_ticket;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -249,22 +250,14 @@ async fn a_run_that_bills_the_last_open_work_of_a_finished_project_marks_it_bill
     let app = spawn_app().await;
     let remote = service(&app, "REMOTE", "hour", true).await;
     let customer = app.create_customer(json!({"name": "Projekt GmbH"})).await["id"].as_i64().unwrap();
-    let new_project = |name: &str| {
-        let body = json!({"name": name, "customer_id": customer});
-        let app = &app;
-        async move { app.post("/api/v1/projects", &app.admin_token, &body).await.json::<Value>().await.unwrap() }
-    };
-    let finished = new_project("Finished").await;
-    let ongoing = new_project("Ongoing").await;
+    let finished = create_project(&app, json!({"name": "Finished", "customer_id": customer})).await;
+    let ongoing = create_project(&app, json!({"name": "Ongoing", "customer_id": customer})).await;
     for (p, date) in [(&finished, "2026-11-05"), (&ongoing, "2026-11-06"), (&ongoing, "2026-12-06")] {
         book(&app, json!({"work_date": date, "duration_minutes": 60, "service_id": remote, "project_id": p["id"], "description": "work"})).await;
     }
     for p in [&finished, &ongoing] {
         for s in ["lead_done", "manager_done"] {
-            let res = app
-                .post(&format!("/api/v1/projects/{}/status", p["id"]), &app.admin_token, &json!({"status": s}))
-                .await;
-            assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+            expect_status(&app, &p["id"], &app.admin_token, s).await;
         }
     }
     let run = commit(&app, json!({"scope": "all", "period_end": "2026-11-30"})).await;
@@ -282,18 +275,10 @@ async fn a_run_interrupted_before_the_project_step_marks_the_finished_project_bi
     let app = spawn_app().await;
     let remote = service(&app, "REMOTE", "hour", true).await;
     let customer = app.create_customer(json!({"name": "Abbruch GmbH"})).await["id"].as_i64().unwrap();
-    let project: Value = app
-        .post("/api/v1/projects", &app.admin_token, &json!({"name": "Rollout", "customer_id": customer}))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let project = create_project(&app, json!({"name": "Rollout", "customer_id": customer})).await;
     book(&app, json!({"work_date": "2026-11-05", "duration_minutes": 60, "service_id": remote, "project_id": project["id"], "description": "work"})).await;
     for s in ["lead_done", "manager_done"] {
-        let res = app
-            .post(&format!("/api/v1/projects/{}/status", project["id"]), &app.admin_token, &json!({"status": s}))
-            .await;
-        assert_eq!(res.status(), StatusCode::OK);
+        expect_status(&app, &project["id"], &app.admin_token, s).await;
     }
     let body = json!({"mode": "commit", "scope": "all", "period_end": "2026-11-30"});
     let send = || async {

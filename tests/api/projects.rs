@@ -39,7 +39,7 @@ fn project_body(c: &Crew) -> Value {
 }
 
 /// Creates a project as admin; panics unless 201.
-async fn create_project(app: &TestApp, body: Value) -> Value {
+pub(crate) async fn create_project(app: &TestApp, body: Value) -> Value {
     let res = app.post("/api/v1/projects", &app.admin_token, &body).await;
     assert_eq!(res.status(), StatusCode::CREATED, "create project: {}", res.text().await.unwrap_or_default());
     res.json().await.unwrap()
@@ -85,7 +85,7 @@ async fn set_status(app: &TestApp, id: &Value, token: &str, status: &str) -> req
     app.post(&format!("/api/v1/projects/{id}/status"), token, &json!({"status": status})).await
 }
 
-async fn expect_status(app: &TestApp, id: &Value, token: &str, status: &str) -> Value {
+pub(crate) async fn expect_status(app: &TestApp, id: &Value, token: &str, status: &str) -> Value {
     let res = set_status(app, id, token, status).await;
     assert_eq!(res.status(), StatusCode::OK, "→ {status}: {}", res.text().await.unwrap_or_default());
     let p: Value = res.json().await.unwrap();
