@@ -287,7 +287,7 @@ fn customer_input(rng: &mut Lcg, customer_id: i64, next_id: &mut i64) -> Custome
         },
         period_start: Some(start),
         period_end,
-        contracts: vec![ContractInput { contract, ledger: Vec::new(), fees_billed_until: None }],
+        contracts: vec![ContractInput { contract, ledger: Vec::new(), billed_fee_periods: Default::default() }],
         rates: RateBook::new(rates, Vec::new()),
         bookings,
         expenses,

@@ -51,7 +51,7 @@ use crate::rounding::RoundingRule;
 use crate::serde_fmt;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::hash::{BuildHasherDefault, Hasher};
 use time::Date;
@@ -109,9 +109,10 @@ pub struct ContractInput {
     pub contract: Contract,
     /// Its quota ledger so far (prepaid kinds).
     pub ledger: Vec<QuotaEntry>,
-    /// Fees are billed for all periods before this date (the first day of the first
-    /// period not yet billed); `None` = no fee billed yet.
-    pub fees_billed_until: Option<Date>,
+    /// First days of the fee periods a live invoice (draft, issued or paid; not cancelled)
+    /// already bills. Every other period due by the run's end is proposed, also one before
+    /// billed periods (an earlier invoice was cancelled).
+    pub billed_fee_periods: BTreeSet<Date>,
 }
 
 /// Everything needed to bill one customer.
@@ -332,6 +333,11 @@ pub struct InvoiceProposal {
     pub quota_entries: Vec<QuotaEntry>,
     /// Quota/budget figures of the contract periods this proposal touched.
     pub quota_summaries: Vec<QuotaSummary>,
+    /// Where a position was billed before by an invoice since cancelled and is billed
+    /// differently now (the data changed meanwhile): what changed
+    /// ([`crate::invoice::rebill_changes`]; empty from the engine itself).
+    #[serde(default)]
+    pub changes_since_cancelled: Vec<crate::invoice::RebillChange>,
 }
 
 /// Revenue against cost for one contract (or uncontracted work) and period.
@@ -793,8 +799,7 @@ impl<'a> Run<'a> {
             if !cs.valid || c.fee <= Decimal::ZERO {
                 continue;
             }
-            let first = cs.input.fees_billed_until.map_or(c.start, |d| d.max(c.start));
-            let mut p = Period::containing(c.period, first);
+            let mut p = Period::containing(c.period, c.start);
             let vat_rate = self.vat_rate(c.fee_vat_rate);
             let mut due = Vec::new();
             while let Some(period) = p {
@@ -808,7 +813,9 @@ impl<'a> Run<'a> {
                 if !is_due {
                     break;
                 }
-                due.push(period);
+                if !cs.input.billed_fee_periods.contains(&period.start) {
+                    due.push(period);
+                }
                 p = period.next(c.period);
             }
             for period in due {
@@ -1564,6 +1571,7 @@ impl<'a> Run<'a> {
                 positions: group.outcomes,
                 quota_entries: group.quota_entries,
                 quota_summaries: group.quota_summaries,
+                changes_since_cancelled: Vec::new(),
             });
         }
         let profitability = self

@@ -1,5 +1,8 @@
 //! Invoices after the run: the document's life cycle (`draft` → `issued` → `paid`;
-//! `issued`/`paid` → `cancelled` by a credit note), invoice numbers per series and year,
+//! `issued`/`paid` → `cancelled` by a credit note; a lineless proposal is a `settlement`,
+//! `settled` when committed — or a `draft` settlement until the earlier draft whose quota
+//! it continues is issued — and `cancelled` without a credit note), invoice numbers per
+//! series and year,
 //! due dates, the totals of an edited draft, credit-note amounts, and which lines leave a
 //! draft together when one is removed.
 //!
@@ -14,9 +17,14 @@
 //!   of the same booking or expense (a custom-field quantity, an overage split) leaves with
 //!   it, so no booking is half in a draft and half open.
 //! - A credit note mirrors the original: every amount negated, same VAT rates.
+//! - Empty proposals are not invoices: a proposal without lines (only covered or
+//!   non-billable work, or quota periods to close) is committed as a settlement — its
+//!   positions settled, its quota entries written — but takes no number, is never in the
+//!   accounting feed and never sent. A draft left without lines cannot be issued.
 
 use crate::currency::Currency;
 use crate::customer::str_enum;
+use crate::engine::{InvoiceProposal, LineKind, PositionStatus};
 use crate::money::{self, Totals, VatAmount};
 use crate::position::PositionRef;
 use rust_decimal::Decimal;
@@ -35,11 +43,13 @@ pub enum InvoiceStatus {
     Issued,
     /// Issued and paid.
     Paid,
-    /// Cancelled by a credit note; its positions are open again.
+    /// Cancelled (an invoice by a credit note); its positions are open again.
     Cancelled,
+    /// A settlement as committed: positions settled, quota written, no number.
+    Settled,
 }
 
-str_enum!(InvoiceStatus { Draft => "draft", Issued => "issued", Paid => "paid", Cancelled => "cancelled" });
+str_enum!(InvoiceStatus { Draft => "draft", Issued => "issued", Paid => "paid", Cancelled => "cancelled", Settled => "settled" });
 
 /// Invoice or credit note.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -50,9 +60,25 @@ pub enum InvoiceKind {
     Invoice,
     /// A credit note cancelling an invoice (amounts negated).
     CreditNote,
+    /// What a proposal without lines becomes: it settles covered and non-billable
+    /// positions and closes quota periods but bills nothing, so it has no number, is not
+    /// in the accounting feed and is never sent (proof of service only).
+    Settlement,
 }
 
-str_enum!(InvoiceKind { Invoice => "invoice", CreditNote => "credit_note" });
+str_enum!(InvoiceKind { Invoice => "invoice", CreditNote => "credit_note", Settlement => "settlement" });
+
+impl InvoiceKind {
+    /// What a committed proposal becomes: an invoice draft, or a settlement when it has no
+    /// lines.
+    pub fn of_proposal(lines: usize) -> InvoiceKind {
+        if lines == 0 {
+            InvoiceKind::Settlement
+        } else {
+            InvoiceKind::Invoice
+        }
+    }
+}
 
 /// Something done to a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,8 +105,15 @@ impl InvoiceStatus {
             (InvoiceKind::Invoice, InvoiceStatus::Draft) => &[Edit, Delete, Issue],
             (InvoiceKind::Invoice, InvoiceStatus::Issued) => &[MarkPaid, Cancel],
             (InvoiceKind::Invoice, InvoiceStatus::Paid) => &[Cancel],
+            // A settlement waiting for an earlier draft: settled by "issue" (no number).
+            (InvoiceKind::Settlement, InvoiceStatus::Draft) => &[Delete, Issue],
+            // Cancelling a settlement opens its positions again; nothing to credit.
+            (InvoiceKind::Settlement, InvoiceStatus::Settled) => &[Cancel],
             // A credit note is final: it is itself the correction.
-            (InvoiceKind::CreditNote, _) | (InvoiceKind::Invoice, InvoiceStatus::Cancelled) => &[],
+            (InvoiceKind::CreditNote, _)
+            | (_, InvoiceStatus::Cancelled)
+            | (InvoiceKind::Settlement, _)
+            | (InvoiceKind::Invoice, InvoiceStatus::Settled) => &[],
         }
     }
 
@@ -91,21 +124,101 @@ impl InvoiceStatus {
         }
         Err(match (kind, self) {
             (InvoiceKind::CreditNote, _) => "a credit note is final and cannot be changed".to_string(),
+            (InvoiceKind::Settlement, InvoiceStatus::Settled) => {
+                "a settlement bills nothing: it has no number, no payment and no lines; it can only be cancelled"
+                    .to_string()
+            }
+            (InvoiceKind::Settlement, InvoiceStatus::Draft) => {
+                "a settlement has no lines to change: settle it (issue) or delete it".to_string()
+            }
             (_, InvoiceStatus::Draft) => format!("a draft cannot be {}; issue it first", past(action)),
             (_, InvoiceStatus::Cancelled) => "the invoice is cancelled and immutable".to_string(),
             (_, s) => format!("the invoice is {s} and immutable; cancel it by a credit note to correct it"),
         })
     }
 
-    /// The status after `action` (for actions that change it).
-    pub fn after(self, action: InvoiceAction) -> InvoiceStatus {
+    /// The status a document of `kind` has after `action` (for actions that change it).
+    pub fn after(self, kind: InvoiceKind, action: InvoiceAction) -> InvoiceStatus {
         match action {
+            InvoiceAction::Issue if kind == InvoiceKind::Settlement => InvoiceStatus::Settled,
             InvoiceAction::Issue => InvoiceStatus::Issued,
             InvoiceAction::MarkPaid => InvoiceStatus::Paid,
             InvoiceAction::Cancel => InvoiceStatus::Cancelled,
             InvoiceAction::Edit | InvoiceAction::Delete => self,
         }
     }
+}
+
+/// How a cancelled invoice settled one position: what billing it again is compared with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorSettlement {
+    /// The position.
+    pub position: PositionRef,
+    /// The cancelled invoice and its number.
+    pub invoice_id: i64,
+    pub number: Option<String>,
+    /// Its treatment then.
+    pub treatment: PositionStatus,
+    /// Minutes billed then (rounded minus covered; bookings).
+    pub billed_minutes: Option<u64>,
+    /// Minutes covered then (bookings).
+    pub covered_minutes: Option<u64>,
+    /// The fee's net then (fee positions).
+    pub fee_net: Option<Decimal>,
+}
+
+/// One difference between a proposal and how a cancelled invoice billed the same position.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RebillChange {
+    /// The position billed again.
+    pub position: PositionRef,
+    /// The cancelled invoice that billed it before.
+    pub cancelled_invoice_id: i64,
+    pub cancelled_number: Option<String>,
+    /// `treatment`, `billed_minutes`, `covered_minutes` or `fee_net`.
+    pub field: String,
+    /// Value on the cancelled invoice.
+    pub before: String,
+    /// Value in this proposal.
+    pub after: String,
+}
+
+/// What differs between `proposal` and the cancelled invoices that billed its positions
+/// before (`prior`, the latest settlement per position): a re-run of a cancelled period
+/// reproduces it exactly unless the underlying data changed — then this says what.
+pub fn rebill_changes(prior: &[PriorSettlement], proposal: &InvoiceProposal) -> Vec<RebillChange> {
+    let mut out = Vec::new();
+    let mut push = |p: &PriorSettlement, field: &str, before: String, after: String| {
+        if before != after {
+            out.push(RebillChange {
+                position: p.position,
+                cancelled_invoice_id: p.invoice_id,
+                cancelled_number: p.number.clone(),
+                field: field.to_string(),
+                before,
+                after,
+            });
+        }
+    };
+    let show = |v: Option<u64>| v.unwrap_or(0).to_string();
+    for o in &proposal.positions {
+        let Some(p) = prior.iter().rev().find(|p| p.position == o.position) else { continue };
+        let billed = o.rounded_minutes.map(|r| r.saturating_sub(o.covered_minutes.unwrap_or(0)));
+        let billed = if o.status == PositionStatus::NonBillable { Some(0) } else { billed };
+        push(p, "treatment", p.treatment.as_str().to_string(), o.status.as_str().to_string());
+        push(p, "billed_minutes", show(p.billed_minutes), show(billed));
+        push(p, "covered_minutes", show(p.covered_minutes), show(o.covered_minutes));
+    }
+    for l in proposal.lines.iter().filter(|l| l.kind == LineKind::Fee) {
+        for pos in &l.positions {
+            if let Some(p) = prior.iter().rev().find(|p| p.position == *pos).filter(|p| p.fee_net != Some(l.net)) {
+                let before = p.fee_net.map(|n| n.to_string()).unwrap_or_default();
+                push(p, "fee_net", before, l.net.to_string());
+            }
+        }
+    }
+    out
 }
 
 fn past(action: InvoiceAction) -> &'static str {
@@ -240,7 +353,7 @@ mod tests {
         assert!(InvoiceStatus::Paid.check(inv, InvoiceAction::Cancel).is_ok());
         assert!(InvoiceStatus::Paid.check(inv, InvoiceAction::MarkPaid).is_err());
         assert!(InvoiceStatus::Cancelled.check(inv, InvoiceAction::Cancel).is_err());
-        assert_eq!(InvoiceStatus::Issued.after(InvoiceAction::Cancel), InvoiceStatus::Cancelled);
+        assert_eq!(InvoiceStatus::Issued.after(inv, InvoiceAction::Cancel), InvoiceStatus::Cancelled);
     }
 
     #[test]
@@ -249,6 +362,85 @@ mod tests {
             assert!(s.allowed_actions(InvoiceKind::CreditNote).is_empty());
         }
         assert!(InvoiceStatus::Issued.check(InvoiceKind::CreditNote, InvoiceAction::Cancel).is_err());
+    }
+
+    #[test]
+    fn a_settlement_bills_nothing_and_can_only_be_cancelled() {
+        assert_eq!(InvoiceKind::of_proposal(0), InvoiceKind::Settlement);
+        assert_eq!(InvoiceKind::of_proposal(3), InvoiceKind::Invoice);
+        let s = InvoiceKind::Settlement;
+        assert_eq!(InvoiceStatus::Settled.allowed_actions(s), &[InvoiceAction::Cancel]);
+        for a in [InvoiceAction::Edit, InvoiceAction::Delete, InvoiceAction::Issue, InvoiceAction::MarkPaid] {
+            let e = InvoiceStatus::Settled.check(s, a).unwrap_err();
+            assert!(e.contains("bills nothing"), "{e}");
+        }
+        assert!(InvoiceStatus::Cancelled.allowed_actions(s).is_empty());
+        // One that waits for the earlier draft whose quota it continues is settled by issuing.
+        assert!(InvoiceStatus::Draft.check(s, InvoiceAction::Issue).is_ok());
+        assert!(InvoiceStatus::Draft.check(s, InvoiceAction::Edit).is_err());
+        assert_eq!(InvoiceStatus::Draft.after(s, InvoiceAction::Issue), InvoiceStatus::Settled);
+    }
+
+    #[test]
+    fn rebilling_a_cancelled_period_names_what_changed_and_nothing_when_nothing_did() {
+        use crate::engine::{InvoiceLine, PositionOutcome};
+        let fee = PositionRef::ContractFee { contract_id: 3, period_start: time::macros::date!(2026 - 01 - 01) };
+        let prior = |position, treatment, billed, covered, fee_net| PriorSettlement {
+            position,
+            invoice_id: 9,
+            number: Some("RE-2026-00001".into()),
+            treatment,
+            billed_minutes: billed,
+            covered_minutes: covered,
+            fee_net,
+        };
+        let proposal = |minutes: u64, fee_net: &str| InvoiceProposal {
+            customer_id: 1,
+            contract_id: None,
+            currency: Currency::EUR,
+            period_start: None,
+            period_end: time::macros::date!(2026 - 01 - 31),
+            lines: vec![InvoiceLine {
+                kind: LineKind::Fee,
+                description: "fee".into(),
+                contract_id: Some(3),
+                service_id: None,
+                ticket_id: None,
+                quantity: Decimal::ONE,
+                minutes: None,
+                unit: crate::catalog::Unit::Flat,
+                unit_price: d(fee_net),
+                net: d(fee_net),
+                vat_rate: d("19"),
+                surcharge: None,
+                positions: vec![fee],
+            }],
+            vat: vec![],
+            totals: Totals { net: Decimal::ZERO, vat: Decimal::ZERO, gross: Decimal::ZERO },
+            legal_note: None,
+            positions: vec![PositionOutcome {
+                position: b(7),
+                contract_id: Some(3),
+                status: PositionStatus::Covered,
+                actual_minutes: Some(minutes as u32),
+                rounded_minutes: Some(minutes),
+                covered_minutes: Some(minutes),
+                covered_value: None,
+            }],
+            quota_entries: vec![],
+            quota_summaries: vec![],
+            changes_since_cancelled: vec![],
+        };
+        let before = vec![
+            prior(b(7), PositionStatus::Covered, Some(0), Some(360), None),
+            prior(fee, PositionStatus::Billed, None, None, Some(d("800.00"))),
+        ];
+        assert!(rebill_changes(&before, &proposal(360, "800.00")).is_empty(), "re-billed as first billed");
+        let changes = rebill_changes(&before, &proposal(420, "900.00"));
+        let what: Vec<(&str, &str, &str)> =
+            changes.iter().map(|c| (c.field.as_str(), c.before.as_str(), c.after.as_str())).collect();
+        assert_eq!(what, vec![("covered_minutes", "360", "420"), ("fee_net", "800.00", "900.00")]);
+        assert_eq!(changes[0].cancelled_number.as_deref(), Some("RE-2026-00001"));
     }
 
     #[test]

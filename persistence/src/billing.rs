@@ -5,18 +5,18 @@
 //!
 //! The quota ledger the engine continues from is the written ledger plus the entries of
 //! open drafts (they are issued later, but their positions and quota are already taken).
-//! Fees count as billed up to the newest fee period in a draft or issued invoice.
+//! Fees are tracked per period: a fee period counts as billed while a live invoice (draft,
+//! issued or paid; not cancelled) bills it, whatever later periods were billed.
 
 use crate::types::{ExactDecimal, JsonText};
 use crate::{Customer, Result, Store};
 use domain::catalog::Unit;
 use domain::custom_field::{billed_values, billing_mappings, CustomFieldDefinition, CustomFieldEntity};
 use domain::engine::{BillingContext, ContractInput, CustomerInput, CustomerSettings};
-use domain::period::Period;
 use domain::position::{Booking, Expense, PositionRef, TicketRef};
 use domain::quota::{QuotaEntry, QuotaEntryKind};
 use domain::{BillingMode, InvoiceDetail};
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use time::{Date, Time};
 
 /// Which open positions of a customer a run takes.
@@ -100,16 +100,15 @@ impl BillingSetup {
         let customer = store.get_customer(customer_id).await?;
         let (rounding, _) = store.effective_rounding(customer_id).await?;
         let mut ledgers = store.customer_ledger(customer_id).await?;
-        let fees = store.fee_periods_billed(customer_id).await?;
+        let mut fees = store.fee_periods_billed(customer_id).await?;
         let mut contracts: Vec<ContractInput> = store
             .contracts_of_customer(customer_id)
             .await?
             .iter()
             .map(|c| {
                 let contract = c.to_domain();
-                let fees_billed_until =
-                    fees.get(&c.id).and_then(|d| Period::containing(contract.period, *d)).map(|period| period.end);
-                ContractInput { ledger: ledgers.remove(&c.id).unwrap_or_default(), fees_billed_until, contract }
+                let billed_fee_periods = fees.remove(&c.id).unwrap_or_default();
+                ContractInput { ledger: ledgers.remove(&c.id).unwrap_or_default(), billed_fee_periods, contract }
             })
             .collect();
         let mut scope = p.scope;
@@ -373,18 +372,23 @@ impl Store {
         Ok(out)
     }
 
-    /// Per contract of the customer: the first day of the newest fee period that a draft or
-    /// issued invoice bills.
+    /// Per contract of the customer: the first days of the fee periods that a live invoice
+    /// (draft, issued, paid; not cancelled) bills. A cancelled invoice's periods are not
+    /// among them, so the next run bills them again.
     ///
-    /// (`active` is tested inside the aggregate, not in `WHERE`: there PostgreSQL may combine
-    /// the fee index with the partial unique index over every active position and read all
-    /// of it per customer.)
-    pub async fn fee_periods_billed(&self, customer_id: i64) -> Result<HashMap<i64, Date>> {
-        let rows: Vec<(i64, Option<Date>)> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT p.fee_contract_id, MAX(CASE WHEN p.active THEN p.fee_period_start END) FROM invoice_positions p \
+    /// (`active` is filtered here, not in `WHERE`: there PostgreSQL may combine the fee
+    /// index with the partial unique index over every active position and read all of it
+    /// per customer.)
+    pub async fn fee_periods_billed(&self, customer_id: i64) -> Result<HashMap<i64, BTreeSet<Date>>> {
+        let rows: Vec<(i64, Date, bool)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT p.fee_contract_id, p.fee_period_start, p.active FROM invoice_positions p \
              JOIN contracts c ON c.id = p.fee_contract_id \
-             WHERE c.customer_id = $1 GROUP BY p.fee_contract_id")
+             WHERE c.customer_id = $1 AND p.fee_period_start IS NOT NULL")
             .bind(customer_id).fetch_all(pool).await?);
-        Ok(rows.into_iter().filter_map(|(c, d)| Some((c, d?))).collect())
+        let mut out: HashMap<i64, BTreeSet<Date>> = HashMap::new();
+        for (contract_id, period_start, _) in rows.into_iter().filter(|r| r.2) {
+            out.entry(contract_id).or_default().insert(period_start);
+        }
+        Ok(out)
     }
 }

@@ -15,6 +15,10 @@
 //! Every step of issuing (number, customer snapshot, positions locked, ledger written,
 //! events) and cancelling (credit note, positions released, ledger reversed) happens in
 //! one transaction: a crash leaves the invoice as it was before.
+//!
+//! A proposal without lines is stored as a *settlement*: final when committed (its
+//! positions settled, its quota entries in the ledger) but without number, due date or
+//! feed position. Cancelling it opens its positions again without a credit note.
 
 use crate::audit::Actor;
 use crate::billing::PositionVersions;
@@ -24,7 +28,7 @@ use crate::types::{DbTime, ExactDecimal};
 use crate::{Result, Store, StoreError};
 use domain::catalog::Unit;
 use domain::engine::{CustomerBilling, InvoiceLine, LegalNote, LineKind, PositionOutcome, PositionStatus};
-use domain::invoice::{self, InvoiceAction, InvoiceKind, InvoiceStatus};
+use domain::invoice::{self, InvoiceAction, InvoiceKind, InvoiceStatus, PriorSettlement};
 use domain::money::{Totals, VatAmount};
 use domain::position::PositionRef;
 use domain::quota::{QuotaEntry, QuotaSummary, ThresholdCrossing};
@@ -219,6 +223,7 @@ struct LineRow {
 
 #[derive(sqlx::FromRow)]
 struct PositionRow {
+    invoice_id: i64,
     position_key: String,
     booking_id: Option<i64>,
     expense_id: Option<i64>,
@@ -562,15 +567,14 @@ macro_rules! move_positions {
     }};
 }
 
-/// Fails with a conflict when a later invoice (not cancelled) of one of `$contracts` builds
-/// on this draft's quota entries or fees.
+/// Fails with a conflict when a later document (not cancelled) of one of `$contracts`
+/// continues this draft's quota entries (its periods, carry-over and consumption).
 macro_rules! check_no_later_contract_invoice {
     ($tx:expr, $invoice_id:expr, $contracts:expr) => {{
         for contract_id in $contracts {
             let later: Option<(i64, Option<String>)> = sqlx::query_as(
-                "SELECT i.id, i.number FROM invoices i WHERE i.id > $1 AND i.status <> 'cancelled' AND i.kind = 'invoice' \
-                 AND (EXISTS (SELECT 1 FROM invoice_quota_entries q WHERE q.invoice_id = i.id AND q.contract_id = $2) \
-                   OR EXISTS (SELECT 1 FROM invoice_positions p WHERE p.invoice_id = i.id AND p.fee_contract_id = $2)) \
+                "SELECT i.id, i.number FROM invoices i WHERE i.id > $1 AND i.status <> 'cancelled' AND i.kind <> 'credit_note' \
+                 AND EXISTS (SELECT 1 FROM invoice_quota_entries q WHERE q.invoice_id = i.id AND q.contract_id = $2) \
                  ORDER BY i.id LIMIT 1",
             )
             .bind($invoice_id)
@@ -580,27 +584,78 @@ macro_rules! check_no_later_contract_invoice {
             .map_err(StoreError::from)?;
             if let Some((id, number)) = later {
                 return Err(StoreError::Conflict(format!(
-                    "invoice {} of contract {contract_id} was created later and continues this draft's quota and fees; \
+                    "invoice {} of contract {contract_id} was created later and continues this draft's quota; \
                      delete or cancel it first",
-                    number.unwrap_or_else(|| format!("draft {id}"))
+                    number.unwrap_or_else(|| format!("{id} (a draft or settlement)"))
                 )));
             }
         }
     }};
 }
 
-/// The contracts whose quota entries or fees invoice `$id` carries.
-macro_rules! contracts_with_quota_or_fees {
+/// The contracts whose quota entries invoice `$id` carries.
+macro_rules! contracts_with_quota {
     ($tx:expr, $id:expr) => {{
         let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT contract_id FROM invoice_quota_entries WHERE invoice_id = $1 \
-             UNION SELECT fee_contract_id FROM invoice_positions WHERE invoice_id = $1 AND fee_contract_id IS NOT NULL",
+            "SELECT DISTINCT contract_id FROM invoice_quota_entries WHERE invoice_id = $1 ORDER BY contract_id",
         )
         .bind($id)
         .fetch_all(&mut *$tx)
         .await
         .map_err(StoreError::from)?;
         ids
+    }};
+}
+
+/// The earliest open draft (invoice or settlement, id below `$before`) carrying quota
+/// entries of `$contract_id` — the draft whose periods a later document continues.
+macro_rules! earlier_quota_draft {
+    ($tx:expr, $before:expr, $contract_id:expr) => {{
+        let earlier: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(i.id) FROM invoices i WHERE i.id < $1 AND i.status || '' = 'draft' \
+             AND EXISTS (SELECT 1 FROM invoice_quota_entries q WHERE q.invoice_id = i.id AND q.contract_id = $2)",
+        )
+        .bind($before)
+        .bind($contract_id)
+        .fetch_one(&mut *$tx)
+        .await
+        .map_err(StoreError::from)?;
+        earlier
+    }};
+}
+
+/// Writes the quota-ledger entries of invoice `$id` (issued, or a settlement) inside `$tx`.
+macro_rules! write_ledger {
+    ($tx:expr, $id:expr, $now:expr) => {{
+        sqlx::query(
+            "INSERT INTO quota_ledger (contract_id, period_start, origin_period_start, kind, amount, position, \
+             invoice_id, created_at) SELECT contract_id, period_start, origin_period_start, kind, amount, position, \
+             invoice_id, $1 FROM invoice_quota_entries WHERE invoice_id = $2 ORDER BY id",
+        )
+        .bind($now)
+        .bind($id)
+        .execute(&mut *$tx)
+        .await
+        .map_err(StoreError::from)?;
+    }};
+}
+
+/// Settles settlement `$id` inside `$tx`: its positions billed, its quota entries written
+/// to the ledger, its threshold crossings emitted, status `settled` — no number, no feed.
+macro_rules! settle {
+    ($tx:expr, $id:expr, $crossings:expr, $now:expr) => {{
+        let id: i64 = $id;
+        move_positions!($tx, id, PositionState::Reserved, PositionState::Billed);
+        write_ledger!($tx, id, $now);
+        for c in $crossings {
+            emit_event!($tx, "contract.quota_threshold", "contract", c.contract_id, c);
+        }
+        sqlx::query("UPDATE invoices SET status = 'settled', version = version + 1, updated_at = $1 WHERE id = $2")
+            .bind($now)
+            .bind(id)
+            .execute(&mut *$tx)
+            .await
+            .map_err(StoreError::from)?;
     }};
 }
 
@@ -672,6 +727,89 @@ macro_rules! check_issue_date {
     }};
 }
 
+/// Inserts the credit note cancelling `$before` (numbered in `$opts`' series, every amount
+/// negated, its lines mirrored) inside `$tx`; evaluates to its id.
+macro_rules! insert_credit_note {
+    ($tx:expr, $before:expr, $opts:expr, $reason:expr, $now:expr) => {{
+        let before: &Invoice = $before;
+        let opts: &IssueOptions = $opts;
+        let reason: Option<&str> = $reason;
+        let now: DbTime = $now;
+        let year = opts.issue_date.year();
+        if before.issue_date.is_some_and(|d| opts.issue_date < d) {
+            return Err(StoreError::Conflict("the credit note cannot be dated before the invoice".into()));
+        }
+        let customer: crate::Customer = sqlx::query_as("SELECT * FROM customers WHERE id = $1")
+            .bind(before.customer_id)
+            .fetch_one(&mut *$tx)
+            .await
+            .map_err(StoreError::from)?;
+        let snapshot = CustomerSnapshot::of(&customer);
+        let neg = |v: Decimal| invoice::credit_amount(v);
+        let vat: Vec<VatAmount> =
+            before.vat.iter().map(|v| VatAmount { rate: v.rate, net: neg(v.net), vat: neg(v.vat) }).collect();
+        let notes = match reason {
+            Some(r) => format!("Cancels invoice {}: {r}", before.number.as_deref().unwrap_or_default()),
+            None => format!("Cancels invoice {}", before.number.as_deref().unwrap_or_default()),
+        };
+        // The series lock first, then the date check under it (see issue_invoice).
+        let seq = next_number!($tx, invoice::sequence_name(&opts.series, year), 1)?;
+        check_issue_date!($tx, &opts.series, year, opts.issue_date);
+        let number = invoice::format_number(&opts.series, year, seq);
+        let feed_seq = next_number!($tx, "accounting_feed", 1)?;
+        let credit_id: i64 = sqlx::query_scalar(
+            "INSERT INTO invoices (kind, status, run_id, customer_id, contract_id, scope_ticket_id, scope_project_id, \
+             currency, period_start, period_end, legal_note, net, vat, gross, vat_breakdown, quota_summaries, \
+             threshold_crossings, notes, cancels_id, version, created_at, updated_at, \
+             series, number_year, number_seq, number, issue_date, due_date, customer_snapshot, feed_seq, issued_at) \
+             VALUES ('credit_note', 'issued', NULL, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '[]', '[]', $13, \
+             $14, 1, $15, $15, $16, $17, $18, $19, $20, $20, $21, $22, $15) RETURNING id",
+        )
+        .bind(before.customer_id)
+        .bind(before.contract_id)
+        .bind(before.scope_ticket_id)
+        .bind(before.scope_project_id)
+        .bind(before.currency.code())
+        .bind(before.period_start)
+        .bind(before.period_end)
+        .bind(before.legal_note.map(legal_note_text))
+        .bind(ExactDecimal(neg(before.totals.net)))
+        .bind(ExactDecimal(neg(before.totals.vat)))
+        .bind(ExactDecimal(neg(before.totals.gross)))
+        .bind(serde_json::to_string(&vat).map_err(StoreError::from)?)
+        .bind(notes)
+        .bind(before.id)
+        .bind(now)
+        .bind(&opts.series)
+        .bind(i64::from(year))
+        .bind(seq)
+        .bind(&number)
+        .bind(opts.issue_date)
+        .bind(serde_json::to_string(&snapshot).map_err(StoreError::from)?)
+        .bind(feed_seq)
+        .fetch_one(&mut *$tx)
+        .await
+        .map_err(StoreError::from)?;
+        let credit_lines: Vec<(i64, InvoiceLine)> = before
+            .lines
+            .iter()
+            .map(|l| {
+                let line = InvoiceLine {
+                    quantity: neg(l.line.quantity),
+                    net: neg(l.line.net),
+                    minutes: None,
+                    positions: Vec::new(),
+                    ..l.line.clone()
+                };
+                (l.line_no, line)
+            })
+            .collect();
+        let rows: Vec<LineInsert<'_>> = credit_lines.iter().map(|(no, l)| (credit_id, *no, l)).collect();
+        BulkWrite::insert_lines(&mut *$tx, &rows).await?;
+        credit_id
+    }};
+}
+
 const SETTLED_ORDER: &str = "ORDER BY id";
 
 impl Store {
@@ -689,8 +827,23 @@ impl Store {
             let mut lines: Vec<LineInsert<'_>> = Vec::new();
             let mut settled: Vec<(i64, PositionInsert)> = Vec::new();
             let mut quota: Vec<(i64, &QuotaEntry)> = Vec::new();
+            let mut settlements: Vec<(i64, Vec<&ThresholdCrossing>)> = Vec::new();
             for p in &b.billing.proposals {
                 let contract_id = p.contract_id.or(b.scope_contract_id);
+                // A proposal without lines bills nothing: it becomes a settlement, final at once.
+                // (It waits as a draft while it continues the quota of an earlier open draft:
+                // the ledger is written in order.)
+                let kind = InvoiceKind::of_proposal(p.lines.len());
+                let mut status = InvoiceStatus::Draft;
+                if kind == InvoiceKind::Settlement {
+                    status = InvoiceStatus::Settled;
+                    let contracts: BTreeSet<i64> = p.quota_entries.iter().map(|e| e.contract_id).collect();
+                    for c in contracts {
+                        if earlier_quota_draft!(tx, i64::MAX, c).is_some() {
+                            status = InvoiceStatus::Draft;
+                        }
+                    }
+                }
                 let crossings: Vec<&ThresholdCrossing> = b
                     .billing
                     .threshold_crossings
@@ -701,16 +854,19 @@ impl Store {
                     "INSERT INTO invoices (kind, status, run_id, customer_id, contract_id, scope_ticket_id, \
                      scope_project_id, currency, period_start, period_end, legal_note, net, vat, gross, vat_breakdown, \
                      quota_summaries, threshold_crossings, version, created_at, updated_at) \
-                     VALUES ('invoice', 'draft', $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16) \
+                     VALUES ($17, $18, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16) \
                      RETURNING id, kind, status, number, customer_id, net, vat, gross")
                     .bind(b.run_id).bind(b.customer_id).bind(contract_id).bind(b.scope_ticket_id).bind(b.scope_project_id)
                     .bind(p.currency.code()).bind(p.period_start).bind(p.period_end)
                     .bind(p.legal_note.map(legal_note_text))
                     .bind(ExactDecimal(p.totals.net)).bind(ExactDecimal(p.totals.vat)).bind(ExactDecimal(p.totals.gross))
                     .bind(serde_json::to_string(&p.vat)?).bind(serde_json::to_string(&p.quota_summaries)?)
-                    .bind(serde_json::to_string(&crossings)?).bind(now)
+                    .bind(serde_json::to_string(&crossings)?).bind(now).bind(kind.as_str()).bind(status.as_str())
                     .fetch_one(&mut *tx).await?;
                 let id = created.id;
+                if status == InvoiceStatus::Settled {
+                    settlements.push((id, crossings));
+                }
                 lines.extend(p.lines.iter().enumerate().map(|(i, l)| (id, i as i64 + 1, l)));
                 settled.extend(settled_positions(&p.positions, &p.lines, b.versions).into_iter().map(|s| (id, s)));
                 quota.extend(p.quota_entries.iter().map(|e| (id, e)));
@@ -759,6 +915,11 @@ impl Store {
             let spent = BulkWrite::reserve(&mut *tx, PositionTable::Expenses, &expense_versions).await?;
             if booked != bookings.len() as u64 || spent != expenses.len() as u64 {
                 return Ok(DraftOutcome::Stale);
+            }
+            // Settlements are final: their positions are settled and their quota entries
+            // enter the ledger now, as an issue would do, but without number or feed position.
+            for (id, crossings) in &settlements {
+                settle!(tx, *id, crossings, now);
             }
             DraftOutcome::Created { invoice_ids: ids, positions: reserved }
         });
@@ -975,7 +1136,7 @@ impl Store {
             // Take the customer's billing row first: a run storing drafts meanwhile either
             // committed before (and is seen below) or waits and computes again.
             advance_billing_version!(tx, before.customer_id, None);
-            let contracts = contracts_with_quota_or_fees!(tx, id);
+            let contracts = contracts_with_quota!(tx, id);
             check_no_later_contract_invoice!(tx, id, contracts);
             move_positions!(tx, id, PositionState::Reserved, PositionState::Open);
             sqlx::query("DELETE FROM invoice_quota_entries WHERE invoice_id = $1").bind(id).execute(&mut *tx).await?;
@@ -990,6 +1151,11 @@ impl Store {
     /// Issues a draft in one transaction: the next number of the series and year, the
     /// customer snapshot, due date, positions locked (`billed`), quota-ledger entries
     /// written, `invoice.issued` and quota-threshold events, the accounting-feed position.
+    ///
+    /// A draft continuing the quota periods of an earlier open draft of the same contract
+    /// waits for it (conflict). A draft without lines is refused (it bills nothing). A
+    /// settlement that waited for an earlier draft is settled instead: positions billed,
+    /// ledger written, no number and no feed position.
     pub async fn issue_invoice(
         &self,
         id: i64,
@@ -1001,47 +1167,68 @@ impl Store {
             let before = lock_invoice!(tx, id);
             check_version(&before, expected_version)?;
             before.check(InvoiceAction::Issue)?;
-            let year = opts.issue_date.year();
-            let customer: crate::Customer = sqlx::query_as("SELECT * FROM customers WHERE id = $1")
-                .bind(before.customer_id).fetch_one(&mut *tx).await?;
-            let snapshot = CustomerSnapshot::of(&customer);
-            let due = invoice::due_date(opts.issue_date, customer.data.payment_terms_days)
-                .ok_or_else(|| StoreError::Conflict("the due date is beyond the supported calendar".into()))?;
-            // Lock the positions (reserved → billed), found by primary key from the invoice's
-            // active positions: planners misjudge `state = 'reserved'` (stale statistics)
-            // and scan the table for a subquery.
-            move_positions!(tx, id, PositionState::Reserved, PositionState::Billed);
-            let now = DbTime::now();
-            sqlx::query(
-                "INSERT INTO quota_ledger (contract_id, period_start, origin_period_start, kind, amount, position, \
-                 invoice_id, created_at) SELECT contract_id, period_start, origin_period_start, kind, amount, position, \
-                 invoice_id, $1 FROM invoice_quota_entries WHERE invoice_id = $2 ORDER BY id")
-                .bind(now).bind(id).execute(&mut *tx).await?;
-            for c in &before.threshold_crossings {
-                emit_event!(tx, "contract.quota_threshold", "contract", c.contract_id, c);
+            // The ledger is written in order: a draft continuing the quota periods of an
+            // earlier open draft of the same contract waits for it.
+            for c in contracts_with_quota!(tx, id) {
+                if let Some(earlier) = earlier_quota_draft!(tx, id, c) {
+                    return Err(StoreError::Conflict(format!(
+                        "draft {earlier} of contract {c} comes first: this document continues its quota periods; \
+                         issue that draft first (or delete this one)"
+                    )));
+                }
             }
-            // Counters last: their row locks are held until commit. The date check runs under
-            // the series lock, so a later number never gets an earlier date.
-            let seq = next_number!(tx, invoice::sequence_name(&opts.series, year), 1)?;
-            check_issue_date!(tx, &opts.series, year, opts.issue_date);
-            let number = invoice::format_number(&opts.series, year, seq);
-            let feed_seq = next_number!(tx, "accounting_feed", 1)?;
-            sqlx::query(
-                "UPDATE invoices SET status = 'issued', series = $1, number_year = $2, number_seq = $3, number = $4, \
-                 issue_date = $5, due_date = $6, customer_snapshot = $7, feed_seq = $8, issued_at = $9, \
-                 version = version + 1, updated_at = $9 WHERE id = $10")
-                .bind(&opts.series).bind(i64::from(year)).bind(seq).bind(&number).bind(opts.issue_date).bind(due)
-                .bind(serde_json::to_string(&snapshot)?).bind(feed_seq).bind(now).bind(id)
-                .execute(&mut *tx).await?;
-            emit_event!(tx, "invoice.issued", "invoice", id, &serde_json::json!({
-                "invoice_id": id, "number": number, "customer_id": before.customer_id,
-                "gross": before.totals.gross.to_string(), "currency": before.currency.code(),
-            }));
-            // Issuing changes the invoice row only: its lines are those read above.
-            let row: InvoiceRow = sqlx::query_as("SELECT * FROM invoices WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
-            let after = row.into_invoice(before.lines.clone())?;
-            audit!(tx, actor, "invoice", id, "issue", Some(&audit_view(&before)), Some(&audit_view(&after)));
-            after
+            if before.kind == InvoiceKind::Settlement {
+                let now = DbTime::now();
+                settle!(tx, id, &before.threshold_crossings, now);
+                let after = fetch_invoice!(&mut *tx, id);
+                audit!(tx, actor, "invoice", id, "settle", Some(&audit_view(&before)), Some(&audit_view(&after)));
+                after
+            } else {
+                if before.lines.is_empty() {
+                    return Err(StoreError::Conflict(
+                        "the draft has no lines and bills nothing; delete it (its positions open again) and run again \
+                         to settle them without an invoice number"
+                            .into(),
+                    ));
+                }
+                let year = opts.issue_date.year();
+                let customer: crate::Customer = sqlx::query_as("SELECT * FROM customers WHERE id = $1")
+                    .bind(before.customer_id).fetch_one(&mut *tx).await?;
+                let snapshot = CustomerSnapshot::of(&customer);
+                let due = invoice::due_date(opts.issue_date, customer.data.payment_terms_days)
+                    .ok_or_else(|| StoreError::Conflict("the due date is beyond the supported calendar".into()))?;
+                // Lock the positions (reserved → billed), found by primary key from the invoice's
+                // active positions: planners misjudge `state = 'reserved'` (stale statistics)
+                // and scan the table for a subquery.
+                move_positions!(tx, id, PositionState::Reserved, PositionState::Billed);
+                let now = DbTime::now();
+                write_ledger!(tx, id, now);
+                for c in &before.threshold_crossings {
+                    emit_event!(tx, "contract.quota_threshold", "contract", c.contract_id, c);
+                }
+                // Counters last: their row locks are held until commit. The date check runs under
+                // the series lock, so a later number never gets an earlier date.
+                let seq = next_number!(tx, invoice::sequence_name(&opts.series, year), 1)?;
+                check_issue_date!(tx, &opts.series, year, opts.issue_date);
+                let number = invoice::format_number(&opts.series, year, seq);
+                let feed_seq = next_number!(tx, "accounting_feed", 1)?;
+                sqlx::query(
+                    "UPDATE invoices SET status = 'issued', series = $1, number_year = $2, number_seq = $3, number = $4, \
+                     issue_date = $5, due_date = $6, customer_snapshot = $7, feed_seq = $8, issued_at = $9, \
+                     version = version + 1, updated_at = $9 WHERE id = $10")
+                    .bind(&opts.series).bind(i64::from(year)).bind(seq).bind(&number).bind(opts.issue_date).bind(due)
+                    .bind(serde_json::to_string(&snapshot)?).bind(feed_seq).bind(now).bind(id)
+                    .execute(&mut *tx).await?;
+                emit_event!(tx, "invoice.issued", "invoice", id, &serde_json::json!({
+                    "invoice_id": id, "number": number, "customer_id": before.customer_id,
+                    "gross": before.totals.gross.to_string(), "currency": before.currency.code(),
+                }));
+                // Issuing changes the invoice row only: its lines are those read above.
+                let row: InvoiceRow = sqlx::query_as("SELECT * FROM invoices WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
+                let after = row.into_invoice(before.lines.clone())?;
+                audit!(tx, actor, "invoice", id, "issue", Some(&audit_view(&before)), Some(&audit_view(&after)));
+                after
+            }
         });
         Ok(after)
     }
@@ -1077,6 +1264,9 @@ impl Store {
     /// note with its own number referencing the original and every amount negated, the
     /// original `cancelled`, its positions open again, its quota consumption reversed in
     /// the ledger. Returns the cancelled original and the credit note.
+    ///
+    /// A settlement is cancelled the same way but without a credit note (it billed
+    /// nothing): its positions are open again and its quota consumption reversed.
     pub async fn cancel_invoice(
         &self,
         id: i64,
@@ -1084,62 +1274,19 @@ impl Store {
         opts: &IssueOptions,
         reason: Option<&str>,
         actor: &Actor,
-    ) -> Result<(Invoice, Invoice)> {
+    ) -> Result<(Invoice, Option<Invoice>)> {
         let out = in_tx!(self, tx => {
             let before = lock_invoice!(tx, id);
             check_version(&before, expected_version)?;
             before.check(InvoiceAction::Cancel)?;
-            let year = opts.issue_date.year();
-            if before.issue_date.is_some_and(|d| opts.issue_date < d) {
-                return Err(StoreError::Conflict("the credit note cannot be dated before the invoice".into()));
-            }
-            let customer: crate::Customer = sqlx::query_as("SELECT * FROM customers WHERE id = $1")
-                .bind(before.customer_id).fetch_one(&mut *tx).await?;
-            let snapshot = CustomerSnapshot::of(&customer);
             let now = DbTime::now();
-            let neg = |v: Decimal| invoice::credit_amount(v);
-            let vat: Vec<VatAmount> =
-                before.vat.iter().map(|v| VatAmount { rate: v.rate, net: neg(v.net), vat: neg(v.vat) }).collect();
-            let notes = match reason {
-                Some(r) => format!("Cancels invoice {}: {r}", before.number.as_deref().unwrap_or_default()),
-                None => format!("Cancels invoice {}", before.number.as_deref().unwrap_or_default()),
+            let credit = if before.kind == InvoiceKind::Settlement {
+                None
+            } else {
+                Some(insert_credit_note!(tx, &before, opts, reason, now))
             };
-            // The series lock first, then the date check under it (see issue_invoice).
-            let seq = next_number!(tx, invoice::sequence_name(&opts.series, year), 1)?;
-            check_issue_date!(tx, &opts.series, year, opts.issue_date);
-            let number = invoice::format_number(&opts.series, year, seq);
-            let feed_seq = next_number!(tx, "accounting_feed", 1)?;
-            let credit_id: i64 = sqlx::query_scalar(
-                "INSERT INTO invoices (kind, status, run_id, customer_id, contract_id, scope_ticket_id, scope_project_id, \
-                 currency, period_start, period_end, legal_note, net, vat, gross, vat_breakdown, quota_summaries, \
-                 threshold_crossings, notes, cancels_id, version, created_at, updated_at, \
-                 series, number_year, number_seq, number, issue_date, due_date, customer_snapshot, feed_seq, issued_at) \
-                 VALUES ('credit_note', 'issued', NULL, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '[]', '[]', $13, \
-                 $14, 1, $15, $15, $16, $17, $18, $19, $20, $20, $21, $22, $15) RETURNING id")
-                .bind(before.customer_id).bind(before.contract_id).bind(before.scope_ticket_id)
-                .bind(before.scope_project_id).bind(before.currency.code()).bind(before.period_start)
-                .bind(before.period_end).bind(before.legal_note.map(legal_note_text))
-                .bind(ExactDecimal(neg(before.totals.net))).bind(ExactDecimal(neg(before.totals.vat)))
-                .bind(ExactDecimal(neg(before.totals.gross))).bind(serde_json::to_string(&vat)?)
-                .bind(notes).bind(id).bind(now).bind(&opts.series).bind(i64::from(year)).bind(seq).bind(&number)
-                .bind(opts.issue_date).bind(serde_json::to_string(&snapshot)?).bind(feed_seq)
-                .fetch_one(&mut *tx).await?;
-            let credit_lines: Vec<(i64, InvoiceLine)> = before
-                .lines
-                .iter()
-                .map(|l| {
-                    let line = InvoiceLine {
-                        quantity: neg(l.line.quantity),
-                        net: neg(l.line.net),
-                        minutes: None,
-                        positions: Vec::new(),
-                        ..l.line.clone()
-                    };
-                    (l.line_no, line)
-                })
-                .collect();
-            let rows: Vec<LineInsert<'_>> = credit_lines.iter().map(|(no, l)| (credit_id, *no, l)).collect();
-            BulkWrite::insert_lines(&mut *tx, &rows).await?;
+            // The reversal entries are the credit note's; a settlement's are its own.
+            let reversed_by = credit.unwrap_or(id);
             move_positions!(tx, id, PositionState::Billed, PositionState::Open);
             sqlx::query("UPDATE invoice_positions SET active = FALSE WHERE invoice_id = $1")
                 .bind(id).execute(&mut *tx).await?;
@@ -1154,20 +1301,26 @@ impl Store {
                      invoice_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
                     .bind(e.contract_id).bind(e.period_start).bind(e.origin_period_start).bind(e.kind.as_str())
                     .bind(ExactDecimal(e.amount)).bind(e.position.map(|p| serde_json::to_string(&p)).transpose()?)
-                    .bind(credit_id).bind(now).execute(&mut *tx).await?;
+                    .bind(reversed_by).bind(now).execute(&mut *tx).await?;
             }
             sqlx::query(
                 "UPDATE invoices SET status = 'cancelled', cancelled_by_id = $1, cancelled_at = $2, version = version + 1, \
                  updated_at = $2 WHERE id = $3")
-                .bind(credit_id).bind(now).bind(id).execute(&mut *tx).await?;
+                .bind(credit).bind(now).bind(id).execute(&mut *tx).await?;
             advance_billing_version!(tx, before.customer_id, None);
             emit_event!(tx, "invoice.cancelled", "invoice", id, &serde_json::json!({
-                "invoice_id": id, "number": before.number, "credit_note_id": credit_id,
+                "invoice_id": id, "kind": before.kind.as_str(), "number": before.number, "credit_note_id": credit,
             }));
             let original = fetch_invoice!(&mut *tx, id);
-            let credit = fetch_invoice!(&mut *tx, credit_id);
             audit!(tx, actor, "invoice", id, "cancel", Some(&audit_view(&before)), Some(&audit_view(&original)));
-            audit!(tx, actor, "invoice", credit_id, "create", None::<&AuditView>, Some(&audit_view(&credit)));
+            let credit = match credit {
+                Some(credit_id) => {
+                    let credit = fetch_invoice!(&mut *tx, credit_id);
+                    audit!(tx, actor, "invoice", credit_id, "create", None::<&AuditView>, Some(&audit_view(&credit)));
+                    Some(credit)
+                }
+                None => None,
+            };
             (original, credit)
         });
         Ok(out)
@@ -1227,6 +1380,54 @@ impl Store {
              FROM invoice_quota_entries q JOIN invoices i ON i.id = q.invoice_id \
              WHERE q.contract_id = $1 AND i.status = 'draft' ORDER BY q.id").bind(contract_id).fetch_all(pool).await?);
         rows.into_iter().map(crate::billing::LedgerRow::into_entry).collect()
+    }
+
+    /// How the customer's cancelled invoices settled their positions, oldest first (the
+    /// latest per position is what billing it again is compared with,
+    /// [`domain::invoice::rebill_changes`]).
+    pub async fn cancelled_settlements(&self, customer_id: i64) -> Result<Vec<PriorSettlement>> {
+        let rows: Vec<PositionRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT p.* FROM invoices i JOIN invoice_positions p ON p.invoice_id = i.id \
+             WHERE i.customer_id = $1 AND i.status || '' = 'cancelled' ORDER BY i.id, p.id")
+            .bind(customer_id).fetch_all(pool).await?);
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let numbers: Vec<(i64, Option<String>)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT id, number FROM invoices WHERE customer_id = $1 AND status || '' = 'cancelled'")
+            .bind(customer_id).fetch_all(pool).await?);
+        let numbers: BTreeMap<i64, Option<String>> = numbers.into_iter().collect();
+        let fee_lines: Vec<(i64, ExactDecimal, String)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT l.invoice_id, l.net, l.positions FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id \
+             WHERE i.customer_id = $1 AND i.status || '' = 'cancelled' AND l.kind = 'fee'")
+            .bind(customer_id).fetch_all(pool).await?);
+        let mut fee_nets: BTreeMap<(i64, PositionRef), Decimal> = BTreeMap::new();
+        for (invoice_id, net, positions) in fee_lines {
+            for p in serde_json::from_str::<Vec<PositionRef>>(&positions)? {
+                fee_nets.insert((invoice_id, p), net.0);
+            }
+        }
+        let minutes = |v: Option<i64>| v.and_then(|m| u64::try_from(m).ok());
+        rows.into_iter()
+            .map(|row| {
+                let invoice_id = row.invoice_id;
+                let settled = row.into_settled()?;
+                let billed = match settled.treatment {
+                    PositionStatus::NonBillable => Some(0),
+                    _ => minutes(settled.rounded_minutes)
+                        .map(|r| r.saturating_sub(minutes(settled.covered_minutes).unwrap_or(0))),
+                };
+                Ok(PriorSettlement {
+                    position: settled.position,
+                    invoice_id,
+                    number: numbers.get(&invoice_id).cloned().flatten(),
+                    treatment: settled.treatment,
+                    billed_minutes: billed,
+                    covered_minutes: minutes(settled.covered_minutes),
+                    fee_net: fee_nets.get(&(invoice_id, settled.position)).copied(),
+                })
+            })
+            .collect()
     }
 
     /// Open (not reserved, not billed) positions of a project, dated any time.

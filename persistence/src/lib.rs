@@ -16,6 +16,8 @@ mod audit;
 pub mod events;
 mod auth;
 pub mod billing;
+#[cfg(test)]
+mod billing_model;
 pub mod bookings;
 mod bulk;
 pub mod catalog;

@@ -141,22 +141,34 @@ impl Store {
                 // sqlx's SQLite migrator takes no lock (PostgreSQL's takes an advisory lock):
                 // two processes starting at once on a new file may both try a migration;
                 // the loser finds the winner's tables, and a retry sees it applied.
-                let mut attempt = 0u64;
-                loop {
-                    match crate::sqlite::MIGRATOR.run(pool).await {
-                        Ok(()) => break,
-                        Err(e) if attempt >= 5 => return Err(e.into()),
-                        Err(e) => {
-                            attempt += 1;
-                            tracing::debug!(error = %e, attempt, "SQLite migration raced another process; retrying");
-                            tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
-                        }
-                    }
-                }
+                // Migrations run on one connection with foreign-key enforcement off (the
+                // SQLite way to rebuild a table that others refer to: dropping it must not
+                // cascade); it is switched on again before the connection returns.
+                let mut conn = pool.acquire().await?;
+                sqlx::query("PRAGMA foreign_keys = OFF").execute(&mut *conn).await?;
+                let migrated = Self::migrate_sqlite(&mut conn).await;
+                sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                migrated?;
             }
             Db::Postgres(pool) => crate::postgres::MIGRATOR.run(pool).await?,
         }
         Ok(())
+    }
+
+    /// Applies the SQLite migrations through `conn`, retrying when another process raced.
+    async fn migrate_sqlite(conn: &mut sqlx::SqliteConnection) -> Result<()> {
+        let mut attempt = 0u64;
+        loop {
+            match crate::sqlite::MIGRATOR.run(&mut *conn).await {
+                Ok(()) => return Ok(()),
+                Err(e) if attempt >= 5 => return Err(e.into()),
+                Err(e) => {
+                    attempt += 1;
+                    tracing::debug!(error = %e, attempt, "SQLite migration raced another process; retrying");
+                    tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+                }
+            }
+        }
     }
 
     /// Checks that the database answers (readiness probe).

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 const FEED: &str = "/api/v1/accounting/invoices";
 
 /// One page of the feed; panics unless 200.
-async fn feed_page(app: &TestApp, token: &str, cursor: Option<&str>, limit: u32) -> Value {
+pub async fn feed_page(app: &TestApp, token: &str, cursor: Option<&str>, limit: u32) -> Value {
     let path = match cursor {
         Some(c) => format!("{FEED}?limit={limit}&cursor={c}"),
         None => format!("{FEED}?limit={limit}"),
@@ -25,7 +25,7 @@ async fn feed_page(app: &TestApp, token: &str, cursor: Option<&str>, limit: u32)
 }
 
 /// Reads the feed from `cursor` to its end: (documents, cursor to poll with later).
-async fn read_to_end(app: &TestApp, token: &str, cursor: Option<&str>, limit: u32) -> (Vec<Value>, String) {
+pub async fn read_to_end(app: &TestApp, token: &str, cursor: Option<&str>, limit: u32) -> (Vec<Value>, String) {
     let mut items = Vec::new();
     let mut cursor = cursor.map(str::to_string);
     loop {

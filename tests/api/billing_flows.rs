@@ -5,6 +5,7 @@
 use crate::bookings::service;
 use crate::helpers::*;
 use crate::invoice_concurrency::Sql;
+use crate::invoice_runs::preview;
 use crate::invoices::{book, commit, d, dec, invoice, issue};
 use crate::projects::{create_project, expect_status};
 use crate::tickets::create_ticket;
@@ -310,4 +311,139 @@ async fn a_run_interrupted_before_the_project_step_marks_the_finished_project_bi
         app.get(&format!("/api/v1/projects/{}", project["id"]), &app.admin_token).await.json().await.unwrap();
     assert_eq!(p["status"], "billed");
     assert_eq!(sql.count("SELECT COUNT(*) FROM invoices").await, 1, "one draft only");
+}
+
+/// The lines of a document as (kind, description, net), to compare documents.
+pub fn line_summary(inv: &Value) -> Vec<(String, String, String)> {
+    inv["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| (l["kind"].as_str().unwrap().into(), l["description"].as_str().unwrap().into(), l["net"].to_string()))
+        .collect()
+}
+
+/// Issue 16: January (6 h) and February (12 h, 4 of them carried from January) are billed
+/// and issued; then January is cancelled. Every later run bills January's fee again —
+/// once — with its work covered by January's quota exactly as first billed, and February's
+/// invoice and quota stay as they were.
+#[tokio::test]
+async fn a_cancelled_earlier_fee_period_is_billed_again_after_later_periods_were_issued() {
+    let app = spawn_app().await;
+    let remote = service(&app, "REMOTE", "hour", true).await;
+    let customer = app.create_customer(json!({"name": "Gutschrift GmbH", "invoice_detail": "per_booking"})).await["id"]
+        .as_i64()
+        .unwrap();
+    let c = contract(
+        &app,
+        json!({"customer_id": customer, "name": "Support 10 h", "kind": "prepaid_hours", "start_date": "2026-01-01",
+               "fee": "800.00", "hours_per_period": "10", "carry_over": {"policy": "carry"},
+               "overage": {"type": "tiers", "tiers": [{"up_to_hours": null, "unit_price": "90.00"}]}}),
+    )
+    .await;
+    let ticket = create_ticket(&app, json!({"title": "Support", "customer_id": customer})).await;
+    let scope = |end: &str| json!({"scope": "customer", "scope_id": customer, "period_end": end});
+    book(&app, json!({"work_date": "2026-01-12", "duration_minutes": hours(6), "service_id": remote, "ticket_id": ticket["id"], "description": "Jan"})).await;
+    let jan = commit(&app, scope("2026-01-31")).await["invoice_ids"][0].clone();
+    let jan_first = issue(&app, &jan).await;
+    assert_eq!(dec(&jan_first["totals"]["net"]), d("800.00"));
+    book(&app, json!({"work_date": "2026-02-10", "duration_minutes": hours(12), "service_id": remote, "ticket_id": ticket["id"], "description": "Feb"})).await;
+    let feb = commit(&app, scope("2026-02-28")).await["invoice_ids"][0].clone();
+    let feb_issued = issue(&app, &feb).await;
+    assert_eq!(dec(&feb_issued["totals"]["net"]), d("800.00"), "12 h within 10 h + 4 h carried");
+    let feb_quota = quota(&app, c, "2026-02-15").await;
+
+    let res = app.post(&format!("/api/v1/invoices/{jan}/cancel"), &app.admin_token, &json!({})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let credit: Value = res.json().await.unwrap();
+    assert_eq!(dec(&credit["credit_note"]["totals"]["net"]), d("-800.00"));
+
+    // Every preview up to January's end or later proposes January's fee again.
+    for end in ["2026-01-31", "2026-02-28", "2026-03-31"] {
+        let run = preview(&app, scope(end)).await;
+        let p = &run["customers"][0]["proposals"][0];
+        let fees: Vec<&str> = p["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["kind"] == "fee")
+            .map(|l| l["description"].as_str().unwrap())
+            .collect();
+        assert!(fees.iter().any(|f| f.contains("2026-01-01")), "January's fee up to {end}: {fees:?}");
+        assert_eq!(p["changes_since_cancelled"], json!([]), "billed again exactly as first billed");
+        assert!(!fees.iter().any(|f| f.contains("2026-02-01")), "February's fee is billed: {fees:?}");
+        assert_eq!(fees.len(), if end == "2026-03-31" { 2 } else { 1 }, "{fees:?}");
+    }
+
+    // Committed and issued: January's invoice as first billed, a new number, February untouched.
+    let again = commit(&app, scope("2026-02-28")).await;
+    assert_eq!(again["invoice_ids"].as_array().unwrap().len(), 1);
+    let rebilled = issue(&app, &again["invoice_ids"][0]).await;
+    assert_eq!(rebilled["kind"], "invoice");
+    assert_eq!(line_summary(&rebilled), line_summary(&jan_first), "January billed exactly as first billed");
+    assert_eq!(rebilled["totals"], jan_first["totals"]);
+    assert_ne!(rebilled["number"], jan_first["number"]);
+    let feb_now = invoice(&app, &feb).await;
+    assert_eq!((line_summary(&feb_now), &feb_now["totals"]), (line_summary(&feb_issued), &feb_issued["totals"]));
+    let jan_q = quota(&app, c, "2026-01-15").await;
+    assert_eq!(dec(&jan_q["ledger"]["used"]), d("360"), "January's 6 h consumed again");
+    assert_eq!(quota(&app, c, "2026-02-15").await["ledger"], feb_quota["ledger"], "February's quota unchanged");
+
+    // Nothing is billed twice: a further run to March bills March's fee only.
+    let march = preview(&app, scope("2026-03-31")).await;
+    let lines = march["customers"][0]["proposals"][0]["lines"].as_array().unwrap().clone();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0]["description"].as_str().unwrap().contains("2026-03-01"));
+
+    // Cancelling February too: only February's fee comes back, not January's a second time.
+    let res = app.post(&format!("/api/v1/invoices/{feb}/cancel"), &app.admin_token, &json!({})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let run = preview(&app, scope("2026-02-28")).await;
+    let fees: Vec<String> = run["customers"][0]["proposals"][0]["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "fee")
+        .map(|l| l["description"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(fees.len(), 1, "{fees:?}");
+    assert!(fees[0].contains("2026-02-01"), "{fees:?}");
+}
+
+/// A cancelled period whose data changed before it is billed again: the proposal names what
+/// is billed differently from the cancelled invoice.
+#[tokio::test]
+async fn rebilling_a_cancelled_period_names_what_changed_since() {
+    let app = spawn_app().await;
+    let (customer, _, remote, ticket) = prepaid_customer(&app).await;
+    let b = book(&app, json!({"work_date": "2026-11-10", "duration_minutes": hours(6), "service_id": remote, "ticket_id": ticket["id"], "description": "Nov"})).await;
+    let scope = json!({"scope": "customer", "scope_id": customer, "period_end": "2026-11-30"});
+    let nov = commit(&app, scope.clone()).await["invoice_ids"][0].clone();
+    let first = issue(&app, &nov).await;
+    let res = app.post(&format!("/api/v1/invoices/{nov}/cancel"), &app.admin_token, &json!({})).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let res = app
+        .patch(&format!("/api/v1/bookings/{}", b["id"]), &app.admin_token, &json!({"duration_minutes": hours(7)}), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let run = preview(&app, scope).await;
+    let changes = run["customers"][0]["proposals"][0]["changes_since_cancelled"].as_array().unwrap().clone();
+    let what: Vec<(String, String, String)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["field"].as_str().unwrap().into(),
+                c["before"].as_str().unwrap().into(),
+                c["after"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    // November's 4 unused hours were carried out when it was first billed (a fact of the
+    // period that stays): of the 7 hours now booked, 6 are covered as before and 1 is overage.
+    let expected = [("treatment", "covered", "partly_covered"), ("billed_minutes", "0", "60")];
+    let expected: Vec<(String, String, String)> =
+        expected.iter().map(|(f, b, a)| (f.to_string(), b.to_string(), a.to_string())).collect();
+    assert_eq!(what, expected, "{changes:?}");
+    assert_eq!(changes[0]["cancelled_number"], first["number"]);
+    assert_eq!(changes[0]["position"]["id"], b["id"]);
 }

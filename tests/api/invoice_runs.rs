@@ -17,7 +17,8 @@ fn d(s: &str) -> Decimal {
     Decimal::from_str(s).unwrap()
 }
 
-async fn preview(app: &TestApp, body: Value) -> Value {
+/// Previews a run as admin; panics unless 200.
+pub async fn preview(app: &TestApp, body: Value) -> Value {
     let res = app.post("/api/v1/invoice-runs", &app.admin_token, &body).await;
     assert_eq!(res.status(), StatusCode::OK, "preview: {}", res.text().await.unwrap_or_default());
     res.json().await.unwrap()

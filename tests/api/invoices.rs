@@ -51,7 +51,7 @@ pub async fn issue(app: &TestApp, id: &Value) -> Value {
     res.json().await.unwrap()
 }
 
-async fn booking_state(app: &TestApp, id: &Value) -> String {
+pub async fn booking_state(app: &TestApp, id: &Value) -> String {
     let b: Value = app.get(&format!("/api/v1/bookings/{id}"), &app.admin_token).await.json().await.unwrap();
     b["state"].as_str().unwrap().to_string()
 }

@@ -20,6 +20,7 @@ mod process;
 mod projects;
 mod proof_of_service;
 mod rates;
+mod settlements;
 mod teams;
 mod tickets;
 mod users;

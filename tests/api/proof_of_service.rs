@@ -10,7 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 /// Reads a proof of service as `token`; panics unless 200.
-async fn proof(app: &TestApp, path: &str, token: &str) -> Value {
+pub async fn proof(app: &TestApp, path: &str, token: &str) -> Value {
     let res = app.get(path, token).await;
     assert_eq!(res.status(), StatusCode::OK, "{path}: {}", res.text().await.unwrap_or_default());
     res.json().await.unwrap()

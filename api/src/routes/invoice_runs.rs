@@ -150,11 +150,14 @@ pub struct InvoiceRunOut {
     pub customers_billed: i64,
     /// Customers left out because of blocking problems (see `problems`).
     pub customers_blocked: i64,
+    /// Documents created: draft invoices and settlements.
     pub invoices_created: i64,
-    /// Positions (bookings, expenses, fees, custom-field quantities) the drafts reserve.
+    /// Positions (bookings, expenses, fees, custom-field quantities) the documents take.
     pub positions_reserved: i64,
     pub problems: Vec<RunProblemOut>,
-    /// The run's draft invoices (see `GET /invoices?run_id=`).
+    /// The run's documents (see `GET /invoices?run_id=`): draft invoices, and settlements
+    /// for proposals without lines (`kind: settlement`, no number, never in the accounting
+    /// feed: they settle covered and non-billable work and close quota periods).
     pub invoice_ids: Vec<i64>,
     /// Projects this call moved from `manager_done` to `billed` (their last open work is
     /// in a draft now).
@@ -334,7 +337,14 @@ async fn preview(
     let mut results = Vec::with_capacity(plan.customers.len());
     for &customer_id in &plan.customers {
         let cr = setup.customer_input(&state.store, customer_id, plan.params).await?;
-        let billing = compute_customer(&setup.ctx, &cr.input);
+        let mut billing = compute_customer(&setup.ctx, &cr.input);
+        if !billing.proposals.is_empty() {
+            // Positions a cancelled invoice billed before: say what is billed differently now.
+            let prior = state.store.cancelled_settlements(customer_id).await?;
+            for p in &mut billing.proposals {
+                p.changes_since_cancelled = domain::invoice::rebill_changes(&prior, p);
+            }
+        }
         if !billing.proposals.is_empty() || !billing.problems.is_empty() {
             results.push(billing);
         }

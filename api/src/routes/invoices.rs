@@ -1,7 +1,9 @@
 //! Invoices and credit notes: list and read; edit a draft (manual lines, remove lines —
 //! their positions are open again —, notes) or delete it; issue it (number, customer
 //! snapshot, positions locked, quota ledger written, all at once); mark it paid; cancel it
-//! by a credit note. Issued documents are immutable. The storage rules live in
+//! by a credit note. Issued documents are immutable. A run's proposal without lines is a
+//! settlement (no number, not in the accounting feed, never sent; cancelled without a
+//! credit note). The storage rules live in
 //! [`persistence::invoices`], the life cycle in [`domain::invoice`].
 
 use crate::auth::Principal;
@@ -102,11 +104,14 @@ pub struct DocumentRef {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct InvoiceOut {
     pub id: i64,
-    /// `invoice` or `credit_note`.
+    /// `invoice`, `credit_note` or `settlement` (a committed proposal without lines: it
+    /// settles covered and non-billable positions and closes quota periods but bills
+    /// nothing, so it has no number, is never in the accounting feed and is never sent).
     pub kind: InvoiceKind,
-    /// `draft`, `issued`, `paid` or `cancelled`.
+    /// `draft`, `issued`, `paid` or `cancelled`; a settlement is `settled` when committed
+    /// and `cancelled` once cancelled.
     pub status: InvoiceStatus,
-    /// e.g. `RE-2026-00017`; `null` while a draft.
+    /// e.g. `RE-2026-00017`; `null` while a draft, and always for a settlement.
     pub number: Option<String>,
     /// Number series (`RE`, credit notes `GS`); set at issue.
     pub series: Option<String>,
@@ -251,10 +256,10 @@ pub struct InvoiceQuery {
     pub ticket_id: Option<i64>,
     /// Invoices billing positions of this project.
     pub project_id: Option<i64>,
-    /// `draft`, `issued`, `paid` or `cancelled`.
+    /// `draft`, `issued`, `paid`, `cancelled` or `settled`.
     #[param(inline)]
     pub status: Option<InvoiceStatus>,
-    /// `invoice` or `credit_note`.
+    /// `invoice`, `credit_note` or `settlement`.
     #[param(inline)]
     pub kind: Option<InvoiceKind>,
     /// Issued on or after (`YYYY-MM-DD`).
@@ -509,7 +514,9 @@ fn issue_options(b: IssueIn, default_series: &str) -> Result<IssueOptions, ApiEr
 /// Issue a draft: the next number of the series and year (gapless, e.g. `RE-2026-00017`),
 /// the customer snapshot, the due date, its positions locked (`billed`), its quota-ledger
 /// entries written and `invoice.issued` (and `contract.quota_threshold`) events — in one
-/// transaction. The body is optional. The invoice is immutable afterwards.
+/// transaction. The body is optional. The invoice is immutable afterwards. A draft without
+/// lines bills nothing and cannot be issued (409): delete it and run again, and the run
+/// settles its positions as a settlement.
 #[utoipa::path(post, path = "/api/v1/invoices/{id}/issue", operation_id = "issue_invoice", tag = "invoices",
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the draft you checked")),
     request_body(content = Option<IssueIn>),
@@ -518,7 +525,7 @@ fn issue_options(b: IssueIn, default_series: &str) -> Result<IssueOptions, ApiEr
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not a draft, or dated before the newest document of the series", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a draft, a draft without lines, or dated before the newest document of the series", body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn issue(
@@ -586,19 +593,24 @@ pub struct CancelIn {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Cancellation {
     pub invoice: InvoiceOut,
-    pub credit_note: InvoiceOut,
+    /// The credit note; `null` when a settlement was cancelled (it billed nothing).
+    pub credit_note: Option<InvoiceOut>,
 }
 
 /// Cancel an issued or paid invoice by a credit note: the credit note gets its own number
 /// (series `GS`) and references the original; every amount is negated; the original is
 /// `cancelled`; its positions are open again (the next run bills them anew); its quota
 /// consumption is reversed in the ledger — in one transaction. The body is optional.
+///
+/// A settlement is cancelled without a credit note (200, `credit_note: null`): its
+/// positions are open again and its quota consumption is reversed.
 #[utoipa::path(post, path = "/api/v1/invoices/{id}/cancel", operation_id = "cancel_invoice", tag = "invoices",
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version you read")),
     request_body(content = Option<CancelIn>),
     security(("bearer" = [])),
     responses(
         (status = 201, body = Cancellation, headers(("Location" = String, description = "The credit note"))),
+        (status = 200, description = "A settlement cancelled (no credit note)", body = Cancellation),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A draft (delete it instead), cancelled already, or a credit note", body = Problem, content_type = "application/problem+json"),
@@ -624,10 +636,15 @@ pub async fn cancel(
         .cancel_invoice(id, version, &opts, reason.as_deref(), &p.actor(&req))
         .await
         .map_err(store_problem)?;
-    let location = format!("/api/v1/invoices/{}", credit.id);
-    let body =
-        Cancellation { invoice: invoice_out(&state, original).await?, credit_note: invoice_out(&state, credit).await? };
-    Ok(crate::extract::created_at(HttpResponse::Created().json(body), &location))
+    let invoice = invoice_out(&state, original).await?;
+    Ok(match credit {
+        Some(credit) => {
+            let location = format!("/api/v1/invoices/{}", credit.id);
+            let body = Cancellation { invoice, credit_note: Some(invoice_out(&state, credit).await?) };
+            crate::extract::created_at(HttpResponse::Created().json(body), &location)
+        }
+        None => HttpResponse::Ok().json(Cancellation { invoice, credit_note: None }),
+    })
 }
 
 /// Routes of this module.

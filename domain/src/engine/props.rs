@@ -138,7 +138,7 @@ proptest! {
         c.end_date = Some(date!(2026 - 09 - 30));
         c.coverage = Coverage::Services(vec![REMOTE]);
         c.separate_invoice = separate;
-        let contracts = vec![ContractInput { contract: c, ledger: vec![], fees_billed_until: None }];
+        let contracts = vec![ContractInput { contract: c, ledger: vec![], billed_fee_periods: Default::default() }];
         let out = compute_customer(&ctx(), &input(detail_of(detail), date!(2026 - 12 - 31), contracts, rates(9600, 12000), make_bookings(&raw), make_expenses(&exp)));
         prop_assert!(out.problems.is_empty(), "{:?}", out.problems);
         let lines = all_line_positions(&out);
@@ -202,7 +202,7 @@ proptest! {
             PeriodKind::Monthly,
         );
         c.start = date!(2026 - 01 - 11);
-        let mut ci = ContractInput { contract: c, ledger: vec![], fees_billed_until: None };
+        let mut ci = ContractInput { contract: c, ledger: vec![], billed_fee_periods: Default::default() };
         let mut id = 0;
         for (m, minutes) in months.iter().enumerate() {
             let month = Period::containing(PeriodKind::Monthly, date!(2026 - 01 - 15) + time::Duration::days(31 * m as i64)).unwrap();
@@ -220,7 +220,7 @@ proptest! {
             for p in &out.proposals {
                 ci.ledger.extend(p.quota_entries.iter().cloned());
             }
-            ci.fees_billed_until = Some(month.end);
+            ci.billed_fee_periods.insert(month.start);
         }
         let mut periods: BTreeMap<Date, (Decimal, Decimal, Decimal)> = BTreeMap::new();
         for e in &ci.ledger {

@@ -244,7 +244,7 @@ fn month_run(c: &ContractInput, month_end: Date, bookings: Vec<Booking>) -> (Cus
         for l in &p.lines {
             for pos in &l.positions {
                 if let PositionRef::ContractFee { period_start, .. } = pos {
-                    next.fees_billed_until = Period::containing(PeriodKind::Monthly, *period_start).map(|p| p.end);
+                    next.billed_fee_periods.insert(*period_start);
                 }
             }
         }
@@ -279,7 +279,7 @@ fn overage_lines(p: &InvoiceProposal) -> Vec<(Decimal, Decimal, Decimal)> {
 /// | April    |  2 h | 0 h        | 2 h               | –                     | 5 h (cap; 3 h lapse) | 800.00 |
 #[test]
 fn prepaid_ten_hours_with_five_hour_cap_and_overage_tiers_over_four_months() {
-    let c0 = ContractInput { contract: prepaid_contract(), ledger: vec![], fees_billed_until: None };
+    let c0 = ContractInput { contract: prepaid_contract(), ledger: vec![], billed_fee_periods: Default::default() };
 
     // January: 6 h used, 4 h carried, no overage.
     let (jan, c1) = month_run(&c0, date!(2026 - 01 - 31), hour_bookings(100, time::Month::January, 6));
@@ -337,7 +337,7 @@ fn prepaid_ten_hours_with_five_hour_cap_and_overage_tiers_over_four_months() {
 
 #[test]
 fn quota_thresholds_of_80_and_100_percent_are_reported_once_with_the_crossing_booking() {
-    let c0 = ContractInput { contract: prepaid_contract(), ledger: vec![], fees_billed_until: None };
+    let c0 = ContractInput { contract: prepaid_contract(), ledger: vec![], billed_fee_periods: Default::default() };
     let (out, _) = month_run(&c0, date!(2026 - 01 - 31), hour_bookings(1, time::Month::January, 11));
     let t: Vec<_> = out.threshold_crossings.iter().map(|t| (t.threshold_percent, t.position)).collect();
     assert_eq!(t, vec![(80, Some(PositionRef::Booking { id: 8 })), (100, Some(PositionRef::Booking { id: 10 }))]);
@@ -353,7 +353,7 @@ fn flat_fee_covers_remote_support_and_bills_on_site_work_and_a_hard_disk_on_top(
     let inp = input(
         InvoiceDetail::PerBooking,
         date!(2026 - 01 - 31),
-        vec![ContractInput { contract: c, ledger: vec![], fees_billed_until: None }],
+        vec![ContractInput { contract: c, ledger: vec![], billed_fee_periods: Default::default() }],
         customer_rates(),
         bookings,
         expenses,
@@ -425,7 +425,7 @@ fn prepaid_budget_of_1200_at_100_per_hour_draws_down_12_of_13_hours_and_bills_1(
     let inp = input(
         InvoiceDetail::PerService,
         date!(2026 - 03 - 31),
-        vec![ContractInput { contract: c, ledger: vec![], fees_billed_until: None }],
+        vec![ContractInput { contract: c, ledger: vec![], billed_fee_periods: Default::default() }],
         rates,
         bookings,
         vec![],
@@ -454,7 +454,7 @@ fn booking_that_does_not_fit_the_remaining_budget_is_split_at_a_whole_minute() {
     let inp = input(
         InvoiceDetail::PerBooking,
         date!(2026 - 01 - 31),
-        vec![ContractInput { contract: c, ledger: vec![], fees_billed_until: None }],
+        vec![ContractInput { contract: c, ledger: vec![], billed_fee_periods: Default::default() }],
         rates,
         vec![booking(1, date!(2026 - 01 - 05), 120, REMOTE)],
         vec![],
@@ -541,7 +541,7 @@ fn booking_on_a_ticket_of_an_ended_contract_is_outside_the_contract_period() {
         &input(
             InvoiceDetail::PerBooking,
             date!(2026 - 01 - 31),
-            vec![ContractInput { contract: c, ledger: vec![], fees_billed_until: None }],
+            vec![ContractInput { contract: c, ledger: vec![], billed_fee_periods: Default::default() }],
             customer_rates(),
             vec![b, other],
             vec![],
@@ -682,7 +682,7 @@ fn contract_with_separate_invoice_gets_its_own_proposal() {
         &input(
             InvoiceDetail::PerBooking,
             date!(2026 - 01 - 31),
-            vec![ContractInput { contract: c, ledger: vec![], fees_billed_until: None }],
+            vec![ContractInput { contract: c, ledger: vec![], billed_fee_periods: Default::default() }],
             customer_rates(),
             vec![b1, b2],
             vec![],
@@ -706,7 +706,7 @@ fn separate_contract_and_uncontracted_work_give_two_proposals() {
         &input(
             InvoiceDetail::PerBooking,
             date!(2026 - 01 - 31),
-            vec![ContractInput { contract: c, ledger: vec![], fees_billed_until: None }],
+            vec![ContractInput { contract: c, ledger: vec![], billed_fee_periods: Default::default() }],
             customer_rates(),
             vec![booking(1, date!(2026 - 01 - 05), 60, REMOTE), booking(2, date!(2026 - 01 - 12), 60, REMOTE)],
             vec![],
@@ -729,8 +729,8 @@ fn yearly_fee_in_advance_is_billed_in_january_and_in_arrears_in_december() {
     let mut arr = contract(2, ContractTerms::FlatFee, "600", PeriodKind::Yearly);
     arr.fee_timing = FeeTiming::InArrears;
     let cis = vec![
-        ContractInput { contract: adv, ledger: vec![], fees_billed_until: None },
-        ContractInput { contract: arr, ledger: vec![], fees_billed_until: None },
+        ContractInput { contract: adv, ledger: vec![], billed_fee_periods: Default::default() },
+        ContractInput { contract: arr, ledger: vec![], billed_fee_periods: Default::default() },
     ];
     let jan = compute_customer(
         &ctx(),
@@ -738,7 +738,7 @@ fn yearly_fee_in_advance_is_billed_in_january_and_in_arrears_in_december() {
     );
     assert_eq!(only(&jan).totals.net, d("1200"));
     let mut cis_dec = cis;
-    cis_dec[0].fees_billed_until = Some(date!(2027 - 01 - 01));
+    cis_dec[0].billed_fee_periods.insert(date!(2026 - 01 - 01));
     let dec = compute_customer(
         &ctx(),
         &input(InvoiceDetail::PerBooking, date!(2026 - 12 - 31), cis_dec, vec![], vec![], vec![]),
@@ -902,7 +902,7 @@ fn contract_surcharges_replace_the_company_wide_ones() {
 
 #[test]
 fn late_booking_for_a_closed_quota_period_is_billed_as_overage() {
-    let c0 = ContractInput { contract: prepaid_contract(), ledger: vec![], fees_billed_until: None };
+    let c0 = ContractInput { contract: prepaid_contract(), ledger: vec![], billed_fee_periods: Default::default() };
     let (_, c1) = month_run(&c0, date!(2026 - 01 - 31), hour_bookings(1, time::Month::January, 10));
     // A January booking arrives after January was closed with its quota used up.
     let (feb, _) = month_run(&c1, date!(2026 - 02 - 28), vec![booking(50, date!(2026 - 01 - 30), 60, REMOTE)]);
@@ -912,7 +912,7 @@ fn late_booking_for_a_closed_quota_period_is_billed_as_overage() {
 
 #[test]
 fn cancelled_invoice_reversal_restores_the_quota_for_rebilling() {
-    let c0 = ContractInput { contract: prepaid_contract(), ledger: vec![], fees_billed_until: None };
+    let c0 = ContractInput { contract: prepaid_contract(), ledger: vec![], billed_fee_periods: Default::default() };
     let inp = input(
         InvoiceDetail::PerService,
         date!(2026 - 01 - 15),
@@ -928,15 +928,61 @@ fn cancelled_invoice_reversal_restores_the_quota_for_rebilling() {
     ledger.extend(crate::quota::reversal_entries(&entries));
     let b = crate::quota::period_balance(&ledger, 7, date!(2026 - 01 - 01));
     assert_eq!((b.remaining(), b.used, b.granted), (d("600"), d("0"), d("600")));
-    // Re-billing the released positions consumes the same quota again, without a second grant.
+    // Re-billing the released positions consumes the same quota again, without a second
+    // grant, and bills the cancelled invoice's fee anew (no live invoice bills it now).
     let mut again = inp;
     again.contracts[0].ledger = ledger;
-    again.contracts[0].fees_billed_until = Some(date!(2026 - 02 - 01));
     let second = compute_customer(&ctx(), &again);
     let p = only(&second);
     assert!(p.quota_entries.iter().all(|e| e.kind != QuotaEntryKind::Grant));
     assert_eq!(p.quota_summaries[0].remaining, d("360"));
-    assert_eq!(p.totals.net, d("0"));
+    assert_eq!(p.totals.net, d("800.00"));
+    assert_eq!(p.lines, first.proposals[0].lines, "the same document as first billed");
+}
+
+/// The defect of issue 16: January (6 h) and February (12 h, 4 of them carried from
+/// January) are billed; then January is cancelled. The next run must bill January's fee
+/// again and consume January's quota exactly as first billed, leaving February alone.
+#[test]
+fn a_cancelled_january_is_billed_again_with_its_fee_after_february_was_billed() {
+    let c0 = ContractInput { contract: prepaid_contract(), ledger: vec![], billed_fee_periods: Default::default() };
+    let jan_bookings = hour_bookings(1, time::Month::January, 6);
+    let (jan, c1) = month_run(&c0, date!(2026 - 01 - 31), jan_bookings.clone());
+    let (feb, c2) = month_run(&c1, date!(2026 - 02 - 28), hour_bookings(100, time::Month::February, 12));
+    assert_eq!(only(&feb).totals.net, d("800.00"), "12 h = 10 h granted + 2 h of the 4 carried");
+
+    // Cancel January: its consumption is reversed, its fee period is no longer billed.
+    let mut after_cancel = c2.clone();
+    after_cancel.ledger.extend(crate::quota::reversal_entries(&only(&jan).quota_entries));
+    after_cancel.billed_fee_periods.remove(&date!(2026 - 01 - 01));
+    assert!(after_cancel.billed_fee_periods.contains(&date!(2026 - 02 - 01)));
+
+    for run_end in [date!(2026 - 01 - 31), date!(2026 - 02 - 28), date!(2026 - 03 - 31)] {
+        let (again, _) = month_run(&after_cancel, run_end, jan_bookings.clone());
+        let p = only(&again);
+        let jan_lines: Vec<&InvoiceLine> = p
+            .lines
+            .iter()
+            .filter(|l| !matches!(l.positions.first(), Some(PositionRef::ContractFee { period_start, .. }) if *period_start >= date!(2026 - 02 - 01)))
+            .collect();
+        assert_eq!(
+            jan_lines,
+            only(&jan).lines.iter().collect::<Vec<_>>(),
+            "January as first billed (run to {run_end})"
+        );
+        let consumed: Decimal = p
+            .quota_entries
+            .iter()
+            .filter(|e| e.kind == QuotaEntryKind::Consumption && e.period_start == date!(2026 - 01 - 01))
+            .map(|e| -e.amount)
+            .sum();
+        assert_eq!(consumed, d("360"), "6 h covered by January's quota again");
+        assert!(overage_lines(p).is_empty());
+        assert!(
+            !p.quota_entries.iter().any(|e| e.kind == QuotaEntryKind::Grant && e.period_start < date!(2026 - 03 - 01)),
+            "no second grant of January or February"
+        );
+    }
 }
 
 #[test]
@@ -947,7 +993,7 @@ fn carried_hours_lapse_after_their_expiry_periods() {
         carry_over: CarryOver::Carry { cap: None, expiry_periods: Some(1) },
         overage: Overage::ResolvedRates,
     };
-    let c0 = ContractInput { contract: c, ledger: vec![], fees_billed_until: None };
+    let c0 = ContractInput { contract: c, ledger: vec![], billed_fee_periods: Default::default() };
     // Nothing used in January and February: January's 10 h are usable in February only.
     let (_, c1) = month_run(&c0, date!(2026 - 01 - 31), vec![]);
     let (feb, _) = month_run(&c1, date!(2026 - 02 - 28), vec![]);
@@ -973,7 +1019,7 @@ fn prepaid_overage_without_tiers_is_billed_at_the_resolved_rate() {
     };
     c.fee = d("0");
     let (out, _) = month_run(
-        &ContractInput { contract: c, ledger: vec![], fees_billed_until: None },
+        &ContractInput { contract: c, ledger: vec![], billed_fee_periods: Default::default() },
         date!(2026 - 01 - 31),
         vec![booking(1, date!(2026 - 01 - 05), 90, REMOTE)],
     );
@@ -987,7 +1033,7 @@ fn contract_starting_mid_month_gets_a_pro_rated_quota() {
     let mut c = prepaid_contract();
     c.start = date!(2026 - 04 - 16);
     let (out, _) = month_run(
-        &ContractInput { contract: c, ledger: vec![], fees_billed_until: None },
+        &ContractInput { contract: c, ledger: vec![], billed_fee_periods: Default::default() },
         date!(2026 - 04 - 30),
         vec![],
     );
@@ -1011,8 +1057,8 @@ fn work_order_covered_by_the_contract_is_not_billed_even_for_an_unlisted_service
     let mut extra = booking(3, date!(2026 - 01 - 06), 60, ONSITE);
     extra.contract_id = Some(3);
     let contracts = vec![
-        ContractInput { contract: c, ledger: vec![], fees_billed_until: None },
-        ContractInput { contract: tm, ledger: vec![], fees_billed_until: None },
+        ContractInput { contract: c, ledger: vec![], billed_fee_periods: Default::default() },
+        ContractInput { contract: tm, ledger: vec![], billed_fee_periods: Default::default() },
     ];
     let out = compute_customer(
         &ctx(),
@@ -1053,7 +1099,7 @@ fn booking_in_the_last_year_of_the_calendar_is_reported_not_panicking() {
 /// the periodic run that bills the rest of the month does that.
 #[test]
 fn a_ticket_run_on_the_last_day_bills_no_fee_and_leaves_the_quota_period_open() {
-    let c = ContractInput { contract: prepaid_contract(), ledger: vec![], fees_billed_until: None };
+    let c = ContractInput { contract: prepaid_contract(), ledger: vec![], billed_fee_periods: Default::default() };
     let mut inp = input(
         InvoiceDetail::PerBooking,
         date!(2026 - 01 - 31),
