@@ -27,6 +27,17 @@ async fn goodwill_customer(app: &TestApp) -> (i64, Value, Value) {
     (customer, ticket, goodwill)
 }
 
+/// Issuing `id` is refused (409) with a detail containing `why`.
+async fn issue_refused(app: &TestApp, id: &Value, why: &str) {
+    let res = app
+        .request(Method::POST, &format!("/api/v1/invoices/{id}/issue"), Some(&app.admin_token))
+        .send()
+        .await
+        .unwrap();
+    let p = problem(res, StatusCode::CONFLICT).await;
+    assert!(p["detail"].as_str().unwrap().contains(why), "{p}");
+}
+
 #[tokio::test]
 async fn a_run_that_bills_nothing_settles_its_positions_without_an_invoice_number() {
     let app = spawn_app().await;
@@ -48,13 +59,7 @@ async fn a_run_that_bills_nothing_settles_its_positions_without_an_invoice_numbe
     assert_eq!(bookings[0]["treatment"], "non_billable");
 
     // Never issued, never in the accounting feed, not counted as a document to send.
-    let res = app
-        .request(Method::POST, &format!("/api/v1/invoices/{id}/issue"), Some(&app.admin_token))
-        .send()
-        .await
-        .unwrap();
-    let p = problem(res, StatusCode::CONFLICT).await;
-    assert!(p["detail"].as_str().unwrap().contains("bills nothing"), "{p}");
+    issue_refused(&app, &id, "bills nothing").await;
     let res = app.post(&format!("/api/v1/invoices/{id}/mark-paid"), &app.admin_token, &json!({})).await;
     problem(res, StatusCode::CONFLICT).await;
     let (items, _) = read_to_end(&app, &app.admin_token, None, 50).await;
@@ -100,13 +105,7 @@ async fn a_draft_left_without_lines_cannot_be_issued() {
     let line = draft["lines"][0]["id"].clone();
     let res = app.delete(&format!("/api/v1/invoices/{id}/lines/{line}"), &app.admin_token).await;
     assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
-    let res = app
-        .request(Method::POST, &format!("/api/v1/invoices/{id}/issue"), Some(&app.admin_token))
-        .send()
-        .await
-        .unwrap();
-    let p = problem(res, StatusCode::CONFLICT).await;
-    assert!(p["detail"].as_str().unwrap().contains("no lines"), "{p}");
+    issue_refused(&app, &id, "no lines").await;
     let after = invoice(&app, &id).await;
     assert_eq!((after["status"].as_str(), after["number"].is_null()), (Some("draft"), true), "nothing changed");
     let (items, _) = read_to_end(&app, &app.admin_token, None, 50).await;
