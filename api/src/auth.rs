@@ -20,6 +20,9 @@ use sha2::{Digest, Sha256};
 use std::future::{ready, Ready};
 
 /// Minimum password length (NIST SP 800-63B recommends at least 8; we ask for 12).
+
+/// Clock skew tolerated on `exp` (and `nbf`) of access tokens, in seconds.
+pub const TOKEN_LEEWAY_SECONDS: u64 = 5;
 pub const MIN_PASSWORD_LEN: usize = 12;
 /// Maximum password length, to bound hashing work.
 pub const MAX_PASSWORD_LEN: usize = 1024;
@@ -136,12 +139,14 @@ impl TokenKeys {
             .map_err(|e| ApiError::Internal(format!("cannot sign token: {e}")))
     }
 
-    /// The user id of a valid, unexpired token signed with HS256 by this server.
+    /// The user id of a valid, unexpired token signed with HS256 by this server (with
+    /// [`TOKEN_LEEWAY_SECONDS`] of clock skew).
     pub fn verify(&self, token: &str) -> Result<i64, ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        validation.leeway = 30;
+        // At most a few seconds of clock skew between nodes: an expired token stops working.
+        validation.leeway = TOKEN_LEEWAY_SECONDS;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|e| {
             use jsonwebtoken::errors::ErrorKind;
             ApiError::Unauthenticated(match e.kind() {

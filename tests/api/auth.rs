@@ -78,6 +78,11 @@ async fn an_expired_access_token_is_rejected() {
         mint(json!({"sub": "1", "iat": now() - 3600, "exp": now() - 120, "iss": "kontor", "jti": "x"}), JWT_SECRET);
     let p = problem(app.get("/api/v1/me", &token).await, StatusCode::UNAUTHORIZED).await;
     assert!(p["detail"].as_str().unwrap().contains("expired"), "{p}");
+    // Ten seconds past `exp` is expired too: the leeway is at most 5 s.
+    let just_expired =
+        mint(json!({"sub": "1", "iat": now() - 900, "exp": now() - 10, "iss": "kontor", "jti": "w"}), JWT_SECRET);
+    let p = problem(app.get("/api/v1/me", &just_expired).await, StatusCode::UNAUTHORIZED).await;
+    assert!(p["detail"].as_str().unwrap().contains("expired"), "{p}");
     // The same claims, unexpired, are accepted: the rejection is about expiry.
     let fresh = mint(json!({"sub": "1", "iat": now(), "exp": now() + 300, "iss": "kontor", "jti": "y"}), JWT_SECRET);
     assert_eq!(app.get("/api/v1/me", &fresh).await.status(), StatusCode::OK);
