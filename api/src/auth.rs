@@ -19,10 +19,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::future::{ready, Ready};
 
-/// Minimum password length (NIST SP 800-63B recommends at least 8; we ask for 12).
-
 /// Clock skew tolerated on `exp` (and `nbf`) of access tokens, in seconds.
 pub const TOKEN_LEEWAY_SECONDS: u64 = 5;
+/// Minimum password length (NIST SP 800-63B recommends at least 8; we ask for 12).
 pub const MIN_PASSWORD_LEN: usize = 12;
 /// Maximum password length, to bound hashing work.
 pub const MAX_PASSWORD_LEN: usize = 1024;
