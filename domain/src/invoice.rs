@@ -29,7 +29,7 @@ use crate::money::{self, Totals, VatAmount};
 use crate::position::PositionRef;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use time::{Date, Duration};
 
 /// Where a document is in its life cycle.
@@ -202,8 +202,10 @@ pub fn rebill_changes(prior: &[PriorSettlement], proposal: &InvoiceProposal) -> 
         }
     };
     let show = |v: Option<u64>| v.unwrap_or(0).to_string();
+    // The latest settlement per position (later entries replace earlier ones).
+    let latest: BTreeMap<PositionRef, &PriorSettlement> = prior.iter().map(|p| (p.position, p)).collect();
     for o in &proposal.positions {
-        let Some(p) = prior.iter().rev().find(|p| p.position == o.position) else { continue };
+        let Some(p) = latest.get(&o.position) else { continue };
         let billed = o.rounded_minutes.map(|r| r.saturating_sub(o.covered_minutes.unwrap_or(0)));
         let billed = if o.status == PositionStatus::NonBillable { Some(0) } else { billed };
         push(p, "treatment", p.treatment.as_str().to_string(), o.status.as_str().to_string());
@@ -212,7 +214,7 @@ pub fn rebill_changes(prior: &[PriorSettlement], proposal: &InvoiceProposal) -> 
     }
     for l in proposal.lines.iter().filter(|l| l.kind == LineKind::Fee) {
         for pos in &l.positions {
-            if let Some(p) = prior.iter().rev().find(|p| p.position == *pos).filter(|p| p.fee_net != Some(l.net)) {
+            if let Some(p) = latest.get(pos).filter(|p| p.fee_net != Some(l.net)) {
                 let before = p.fee_net.map(|n| n.to_string()).unwrap_or_default();
                 push(p, "fee_net", before, l.net.to_string());
             }

@@ -238,6 +238,14 @@ struct PositionRow {
     active: bool,
 }
 
+/// A position of a cancelled invoice with that invoice's number.
+#[derive(sqlx::FromRow)]
+struct CancelledPositionRow {
+    #[sqlx(flatten)]
+    position: PositionRow,
+    number: Option<String>,
+}
+
 /// What `create_drafts` reads back from a new draft's row (for its audit record).
 #[derive(sqlx::FromRow)]
 struct CreatedRow {
@@ -608,12 +616,13 @@ macro_rules! contracts_with_quota {
 }
 
 /// The earliest open draft (invoice or settlement, id below `$before`) carrying quota
-/// entries of `$contract_id` — the draft whose periods a later document continues.
+/// entries of `$contract_id` — the draft whose periods a later document continues. (Read
+/// from the contract's quota entries, not by scanning the invoices before `$before`.)
 macro_rules! earlier_quota_draft {
     ($tx:expr, $before:expr, $contract_id:expr) => {{
         let earlier: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(i.id) FROM invoices i WHERE i.id < $1 AND i.status || '' = 'draft' \
-             AND EXISTS (SELECT 1 FROM invoice_quota_entries q WHERE q.invoice_id = i.id AND q.contract_id = $2)",
+            "SELECT MIN(q.invoice_id) FROM invoice_quota_entries q JOIN invoices i ON i.id = q.invoice_id \
+             WHERE q.contract_id = $2 AND q.invoice_id < $1 AND i.status = 'draft'",
         )
         .bind($before)
         .bind($contract_id)
@@ -640,9 +649,11 @@ macro_rules! write_ledger {
     }};
 }
 
-/// Settles settlement `$id` inside `$tx`: its positions billed, its quota entries written
-/// to the ledger, its threshold crossings emitted, status `settled` — no number, no feed.
-macro_rules! settle {
+/// What issuing and settling share, inside `$tx`: the positions of `$id` locked (reserved
+/// → billed, found by primary key from its active positions: planners misjudge
+/// `state = 'reserved'` with stale statistics and scan the table for a subquery), its quota
+/// entries written to the ledger and its threshold crossings emitted.
+macro_rules! bill_positions_and_write_ledger {
     ($tx:expr, $id:expr, $crossings:expr, $now:expr) => {{
         let id: i64 = $id;
         move_positions!($tx, id, PositionState::Reserved, PositionState::Billed);
@@ -650,6 +661,15 @@ macro_rules! settle {
         for c in $crossings {
             emit_event!($tx, "contract.quota_threshold", "contract", c.contract_id, c);
         }
+    }};
+}
+
+/// Settles settlement `$id` inside `$tx`: [`bill_positions_and_write_ledger`], status
+/// `settled` — no number, no feed.
+macro_rules! settle {
+    ($tx:expr, $id:expr, $crossings:expr, $now:expr) => {{
+        let id: i64 = $id;
+        bill_positions_and_write_ledger!($tx, id, $crossings, $now);
         sqlx::query("UPDATE invoices SET status = 'settled', version = version + 1, updated_at = $1 WHERE id = $2")
             .bind($now)
             .bind(id)
@@ -1197,15 +1217,8 @@ impl Store {
                 let snapshot = CustomerSnapshot::of(&customer);
                 let due = invoice::due_date(opts.issue_date, customer.data.payment_terms_days)
                     .ok_or_else(|| StoreError::Conflict("the due date is beyond the supported calendar".into()))?;
-                // Lock the positions (reserved → billed), found by primary key from the invoice's
-                // active positions: planners misjudge `state = 'reserved'` (stale statistics)
-                // and scan the table for a subquery.
-                move_positions!(tx, id, PositionState::Reserved, PositionState::Billed);
                 let now = DbTime::now();
-                write_ledger!(tx, id, now);
-                for c in &before.threshold_crossings {
-                    emit_event!(tx, "contract.quota_threshold", "contract", c.contract_id, c);
-                }
+                bill_positions_and_write_ledger!(tx, id, &before.threshold_crossings, now);
                 // Counters last: their row locks are held until commit. The date check runs under
                 // the series lock, so a later number never gets an earlier date.
                 let seq = next_number!(tx, invoice::sequence_name(&opts.series, year), 1)?;
@@ -1386,17 +1399,13 @@ impl Store {
     /// latest per position is what billing it again is compared with,
     /// [`domain::invoice::rebill_changes`]).
     pub async fn cancelled_settlements(&self, customer_id: i64) -> Result<Vec<PriorSettlement>> {
-        let rows: Vec<PositionRow> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT p.* FROM invoices i JOIN invoice_positions p ON p.invoice_id = i.id \
+        let rows: Vec<CancelledPositionRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT p.*, i.number FROM invoices i JOIN invoice_positions p ON p.invoice_id = i.id \
              WHERE i.customer_id = $1 AND i.status || '' = 'cancelled' ORDER BY i.id, p.id")
             .bind(customer_id).fetch_all(pool).await?);
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let numbers: Vec<(i64, Option<String>)> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT id, number FROM invoices WHERE customer_id = $1 AND status || '' = 'cancelled'")
-            .bind(customer_id).fetch_all(pool).await?);
-        let numbers: BTreeMap<i64, Option<String>> = numbers.into_iter().collect();
         let fee_lines: Vec<(i64, ExactDecimal, String)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT l.invoice_id, l.net, l.positions FROM invoices i JOIN invoice_lines l ON l.invoice_id = i.id \
              WHERE i.customer_id = $1 AND i.status || '' = 'cancelled' AND l.kind = 'fee'")
@@ -1409,7 +1418,7 @@ impl Store {
         }
         let minutes = |v: Option<i64>| v.and_then(|m| u64::try_from(m).ok());
         rows.into_iter()
-            .map(|row| {
+            .map(|CancelledPositionRow { position: row, number }| {
                 let invoice_id = row.invoice_id;
                 let settled = row.into_settled()?;
                 let billed = match settled.treatment {
@@ -1420,7 +1429,7 @@ impl Store {
                 Ok(PriorSettlement {
                     position: settled.position,
                     invoice_id,
-                    number: numbers.get(&invoice_id).cloned().flatten(),
+                    number,
                     treatment: settled.treatment,
                     billed_minutes: billed,
                     covered_minutes: minutes(settled.covered_minutes),
