@@ -1,0 +1,167 @@
+//! Storing a run's proposals: one customer's draft invoices and settlements in one
+//! transaction, reserving exactly the positions computed ([`Store::create_drafts`]).
+
+use super::*;
+
+/// Every position a proposal settles: its outcomes, plus the line positions without an
+/// outcome of their own (fees, custom-field quantities), all billed.
+fn settled_positions(
+    outcomes: &[PositionOutcome],
+    lines: &[InvoiceLine],
+    versions: &PositionVersions,
+) -> Vec<PositionInsert> {
+    let mut seen: BTreeSet<PositionRef> = BTreeSet::new();
+    let mut out = Vec::with_capacity(outcomes.len() + 4);
+    let mut push = |p: PositionRef, contract_id: Option<i64>, o: Option<&PositionOutcome>| {
+        if !seen.insert(p) {
+            return;
+        }
+        let (booking_id, expense_id, fee) = match p {
+            PositionRef::Booking { id } => (Some(id), None, None),
+            PositionRef::BookingField { booking_id, .. } => (Some(booking_id), None, None),
+            PositionRef::Expense { id } => (None, Some(id), None),
+            PositionRef::ContractFee { contract_id, period_start } => (None, None, Some((contract_id, period_start))),
+        };
+        let version = match p {
+            PositionRef::BookingField { booking_id, .. } => versions.get(&PositionRef::Booking { id: booking_id }),
+            other => versions.get(&other),
+        };
+        out.push(PositionInsert {
+            key: position_key(&p),
+            booking_id,
+            expense_id,
+            fee,
+            contract_id,
+            treatment: o.map_or(PositionStatus::Billed, |o| o.status),
+            actual: o.and_then(|o| o.actual_minutes).map(i64::from),
+            rounded: to_i64(o.and_then(|o| o.rounded_minutes)),
+            covered: to_i64(o.and_then(|o| o.covered_minutes)),
+            covered_value: o.and_then(|o| o.covered_value),
+            version: version.copied(),
+        });
+    };
+    for o in outcomes {
+        push(o.position, o.contract_id, Some(o));
+    }
+    for l in lines {
+        for p in &l.positions {
+            push(*p, l.contract_id, None);
+        }
+    }
+    out
+}
+
+impl Store {
+    /// Stores the drafts of one customer's committable computation in one transaction,
+    /// reserving their positions — only if the customer's billing version is still the
+    /// one read and every position is still open in the version read; otherwise nothing
+    /// is written and [`DraftOutcome::Stale`] asks for a new computation.
+    pub async fn create_drafts(&self, b: &DraftBatch<'_>) -> Result<DraftOutcome> {
+        let outcome = in_tx!(self, tx => {
+            if !advance_billing_version!(tx, b.customer_id, Some(b.billing_version)) {
+                return Ok(DraftOutcome::Stale);
+            }
+            let now = DbTime::now();
+            let mut ids = Vec::with_capacity(b.billing.proposals.len());
+            let mut lines: Vec<LineInsert<'_>> = Vec::new();
+            let mut settled: Vec<(i64, PositionInsert)> = Vec::new();
+            let mut quota: Vec<(i64, &QuotaEntry)> = Vec::new();
+            let mut settlements: Vec<(i64, Vec<&ThresholdCrossing>)> = Vec::new();
+            for p in &b.billing.proposals {
+                let contract_id = p.contract_id.or(b.scope_contract_id);
+                // A proposal without lines bills nothing: it becomes a settlement, final at once.
+                // (It waits as a draft while it continues the quota of an earlier open draft:
+                // the ledger is written in order.)
+                let kind = InvoiceKind::of_proposal(p.lines.len());
+                let mut status = InvoiceStatus::Draft;
+                if kind == InvoiceKind::Settlement {
+                    status = InvoiceStatus::Settled;
+                    let contracts: BTreeSet<i64> = p.quota_entries.iter().map(|e| e.contract_id).collect();
+                    for c in contracts {
+                        if earlier_quota_draft!(tx, i64::MAX, c).is_some() {
+                            status = InvoiceStatus::Draft;
+                        }
+                    }
+                }
+                let crossings: Vec<&ThresholdCrossing> = b
+                    .billing
+                    .threshold_crossings
+                    .iter()
+                    .filter(|c| p.quota_entries.iter().any(|e| e.contract_id == c.contract_id))
+                    .collect();
+                let created: CreatedRow = sqlx::query_as(
+                    "INSERT INTO invoices (kind, status, run_id, customer_id, contract_id, scope_ticket_id, \
+                     scope_project_id, currency, period_start, period_end, legal_note, net, vat, gross, vat_breakdown, \
+                     quota_summaries, threshold_crossings, version, created_at, updated_at) \
+                     VALUES ($17, $18, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16) \
+                     RETURNING id, kind, status, number, customer_id, net, vat, gross")
+                    .bind(b.run_id).bind(b.customer_id).bind(contract_id).bind(b.scope_ticket_id).bind(b.scope_project_id)
+                    .bind(p.currency.code()).bind(p.period_start).bind(p.period_end)
+                    .bind(p.legal_note.map(legal_note_text))
+                    .bind(ExactDecimal(p.totals.net)).bind(ExactDecimal(p.totals.vat)).bind(ExactDecimal(p.totals.gross))
+                    .bind(serde_json::to_string(&p.vat)?).bind(serde_json::to_string(&p.quota_summaries)?)
+                    .bind(serde_json::to_string(&crossings)?).bind(now).bind(kind.as_str()).bind(status.as_str())
+                    .fetch_one(&mut *tx).await?;
+                let id = created.id;
+                if status == InvoiceStatus::Settled {
+                    settlements.push((id, crossings));
+                }
+                lines.extend(p.lines.iter().enumerate().map(|(i, l)| (id, i as i64 + 1, l)));
+                settled.extend(settled_positions(&p.positions, &p.lines, b.versions).into_iter().map(|s| (id, s)));
+                quota.extend(p.quota_entries.iter().map(|e| (id, e)));
+                // The stored draft as `audit_view` shows it: the invoice row as written and
+                // its lines.
+                let view = AuditView {
+                    kind: &created.kind,
+                    status: &created.status,
+                    number: created.number.as_deref(),
+                    customer_id: created.customer_id,
+                    net: created.net.0,
+                    vat: created.vat.0,
+                    gross: created.gross.0,
+                    lines: p.lines.len(),
+                };
+                audit!(tx, b.actor, "invoice", id, "create", None::<&AuditView>, Some(&view));
+                ids.push(id);
+            }
+            BulkWrite::insert_lines(&mut *tx, &lines).await?;
+            let reserved = match BulkWrite::insert_positions(&mut *tx, &settled).await {
+                Ok(n) => n,
+                // Another run took a position first: compute again.
+                Err(StoreError::Duplicate(_)) => return Ok(DraftOutcome::Stale),
+                Err(e) => return Err(e),
+            };
+            BulkWrite::insert_quota_entries(&mut *tx, &quota).await?;
+            // Reserve exactly the versions computed: a position changed or taken meanwhile
+            // makes the count differ and the whole customer is computed again. The rows are
+            // found by primary key from the (id, version) pairs the positions were stored with.
+            // (A booking settled twice — its minutes and a custom-field quantity — is one row.)
+            let (mut bookings, mut expenses) = (BTreeSet::new(), BTreeSet::new());
+            let (mut booking_versions, mut expense_versions) = (BTreeSet::new(), BTreeSet::new());
+            for (_, s) in &settled {
+                if let Some(id) = s.booking_id {
+                    bookings.insert(id);
+                    booking_versions.extend(s.version.map(|v| (id, v)));
+                }
+                if let Some(id) = s.expense_id {
+                    expenses.insert(id);
+                    expense_versions.extend(s.version.map(|v| (id, v)));
+                }
+            }
+            let booking_versions: Vec<(i64, i64)> = booking_versions.into_iter().collect();
+            let expense_versions: Vec<(i64, i64)> = expense_versions.into_iter().collect();
+            let booked = BulkWrite::reserve(&mut *tx, PositionTable::Bookings, &booking_versions).await?;
+            let spent = BulkWrite::reserve(&mut *tx, PositionTable::Expenses, &expense_versions).await?;
+            if booked != bookings.len() as u64 || spent != expenses.len() as u64 {
+                return Ok(DraftOutcome::Stale);
+            }
+            // Settlements are final: their positions are settled and their quota entries
+            // enter the ledger now, as an issue would do, but without number or feed position.
+            for (id, crossings) in &settlements {
+                settle!(tx, *id, crossings, now);
+            }
+            DraftOutcome::Created { invoice_ids: ids, positions: reserved }
+        });
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,215 @@
+//! Changing a draft before it is issued: manual lines, removing lines (their positions
+//! open again), notes, and deleting the draft.
+
+use super::*;
+
+/// Writes the totals of the invoice's remaining lines inside `$tx` (after an edit).
+macro_rules! retotal {
+    ($tx:expr, $invoice:expr, $lines:expr) => {{
+        let inv: &Invoice = $invoice;
+        let lines: &[&InvoiceLine] = $lines;
+        let (vat, totals) = invoice::document_totals(lines.iter().map(|l| (l.vat_rate, l.net)), inv.currency)
+            .ok_or_else(|| StoreError::Conflict("the invoice totals would overflow".into()))?;
+        sqlx::query(
+            "UPDATE invoices SET net = $1, vat = $2, gross = $3, vat_breakdown = $4, version = version + 1, \
+             updated_at = $5 WHERE id = $6",
+        )
+        .bind(ExactDecimal(totals.net))
+        .bind(ExactDecimal(totals.vat))
+        .bind(ExactDecimal(totals.gross))
+        .bind(serde_json::to_string(&vat).map_err(StoreError::from)?)
+        .bind(DbTime::now())
+        .bind(inv.id)
+        .execute(&mut *$tx)
+        .await
+        .map_err(StoreError::from)?;
+    }};
+}
+
+/// Fails with a conflict when a later document (not cancelled) of one of `$contracts`
+/// continues this draft's quota entries (its periods, carry-over and consumption).
+macro_rules! check_no_later_contract_invoice {
+    ($tx:expr, $invoice_id:expr, $contracts:expr) => {{
+        for contract_id in $contracts {
+            let later: Option<(i64, Option<String>)> = sqlx::query_as(
+                "SELECT i.id, i.number FROM invoices i WHERE i.id > $1 AND i.status <> 'cancelled' AND i.kind <> 'credit_note' \
+                 AND EXISTS (SELECT 1 FROM invoice_quota_entries q WHERE q.invoice_id = i.id AND q.contract_id = $2) \
+                 ORDER BY i.id LIMIT 1",
+            )
+            .bind($invoice_id)
+            .bind(contract_id)
+            .fetch_optional(&mut *$tx)
+            .await
+            .map_err(StoreError::from)?;
+            if let Some((id, number)) = later {
+                return Err(StoreError::Conflict(format!(
+                    "invoice {} of contract {contract_id} was created later and continues this draft's quota; \
+                     delete or cancel it first",
+                    number.unwrap_or_else(|| format!("{id} (a draft or settlement)"))
+                )));
+            }
+        }
+    }};
+}
+
+impl Store {
+    /// Adds a manual line to a draft and recomputes its totals.
+    pub async fn add_manual_line(
+        &self,
+        id: i64,
+        expected_version: Option<i64>,
+        line: &ManualLine,
+        actor: &Actor,
+    ) -> Result<Invoice> {
+        let after = in_tx!(self, tx => {
+            let before = lock_invoice!(tx, id);
+            check_version(&before, expected_version)?;
+            before.check(InvoiceAction::Edit)?;
+            let net = invoice::manual_line_net(line.quantity, line.unit_price, before.currency)
+                .ok_or_else(|| StoreError::Conflict("the line's net would overflow".into()))?;
+            let new = InvoiceLine {
+                kind: LineKind::Manual,
+                description: line.description.clone(),
+                contract_id: None,
+                service_id: None,
+                ticket_id: None,
+                quantity: line.quantity,
+                minutes: None,
+                unit: line.unit,
+                unit_price: line.unit_price,
+                net,
+                vat_rate: line.vat_rate,
+                surcharge: None,
+                positions: Vec::new(),
+            };
+            let next_no = before.lines.iter().map(|l| l.line_no).max().unwrap_or(0) + 1;
+            BulkWrite::insert_lines(&mut *tx, &[(id, next_no, &new)]).await?;
+            let mut all: Vec<&InvoiceLine> = before.lines.iter().map(|l| &l.line).collect();
+            all.push(&new);
+            retotal!(tx, &before, &all);
+            let after = fetch_invoice!(&mut *tx, id);
+            audit!(tx, actor, "invoice", id, "add_line", Some(&audit_view(&before)), Some(&audit_view(&after)));
+            after
+        });
+        Ok(after)
+    }
+
+    /// Removes a line from a draft, together with every line billing a part of the same
+    /// bookings and expenses; their positions are open again. A line whose positions used
+    /// prepaid quota, or a fee a later invoice continues from, cannot be removed (delete
+    /// the draft instead). Returns the draft and the ids of the lines removed.
+    pub async fn remove_invoice_line(
+        &self,
+        id: i64,
+        line_id: i64,
+        expected_version: Option<i64>,
+        actor: &Actor,
+    ) -> Result<(Invoice, Vec<i64>)> {
+        let out = in_tx!(self, tx => {
+            let before = lock_invoice!(tx, id);
+            check_version(&before, expected_version)?;
+            before.check(InvoiceAction::Edit)?;
+            let idx = before.lines.iter().position(|l| l.id == line_id).ok_or(StoreError::NotFound)?;
+            // The customer's billing row first (see delete_draft).
+            advance_billing_version!(tx, before.customer_id, None);
+            let line_positions: Vec<Vec<PositionRef>> = before.lines.iter().map(|l| l.line.positions.clone()).collect();
+            let leaving = invoice::lines_leaving_with(&line_positions, idx);
+            let settled: Vec<PositionRow> = sqlx::query_as(&format!(
+                "SELECT * FROM invoice_positions WHERE invoice_id = $1 {SETTLED_ORDER}"))
+                .bind(id).fetch_all(&mut *tx).await?;
+            let all: Vec<PositionRef> = settled.iter().map(PositionRow::position).collect::<Result<_>>()?;
+            let released = invoice::released_positions(&line_positions, &leaving, &all);
+            let quota_rows: Vec<crate::billing::LedgerRow> = sqlx::query_as(
+                "SELECT contract_id, period_start, origin_period_start, kind, amount, position FROM invoice_quota_entries \
+                 WHERE invoice_id = $1").bind(id).fetch_all(&mut *tx).await?;
+            for e in quota_rows {
+                let e = e.into_entry()?;
+                if e.position.is_some_and(|p| released.contains(&p)) {
+                    return Err(StoreError::Conflict(format!(
+                        "the line bills work that used the prepaid quota of contract {}; delete the draft and run again \
+                         instead (e.g. after marking the work not billable)",
+                        e.contract_id
+                    )));
+                }
+            }
+            let fee_contracts: BTreeSet<i64> = released
+                .iter()
+                .filter_map(|p| match p {
+                    PositionRef::ContractFee { contract_id, .. } => Some(*contract_id),
+                    _ => None,
+                })
+                .collect();
+            check_no_later_contract_invoice!(tx, id, fee_contracts);
+            let removed: Vec<i64> = leaving.iter().filter_map(|&i| before.lines.get(i)).map(|l| l.id).collect();
+            for key in released.iter().map(position_key) {
+                // Release the booking or expense itself (once per owner).
+                let row = settled.iter().find(|r| r.position_key == key);
+                if let Some(r) = row {
+                    if let Some(bid) = r.booking_id.filter(|_| key.starts_with("booking:")) {
+                        sqlx::query("UPDATE bookings SET state = 'open', version = version + 1 WHERE id = $1 AND state = 'reserved'")
+                            .bind(bid).execute(&mut *tx).await?;
+                    }
+                    if let Some(eid) = r.expense_id {
+                        sqlx::query("UPDATE expenses SET state = 'open', version = version + 1 WHERE id = $1 AND state = 'reserved'")
+                            .bind(eid).execute(&mut *tx).await?;
+                    }
+                }
+                sqlx::query("DELETE FROM invoice_positions WHERE invoice_id = $1 AND position_key = $2")
+                    .bind(id).bind(&key).execute(&mut *tx).await?;
+            }
+            for lid in &removed {
+                sqlx::query("DELETE FROM invoice_lines WHERE id = $1").bind(lid).execute(&mut *tx).await?;
+            }
+            let remaining: Vec<&InvoiceLine> =
+                before.lines.iter().filter(|l| !removed.contains(&l.id)).map(|l| &l.line).collect();
+            retotal!(tx, &before, &remaining);
+            let after = fetch_invoice!(&mut *tx, id);
+            audit!(tx, actor, "invoice", id, "remove_line", Some(&audit_view(&before)), Some(&audit_view(&after)));
+            (after, removed)
+        });
+        Ok(out)
+    }
+
+    /// Changes a draft's notes (printed on the invoice).
+    pub async fn set_invoice_notes(
+        &self,
+        id: i64,
+        expected_version: Option<i64>,
+        notes: Option<&str>,
+        actor: &Actor,
+    ) -> Result<Invoice> {
+        let after = in_tx!(self, tx => {
+            let before = lock_invoice!(tx, id);
+            check_version(&before, expected_version)?;
+            before.check(InvoiceAction::Edit)?;
+            sqlx::query("UPDATE invoices SET notes = $1, version = version + 1, updated_at = $2 WHERE id = $3")
+                .bind(notes).bind(DbTime::now()).bind(id).execute(&mut *tx).await?;
+            let after = fetch_invoice!(&mut *tx, id);
+            audit!(tx, actor, "invoice", id, "update", Some(&audit_view(&before)), Some(&audit_view(&after)));
+            after
+        });
+        Ok(after)
+    }
+
+    /// Deletes a draft; its positions are open again and its quota entries vanish. A draft
+    /// a later invoice continues from (quota or fees of the same contract) is a conflict.
+    pub async fn delete_draft(&self, id: i64, expected_version: Option<i64>, actor: &Actor) -> Result<()> {
+        in_tx!(self, tx => {
+            let before = lock_invoice!(tx, id);
+            check_version(&before, expected_version)?;
+            before.check(InvoiceAction::Delete)?;
+            // Take the customer's billing row first: a run storing drafts meanwhile either
+            // committed before (and is seen below) or waits and computes again.
+            advance_billing_version!(tx, before.customer_id, None);
+            let contracts = contracts_with_quota!(tx, id);
+            check_no_later_contract_invoice!(tx, id, contracts);
+            move_positions!(tx, id, PositionState::Reserved, PositionState::Open);
+            sqlx::query("DELETE FROM invoice_quota_entries WHERE invoice_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM invoice_positions WHERE invoice_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM invoice_lines WHERE invoice_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM invoices WHERE id = $1").bind(id).execute(&mut *tx).await?;
+            audit!(tx, actor, "invoice", id, "delete", Some(&audit_view(&before)), None::<&AuditView>);
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,748 @@
+//! Storage of invoices and credit notes: drafts created by committed runs, their lines,
+//! the positions they settle, the quota-ledger entries they write, and the life cycle
+//! (edit, delete, issue, mark paid, cancel by credit note) with numbering.
+//!
+//! Invariants the database enforces, not only this code:
+//! - a position is settled by at most one invoice that is not cancelled
+//!   (`invoice_positions_once`, a partial unique index over the position key);
+//! - numbers are unique per series and year, and a draft has none (checks and unique keys);
+//! - numbers are gapless: the counter row advances inside the issuing transaction, so a
+//!   failed issue gives its number back;
+//! - the accounting feed order (`feed_seq`) is allocated last inside the issuing or
+//!   cancelling transaction from one counter row, whose lock is held until commit, so
+//!   feed positions become visible in order and a reader never skips one.
+//!
+//! Every step of issuing (number, customer snapshot, positions locked, ledger written,
+//! events) and cancelling (credit note, positions released, ledger reversed) happens in
+//! one transaction: a crash leaves the invoice as it was before.
+//!
+//! A proposal without lines is stored as a *settlement*: final when committed (its
+//! positions settled, its quota entries in the ledger) but without number, due date or
+//! feed position. Cancelling it opens its positions again without a credit note.
+//!
+//! This module holds the stored shapes, the steps the others share (as macros, defined
+//! before the submodules so that they can use them) and the reads; `drafts` stores a
+//! run's proposals, `editing` changes drafts, `lifecycle` issues, settles and cancels,
+//! `feed` serves the accounting pull, `rebill` compares re-billed positions with
+//! cancelled invoices.
+
+use crate::audit::Actor;
+use crate::billing::PositionVersions;
+use crate::bulk::{to_i64, BulkWrite, LineInsert, PositionInsert, PositionState, PositionTable};
+use crate::page::{Page, PageRequest};
+use crate::types::{DbTime, ExactDecimal};
+use crate::{Result, Store, StoreError};
+use domain::catalog::Unit;
+use domain::engine::{CustomerBilling, InvoiceLine, LegalNote, LineKind, PositionOutcome, PositionStatus};
+use domain::invoice::{self, InvoiceAction, InvoiceKind, InvoiceStatus, PriorSettlement};
+use domain::money::{Totals, VatAmount};
+use domain::position::PositionRef;
+use domain::quota::{QuotaEntry, QuotaSummary, ThresholdCrossing};
+use domain::Currency;
+use rust_decimal::Decimal;
+use std::collections::{BTreeMap, BTreeSet};
+use time::Date;
+
+/// The storage key of a position (unique among invoices that are not cancelled).
+pub fn position_key(p: &PositionRef) -> String {
+    match p {
+        PositionRef::Booking { id } => format!("booking:{id}"),
+        PositionRef::BookingField { booking_id, field_id } => format!("booking_field:{booking_id}:{field_id}"),
+        PositionRef::Expense { id } => format!("expense:{id}"),
+        PositionRef::ContractFee { contract_id, period_start } => format!("fee:{contract_id}:{period_start}"),
+    }
+}
+
+/// The customer as printed on an issued invoice (frozen at issue).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CustomerSnapshot {
+    pub customer_id: i64,
+    /// Customer (debtor) number.
+    pub number: String,
+    pub name: String,
+    pub address_street: Option<String>,
+    pub address_postal_code: Option<String>,
+    pub address_city: Option<String>,
+    pub address_country: Option<String>,
+    pub vat_id: Option<String>,
+    pub billing_email: Option<String>,
+    /// Debtor number in the accounting system.
+    pub accounting_ref: Option<String>,
+    pub payment_terms_days: i64,
+    pub vat_treatment: String,
+}
+
+impl CustomerSnapshot {
+    /// The snapshot of a customer record as it is now.
+    pub fn of(c: &crate::Customer) -> CustomerSnapshot {
+        let d = &c.data;
+        CustomerSnapshot {
+            customer_id: c.id,
+            number: d.number.clone(),
+            name: d.name.clone(),
+            address_street: d.address_street.clone(),
+            address_postal_code: d.address_postal_code.clone(),
+            address_city: d.address_city.clone(),
+            address_country: d.address_country.clone(),
+            vat_id: d.vat_id.clone(),
+            billing_email: d.billing_email.clone(),
+            accounting_ref: d.accounting_ref.clone(),
+            payment_terms_days: d.payment_terms_days,
+            vat_treatment: d.vat_treatment.as_str().to_string(),
+        }
+    }
+}
+
+/// A stored line.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StoredLine {
+    pub id: i64,
+    /// Order on the invoice (1, 2, …).
+    pub line_no: i64,
+    #[serde(flatten)]
+    pub line: InvoiceLine,
+}
+
+/// A position an invoice settles, with its treatment.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SettledPosition {
+    pub position: PositionRef,
+    pub contract_id: Option<i64>,
+    pub treatment: PositionStatus,
+    pub actual_minutes: Option<i64>,
+    pub rounded_minutes: Option<i64>,
+    pub covered_minutes: Option<i64>,
+    pub covered_value: Option<Decimal>,
+    /// False once the invoice is cancelled (the position is open again).
+    pub active: bool,
+}
+
+/// A stored invoice or credit note with its lines.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Invoice {
+    pub id: i64,
+    pub kind: InvoiceKind,
+    pub status: InvoiceStatus,
+    pub run_id: Option<i64>,
+    pub customer_id: i64,
+    /// The contract the invoice is for (a separate-invoice contract or a contract run).
+    pub contract_id: Option<i64>,
+    /// Created for one ticket ("invoice this ticket", immediate billing).
+    pub scope_ticket_id: Option<i64>,
+    /// Created for one project.
+    pub scope_project_id: Option<i64>,
+    pub series: Option<String>,
+    pub number: Option<String>,
+    pub currency: Currency,
+    pub period_start: Option<Date>,
+    pub period_end: Date,
+    pub issue_date: Option<Date>,
+    pub due_date: Option<Date>,
+    pub legal_note: Option<LegalNote>,
+    pub totals: Totals,
+    pub vat: Vec<VatAmount>,
+    pub quota_summaries: Vec<QuotaSummary>,
+    pub threshold_crossings: Vec<ThresholdCrossing>,
+    /// The customer as of issue (`None` for drafts).
+    pub customer_snapshot: Option<CustomerSnapshot>,
+    pub notes: Option<String>,
+    /// Credit note: the invoice it cancels.
+    pub cancels_id: Option<i64>,
+    /// Cancelled invoice: its credit note.
+    pub cancelled_by_id: Option<i64>,
+    /// Position in the accounting feed (issued documents).
+    pub feed_seq: Option<i64>,
+    pub exported_at: Option<DbTime>,
+    pub paid_on: Option<Date>,
+    pub issued_at: Option<DbTime>,
+    pub cancelled_at: Option<DbTime>,
+    pub version: i64,
+    pub created_at: DbTime,
+    pub updated_at: DbTime,
+    pub lines: Vec<StoredLine>,
+}
+
+impl Invoice {
+    /// Fails with a conflict unless the document allows `action`.
+    pub fn check(&self, action: InvoiceAction) -> Result<()> {
+        self.status.check(self.kind, action).map_err(StoreError::Conflict)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct InvoiceRow {
+    id: i64,
+    kind: String,
+    status: String,
+    run_id: Option<i64>,
+    customer_id: i64,
+    contract_id: Option<i64>,
+    scope_ticket_id: Option<i64>,
+    scope_project_id: Option<i64>,
+    series: Option<String>,
+    number: Option<String>,
+    currency: String,
+    period_start: Option<Date>,
+    period_end: Date,
+    issue_date: Option<Date>,
+    due_date: Option<Date>,
+    legal_note: Option<String>,
+    net: ExactDecimal,
+    vat: ExactDecimal,
+    gross: ExactDecimal,
+    vat_breakdown: String,
+    quota_summaries: String,
+    threshold_crossings: String,
+    customer_snapshot: Option<String>,
+    notes: Option<String>,
+    cancels_id: Option<i64>,
+    cancelled_by_id: Option<i64>,
+    feed_seq: Option<i64>,
+    exported_at: Option<DbTime>,
+    paid_on: Option<Date>,
+    issued_at: Option<DbTime>,
+    cancelled_at: Option<DbTime>,
+    version: i64,
+    created_at: DbTime,
+    updated_at: DbTime,
+}
+
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    id: i64,
+    invoice_id: i64,
+    line_no: i64,
+    kind: String,
+    description: String,
+    contract_id: Option<i64>,
+    service_id: Option<i64>,
+    ticket_id: Option<i64>,
+    quantity: ExactDecimal,
+    minutes: Option<i64>,
+    unit: String,
+    unit_price: ExactDecimal,
+    net: ExactDecimal,
+    vat_rate: ExactDecimal,
+    surcharge: Option<String>,
+    positions: String,
+}
+
+#[derive(sqlx::FromRow)]
+struct PositionRow {
+    invoice_id: i64,
+    position_key: String,
+    booking_id: Option<i64>,
+    expense_id: Option<i64>,
+    fee_contract_id: Option<i64>,
+    fee_period_start: Option<Date>,
+    contract_id: Option<i64>,
+    treatment: String,
+    actual_minutes: Option<i64>,
+    rounded_minutes: Option<i64>,
+    covered_minutes: Option<i64>,
+    covered_value: Option<ExactDecimal>,
+    active: bool,
+}
+
+/// What `create_drafts` reads back from a new draft's row (for its audit record).
+#[derive(sqlx::FromRow)]
+struct CreatedRow {
+    id: i64,
+    kind: String,
+    status: String,
+    number: Option<String>,
+    customer_id: i64,
+    net: ExactDecimal,
+    vat: ExactDecimal,
+    gross: ExactDecimal,
+}
+
+fn bad(what: String) -> StoreError {
+    crate::types::decode_error(what)
+}
+
+fn parse_enum<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T> {
+    s.parse().map_err(bad)
+}
+
+impl InvoiceRow {
+    fn into_invoice(self, lines: Vec<StoredLine>) -> Result<Invoice> {
+        Ok(Invoice {
+            id: self.id,
+            kind: parse_enum(&self.kind)?,
+            status: parse_enum(&self.status)?,
+            run_id: self.run_id,
+            customer_id: self.customer_id,
+            contract_id: self.contract_id,
+            scope_ticket_id: self.scope_ticket_id,
+            scope_project_id: self.scope_project_id,
+            series: self.series,
+            number: self.number,
+            currency: self.currency.parse().map_err(|e: domain::currency::UnknownCurrency| bad(e.to_string()))?,
+            period_start: self.period_start,
+            period_end: self.period_end,
+            issue_date: self.issue_date,
+            due_date: self.due_date,
+            legal_note: self.legal_note.as_deref().map(legal_note_from).transpose()?,
+            totals: Totals { net: self.net.0, vat: self.vat.0, gross: self.gross.0 },
+            vat: serde_json::from_str(&self.vat_breakdown)?,
+            quota_summaries: serde_json::from_str(&self.quota_summaries)?,
+            threshold_crossings: serde_json::from_str(&self.threshold_crossings)?,
+            customer_snapshot: self.customer_snapshot.as_deref().map(serde_json::from_str).transpose()?,
+            notes: self.notes,
+            cancels_id: self.cancels_id,
+            cancelled_by_id: self.cancelled_by_id,
+            feed_seq: self.feed_seq,
+            exported_at: self.exported_at,
+            paid_on: self.paid_on,
+            issued_at: self.issued_at,
+            cancelled_at: self.cancelled_at,
+            version: self.version,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            lines,
+        })
+    }
+}
+
+fn legal_note_text(n: LegalNote) -> &'static str {
+    match n {
+        LegalNote::ReverseCharge => "reverse_charge",
+        LegalNote::Export => "export",
+    }
+}
+
+fn legal_note_from(s: &str) -> Result<LegalNote> {
+    match s {
+        "reverse_charge" => Ok(LegalNote::ReverseCharge),
+        "export" => Ok(LegalNote::Export),
+        other => Err(bad(format!("unknown legal note `{other}`"))),
+    }
+}
+
+impl LineRow {
+    fn into_line(self) -> Result<StoredLine> {
+        let surcharge = self.surcharge.as_deref().map(parse_enum).transpose()?;
+        Ok(StoredLine {
+            id: self.id,
+            line_no: self.line_no,
+            line: InvoiceLine {
+                kind: parse_enum(&self.kind)?,
+                description: self.description,
+                contract_id: self.contract_id,
+                service_id: self.service_id,
+                ticket_id: self.ticket_id,
+                quantity: self.quantity.0,
+                minutes: self.minutes.and_then(|m| u64::try_from(m).ok()),
+                unit: parse_enum::<Unit>(&self.unit)?,
+                unit_price: self.unit_price.0,
+                net: self.net.0,
+                vat_rate: self.vat_rate.0,
+                surcharge,
+                positions: serde_json::from_str(&self.positions)?,
+            },
+        })
+    }
+}
+
+impl PositionRow {
+    fn position(&self) -> Result<PositionRef> {
+        if let Some(id) = self.expense_id {
+            return Ok(PositionRef::Expense { id });
+        }
+        if let (Some(contract_id), Some(period_start)) = (self.fee_contract_id, self.fee_period_start) {
+            return Ok(PositionRef::ContractFee { contract_id, period_start });
+        }
+        // Bookings and booking fields (their booking id may be gone after a cancellation
+        // and a delete, the key stays).
+        let mut parts = self.position_key.split(':');
+        let kind = parts.next();
+        let nums: Vec<i64> = parts.filter_map(|p| p.parse().ok()).collect();
+        match (kind, nums.as_slice()) {
+            (Some("booking"), [id]) => Ok(PositionRef::Booking { id: *id }),
+            (Some("booking_field"), [booking_id, field_id]) => {
+                Ok(PositionRef::BookingField { booking_id: *booking_id, field_id: *field_id })
+            }
+            _ => Err(bad(format!("unknown position key `{}`", self.position_key))),
+        }
+    }
+
+    fn into_settled(self) -> Result<SettledPosition> {
+        Ok(SettledPosition {
+            position: self.position()?,
+            contract_id: self.contract_id,
+            treatment: parse_enum(&self.treatment)?,
+            actual_minutes: self.actual_minutes,
+            rounded_minutes: self.rounded_minutes,
+            covered_minutes: self.covered_minutes,
+            covered_value: self.covered_value.map(|d| d.0),
+            active: self.active,
+        })
+    }
+}
+
+/// Which invoices to list (newest first).
+#[derive(Debug, Clone, Default)]
+pub struct InvoiceFilter {
+    pub customer_id: Option<i64>,
+    pub contract_id: Option<i64>,
+    pub run_id: Option<i64>,
+    pub status: Option<InvoiceStatus>,
+    pub kind: Option<InvoiceKind>,
+    /// Issued on or after.
+    pub issued_from: Option<Date>,
+    /// Issued on or before.
+    pub issued_to: Option<Date>,
+    /// Only invoices billing a position of this ticket.
+    pub ticket_id: Option<i64>,
+    /// Only invoices billing a position of this project.
+    pub project_id: Option<i64>,
+}
+
+/// A manual line for a draft.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ManualLine {
+    pub description: String,
+    pub quantity: Decimal,
+    pub unit: Unit,
+    pub unit_price: Decimal,
+    pub vat_rate: Decimal,
+}
+
+/// How to issue a draft.
+#[derive(Debug, Clone)]
+pub struct IssueOptions {
+    /// Number series (e.g. `RE`).
+    pub series: String,
+    /// Issue date (its year is the number's year).
+    pub issue_date: Date,
+}
+
+/// The drafts a run commits for one customer.
+#[derive(Debug)]
+pub struct DraftBatch<'a> {
+    pub run_id: i64,
+    pub customer_id: i64,
+    /// The billing version the computation read; the drafts are stored only if it is
+    /// still current.
+    pub billing_version: i64,
+    pub billing: &'a CustomerBilling,
+    pub versions: &'a PositionVersions,
+    pub scope_ticket_id: Option<i64>,
+    pub scope_project_id: Option<i64>,
+    pub scope_contract_id: Option<i64>,
+    pub actor: &'a Actor,
+}
+
+/// What storing a customer's drafts did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DraftOutcome {
+    /// Drafts created (ids) and the number of positions they reserve.
+    Created { invoice_ids: Vec<i64>, positions: usize },
+    /// What the computation read changed meanwhile (another run, a draft deleted, a
+    /// position edited): compute again.
+    Stale,
+}
+
+/// The audit record of an invoice change (totals and state, not every line).
+#[derive(serde::Serialize)]
+struct AuditView<'a> {
+    kind: &'a str,
+    status: &'a str,
+    number: Option<&'a str>,
+    customer_id: i64,
+    net: Decimal,
+    vat: Decimal,
+    gross: Decimal,
+    lines: usize,
+}
+
+fn audit_view(i: &Invoice) -> AuditView<'_> {
+    AuditView {
+        kind: i.kind.as_str(),
+        status: i.status.as_str(),
+        number: i.number.as_deref(),
+        customer_id: i.customer_id,
+        net: i.totals.net,
+        vat: i.totals.vat,
+        gross: i.totals.gross,
+        lines: i.lines.len(),
+    }
+}
+
+/// Advances the customer's billing version inside `$tx`. With `Some(expected)` only if the
+/// version is still `expected`; evaluates to whether it advanced.
+macro_rules! advance_billing_version {
+    ($tx:expr, $customer_id:expr, $expected:expr) => {{
+        let expected: Option<i64> = $expected;
+        let row: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO customer_billing_state (customer_id, version) VALUES ($1, 1) \
+             ON CONFLICT (customer_id) DO UPDATE SET version = customer_billing_state.version + 1 \
+             WHERE $2 IS NULL OR customer_billing_state.version = $2 RETURNING version",
+        )
+        .bind($customer_id)
+        .bind(expected)
+        .fetch_optional(&mut *$tx)
+        .await
+        .map_err(StoreError::from)?;
+        match (row, expected) {
+            (Some(v), Some(e)) => v == e + 1,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }};
+}
+
+/// Locks the invoice row inside `$tx` (a no-op write) and reads it with its lines.
+macro_rules! lock_invoice {
+    ($tx:expr, $id:expr) => {{
+        let id: i64 = $id;
+        let n = sqlx::query("UPDATE invoices SET version = version WHERE id = $1")
+            .bind(id)
+            .execute(&mut *$tx)
+            .await
+            .map_err(StoreError::from)?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        fetch_invoice!(&mut *$tx, id)
+    }};
+}
+
+/// Reads an invoice with its lines through `$conn`.
+macro_rules! fetch_invoice {
+    ($conn:expr, $id:expr) => {{
+        let id: i64 = $id;
+        let row: InvoiceRow = sqlx::query_as("SELECT * FROM invoices WHERE id = $1")
+            .bind(id)
+            .fetch_one($conn)
+            .await
+            .map_err(StoreError::from)?;
+        let lines: Vec<LineRow> = sqlx::query_as("SELECT * FROM invoice_lines WHERE invoice_id = $1 ORDER BY line_no")
+            .bind(id)
+            .fetch_all($conn)
+            .await
+            .map_err(StoreError::from)?;
+        row.into_invoice(lines.into_iter().map(LineRow::into_line).collect::<Result<Vec<_>>>()?)?
+    }};
+}
+
+/// Sets the bookings and expenses that invoice `$id` settles (active positions) from state
+/// `$from` to `$to` inside `$tx`, found by primary key from the invoice's positions.
+macro_rules! move_positions {
+    ($tx:expr, $id:expr, $from:expr, $to:expr) => {{
+        let id: i64 = $id;
+        // `active` is filtered here, not in SQL: with a condition on `active` PostgreSQL may
+        // combine the invoice index with the partial unique index (`WHERE active`, every
+        // active position) and read all of it for each invoice.
+        let settled: Vec<(Option<i64>, Option<i64>, bool)> =
+            sqlx::query_as("SELECT booking_id, expense_id, active FROM invoice_positions WHERE invoice_id = $1")
+                .bind(id)
+                .fetch_all(&mut *$tx)
+                .await
+                .map_err(StoreError::from)?;
+        let active = || settled.iter().filter(|r| r.2);
+        let bookings: Vec<i64> = active().filter_map(|r| r.0).collect::<BTreeSet<_>>().into_iter().collect();
+        let expenses: Vec<i64> = active().filter_map(|r| r.1).collect::<BTreeSet<_>>().into_iter().collect();
+        BulkWrite::move_state(&mut *$tx, PositionTable::Bookings, &bookings, $from, $to).await?;
+        BulkWrite::move_state(&mut *$tx, PositionTable::Expenses, &expenses, $from, $to).await?;
+    }};
+}
+
+/// The contracts whose quota entries invoice `$id` carries.
+macro_rules! contracts_with_quota {
+    ($tx:expr, $id:expr) => {{
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT DISTINCT contract_id FROM invoice_quota_entries WHERE invoice_id = $1 ORDER BY contract_id",
+        )
+        .bind($id)
+        .fetch_all(&mut *$tx)
+        .await
+        .map_err(StoreError::from)?;
+        ids
+    }};
+}
+
+/// The earliest open draft (invoice or settlement, id below `$before`) carrying quota
+/// entries of `$contract_id` — the draft whose periods a later document continues. (Read
+/// from the contract's quota entries, not by scanning the invoices before `$before`.)
+macro_rules! earlier_quota_draft {
+    ($tx:expr, $before:expr, $contract_id:expr) => {{
+        let earlier: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(q.invoice_id) FROM invoice_quota_entries q JOIN invoices i ON i.id = q.invoice_id \
+             WHERE q.contract_id = $2 AND q.invoice_id < $1 AND i.status = 'draft'",
+        )
+        .bind($before)
+        .bind($contract_id)
+        .fetch_one(&mut *$tx)
+        .await
+        .map_err(StoreError::from)?;
+        earlier
+    }};
+}
+
+/// Writes the quota-ledger entries of invoice `$id` (issued, or a settlement) inside `$tx`.
+macro_rules! write_ledger {
+    ($tx:expr, $id:expr, $now:expr) => {{
+        sqlx::query(
+            "INSERT INTO quota_ledger (contract_id, period_start, origin_period_start, kind, amount, position, \
+             invoice_id, created_at) SELECT contract_id, period_start, origin_period_start, kind, amount, position, \
+             invoice_id, $1 FROM invoice_quota_entries WHERE invoice_id = $2 ORDER BY id",
+        )
+        .bind($now)
+        .bind($id)
+        .execute(&mut *$tx)
+        .await
+        .map_err(StoreError::from)?;
+    }};
+}
+
+/// What issuing and settling share, inside `$tx`: the positions of `$id` locked (reserved
+/// → billed, found by primary key from its active positions: planners misjudge
+/// `state = 'reserved'` with stale statistics and scan the table for a subquery), its quota
+/// entries written to the ledger and its threshold crossings emitted.
+macro_rules! bill_positions_and_write_ledger {
+    ($tx:expr, $id:expr, $crossings:expr, $now:expr) => {{
+        let id: i64 = $id;
+        move_positions!($tx, id, PositionState::Reserved, PositionState::Billed);
+        write_ledger!($tx, id, $now);
+        for c in $crossings {
+            emit_event!($tx, "contract.quota_threshold", "contract", c.contract_id, c);
+        }
+    }};
+}
+
+/// Settles settlement `$id` inside `$tx`: [`bill_positions_and_write_ledger`], status
+/// `settled` — no number, no feed.
+macro_rules! settle {
+    ($tx:expr, $id:expr, $crossings:expr, $now:expr) => {{
+        let id: i64 = $id;
+        bill_positions_and_write_ledger!($tx, id, $crossings, $now);
+        sqlx::query("UPDATE invoices SET status = 'settled', version = version + 1, updated_at = $1 WHERE id = $2")
+            .bind($now)
+            .bind(id)
+            .execute(&mut *$tx)
+            .await
+            .map_err(StoreError::from)?;
+    }};
+}
+
+mod drafts;
+mod editing;
+mod feed;
+mod lifecycle;
+mod rebill;
+#[cfg(test)]
+mod tests;
+
+const SETTLED_ORDER: &str = "ORDER BY id";
+
+impl Store {
+    /// The invoice with its lines.
+    pub async fn get_invoice(&self, id: i64) -> Result<Invoice> {
+        Ok(with_pool!(self, pool => fetch_invoice!(pool, id)))
+    }
+
+    /// The positions an invoice settles, in the order they were stored.
+    pub async fn invoice_positions(&self, id: i64) -> Result<Vec<SettledPosition>> {
+        let rows: Vec<PositionRow> = with_pool!(self, pool => sqlx::query_as(&format!(
+            "SELECT * FROM invoice_positions WHERE invoice_id = $1 {SETTLED_ORDER}"))
+            .bind(id).fetch_all(pool).await?);
+        rows.into_iter().map(PositionRow::into_settled).collect()
+    }
+
+    /// Lists invoices, newest first, after the id `page.after`.
+    pub async fn list_invoices(&self, f: &InvoiceFilter, page: &PageRequest<i64>) -> Result<Page<Invoice, i64>> {
+        let rows: Vec<InvoiceRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT * FROM invoices i WHERE ($1 IS NULL OR i.customer_id = $1) AND ($2 IS NULL OR i.contract_id = $2) \
+             AND ($3 IS NULL OR i.run_id = $3) AND ($4 IS NULL OR i.status = $4) AND ($5 IS NULL OR i.kind = $5) \
+             AND ($6 IS NULL OR i.issue_date >= $6) AND ($7 IS NULL OR i.issue_date <= $7) \
+             AND ($8 IS NULL OR EXISTS (SELECT 1 FROM invoice_positions p JOIN bookings b ON b.id = p.booking_id \
+                  WHERE p.invoice_id = i.id AND b.ticket_id = $8) \
+                  OR EXISTS (SELECT 1 FROM invoice_positions p JOIN expenses e ON e.id = p.expense_id \
+                  WHERE p.invoice_id = i.id AND e.ticket_id = $8)) \
+             AND ($9 IS NULL OR EXISTS (SELECT 1 FROM invoice_positions p JOIN bookings b ON b.id = p.booking_id \
+                  WHERE p.invoice_id = i.id AND b.project_id = $9) \
+                  OR EXISTS (SELECT 1 FROM invoice_positions p JOIN expenses e ON e.id = p.expense_id \
+                  WHERE p.invoice_id = i.id AND e.project_id = $9)) \
+             AND ($10 IS NULL OR i.id < $10) ORDER BY i.id DESC LIMIT $11")
+            .bind(f.customer_id).bind(f.contract_id).bind(f.run_id).bind(f.status.map(|s| s.as_str()))
+            .bind(f.kind.map(|k| k.as_str())).bind(f.issued_from).bind(f.issued_to).bind(f.ticket_id)
+            .bind(f.project_id).bind(page.after).bind(i64::from(page.limit) + 1)
+            .fetch_all(pool).await?);
+        let page = Page::from_overfetch(rows, page.limit, |r| r.id);
+        Ok(Page { items: self.with_lines(page.items).await?, next: page.next })
+    }
+
+    /// The invoices of `rows` with their lines, read in one query for the whole page.
+    async fn with_lines(&self, rows: Vec<InvoiceRow>) -> Result<Vec<Invoice>> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let params = (1..=rows.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT * FROM invoice_lines WHERE invoice_id IN ({params}) ORDER BY invoice_id, line_no");
+        let lines: Vec<LineRow> = with_pool!(self, pool => {
+            let mut q = sqlx::query_as(&sql);
+            for r in &rows {
+                q = q.bind(r.id);
+            }
+            q.fetch_all(pool).await?
+        });
+        let mut by_invoice: BTreeMap<i64, Vec<StoredLine>> = BTreeMap::new();
+        for l in lines {
+            by_invoice.entry(l.invoice_id).or_default().push(l.into_line()?);
+        }
+        rows.into_iter()
+            .map(|r| {
+                let lines = by_invoice.remove(&r.id).unwrap_or_default();
+                r.into_invoice(lines)
+            })
+            .collect()
+    }
+
+    /// The written quota ledger of a contract (issued invoices and their credit notes).
+    pub async fn contract_ledger(&self, contract_id: i64) -> Result<Vec<QuotaEntry>> {
+        let rows: Vec<crate::billing::LedgerRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT contract_id, period_start, origin_period_start, kind, amount, position FROM quota_ledger \
+             WHERE contract_id = $1 ORDER BY id").bind(contract_id).fetch_all(pool).await?);
+        rows.into_iter().map(crate::billing::LedgerRow::into_entry).collect()
+    }
+
+    /// The quota entries of a contract's open drafts (written when they are issued).
+    pub async fn contract_draft_quota(&self, contract_id: i64) -> Result<Vec<QuotaEntry>> {
+        let rows: Vec<crate::billing::LedgerRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT q.contract_id, q.period_start, q.origin_period_start, q.kind, q.amount, q.position \
+             FROM invoice_quota_entries q JOIN invoices i ON i.id = q.invoice_id \
+             WHERE q.contract_id = $1 AND i.status = 'draft' ORDER BY q.id").bind(contract_id).fetch_all(pool).await?);
+        rows.into_iter().map(crate::billing::LedgerRow::into_entry).collect()
+    }
+
+    /// Open (not reserved, not billed) positions of a project, dated any time.
+    pub async fn project_open_positions(&self, project_id: i64) -> Result<i64> {
+        with_pool!(self, pool => Ok(sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM bookings WHERE project_id = $1 AND state = 'open') + \
+                    (SELECT COUNT(*) FROM expenses WHERE project_id = $1 AND state = 'open')")
+            .bind(project_id).fetch_one(pool).await?))
+    }
+
+    /// The projects whose positions the invoices of run `run_id` settle (one query for the
+    /// whole run).
+    pub async fn projects_of_run(&self, run_id: i64) -> Result<Vec<i64>> {
+        let rows: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(
+            "SELECT b.project_id FROM invoices i JOIN invoice_positions p ON p.invoice_id = i.id \
+             JOIN bookings b ON b.id = p.booking_id WHERE i.run_id = $1 AND b.project_id IS NOT NULL \
+             UNION SELECT e.project_id FROM invoices i JOIN invoice_positions p ON p.invoice_id = i.id \
+             JOIN expenses e ON e.id = p.expense_id WHERE i.run_id = $1 AND e.project_id IS NOT NULL \
+             ORDER BY 1")
+            .bind(run_id).fetch_all(pool).await?);
+        Ok(rows)
+    }
+}
+
+fn check_version(inv: &Invoice, expected: Option<i64>) -> Result<()> {
+    match expected {
+        Some(v) if v != inv.version => Err(StoreError::StaleVersion),
+        _ => Ok(()),
+    }
+}

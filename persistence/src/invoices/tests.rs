@@ -1,0 +1,144 @@
+//! Storage tests of drafts, reservation and issuing on the backend under test.
+
+use super::*;
+use crate::billing::{BillingSetup, CustomerRun, InputParams, PositionScope};
+use crate::test_support::fresh_store;
+use domain::engine::compute_customer;
+use time::macros::date;
+
+async fn exec(store: &Store, sql: &str) {
+    with_pool!(store, pool => sqlx::query(sql).execute(pool).await.map(|_| ())).expect(sql);
+}
+
+async fn count(store: &Store, sql: &str) -> i64 {
+    with_pool!(store, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await).expect(sql)
+}
+
+/// A technician, remote support at 100.00 an hour, a customer with three bookings and a
+/// hard disk in November 2026, and a run record.
+async fn seed(store: &Store) {
+    let now = DbTime::now();
+    with_pool!(store, pool => {
+        sqlx::query(
+            "INSERT INTO users (email, name, password_hash, roles, weekly_capacity_hours, internal_cost_rate, \
+             active, version, created_at, updated_at) VALUES ('t@x.example', 'Tech', '!', 'agent', $1, $2, TRUE, 1, $3, $3)")
+            .bind(ExactDecimal(Decimal::from(40))).bind(ExactDecimal(Decimal::from(40))).bind(now)
+            .execute(pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO services (code, name, unit, kind, default_price, vat_rate, billable_by_default, version, \
+             created_at, updated_at) VALUES ('REMOTE', 'Remote support', 'hour', 'work', $1, $2, TRUE, 1, $3, $3)")
+            .bind(ExactDecimal(Decimal::new(10000, 2))).bind(ExactDecimal(Decimal::from(19))).bind(now)
+            .execute(pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO customers (number, name, currency, payment_terms_days, vat_treatment, billing_mode, \
+             invoice_detail, version, created_at, updated_at) \
+             VALUES ('10001', 'Customer', 'EUR', 14, 'domestic', 'period_end', 'per_booking', 1, $1, $1)")
+            .bind(now).execute(pool).await.unwrap();
+        for (day, minutes) in [(2u8, 30i64), (3, 45), (4, 60)] {
+            sqlx::query(
+                "INSERT INTO bookings (user_id, work_date, duration_minutes, service_id, description, customer_id, \
+                 billable, state, created_by, version, created_at, updated_at) \
+                 VALUES (1, $1, $2, 1, 'Support', 1, TRUE, 'open', 'test', 1, $3, $3)")
+                .bind(Date::from_calendar_date(2026, time::Month::November, day).unwrap()).bind(minutes).bind(now)
+                .execute(pool).await.unwrap();
+        }
+        sqlx::query(
+            "INSERT INTO expenses (user_id, expense_date, service_id, description, quantity, unit, unit_price, \
+             vat_rate, billable, customer_id, state, created_by, version, created_at, updated_at) \
+             VALUES (1, $1, 1, 'Hard disk', $2, 'piece', $3, $4, TRUE, 1, 'open', 'test', 1, $5, $5)")
+            .bind(date!(2026 - 11 - 05)).bind(ExactDecimal(Decimal::ONE)).bind(ExactDecimal(Decimal::new(8900, 2)))
+            .bind(ExactDecimal(Decimal::from(19))).bind(now)
+            .execute(pool).await.unwrap();
+        sqlx::query(
+            "INSERT INTO invoice_runs (started_via, scope, period_end, status, started_by_type, started_by_name, \
+             started_at) VALUES ('api', 'all', $1, 'running', 'system', 'system', $2)")
+            .bind(date!(2026 - 11 - 30)).bind(now).execute(pool).await.unwrap();
+    });
+}
+
+async fn compute(setup: &BillingSetup, store: &Store) -> (CustomerRun, CustomerBilling) {
+    let params = InputParams {
+        period_start: Some(date!(2026 - 11 - 01)),
+        period_end: date!(2026 - 11 - 30),
+        scope: PositionScope::default(),
+        contract_id: None,
+        partial: false,
+        per_booking: false,
+    };
+    let cr = setup.customer_input(store, 1, params).await.unwrap();
+    let billing = compute_customer(&setup.ctx, &cr.input);
+    assert!(billing.is_committable(), "{:?}", billing.problems);
+    (cr, billing)
+}
+
+async fn drafts(store: &Store, cr: &CustomerRun, billing: &CustomerBilling) -> DraftOutcome {
+    let actor = Actor::system();
+    let batch = DraftBatch {
+        run_id: 1,
+        customer_id: 1,
+        billing_version: cr.billing_version,
+        billing,
+        versions: &cr.versions,
+        scope_ticket_id: None,
+        scope_project_id: None,
+        scope_contract_id: None,
+        actor: &actor,
+    };
+    store.create_drafts(&batch).await.unwrap()
+}
+
+const OPEN: &str = "SELECT (SELECT COUNT(*) FROM bookings WHERE state = 'open') \
+                    + (SELECT COUNT(*) FROM expenses WHERE state = 'open')";
+
+#[tokio::test]
+async fn drafts_reserve_exactly_the_versions_computed_and_issuing_bills_them() {
+    let test = fresh_store().await;
+    let store = &test.store;
+    seed(store).await;
+    let setup = BillingSetup::load(store).await.unwrap();
+
+    // A booking edited after it was read: nothing is written, compute again.
+    let (cr, billing) = compute(&setup, store).await;
+    exec(store, "UPDATE bookings SET version = version + 1 WHERE id = 2").await;
+    assert_eq!(drafts(store, &cr, &billing).await, DraftOutcome::Stale);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM invoices").await, 0);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM invoice_positions").await, 0);
+    assert_eq!(count(store, OPEN).await, 4);
+    assert_eq!(store.billing_version(1).await.unwrap(), cr.billing_version, "rolled back");
+
+    // Computed again: one draft reserving the four positions in the versions read.
+    let (cr, billing) = compute(&setup, store).await;
+    let DraftOutcome::Created { invoice_ids, positions } = drafts(store, &cr, &billing).await else {
+        panic!("created")
+    };
+    assert_eq!((invoice_ids.len(), positions), (1, 4));
+    let id = invoice_ids[0];
+    assert_eq!(count(store, OPEN).await, 0);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM bookings WHERE state = 'reserved' AND version = 2").await, 2);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM bookings WHERE state = 'reserved' AND version = 3").await, 1);
+    let draft = store.get_invoice(id).await.unwrap();
+    let created: Option<String> = with_pool!(store, pool => sqlx::query_scalar(
+        "SELECT after_state FROM audit_log WHERE entity_type = 'invoice' AND entity_id = $1 AND action = 'create'")
+        .bind(id).fetch_one(pool).await)
+    .unwrap();
+    assert_eq!(created, Some(serde_json::to_string(&audit_view(&draft)).unwrap()), "audit of the stored draft");
+
+    // The same computation once more: the billing version moved on.
+    assert_eq!(drafts(store, &cr, &billing).await, DraftOutcome::Stale);
+    // A position a draft holds, open again by hand: the unique index refuses it.
+    exec(store, "UPDATE bookings SET state = 'open' WHERE id = 1").await;
+    let (cr, billing) = compute(&setup, store).await;
+    assert_eq!(drafts(store, &cr, &billing).await, DraftOutcome::Stale);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM invoices").await, 1);
+    exec(store, "UPDATE bookings SET state = 'reserved' WHERE id = 1").await;
+
+    // Issuing bills exactly the draft's positions and returns the stored invoice.
+    let opts = IssueOptions { series: "RE".into(), issue_date: date!(2026 - 12 - 01) };
+    let issued = store.issue_invoice(id, None, &opts, &Actor::system()).await.unwrap();
+    assert_eq!(issued, store.get_invoice(id).await.unwrap());
+    assert_eq!(issued.number.as_deref(), Some("RE-2026-00001"));
+    assert_eq!(issued.lines, draft.lines);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM bookings WHERE state = 'billed'").await, 3);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM expenses WHERE state = 'billed'").await, 1);
+    test.remove().await;
+}
