@@ -160,6 +160,27 @@ impl Store {
                 return Err(StoreError::StaleVersion.into());
             }
             let d = change(&before)?;
+            let is_admin = |roles: &[Role], active: bool| active && roles.contains(&Role::Admin);
+            if is_admin(&before.roles, before.active) && !is_admin(&d.roles, d.active) {
+                // The installation keeps an active admin. Changes that take admin powers away
+                // queue on one guard row, so two admins demoting each other at once cannot
+                // both succeed: the second counts after the first committed.
+                sqlx::query(
+                    "INSERT INTO number_sequences (name, next_value) VALUES ('admin_guard', 0) \
+                     ON CONFLICT (name) DO UPDATE SET next_value = number_sequences.next_value + 1")
+                    .execute(&mut *tx).await.map_err(StoreError::from)?;
+                let others: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM users WHERE active AND id <> $1 AND (',' || roles || ',') LIKE '%,admin,%'")
+                    .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
+                if others == 0 {
+                    return Err(StoreError::Conflict(
+                        "this is the last active admin: it keeps the admin role and stays active until another \
+                         active admin exists"
+                            .into(),
+                    )
+                    .into());
+                }
+            }
             let now = DbTime::now();
             let row: UserRow = sqlx::query_as(
                 "UPDATE users SET email = $1, name = $2, password_hash = $3, roles = $4, \

@@ -122,3 +122,78 @@ async fn an_admin_cannot_deactivate_themselves() {
         app.patch(&format!("/api/v1/users/{}", me["id"]), &app.admin_token, &json!({"active": false}), None).await;
     problem(res, StatusCode::CONFLICT).await;
 }
+
+/// Creates an active admin; returns its id.
+async fn second_admin(app: &TestApp, email: &str) -> i64 {
+    let res = app
+        .post(
+            "/api/v1/users",
+            &app.admin_token,
+            &json!({"email": email, "name": "Second Admin", "password": "long-enough-password", "roles": ["admin"]}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json::<Value>().await.unwrap()["id"].as_i64().unwrap()
+}
+
+#[tokio::test]
+async fn the_last_active_admin_keeps_the_role_and_stays_active() {
+    let app = spawn_app().await;
+    let me: Value = app.get("/api/v1/me", &app.admin_token).await.json().await.unwrap();
+    let path = format!("/api/v1/users/{}", me["id"]);
+    let p =
+        problem(app.patch(&path, &app.admin_token, &json!({"roles": ["viewer"]}), None).await, StatusCode::CONFLICT)
+            .await;
+    assert!(p["detail"].as_str().unwrap().contains("last active admin"), "{p}");
+    let after: Value = app.get(&path, &app.admin_token).await.json().await.unwrap();
+    assert_eq!(after["roles"], json!(["admin"]), "nothing changed");
+
+    // With a second admin, the first may step down; then the second is the last one.
+    let other = second_admin(&app, "second@example.com").await;
+    let res = app.patch(&path, &app.admin_token, &json!({"roles": ["billing"]}), None).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let token = app.token_for("second@example.com", "long-enough-password").await;
+    let p = problem(
+        app.patch(&format!("/api/v1/users/{other}"), &token, &json!({"roles": ["agent"]}), None).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(p["detail"].as_str().unwrap().contains("last active admin"), "{p}");
+}
+
+#[tokio::test]
+async fn two_admins_demoting_each_other_at_once_leave_one_admin() {
+    let app = spawn_app().await;
+    let me: Value = app.get("/api/v1/me", &app.admin_token).await.json().await.unwrap();
+    let first = me["id"].as_i64().unwrap();
+    let second = second_admin(&app, "rival@example.com").await;
+    let rival = app.token_for("rival@example.com", "long-enough-password").await;
+    for round in 0..5 {
+        let (second_path, first_path) = (format!("/api/v1/users/{second}"), format!("/api/v1/users/{first}"));
+        let (viewer, inactive) = (json!({"roles": ["viewer"]}), json!({"active": false}));
+        let demote_second = app.patch(&second_path, &app.admin_token, &viewer, None);
+        let deactivate_first = app.patch(&first_path, &rival, &inactive, None);
+        let (a, b) = tokio::join!(demote_second, deactivate_first);
+        let statuses = [a.status(), b.status()];
+        assert!(statuses.contains(&StatusCode::CONFLICT), "round {round}: {statuses:?}");
+        let store = app.store().await;
+        let admins = store
+            .list_users(&persistence::PageRequest { after: None, limit: 200 })
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|u| u.active && u.roles.contains(&domain::Role::Admin))
+            .count();
+        assert_eq!(admins, 1, "round {round}: exactly one active admin left");
+        if statuses[0] == StatusCode::OK {
+            // The second admin was demoted: make it an admin again for the next round.
+            let res = app
+                .patch(&format!("/api/v1/users/{second}"), &app.admin_token, &json!({"roles": ["admin"]}), None)
+                .await;
+            assert_eq!(res.status(), StatusCode::OK);
+        } else {
+            return; // The first admin is deactivated; its token no longer works.
+        }
+    }
+}

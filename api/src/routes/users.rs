@@ -200,11 +200,14 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
 }
 
 /// Change a user (admin). Send `If-Match` with the ETag you read to avoid lost updates.
+/// The last active admin keeps the admin role and stays active (409), also when two
+/// admins change each other at once.
 #[utoipa::path(operation_id = "update_user", patch, path = "/api/v1/users/{id}", tag = "users", params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     request_body = UserPatch, security(("bearer" = [])),
     responses(
         (status = 200, body = UserOut, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The last active admin would lose the admin role or be deactivated, or an admin would deactivate themselves", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
