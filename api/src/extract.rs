@@ -10,6 +10,9 @@ use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 use std::future::{ready, Ready};
 
+mod objects_only;
+pub use objects_only::ObjectsOnly;
+
 /// A JSON request body. Wrong content type → 415, too large → 413, syntax error →
 /// 400 with line and column, wrong shape → 422 naming the field.
 pub struct Json<T>(pub T);
@@ -68,10 +71,11 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
     }
 }
 
-/// Parses JSON bytes into `T`, mapping errors to 400 (syntax) or 422 (shape).
+/// Parses JSON bytes into `T`, mapping errors to 400 (syntax) or 422 (shape). Structs are
+/// read from JSON objects only ([`ObjectsOnly`]): an array in place of an object is a 422.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    match serde_path_to_error::deserialize::<_, T>(de) {
+    match serde_path_to_error::deserialize::<_, T>(ObjectsOnly(de)) {
         Ok(v) => Ok(v),
         Err(e) => {
             let path = e.path().to_string();

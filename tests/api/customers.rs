@@ -547,3 +547,33 @@ async fn concurrent_creations_get_unique_gapless_automatic_numbers() {
     numbers.sort();
     assert_eq!(numbers, (10001..=10016).collect::<Vec<_>>());
 }
+
+/// Issue 10, item 3: serde would take a JSON array's items as the fields by position.
+#[tokio::test]
+async fn an_array_in_place_of_an_object_is_422_and_changes_nothing() {
+    let app = spawn_app().await;
+    let c = app
+        .create_customer(json!({"name": "Array GmbH", "contacts": [{"name": "Petra", "email": "petra@array.de"}]}))
+        .await;
+    let contact = &c["contacts"][0];
+    let path = format!("/api/v1/customers/{}/contacts/{}", c["id"], contact["id"]);
+    let p =
+        problem(app.patch(&path, &app.admin_token, &json!([null, null]), None).await, StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
+    assert_eq!(error_fields(&p), vec!["body"], "{p}");
+    let read: Value = app.get(&format!("/api/v1/customers/{}", c["id"]), &app.admin_token).await.json().await.unwrap();
+    assert_eq!(read["contacts"][0]["email"], "petra@array.de", "nothing changed");
+    // Nested objects too: an address given as an array.
+    let res =
+        app.post("/api/v1/customers", &app.admin_token, &json!({"name": "Nested", "address": ["Berlin", "DE"]})).await;
+    let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(error_fields(&p), vec!["address"], "{p}");
+    // And a login given as an array gets no token.
+    let res = app
+        .request(Method::POST, "/api/v1/auth/login", None)
+        .json(&json!(["admin@example.com", "whatever-password"]))
+        .send()
+        .await
+        .unwrap();
+    problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+}
