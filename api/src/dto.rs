@@ -46,6 +46,51 @@ impl Serialize for DecimalString {
     }
 }
 
+/// A date in a request: `YYYY-MM-DD` with a four-digit year within
+/// [`domain::timekeeping::BUSINESS_YEARS`] (1900–2999). The one rule for every date field
+/// and date parameter, so that `-0001-01-01` or `20260-01-01` is a 422, not a date to bill:
+/// use `#[serde(deserialize_with = "crate::dto::business_date")]` (and the `_opt` / `_patch`
+/// twins for optional and PATCH fields).
+pub fn business_date<'de, D: Deserializer<'de>>(d: D) -> Result<time::Date, D::Error> {
+    struct V;
+    impl serde::de::Visitor<'_> for V {
+        type Value = time::Date;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a date as \"YYYY-MM-DD\" between 1900-01-01 and 2999-12-31")
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<time::Date, E> {
+            parse_business_date(s).ok_or_else(|| E::custom(format!("`{s}` {BUSINESS_DATE_RULE}")))
+        }
+    }
+    d.deserialize_str(V)
+}
+
+/// What a date in a request must look like (completes "`<text>` …" in messages).
+pub const BUSINESS_DATE_RULE: &str = "is not a date as \"YYYY-MM-DD\" between 1900-01-01 and 2999-12-31";
+
+/// A request date from its text (see [`business_date`]): `None` unless `YYYY-MM-DD` within
+/// the business years.
+pub fn parse_business_date(s: &str) -> Option<time::Date> {
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    (s.len() == 10 && s.as_bytes()[0].is_ascii_digit())
+        .then(|| time::Date::parse(s, &format).ok())
+        .flatten()
+        .filter(|d| domain::timekeeping::is_business_date(*d))
+}
+
+/// [`business_date`] of an optional field (`null` or absent is `None`; with `#[serde(default)]`).
+pub fn business_date_opt<'de, D: Deserializer<'de>>(d: D) -> Result<Option<time::Date>, D::Error> {
+    #[derive(Deserialize)]
+    struct Wrapped(#[serde(deserialize_with = "business_date")] time::Date);
+    Ok(Option::<Wrapped>::deserialize(d)?.map(|w| w.0))
+}
+
+/// [`business_date`] of a PATCH field: absent keeps, `null` clears, a date sets (see
+/// [`double_option`]; with `#[serde(default)]`).
+pub fn business_date_patch<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<time::Date>>, D::Error> {
+    business_date_opt(d).map(Some)
+}
+
 /// `YYYY-MM-DD` text of a date.
 pub fn date_text(d: time::Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())

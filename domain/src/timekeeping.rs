@@ -1,6 +1,16 @@
-//! Time recording rules: how long a booking is, from a duration or from start and end.
+//! Time recording rules: how long a booking is, from a duration or from start and end,
+//! and which dates business data may carry at all.
 
-use time::Time;
+use time::{Date, Time};
+
+/// Years a date in business data may have (work dates, contract terms, rates, holidays,
+/// invoice dates, report ranges): anything else is a typo, not a date to bill.
+pub const BUSINESS_YEARS: std::ops::RangeInclusive<i32> = 1900..=2999;
+
+/// Whether `d` lies within [`BUSINESS_YEARS`].
+pub fn is_business_date(d: Date) -> bool {
+    BUSINESS_YEARS.contains(&d.year())
+}
 
 /// Longest single booking: one day.
 pub const MAX_BOOKING_MINUTES: i64 = 24 * 60;
@@ -58,6 +68,14 @@ pub fn booked_minutes(duration: Option<i64>, start: Option<Time>, end: Option<Ti
 mod tests {
     use super::*;
     use time::macros::time;
+
+    #[test]
+    fn business_dates_run_from_1900_to_2999() {
+        use time::macros::date;
+        assert!(is_business_date(date!(1900 - 01 - 01)) && is_business_date(date!(2999 - 12 - 31)));
+        assert!(!is_business_date(date!(1899 - 12 - 31)) && !is_business_date(date!(3000 - 01 - 01)));
+        assert!(!is_business_date(date!(-0001 - 01 - 01)));
+    }
 
     #[test]
     fn a_duration_alone_is_taken_as_is() {

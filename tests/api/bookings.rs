@@ -471,3 +471,45 @@ async fn a_helpdesk_key_books_for_a_named_technician_and_a_read_key_cannot_book(
     let (_, tickets_only) = app.api_key(&["tickets:write"]).await;
     problem(app.get("/api/v1/bookings", &tickets_only).await, StatusCode::FORBIDDEN).await;
 }
+
+/// Issue 10, item 4: one rule for every date — `YYYY-MM-DD` in the years 1900–2999.
+#[tokio::test]
+async fn dates_outside_the_business_years_are_refused_everywhere() {
+    let app = spawn_app().await;
+    let remote = service(&app, "REMOTE", "hour", true).await;
+    let customer = customer_id(&app).await;
+    let ticket = create_ticket(&app, json!({"title": "Dates", "customer_id": customer})).await;
+    for bad in ["-0001-01-01", "1899-12-31", "3000-01-01", "20260-01-01", "2026-13-01", "26-01-01"] {
+        let res = book(
+            &app,
+            &app.admin_token,
+            json!({"work_date": bad, "duration_minutes": 30, "service_id": remote, "ticket_id": ticket["id"], "description": "x"}),
+        )
+        .await;
+        let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(error_fields(&p), vec!["work_date"], "{bad}: {p}");
+    }
+    assert_eq!(count_bookings(&app).await, 0, "nothing stored");
+    for good in ["1900-01-01", "2999-12-31"] {
+        booked(
+            &app,
+            &app.admin_token,
+            json!({"work_date": good, "duration_minutes": 30, "service_id": remote, "ticket_id": ticket["id"], "description": "x"}),
+        )
+        .await;
+    }
+    // Rates, holidays and query parameters follow the same rule.
+    let res = app
+        .post("/api/v1/rates", &app.admin_token, &json!({"owner_type": "customer", "owner_id": customer, "service_id": remote, "unit_price": "90.00", "valid_from": "0001-01-01"}))
+        .await;
+    assert_eq!(error_fields(&problem(res, StatusCode::UNPROCESSABLE_ENTITY).await), vec!["valid_from"]);
+    let res = app
+        .request(reqwest::Method::PUT, "/api/v1/holidays/0999-12-25", Some(&app.admin_token))
+        .json(&json!({"name": "Too early"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_fields(&problem(res, StatusCode::UNPROCESSABLE_ENTITY).await), vec!["date"]);
+    let res = app.get("/api/v1/bookings?from=-0001-01-01", &app.admin_token).await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+}

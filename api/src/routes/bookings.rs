@@ -232,6 +232,7 @@ pub struct BookingCreate {
     /// Whose time; default the caller. Only managers, billing and admins book for others.
     pub user_id: Option<i64>,
     #[schema(value_type = String, format = Date, example = "2026-11-23")]
+    #[serde(deserialize_with = "crate::dto::business_date")]
     pub work_date: Date,
     #[schema(example = 45)]
     pub duration_minutes: Option<i64>,
@@ -263,6 +264,7 @@ pub struct BookingCreate {
 pub struct BookingPatch {
     pub user_id: Option<i64>,
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub work_date: Option<Date>,
     pub duration_minutes: Option<i64>,
     #[serde(default, deserialize_with = "double_option")]
@@ -394,9 +396,11 @@ pub struct BookingQuery {
     pub service_id: Option<i64>,
     /// First work date (inclusive), `YYYY-MM-DD`.
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub from: Option<Date>,
     /// Last work date (inclusive).
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub to: Option<Date>,
     pub billable: Option<bool>,
     /// `open`, `reserved` (on a draft invoice) or `billed`.
@@ -619,8 +623,10 @@ pub struct SummaryQuery {
     #[param(inline)]
     pub group_by: GroupBy,
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub from: Option<Date>,
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub to: Option<Date>,
 }
 

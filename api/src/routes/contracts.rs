@@ -298,9 +298,11 @@ pub struct ContractCreate {
     /// Fixed after creation.
     pub kind: ContractKind,
     #[schema(value_type = String, format = Date, example = "2026-01-01")]
+    #[serde(deserialize_with = "crate::dto::business_date")]
     pub start_date: Date,
     /// Last day (inclusive), not before `start_date`; absent = open-ended.
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub end_date: Option<Date>,
     /// Default `monthly`.
     pub billing_period: Option<PeriodKind>,
@@ -350,8 +352,9 @@ pub struct ContractPatch {
     #[validate(length(min = 1, max = 200))]
     pub name: Option<String>,
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub start_date: Option<Date>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::dto::business_date_patch")]
     #[schema(value_type = Option<String>, format = Date)]
     pub end_date: Option<Option<Date>>,
     pub billing_period: Option<PeriodKind>,
@@ -892,6 +895,7 @@ pub struct ContractQuery {
     pub kind: Option<ContractKind>,
     /// Only contracts active on this day (`YYYY-MM-DD`): started, and not ended before it.
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub active_on: Option<Date>,
     /// Case-insensitive search in number and name.
     pub q: Option<String>,

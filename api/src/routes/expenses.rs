@@ -101,6 +101,7 @@ pub struct ExpenseCreate {
     /// Who recorded it; default the caller.
     pub user_id: Option<i64>,
     #[schema(value_type = String, format = Date, example = "2026-11-23")]
+    #[serde(deserialize_with = "crate::dto::business_date")]
     pub expense_date: Date,
     pub service_id: Option<i64>,
     #[validate(length(min = 1, max = 2000))]
@@ -125,6 +126,7 @@ pub struct ExpenseCreate {
 #[serde(deny_unknown_fields)]
 pub struct ExpensePatch {
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub expense_date: Option<Date>,
     #[validate(length(min = 1, max = 2000))]
     pub description: Option<String>,
@@ -167,8 +169,10 @@ pub struct ExpenseQuery {
     pub project_id: Option<i64>,
     pub ticket_id: Option<i64>,
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub from: Option<Date>,
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub to: Option<Date>,
     pub billable: Option<bool>,
     /// `open`, `reserved` (on a draft invoice) or `billed`.

@@ -70,9 +70,11 @@ pub struct RunRequest {
     pub scope_id: Option<i64>,
     /// First day of the service period (informational; older open positions are included).
     #[schema(value_type = Option<String>, format = Date, example = "2026-11-01")]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub period_start: Option<Date>,
     /// Last day of the service period: positions up to this day are billed.
     #[schema(value_type = String, format = Date, example = "2026-11-30")]
+    #[serde(deserialize_with = "crate::dto::business_date")]
     pub period_end: Date,
 }
 
@@ -487,6 +489,7 @@ pub struct ReadyToInvoice {
 pub struct ReadyQuery {
     /// Positions dated up to this day (default today).
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub as_of: Option<Date>,
 }
 

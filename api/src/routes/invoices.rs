@@ -264,9 +264,11 @@ pub struct InvoiceQuery {
     pub kind: Option<InvoiceKind>,
     /// Issued on or after (`YYYY-MM-DD`).
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub issued_from: Option<Date>,
     /// Issued on or before.
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub issued_to: Option<Date>,
     /// Page size (1–200, default 50).
     pub limit: Option<u32>,
@@ -496,6 +498,7 @@ pub struct IssueIn {
     /// Issue date (default today); its year is the number's year. Not before the newest
     /// document of the series and year.
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub issue_date: Option<Date>,
 }
 
@@ -548,6 +551,7 @@ pub async fn issue(
 pub struct PaidIn {
     /// Day the payment arrived (default today; not before the issue date).
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub paid_on: Option<Date>,
 }
 
@@ -584,6 +588,7 @@ pub struct CancelIn {
     pub series: Option<String>,
     /// Date of the credit note (default today; not before the invoice).
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub issue_date: Option<Date>,
     /// Why (printed on the credit note; at most 500 characters).
     pub reason: Option<String>,

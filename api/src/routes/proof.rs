@@ -243,9 +243,11 @@ pub struct ProofOfServiceOut {
 pub struct PeriodQuery {
     /// First work date (inclusive), `YYYY-MM-DD`.
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub from: Option<Date>,
     /// Last work date (inclusive), `YYYY-MM-DD`.
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub to: Option<Date>,
 }
 

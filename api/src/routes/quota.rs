@@ -26,6 +26,7 @@ pub struct QuotaQuery {
     /// Any day of the period (default today), e.g. `2026-11-01` for November of a monthly
     /// contract or the third quarter of a quarterly one.
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub period: Option<Date>,
 }
 

@@ -277,9 +277,11 @@ pub struct RateCreate {
     #[schema(example = "EUR")]
     pub currency: Option<String>,
     #[schema(value_type = String, format = Date, example = "2026-01-01")]
+    #[serde(deserialize_with = "crate::dto::business_date")]
     pub valid_from: Date,
     /// Exclusive; after `valid_from`. Omit for open-ended.
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub valid_to: Option<Date>,
 }
 
@@ -297,8 +299,9 @@ pub struct RatePatch {
     pub unit_price: Option<DecimalString>,
     pub currency: Option<String>,
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub valid_from: Option<Date>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::dto::business_date_patch")]
     #[schema(value_type = Option<String>, format = Date)]
     pub valid_to: Option<Option<Date>>,
 }
@@ -319,6 +322,7 @@ pub struct RateQueryParams {
     pub user_id: Option<i64>,
     /// Only entries valid on this day, `YYYY-MM-DD`.
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub valid_on: Option<Date>,
 }
 
@@ -556,8 +560,10 @@ pub struct SurchargeCreate {
     #[schema(value_type = String, example = "50")]
     pub percent: DecimalString,
     #[schema(value_type = String, format = Date)]
+    #[serde(deserialize_with = "crate::dto::business_date")]
     pub valid_from: Date,
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub valid_to: Option<Date>,
 }
 
@@ -569,8 +575,9 @@ pub struct SurchargePatch {
     #[schema(value_type = Option<String>)]
     pub percent: Option<DecimalString>,
     #[schema(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub valid_from: Option<Date>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::dto::business_date_patch")]
     #[schema(value_type = Option<String>, format = Date)]
     pub valid_to: Option<Option<Date>>,
 }
@@ -587,6 +594,7 @@ pub struct SurchargeQuery {
     #[param(inline)]
     pub kind: Option<SurchargeKind>,
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub valid_on: Option<Date>,
 }
 
@@ -1016,8 +1024,8 @@ pub struct HolidayQuery {
 
 fn path_date(req: &HttpRequest) -> Result<Date, ApiError> {
     let raw = req.match_info().get("date").unwrap_or_default();
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    Date::parse(raw, &fmt).map_err(|_| ApiError::invalid("date", "invalid_date", "must be a date like 2026-12-25"))
+    crate::dto::parse_business_date(raw)
+        .ok_or_else(|| ApiError::invalid("date", "invalid_date", format!("`{raw}` {}", crate::dto::BUSINESS_DATE_RULE)))
 }
 
 /// List holidays in date order.
@@ -1103,6 +1111,7 @@ pub struct ResolveQuery {
     pub service_id: Option<i64>,
     pub user_id: Option<i64>,
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub date: Option<Date>,
     pub project_id: Option<i64>,
     pub contract_id: Option<i64>,

@@ -156,6 +156,7 @@ pub struct TicketCreate {
     /// Default `normal`.
     pub priority: Option<Priority>,
     #[schema(value_type = Option<String>, format = Date, example = "2026-12-01")]
+    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub due_date: Option<time::Date>,
     #[validate(range(min = 0, max = 1_000_000))]
     pub estimate_minutes: Option<i64>,
@@ -208,7 +209,7 @@ pub struct TicketPatch {
     #[schema(value_type = Option<i64>)]
     pub assignee_team_id: Option<Option<i64>>,
     pub priority: Option<Priority>,
-    #[serde(default, deserialize_with = "double_option")]
+    #[serde(default, deserialize_with = "crate::dto::business_date_patch")]
     #[schema(value_type = Option<String>, format = Date)]
     pub due_date: Option<Option<time::Date>>,
     #[serde(default, deserialize_with = "double_option")]
