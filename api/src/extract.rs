@@ -15,7 +15,18 @@ pub use objects_only::ObjectsOnly;
 
 /// A JSON request body. Wrong content type → 415, too large → 413, syntax error →
 /// 400 with line and column, wrong shape → 422 naming the field.
-pub struct Json<T>(pub T);
+///
+/// The body is read when the request is extracted, but its problems are reported only by
+/// [`Json::into_inner`], which handlers call after authorizing: a caller without the
+/// permission gets 403 and learns nothing about what the body should look like.
+pub struct Json<T>(Result<T, ApiError>);
+
+impl<T> Json<T> {
+    /// The parsed body, or the problem with it (415, 413, 400, 422).
+    pub fn into_inner(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
 
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Error = ApiError;
@@ -36,20 +47,31 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
             req.app_data::<web::Data<crate::state::AppState>>().map(|s| s.config.max_body_bytes).unwrap_or(1 << 20);
         let body = web::Bytes::from_request(req, payload);
         Box::pin(async move {
-            if !content_type_ok {
-                return Err(ApiError::UnsupportedMediaType(
-                    "send the request body as JSON with `Content-Type: application/json`".into(),
-                ));
-            }
-            let bytes = body.await.map_err(|e| payload_error(e, limit))?;
-            parse_json(&bytes).map(Json)
+            let parsed = async {
+                if !content_type_ok {
+                    return Err(ApiError::UnsupportedMediaType(
+                        "send the request body as JSON with `Content-Type: application/json`".into(),
+                    ));
+                }
+                let bytes = body.await.map_err(|e| payload_error(e, limit))?;
+                parse_json(&bytes)
+            };
+            Ok(Json(parsed.await))
         })
     }
 }
 
 /// A JSON request body that may be left out (an action like "issue" with its defaults):
-/// an empty body is `T::default()`; anything else is read like [`Json`].
-pub struct OptionalJson<T>(pub T);
+/// an empty body is `T::default()`; anything else is read like [`Json`] (its problems too
+/// are reported by [`OptionalJson::into_inner`], after authorizing).
+pub struct OptionalJson<T>(Result<T, ApiError>);
+
+impl<T> OptionalJson<T> {
+    /// The parsed body (or the default), or the problem with it.
+    pub fn into_inner(self) -> Result<T, ApiError> {
+        self.0
+    }
+}
 
 impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
     type Error = ApiError;
@@ -64,7 +86,7 @@ impl<T: DeserializeOwned + Default + 'static> FromRequest for OptionalJson<T> {
             .is_none_or(|n| n > 0)
             && (req.headers().contains_key(header::CONTENT_TYPE) || req.headers().contains_key(header::CONTENT_LENGTH));
         if !has_body {
-            return Box::pin(async { Ok(OptionalJson(T::default())) });
+            return Box::pin(async { Ok(OptionalJson(Ok(T::default()))) });
         }
         let json = Json::<T>::from_request(req, payload);
         Box::pin(async move { json.await.map(|j| OptionalJson(j.0)) })

@@ -577,3 +577,43 @@ async fn an_array_in_place_of_an_object_is_422_and_changes_nothing() {
         .unwrap();
     problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
 }
+
+/// Issue 10, item 8: a caller without the permission learns nothing about the body.
+#[tokio::test]
+async fn a_caller_without_permission_gets_403_whatever_the_body() {
+    let app = spawn_app().await;
+    let (_, viewer) = app.user_with_roles(&["viewer"]).await;
+    let invalid = app.post("/api/v1/customers", &viewer, &json!({"name": "", "currency": "XXX", "nonsense": 1})).await;
+    let p = problem(invalid, StatusCode::FORBIDDEN).await;
+    assert!(p.get("errors").is_none(), "no schema hints: {p}");
+    let malformed = app
+        .request(Method::POST, "/api/v1/customers", Some(&viewer))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    problem(malformed, StatusCode::FORBIDDEN).await;
+    let wrong_type = app
+        .request(Method::POST, "/api/v1/customers", Some(&viewer))
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    problem(wrong_type, StatusCode::FORBIDDEN).await;
+    // With the permission, the same body is a 422 naming the fields.
+    let p = problem(
+        app.post("/api/v1/customers", &app.admin_token, &json!({"name": "", "currency": "XXX", "nonsense": 1})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert!(p["errors"].is_array(), "{p}");
+    // Previews are read-only but still need the billing office's permission first.
+    let p = problem(
+        app.post("/api/v1/invoice-runs", &viewer, &json!({"mode": "commit", "period_end": "not-a-date"})).await,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    assert!(p.get("errors").is_none(), "{p}");
+}

@@ -115,7 +115,7 @@ pub async fn create(
     body: Json<ApiClientCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageApiClients)?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, vec![])?;
     let mut scopes = b.scopes;
     scopes.sort();

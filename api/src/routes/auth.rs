@@ -96,7 +96,7 @@ pub async fn login(
     state: web::Data<AppState>,
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let LoginRequest { email, password } = body.0;
+    let LoginRequest { email, password } = body.into_inner()?;
     let email = email.trim().to_lowercase();
     let ip = client_ip(&req, &state);
     let window = state.config.login_window;
@@ -140,8 +140,10 @@ pub async fn login(
 pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
     let next = random_token(32);
     let expires = DbTime::from(time::OffsetDateTime::now_utc() + state.config.refresh_token_ttl);
-    let outcome =
-        state.store.rotate_refresh_token(&sha256_hex(&body.0.refresh_token), &sha256_hex(&next), expires).await?;
+    let outcome = state
+        .store
+        .rotate_refresh_token(&sha256_hex(&body.into_inner()?.refresh_token), &sha256_hex(&next), expires)
+        .await?;
     let user_id = match outcome {
         RefreshOutcome::Rotated { user_id } => user_id,
         RefreshOutcome::Reused => {
@@ -170,7 +172,7 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> 
         (status = 204, description = "Logged out"),
         (status = 422, description = "Malformed request", body = Problem, content_type = "application/problem+json")))]
 pub async fn logout(state: web::Data<AppState>, body: Json<RefreshRequest>) -> Result<HttpResponse, ApiError> {
-    state.store.revoke_refresh_family(&sha256_hex(&body.0.refresh_token)).await?;
+    state.store.revoke_refresh_family(&sha256_hex(&body.into_inner()?.refresh_token)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -456,7 +456,7 @@ pub async fn create(
     body: Json<BookingCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteBookings)?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, vec![])?;
     let user_id = booking_user(&state, &p, b.user_id).await?;
     let data = build(
@@ -514,7 +514,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteBookings)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, vec![])?;
     let current = state.store.get_booking(id).await.map_err(not_found("booking"))?;
     may_change(&p, Some(current.data.user_id))?;

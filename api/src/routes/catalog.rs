@@ -293,7 +293,7 @@ pub async fn create(
     body: Json<ServiceCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteCatalog)?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, check_amounts(b.default_price.as_ref(), Some(&b.vat_rate)))?;
     let data = ServiceData {
         code: normalize_code(&b.code),
@@ -345,7 +345,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteCatalog)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let price = b.default_price.as_ref().and_then(|p| p.as_ref());
     validate(&b, check_amounts(price, b.vat_rate.as_ref()))?;
     let version = IfMatch::from_request(&req, "service", id).version()?;

@@ -971,7 +971,7 @@ pub async fn create(
     body: Json<ContractCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageBilling)?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let mut errors = Vec::new();
     match if b.customer_id > 0 { state.store.customer_ref(b.customer_id).await? } else { None } {
         None => errors.push(FieldError::new("customer_id", "unknown_reference", "no such customer")),
@@ -1035,7 +1035,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageBilling)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, vec![])?;
     let version = IfMatch::from_request(&req, "contract", id).version()?;
     // An archived customer is read-only, and so are its contracts.

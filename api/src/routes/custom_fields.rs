@@ -295,7 +295,7 @@ pub async fn create(
     body: Json<CustomFieldCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageCustomFields)?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let def = CustomFieldDefinition {
         id: 0,
         entity: b.entity,
@@ -358,7 +358,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageCustomFields)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let mut immutable = Vec::new();
     for (field, sent) in [("entity", &b.entity), ("field_type", &b.field_type), ("key", &b.key)] {
         if sent.is_some() {

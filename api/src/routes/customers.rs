@@ -449,7 +449,7 @@ pub async fn create(
     body: Json<CustomerCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteCustomers)?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, vec![])?;
     let (street, postal, city, country) = address_fields(b.address);
     let data = CustomerData {
@@ -511,7 +511,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteCustomers)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, vec![])?;
     let version = IfMatch::from_request(&req, "customer", id).version()?;
     let customer = state
@@ -647,7 +647,7 @@ pub async fn create_contact(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteCustomers)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, vec![])?;
     writable_customer(&state, id).await?;
     let contact = state.store.create_contact(id, &b.into_data(), &p.actor(&req)).await?;
@@ -673,7 +673,7 @@ pub async fn update_contact(
     p.require(Permission::WriteCustomers)?;
     let id = path_id(&req, "id")?;
     let contact_id = path_id(&req, "contact_id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, vec![])?;
     writable_customer(&state, id).await?;
     let contact = state

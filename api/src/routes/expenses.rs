@@ -221,7 +221,7 @@ pub async fn create(
     body: Json<ExpenseCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteBookings)?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, check_amounts(Some(b.quantity.0), b.unit_price.map(|d| d.0), b.vat_rate.map(|d| d.0)))?;
     let user_id = booking_user(&state, &p, b.user_id).await?;
     let service = match b.service_id {
@@ -312,7 +312,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteBookings)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, check_amounts(b.quantity.map(|d| d.0), b.unit_price.map(|d| d.0), b.vat_rate.map(|d| d.0)))?;
     let version = IfMatch::from_request(&req, "expense", id).version()?;
     let current = state.store.get_expense(id).await.map_err(not_found("expense"))?;

@@ -309,10 +309,11 @@ pub async fn run(
     state: web::Data<AppState>,
     body: Json<RunRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let r = body.0;
-    match r.mode {
-        RunMode::Preview => p.require(Permission::ReadBilling)?,
-        RunMode::Commit => p.require(Permission::ManageInvoices)?,
+    // Previewing needs the least permission of both modes: check it before the body.
+    p.require(Permission::ReadBilling)?;
+    let r = body.into_inner()?;
+    if r.mode == RunMode::Commit {
+        p.require(Permission::ManageInvoices)?;
     }
     let plan = plan(&state, &r).await?;
     let setup = BillingSetup::load(&state.store).await?;

@@ -353,7 +353,7 @@ pub async fn update(
     let id = path_id(&req, "id")?;
     let version = IfMatch::from_request(&req, "invoice", id).version()?;
     let before = state.store.get_invoice(id).await.map_err(store_problem)?;
-    let notes = match body.0.notes {
+    let notes = match body.into_inner()?.notes {
         None => before.notes.clone(),
         Some(n) => clean(n.as_deref()),
     };
@@ -426,7 +426,7 @@ pub async fn add_line(
     p.require(Permission::ManageInvoices)?;
     let id = path_id(&req, "id")?;
     let version = IfMatch::from_request(&req, "invoice", id).version()?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let before = state.store.get_invoice(id).await.map_err(store_problem)?;
     let customer = state.store.get_customer(before.customer_id).await?;
     let mut errors = Vec::new();
@@ -540,7 +540,7 @@ pub async fn issue(
     p.require(Permission::ManageInvoices)?;
     let id = path_id(&req, "id")?;
     let version = IfMatch::from_request(&req, "invoice", id).version()?;
-    let opts = issue_options(body.0, invoice::INVOICE_SERIES)?;
+    let opts = issue_options(body.into_inner()?, invoice::INVOICE_SERIES)?;
     let i = state.store.issue_invoice(id, version, &opts, &p.actor(&req)).await.map_err(store_problem)?;
     respond(&state, StatusCode::OK, i).await
 }
@@ -575,7 +575,7 @@ pub async fn mark_paid(
     p.require(Permission::ManageInvoices)?;
     let id = path_id(&req, "id")?;
     let version = IfMatch::from_request(&req, "invoice", id).version()?;
-    let paid_on = body.0.paid_on.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+    let paid_on = body.into_inner()?.paid_on.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
     let i = state.store.mark_invoice_paid(id, version, paid_on, &p.actor(&req)).await.map_err(store_problem)?;
     respond(&state, StatusCode::OK, i).await
 }
@@ -630,7 +630,7 @@ pub async fn cancel(
     p.require(Permission::ManageInvoices)?;
     let id = path_id(&req, "id")?;
     let version = IfMatch::from_request(&req, "invoice", id).version()?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let reason = clean(b.reason.as_deref());
     if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
         return Err(ApiError::invalid("reason", "length", "at most 500 characters"));

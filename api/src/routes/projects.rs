@@ -565,7 +565,7 @@ pub async fn create(
     body: Json<ProjectCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteProjects)?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let internal = b.internal.unwrap_or(false);
     let mut errors = Vec::new();
     hours("estimate_hours", b.estimate_hours.as_ref(), &mut errors);
@@ -642,7 +642,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteProjects)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let current = state.store.get_project(id).await.map_err(not_found("project"))?;
     writable_project(&current)?;
     let mut errors = Vec::new();
@@ -729,7 +729,7 @@ pub async fn change_status(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadProjects)?;
     let id = path_id(&req, "id")?;
-    let to = body.0.status;
+    let to = body.into_inner()?.status;
     let version = IfMatch::from_request(&req, "project", id).version()?;
     let change = state
         .store
@@ -855,7 +855,7 @@ pub async fn create_task(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteProjects)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let project = state.store.get_project(id).await.map_err(not_found("project"))?;
     writable_project(&project)?;
     let mut errors = Vec::new();
@@ -919,7 +919,7 @@ pub async fn update_task(
     p.require(Permission::WriteProjects)?;
     let id = path_id(&req, "id")?;
     let task_id = path_id(&req, "task_id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let project = state.store.get_project(id).await.map_err(not_found("project"))?;
     writable_project(&project)?;
     let mut errors = Vec::new();

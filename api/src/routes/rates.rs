@@ -384,7 +384,7 @@ pub async fn create_rate(
     body: Json<RateCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageBilling)?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let owner = b.owner_type.with_id(b.owner_id);
     let mut errors = Vec::new();
     check_price("unit_price", b.unit_price.0, &mut errors);
@@ -445,7 +445,7 @@ pub async fn update_rate(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageBilling)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let current = state.store.get_rate_entry(id).await.map_err(map_store("rate entry"))?;
     let mut errors = Vec::new();
     if let Some(price) = &b.unit_price {
@@ -686,7 +686,7 @@ pub async fn create_surcharge(
     body: Json<SurchargeCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageBilling)?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let mut errors = Vec::new();
     check_percent(b.percent.0, &mut errors);
     if let Err(ApiError::Validation(e)) = check_validity(b.valid_from, b.valid_to) {
@@ -740,7 +740,7 @@ pub async fn update_surcharge(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageBilling)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let mut errors = Vec::new();
     if let Some(pct) = &b.percent {
         check_percent(pct.0, &mut errors);
@@ -898,9 +898,10 @@ async fn put_rounding(
     p: Principal,
     state: web::Data<AppState>,
     owner: RoundingOwner,
-    body: RoundingRuleIn,
+    body: Json<RoundingRuleIn>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageBilling)?;
+    let body = body.into_inner()?;
     validate(&body, vec![])?;
     let current = state.store.get_rounding_rule(owner).await?;
     let version = IfMatch::from_request(&req, "rounding_rule", current.as_ref().map_or(0, |r| r.id)).version()?;
@@ -930,7 +931,7 @@ pub async fn put_global_rounding(
     state: web::Data<AppState>,
     body: Json<RoundingRuleIn>,
 ) -> Result<HttpResponse, ApiError> {
-    put_rounding(req, p, state, RoundingOwner::Global, body.0).await
+    put_rounding(req, p, state, RoundingOwner::Global, body).await
 }
 
 /// Set a customer's rounding rule (admin, billing); it beats the global rule, a
@@ -956,7 +957,7 @@ pub async fn put_customer_rounding(
     if state.store.customer_ref(customer).await?.is_none() {
         return Err(ApiError::NotFound("customer".into()));
     }
-    put_rounding(req, p, state, RoundingOwner::Customer(customer), body.0).await
+    put_rounding(req, p, state, RoundingOwner::Customer(customer), body).await
 }
 
 /// Remove a customer's rounding rule (admin, billing); the global rule applies again.
@@ -1070,8 +1071,9 @@ pub async fn put_holiday(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageBilling)?;
     let date = path_date(&req)?;
-    validate(&body.0, vec![])?;
-    let (h, created) = state.store.put_holiday(date, body.0.name.trim(), &p.actor(&req)).await?;
+    let body = body.into_inner()?;
+    validate(&body, vec![])?;
+    let (h, created) = state.store.put_holiday(date, body.name.trim(), &p.actor(&req)).await?;
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     Ok(HttpResponse::build(status).json(HolidayOut::from(h)))
 }

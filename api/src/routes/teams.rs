@@ -195,7 +195,7 @@ pub async fn create(
     body: Json<TeamCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageTeams)?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, vec![])?;
     let data = TeamData { name: b.name.trim().to_string(), description: clean(b.description.as_deref()) };
     let team = state.store.create_team(&data, &p.actor(&req)).await.map_err(store_problem)?;
@@ -240,7 +240,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageTeams)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, vec![])?;
     let version = IfMatch::from_request(&req, "team", id).version()?;
     let team = state

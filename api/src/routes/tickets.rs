@@ -393,7 +393,7 @@ pub async fn create(
     body: Json<TicketCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteTickets)?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, vec![])?;
     let mut data = TicketData {
         ticket_type: b.ticket_type.unwrap_or(TicketType::Ticket),
@@ -451,7 +451,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteTickets)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, vec![])?;
     let version = IfMatch::from_request(&req, "ticket", id).version()?;
     // Resolve the merged state first so references can be checked outside the transaction;
@@ -547,7 +547,7 @@ pub async fn change_status(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteTickets)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, vec![])?;
     let version = IfMatch::from_request(&req, "ticket", id).version()?;
     let (ticket, _) = state
@@ -762,7 +762,7 @@ pub async fn add_note(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteTickets)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(&b, vec![])?;
     state.store.get_ticket(id).await.map_err(not_found("ticket"))?;
     let entry = NewTimelineEntry {
@@ -791,7 +791,7 @@ pub async fn add_correspondence(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteTickets)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let mut extra = Vec::new();
     if matches!(b.channel, Channel::EmailIn | Channel::EmailOut) {
         if b.from.is_none() {
@@ -1016,7 +1016,7 @@ pub async fn add_appointment(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteTickets)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     let mut extra = Vec::new();
     if b.ends_at <= b.starts_at {
         extra.push(FieldError::new("ends_at", "range", "must be after starts_at"));

@@ -163,7 +163,7 @@ pub async fn create(
     body: Json<UserCreate>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageUsers)?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(
         &b,
         check_amounts(b.weekly_capacity_hours.as_ref(), b.internal_cost_rate.as_ref(), b.default_sales_rate.as_ref()),
@@ -218,7 +218,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageUsers)?;
     let id = path_id(&req, "id")?;
-    let b = body.0;
+    let b = body.into_inner()?;
     validate(
         &b,
         check_amounts(
