@@ -341,6 +341,17 @@ impl Store {
         in_tx!(self, tx => {
             let before: Contact = sqlx::query_as("SELECT * FROM customer_contacts WHERE id = $1 AND customer_id = $2")
                 .bind(contact_id).bind(customer_id).fetch_one(&mut *tx).await?;
+            // Tickets name their contact person: such a contact stays until they name another.
+            let tickets: Vec<String> = sqlx::query_scalar(
+                "SELECT number FROM tickets WHERE contact_id = $1 ORDER BY id LIMIT 6")
+                .bind(contact_id).fetch_all(&mut *tx).await?;
+            if !tickets.is_empty() {
+                let more = if tickets.len() > 5 { ", …" } else { "" };
+                return Err(StoreError::Conflict(format!(
+                    "the contact is the contact person of ticket(s) {}{more}; name another contact there first",
+                    tickets.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                )));
+            }
             sqlx::query("DELETE FROM customer_contacts WHERE id = $1").bind(contact_id).execute(&mut *tx).await?;
             audit!(tx, actor, "customer_contact", contact_id, "delete", Some(&before), None::<&Contact>);
         });

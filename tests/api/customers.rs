@@ -617,3 +617,31 @@ async fn a_caller_without_permission_gets_403_whatever_the_body() {
     .await;
     assert!(p.get("errors").is_none(), "{p}");
 }
+
+/// Issue 10, item 7: a contact a ticket names is a conflict to delete, naming the ticket.
+#[tokio::test]
+async fn a_contact_a_ticket_names_cannot_be_deleted() {
+    let app = spawn_app().await;
+    let c = app
+        .create_customer(json!({"name": "Kontakt AG", "contacts": [{"name": "Petra", "email": "petra@kontakt.de"}]}))
+        .await;
+    let contact = c["contacts"][0]["id"].clone();
+    let res = app
+        .post(
+            "/api/v1/tickets",
+            &app.admin_token,
+            &json!({"title": "Printer", "customer_id": c["id"], "contact_id": contact}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+    let ticket: Value = res.json().await.unwrap();
+    let path = format!("/api/v1/customers/{}/contacts/{contact}", c["id"]);
+    let p = problem(app.delete(&path, &app.admin_token).await, StatusCode::CONFLICT).await;
+    assert!(p["detail"].as_str().unwrap().contains(ticket["number"].as_str().unwrap()), "{p}");
+    // Once the ticket names nobody, the contact can go.
+    let res = app
+        .patch(&format!("/api/v1/tickets/{}", ticket["id"]), &app.admin_token, &json!({"contact_id": null}), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    assert_eq!(app.delete(&path, &app.admin_token).await.status(), StatusCode::NO_CONTENT);
+}

@@ -698,11 +698,13 @@ pub async fn update_contact(
     Ok(HttpResponse::Ok().json(ContactOut::from(contact)))
 }
 
-/// Remove a contact.
+/// Remove a contact. A contact that tickets name as their contact person stays until they
+/// name another (409 listing the tickets).
 #[utoipa::path(delete, path = "/api/v1/customers/{id}/contacts/{contact_id}", tag = "customers",
     params(("id" = i64, Path), ("contact_id" = i64, Path)),
     security(("bearer" = []), ("api_key" = ["customers:write"])),
-    responses((status = 204, description = "Removed"), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 204, description = "Removed"), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Tickets name the contact as their contact person", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_contact(
     req: HttpRequest,
     p: Principal,
