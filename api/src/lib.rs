@@ -89,6 +89,7 @@ impl Application {
                 .service(web::redirect("/docs", "/docs/"))
                 .service(
                     web::scope("/api/v1")
+                        .wrap(from_fn(middleware::list_scope))
                         .wrap(from_fn(middleware::idempotency))
                         .wrap(from_fn(middleware::authentication))
                         .configure(routes::configure_api),

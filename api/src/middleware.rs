@@ -142,6 +142,17 @@ pub async fn authentication(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
+/// Binds list cursors to the list they were made for: the request is handled within its
+/// list fingerprint ([`crate::pagination::in_list_scope`]).
+pub async fn list_scope(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let (path, query) = (req.path().to_string(), req.query_string().to_string());
+    crate::pagination::in_list_scope(&path, &query, async move { Ok(next.call(req).await?.map_into_boxed_body()) })
+        .await
+}
+
 /// Header names replayed with an idempotent response.
 const REPLAYED_HEADERS: [header::HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG];
 

@@ -645,3 +645,24 @@ async fn a_contact_a_ticket_names_cannot_be_deleted() {
     assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
     assert_eq!(app.delete(&path, &app.admin_token).await.status(), StatusCode::NO_CONTENT);
 }
+
+/// Issue 10, item 9: a cursor continues only the list, sort and filters it was made for.
+#[tokio::test]
+async fn a_cursor_used_with_another_sort_or_filter_is_422() {
+    let app = spawn_app().await;
+    for n in 0..3 {
+        app.create_customer(json!({"name": format!("Cursor {n} GmbH")})).await;
+    }
+    let first: Value = app.get("/api/v1/customers?sort=name&limit=1", &app.admin_token).await.json().await.unwrap();
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let same = app.get(&format!("/api/v1/customers?limit=1&sort=name&cursor={cursor}"), &app.admin_token).await;
+    assert_eq!(same.status(), StatusCode::OK, "the same list continues (parameter order and limit do not matter)");
+    for other in [
+        format!("/api/v1/customers?sort=number&limit=1&cursor={cursor}"),
+        format!("/api/v1/customers?sort=name&q=cursor&limit=1&cursor={cursor}"),
+        format!("/api/v1/projects?cursor={cursor}"),
+    ] {
+        let p = problem(app.get(&other, &app.admin_token).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(p["errors"][0]["code"], "invalid_cursor", "{other}: {p}");
+    }
+}
