@@ -54,6 +54,9 @@ pub struct Config {
     pub login_max_failures_per_ip: i64,
     /// Window of the login rate limit.
     pub login_window: Duration,
+    /// Origins (`https://app.example.com`) whose browser code may call the API (CORS);
+    /// empty means no CORS.
+    pub cors_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for Config {
@@ -72,6 +75,18 @@ impl std::fmt::Debug for Config {
             .field("workers", &self.workers)
             .finish_non_exhaustive()
     }
+}
+
+/// Whether `o` is a web origin: `http(s)://host[:port]`, nothing after.
+fn is_origin(o: &str) -> bool {
+    let Some(rest) = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://")) else { return false };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (rest, None),
+    };
+    !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && port.is_none_or(|p| p.parse::<u16>().is_ok_and(|n| n > 0))
 }
 
 /// One or more configuration variables are invalid.
@@ -197,6 +212,20 @@ impl Config {
             (None, None) => {}
         }
 
+        let cors_origins: Vec<String> = var("KONTOR_CORS_ORIGINS")
+            .unwrap_or_default()
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_string())
+            .filter(|o| !o.is_empty())
+            .collect();
+        for o in &cors_origins {
+            if !is_origin(o) {
+                errors.push(format!(
+                    "KONTOR_CORS_ORIGINS: `{o}` is not an origin like https://app.example.com (scheme, host, optional port)"
+                ));
+            }
+        }
+
         let api_key_pepper = var("KONTOR_API_KEY_PEPPER");
         if api_key_pepper.as_ref().is_some_and(|p| p.len() < MIN_SECRET_LEN) {
             errors.push(format!("KONTOR_API_KEY_PEPPER: must be at least {MIN_SECRET_LEN} characters"));
@@ -224,6 +253,7 @@ impl Config {
             login_max_failures_per_account,
             login_max_failures_per_ip,
             login_window,
+            cors_origins,
         })
     }
 }
@@ -245,6 +275,17 @@ mod tests {
         assert_eq!(c.database_url, "sqlite://data/kontor.db?mode=rwc");
         assert_eq!(c.access_token_ttl, Duration::from_secs(900));
         assert!(c.jwt_secret.is_none());
+    }
+
+    #[test]
+    fn cors_origins_are_origins_without_path() {
+        let c = cfg(&[("KONTOR_CORS_ORIGINS", " https://app.example.com/, http://localhost:5173 ")]).unwrap();
+        assert_eq!(c.cors_origins, vec!["https://app.example.com", "http://localhost:5173"]);
+        assert!(cfg(&[]).unwrap().cors_origins.is_empty());
+        for bad in ["*", "app.example.com", "https://app.example.com/spa", "ftp://x.example", "https://x:0"] {
+            let err = cfg(&[("KONTOR_CORS_ORIGINS", bad)]).unwrap_err();
+            assert!(err.to_string().contains("KONTOR_CORS_ORIGINS"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! OpenAPI document. [`Application`] builds a ready-to-run server from a [`Config`].
 
 pub mod auth;
+pub mod browser;
 pub mod config;
 pub mod documents;
 pub mod dto;
@@ -18,7 +19,7 @@ pub use config::{Config, ConfigError, LogFormat};
 use crate::auth::{hash_password, TokenKeys};
 use crate::state::AppState;
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use persistence::{Actor, NewUser, Store, StoreError, StoreOptions, UserData};
 use std::net::TcpListener;
@@ -75,12 +76,15 @@ impl Application {
             config: config.clone(),
         });
         let max_body = config.max_body_bytes;
+        let cors_origins = config.cors_origins.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(web::PayloadConfig::new(max_body))
                 .app_data(web::JsonConfig::default().limit(max_body))
                 .wrap(from_fn(middleware::problem_responses))
+                .wrap(from_fn(browser::security_headers))
+                .wrap(Condition::new(!cors_origins.is_empty(), browser::cors(&cors_origins)))
                 .wrap(from_fn(middleware::request_id_and_log))
                 .service(web::resource("/healthz").route(web::get().to(routes::health::healthz)))
                 .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)))

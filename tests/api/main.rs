@@ -6,6 +6,7 @@ mod api_clients;
 mod auth;
 mod billing_flows;
 mod bookings;
+mod browser;
 mod catalog;
 mod contracts;
 mod custom_fields;
