@@ -117,3 +117,32 @@ async fn only_admins_manage_api_clients_and_scopes_are_validated() {
     let list: Value = app.get("/api/v1/api-clients", &app.admin_token).await.json().await.unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 0, "nothing was created");
 }
+
+/// Issue 10, item 13: a write scope includes reading its own resource — and the OpenAPI
+/// document says so on every read operation — but nothing else.
+#[tokio::test]
+async fn a_write_scope_reads_its_own_resource_and_the_document_says_so() {
+    let app = spawn_app().await;
+    let (_, helpdesk) = app.api_key(&["tickets:write"]).await;
+    assert_eq!(app.get("/api/v1/tickets", &helpdesk).await.status(), StatusCode::OK);
+    problem(app.get("/api/v1/bookings", &helpdesk).await, StatusCode::FORBIDDEN).await;
+    let doc: Value = app.client.get(app.url("/openapi.json")).send().await.unwrap().json().await.unwrap();
+    let scopes = |path: &str, method: &str| -> Vec<String> {
+        doc["paths"][path][method]["security"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|r| r.get("api_key"))
+            .flat_map(|s| s.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()))
+            .collect()
+    };
+    for (path, read, write) in [
+        ("/api/v1/tickets", "tickets:read", "tickets:write"),
+        ("/api/v1/customers", "customers:read", "customers:write"),
+        ("/api/v1/bookings", "bookings:read", "bookings:write"),
+        ("/api/v1/accounting/invoices", "invoices:read", "invoices:export"),
+    ] {
+        let s = scopes(path, "get");
+        assert!(s.contains(&read.to_string()) && s.contains(&write.to_string()), "{path}: {s:?}");
+    }
+}

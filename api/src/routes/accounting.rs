@@ -77,7 +77,7 @@ pub struct AccountingFeed {
 /// already (see the `ack` operation).
 #[utoipa::path(get, path = "/api/v1/accounting/invoices", operation_id = "accounting_feed", tag = "accounting",
     params(FeedQuery),
-    security(("bearer" = []), ("api_key" = ["invoices:read"])),
+    security(("bearer" = []), ("api_key" = ["invoices:read"]), ("api_key" = ["invoices:export"])),
     responses(
         (status = 200, body = AccountingFeed),
         (status = 401, body = Problem, content_type = "application/problem+json"),

@@ -409,7 +409,7 @@ pub struct BookingQuery {
 
 /// List bookings, newest work date first.
 #[utoipa::path(get, path = "/api/v1/bookings", operation_id = "list_bookings", tag = "bookings", params(BookingQuery),
-    security(("bearer" = []), ("api_key" = ["bookings:read"])),
+    security(("bearer" = []), ("api_key" = ["bookings:read"]), ("api_key" = ["bookings:write"])),
     responses((status = 200, body = BookingList), (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<BookingQuery>) -> Result<HttpResponse, ApiError> {
@@ -487,7 +487,7 @@ pub async fn create(
 
 /// Read a booking.
 #[utoipa::path(get, path = "/api/v1/bookings/{id}", operation_id = "get_booking", tag = "bookings", params(("id" = i64, Path)),
-    security(("bearer" = []), ("api_key" = ["bookings:read"])),
+    security(("bearer" = []), ("api_key" = ["bookings:read"]), ("api_key" = ["bookings:write"])),
     responses((status = 200, body = BookingOut, headers(("ETag" = String))), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBookings)?;
@@ -655,7 +655,7 @@ pub struct BookingSummary {
 
 /// Minutes and billable minutes per user, customer, project or service in a date range.
 #[utoipa::path(get, path = "/api/v1/bookings/summary", operation_id = "booking_summary", tag = "bookings", params(SummaryQuery),
-    security(("bearer" = []), ("api_key" = ["bookings:read"])),
+    security(("bearer" = []), ("api_key" = ["bookings:read"]), ("api_key" = ["bookings:write"])),
     responses((status = 200, body = BookingSummary), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn summary(
     p: Principal,

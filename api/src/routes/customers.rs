@@ -398,7 +398,7 @@ fn customer_response(status: StatusCode, c: Customer, contacts: Option<Vec<Conta
 /// Keyset-paginated: pass `next_cursor` back as `cursor` with the same filters and
 /// sort to get the next page; pages never overlap or skip a customer.
 #[utoipa::path(operation_id = "list_customers", get, path = "/api/v1/customers", tag = "customers", params(CustomerQuery),
-    security(("bearer" = []), ("api_key" = ["customers:read"])),
+    security(("bearer" = []), ("api_key" = ["customers:read"]), ("api_key" = ["customers:write"])),
     responses(
         (status = 200, body = CustomerList),
         (status = 401, body = Problem, content_type = "application/problem+json"),
@@ -480,7 +480,7 @@ pub async fn create(
 
 /// Read a customer with its contacts.
 #[utoipa::path(operation_id = "get_customer", get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)),
-    security(("bearer" = []), ("api_key" = ["customers:read"])),
+    security(("bearer" = []), ("api_key" = ["customers:read"]), ("api_key" = ["customers:write"])),
     responses(
         (status = 200, body = CustomerOut, headers(("ETag" = String))),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
@@ -608,7 +608,7 @@ async fn set_archived(
 
 /// List a customer's contacts.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/contacts", tag = "customers", params(("id" = i64, Path)),
-    security(("bearer" = []), ("api_key" = ["customers:read"])),
+    security(("bearer" = []), ("api_key" = ["customers:read"]), ("api_key" = ["customers:write"])),
     responses((status = 200, body = ContactList), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_contacts(
     req: HttpRequest,

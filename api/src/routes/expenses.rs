@@ -181,7 +181,7 @@ pub struct ExpenseQuery {
 
 /// List expenses, newest first.
 #[utoipa::path(get, path = "/api/v1/expenses", operation_id = "list_expenses", tag = "expenses", params(ExpenseQuery),
-    security(("bearer" = []), ("api_key" = ["bookings:read"])),
+    security(("bearer" = []), ("api_key" = ["bookings:read"]), ("api_key" = ["bookings:write"])),
     responses((status = 200, body = ExpenseList), (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<ExpenseQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBookings)?;
@@ -285,7 +285,7 @@ pub async fn create(
 
 /// Read an expense.
 #[utoipa::path(get, path = "/api/v1/expenses/{id}", operation_id = "get_expense", tag = "expenses", params(("id" = i64, Path)),
-    security(("bearer" = []), ("api_key" = ["bookings:read"])),
+    security(("bearer" = []), ("api_key" = ["bookings:read"]), ("api_key" = ["bookings:write"])),
     responses((status = 200, body = ExpenseOut), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBookings)?;

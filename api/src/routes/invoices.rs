@@ -278,7 +278,7 @@ pub struct InvoiceQuery {
 
 /// List invoices and credit notes, newest first (keyset-paginated).
 #[utoipa::path(get, path = "/api/v1/invoices", operation_id = "list_invoices", tag = "invoices", params(InvoiceQuery),
-    security(("bearer" = []), ("api_key" = ["invoices:read"])),
+    security(("bearer" = []), ("api_key" = ["invoices:read"]), ("api_key" = ["invoices:export"])),
     responses(
         (status = 200, body = InvoiceList),
         (status = 403, body = Problem, content_type = "application/problem+json"),
@@ -308,7 +308,7 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<InvoiceQuer
 
 /// Read an invoice or credit note with its lines, VAT breakdown and totals.
 #[utoipa::path(get, path = "/api/v1/invoices/{id}", operation_id = "get_invoice", tag = "invoices", params(("id" = i64, Path)),
-    security(("bearer" = []), ("api_key" = ["invoices:read"])),
+    security(("bearer" = []), ("api_key" = ["invoices:read"]), ("api_key" = ["invoices:export"])),
     responses(
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),

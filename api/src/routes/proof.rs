@@ -424,7 +424,7 @@ fn work_period(q: PeriodQuery) -> Result<WorkPeriod, ApiError> {
 /// A credit note settles nothing: read the report of the invoice it cancels.
 #[utoipa::path(get, path = "/api/v1/invoices/{id}/proof-of-service", operation_id = "invoice_proof_of_service",
     tag = "proof-of-service", params(("id" = i64, Path)),
-    security(("bearer" = []), ("api_key" = ["invoices:read"])),
+    security(("bearer" = []), ("api_key" = ["invoices:read"]), ("api_key" = ["invoices:export"])),
     responses(
         (status = 200, description = "The report", body = ProofOfServiceOut),
         (status = 401, description = "No or an invalid credential", body = Problem, content_type = "application/problem+json"),
@@ -463,7 +463,7 @@ pub async fn invoice_report(
 /// period; and the sums.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/proof-of-service", operation_id = "ticket_proof_of_service",
     tag = "proof-of-service", params(("id" = i64, Path), PeriodQuery),
-    security(("bearer" = []), ("api_key" = ["invoices:read"])),
+    security(("bearer" = []), ("api_key" = ["invoices:read"]), ("api_key" = ["invoices:export"])),
     responses(
         (status = 200, description = "The report", body = ProofOfServiceOut),
         (status = 401, description = "No or an invalid credential", body = Problem, content_type = "application/problem+json"),
@@ -501,7 +501,7 @@ pub async fn ticket_report(
 /// never invoiced: their work stays `open`.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/proof-of-service", operation_id = "project_proof_of_service",
     tag = "proof-of-service", params(("id" = i64, Path), PeriodQuery),
-    security(("bearer" = []), ("api_key" = ["invoices:read"])),
+    security(("bearer" = []), ("api_key" = ["invoices:read"]), ("api_key" = ["invoices:export"])),
     responses(
         (status = 200, description = "The report", body = ProofOfServiceOut),
         (status = 401, description = "No or an invalid credential", body = Problem, content_type = "application/problem+json"),

@@ -347,7 +347,7 @@ pub struct TicketQuery {
 
 /// List tickets, newest first.
 #[utoipa::path(get, path = "/api/v1/tickets", operation_id = "list_tickets", tag = "tickets", params(TicketQuery),
-    security(("bearer" = []), ("api_key" = ["tickets:read"])),
+    security(("bearer" = []), ("api_key" = ["tickets:read"]), ("api_key" = ["tickets:write"])),
     responses((status = 200, body = TicketList), (status = 403, body = Problem, content_type = "application/problem+json"),
               (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<TicketQuery>) -> Result<HttpResponse, ApiError> {
@@ -426,7 +426,7 @@ pub async fn create(
 
 /// Read a ticket.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}", operation_id = "get_ticket", tag = "tickets", params(("id" = i64, Path)),
-    security(("bearer" = []), ("api_key" = ["tickets:read"])),
+    security(("bearer" = []), ("api_key" = ["tickets:read"]), ("api_key" = ["tickets:write"])),
     responses((status = 200, body = TicketOut, headers(("ETag" = String))), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadTickets)?;
@@ -652,7 +652,7 @@ pub struct PageQuery {
 /// oldest first. Entries are never edited or removed.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/timeline", operation_id = "ticket_timeline", tag = "tickets",
     params(("id" = i64, Path), PageQuery),
-    security(("bearer" = []), ("api_key" = ["tickets:read"])),
+    security(("bearer" = []), ("api_key" = ["tickets:read"]), ("api_key" = ["tickets:write"])),
     responses((status = 200, body = TimelinePage), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn timeline(
     req: HttpRequest,
@@ -914,7 +914,7 @@ pub async fn upload_document(
 /// Download a document with its original name and content type.
 #[utoipa::path(get, path = "/api/v1/documents/{id}", operation_id = "download_document", tag = "tickets",
     params(("id" = i64, Path)),
-    security(("bearer" = []), ("api_key" = ["tickets:read"])),
+    security(("bearer" = []), ("api_key" = ["tickets:read"]), ("api_key" = ["tickets:write"])),
     responses(
         (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
@@ -987,7 +987,7 @@ pub struct AppointmentCreate {
 /// List a ticket's appointments.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/appointments", operation_id = "list_ticket_appointments", tag = "tickets",
     params(("id" = i64, Path)),
-    security(("bearer" = []), ("api_key" = ["tickets:read"])),
+    security(("bearer" = []), ("api_key" = ["tickets:read"]), ("api_key" = ["tickets:write"])),
     responses((status = 200, body = AppointmentList), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_appointments(
     req: HttpRequest,
