@@ -50,8 +50,12 @@ pub struct Config {
     pub trust_proxy_headers: bool,
     /// Failed logins per account within the window before the account is locked.
     pub login_max_failures_per_account: i64,
-    /// Failed logins per client IP within the window before the IP is locked.
+    /// Failed logins per client IP against unknown accounts within the window before the
+    /// IP is locked.
     pub login_max_failures_per_ip: i64,
+    /// Distinct existing accounts one client IP may fail to log in to within the window
+    /// before the IP is locked (password spraying).
+    pub login_max_accounts_per_ip: i64,
     /// Window of the login rate limit.
     pub login_window: Duration,
     /// Origins (`https://app.example.com`) whose browser code may call the API (CORS);
@@ -182,6 +186,7 @@ impl Config {
         let login_max_failures_per_account =
             number("KONTOR_LOGIN_MAX_FAILURES_PER_ACCOUNT", 1, 1000).unwrap_or(5) as i64;
         let login_max_failures_per_ip = number("KONTOR_LOGIN_MAX_FAILURES_PER_IP", 1, 100_000).unwrap_or(50) as i64;
+        let login_max_accounts_per_ip = number("KONTOR_LOGIN_MAX_ACCOUNTS_PER_IP", 1, 100_000).unwrap_or(10) as i64;
 
         let trust_proxy_headers = match var("KONTOR_TRUST_PROXY_HEADERS").as_deref() {
             None | Some("false") | Some("0") => false,
@@ -252,6 +257,7 @@ impl Config {
             trust_proxy_headers,
             login_max_failures_per_account,
             login_max_failures_per_ip,
+            login_max_accounts_per_ip,
             login_window,
             cors_origins,
         })

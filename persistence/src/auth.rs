@@ -77,6 +77,18 @@ impl ApiClientRow {
 /// (id, user id, family, expires at, used at, revoked at) of a refresh token.
 type RefreshTokenRow = (i64, i64, String, DbTime, Option<DbTime>, Option<DbTime>);
 
+/// The failed logins a login rate limit weighs, within its window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginFailures {
+    /// Against this account since its last successful login (from any IP, so it also
+    /// bounds the failures of one account from one IP).
+    pub by_account: i64,
+    /// From this IP against e-mail addresses no user has (guessing accounts).
+    pub unknown_by_ip: i64,
+    /// Distinct existing accounts this IP failed to log in to (spraying passwords).
+    pub accounts_by_ip: i64,
+}
+
 impl Store {
     /// Stores a new refresh token (hash only) of a token family.
     pub async fn store_refresh_token(
@@ -158,17 +170,19 @@ impl Store {
         Ok(())
     }
 
-    /// Failed logins since `since`: (for this account after its last success, from this IP).
-    pub async fn recent_login_failures(&self, email: &str, ip: &str, since: DbTime) -> Result<(i64, i64)> {
+    /// Failed logins since `since` that the login rate limit weighs ([`LoginFailures`]).
+    pub async fn recent_login_failures(&self, email: &str, ip: &str, since: DbTime) -> Result<LoginFailures> {
         with_pool!(self, pool => {
             let by_account: i64 = sqlx::query_scalar(
                 "SELECT COUNT(*) FROM login_attempts WHERE email = $1 AND NOT success AND at > $2 \
                  AND at > COALESCE((SELECT MAX(at) FROM login_attempts WHERE email = $1 AND success), $2)")
                 .bind(email).bind(since).fetch_one(pool).await?;
-            let by_ip: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM login_attempts WHERE ip = $1 AND NOT success AND at > $2")
+            let (unknown_by_ip, accounts_by_ip): (i64, i64) = sqlx::query_as(
+                "SELECT COUNT(CASE WHEN u.id IS NULL THEN 1 END), COUNT(DISTINCT CASE WHEN u.id IS NOT NULL THEN a.email END) \
+                 FROM login_attempts a LEFT JOIN users u ON u.email = a.email \
+                 WHERE a.ip = $1 AND NOT a.success AND a.at > $2")
                 .bind(ip).bind(since).fetch_one(pool).await?;
-            Ok((by_account, by_ip))
+            Ok(LoginFailures { by_account, unknown_by_ip, accounts_by_ip })
         })
     }
 

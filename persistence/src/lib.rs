@@ -45,7 +45,7 @@ pub mod types;
 mod users;
 
 pub use audit::{Actor, ActorKind, AuditEntry, AuditFilter};
-pub use auth::{ApiClient, NewApiClient, RefreshOutcome};
+pub use auth::{ApiClient, LoginFailures, NewApiClient, RefreshOutcome};
 pub use customers::{Contact, ContactData, Customer, CustomerData, CustomerFilter, CustomerSort};
 pub use error::StoreError;
 pub use idempotency::{IdempotencyBegin, StoredResponse};

@@ -221,3 +221,27 @@ async fn two_simultaneous_refreshes_of_one_token_let_at_most_one_through() {
     let ok = [a.status(), b.status()].iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!(ok, 1, "{} / {}", a.status(), b.status());
 }
+
+/// Issue 10, item 10: colleagues' typos behind one NAT do not lock the admin out; guessing
+/// unknown accounts or failing on many accounts does lock the IP.
+#[tokio::test]
+async fn typos_of_colleagues_behind_one_ip_do_not_lock_out_the_admin() {
+    let app = spawn_app_with(|c| {
+        c.login_max_failures_per_ip = 3;
+        c.login_max_accounts_per_ip = 3;
+    })
+    .await;
+    let (a, _) = app.user_with_roles(&["agent"]).await;
+    let (b, _) = app.user_with_roles(&["agent"]).await;
+    for id in [a, b] {
+        let u: Value = app.get(&format!("/api/v1/users/{id}"), &app.admin_token).await.json().await.unwrap();
+        for _ in 0..2 {
+            problem(app.login(u["email"].as_str().unwrap(), "a-typo-in-the-password").await, StatusCode::UNAUTHORIZED)
+                .await;
+        }
+    }
+    assert_eq!(app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.status(), StatusCode::OK, "4 failures on 2 accounts");
+    // A third account failing from the same IP looks like spraying: the IP is locked.
+    problem(app.login(ADMIN_EMAIL, "a-typo-in-the-password").await, StatusCode::UNAUTHORIZED).await;
+    problem(app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await, StatusCode::TOO_MANY_REQUESTS).await;
+}

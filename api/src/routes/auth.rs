@@ -101,8 +101,15 @@ pub async fn login(
     let ip = client_ip(&req, &state);
     let window = state.config.login_window;
     let since = DbTime::from(time::OffsetDateTime::now_utc() - window);
-    let (by_account, by_ip) = state.store.recent_login_failures(&email, &ip, since).await?;
-    if by_account >= state.config.login_max_failures_per_account || by_ip >= state.config.login_max_failures_per_ip {
+    // Per account (since its last success, from any IP); per IP only for guessing unknown
+    // accounts or failing on many accounts, so that colleagues' typos behind one NAT do not
+    // lock everybody out.
+    let f = state.store.recent_login_failures(&email, &ip, since).await?;
+    let c = &state.config;
+    if f.by_account >= c.login_max_failures_per_account
+        || f.unknown_by_ip >= c.login_max_failures_per_ip
+        || f.accounts_by_ip >= c.login_max_accounts_per_ip
+    {
         return Err(ApiError::TooManyRequests { retry_after_secs: window.as_secs() });
     }
     let credentials = if password.len() > crate::auth::MAX_PASSWORD_LEN {
