@@ -58,6 +58,8 @@ pub struct Config {
     pub login_max_accounts_per_ip: i64,
     /// Window of the login rate limit.
     pub login_window: Duration,
+    /// Most fee periods one invoice run proposes per contract.
+    pub max_fee_periods_per_run: usize,
     /// Origins (`https://app.example.com`) whose browser code may call the API (CORS);
     /// empty means no CORS.
     pub cors_origins: Vec<String>,
@@ -186,6 +188,8 @@ impl Config {
         let login_max_failures_per_account =
             number("KONTOR_LOGIN_MAX_FAILURES_PER_ACCOUNT", 1, 1000).unwrap_or(5) as i64;
         let login_max_failures_per_ip = number("KONTOR_LOGIN_MAX_FAILURES_PER_IP", 1, 100_000).unwrap_or(50) as i64;
+        let max_fee_periods_per_run = number("KONTOR_MAX_FEE_PERIODS_PER_RUN", 1, 1200)
+            .unwrap_or(domain::engine::DEFAULT_MAX_FEE_PERIODS as u64) as usize;
         let login_max_accounts_per_ip = number("KONTOR_LOGIN_MAX_ACCOUNTS_PER_IP", 1, 100_000).unwrap_or(10) as i64;
 
         let trust_proxy_headers = match var("KONTOR_TRUST_PROXY_HEADERS").as_deref() {
@@ -259,6 +263,7 @@ impl Config {
             login_max_failures_per_ip,
             login_max_accounts_per_ip,
             login_window,
+            max_fee_periods_per_run,
             cors_origins,
         })
     }

@@ -122,6 +122,7 @@ fn context() -> BillingContext {
         ),
         custom_field_mappings: vec![CustomFieldMapping { field_id: 1, service_id: 7 }],
         company_currency: Currency::EUR,
+        max_fee_periods: domain::engine::DEFAULT_MAX_FEE_PERIODS,
     }
 }
 

@@ -73,7 +73,14 @@ pub struct BillingContext {
     pub custom_field_mappings: Vec<CustomFieldMapping>,
     /// Currency of catalog prices, users' rates and cost rates.
     pub company_currency: Currency,
+    /// Most fee periods one run proposes per contract ([`DEFAULT_MAX_FEE_PERIODS`]); a
+    /// contract with more unbilled periods due gets a blocking problem instead, so that a
+    /// mistyped start date cannot produce thousands of fee lines.
+    pub max_fee_periods: usize,
 }
+
+/// Default of [`BillingContext::max_fee_periods`]: three years of monthly fees.
+pub const DEFAULT_MAX_FEE_PERIODS: usize = 36;
 
 impl BillingContext {
     /// The view of the context that rate resolution needs.
@@ -170,6 +177,8 @@ pub enum ProblemCode {
     AmountOverflow,
     /// A date beyond the supported calendar.
     DateOutOfRange,
+    /// More unbilled fee periods are due than one run may propose.
+    TooManyFeePeriods,
 }
 
 str_enum!(ProblemCode {
@@ -184,6 +193,7 @@ str_enum!(ProblemCode {
     ForeignPosition => "foreign_position",
     AmountOverflow => "amount_overflow",
     DateOutOfRange => "date_out_of_range",
+    TooManyFeePeriods => "too_many_fee_periods",
 });
 
 /// Something that prevents committing the run for this customer.
@@ -815,8 +825,25 @@ impl<'a> Run<'a> {
                 }
                 if !cs.input.billed_fee_periods.contains(&period.start) {
                     due.push(period);
+                    if due.len() > self.ctx.max_fee_periods {
+                        break;
+                    }
                 }
                 p = period.next(c.period);
+            }
+            if due.len() > self.ctx.max_fee_periods {
+                let first = due.first().map(|p| p.start.to_string()).unwrap_or_default();
+                self.problems.push(problem(
+                    ProblemCode::TooManyFeePeriods,
+                    None,
+                    Some(c.id),
+                    format!(
+                        "contract {} has more than {} unbilled fee periods due (from {first}); check its start date, \
+                         or bill it in steps with an earlier period end",
+                        c.number, self.ctx.max_fee_periods
+                    ),
+                ));
+                continue;
             }
             for period in due {
                 let (active, total) = pro_rata(&period, c.start, c.end_date);

@@ -89,6 +89,7 @@ impl BillingSetup {
             calendar: store.work_calendar().await?,
             custom_field_mappings: billing_mappings(&booking_fields),
             company_currency: store.company_currency().await?,
+            max_fee_periods: domain::engine::DEFAULT_MAX_FEE_PERIODS,
         };
         Ok(BillingSetup { ctx, booking_fields })
     }

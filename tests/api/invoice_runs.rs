@@ -259,3 +259,28 @@ async fn ready_to_invoice_values_open_billable_work_per_customer_project_and_tic
     problem(app.get("/api/v1/billing/ready?as_of=tomorrow", &app.admin_token).await, StatusCode::UNPROCESSABLE_ENTITY)
         .await;
 }
+
+/// Issue 10, item 5: a contract with decades of unbilled fees is a blocking problem that
+/// says what to do, not thousands of fee lines; the bound is configurable.
+#[tokio::test]
+async fn decades_of_unbilled_fees_are_a_blocking_problem_not_thousands_of_lines() {
+    let app = spawn_app_with(|c| c.max_fee_periods_per_run = 12).await;
+    let customer = customer_id(&app).await;
+    let res = app
+        .post(
+            "/api/v1/contracts",
+            &app.admin_token,
+            &json!({"customer_id": customer, "name": "Old flat fee", "kind": "flat_fee",
+              "start_date": "1990-01-01", "fee": "100.00"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+    let run = preview(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-11-30"})).await;
+    assert_eq!(run["committable"], false);
+    let problems = run["customers"][0]["problems"].as_array().unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0]["code"], "too_many_fee_periods");
+    assert!(problems[0]["message"].as_str().unwrap().contains("more than 12"), "{}", problems[0]);
+    let body = serde_json::to_string(&run).unwrap();
+    assert!(body.len() < 20_000, "a small answer: {} bytes", body.len());
+}

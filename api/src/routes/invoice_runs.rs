@@ -26,6 +26,13 @@ use std::collections::BTreeMap;
 use time::Date;
 use utoipa::{OpenApi, ToSchema};
 
+/// The shared part of a run, with this installation's bound on fee periods per contract.
+async fn billing_setup(state: &AppState) -> Result<BillingSetup, ApiError> {
+    let mut setup = BillingSetup::load(&state.store).await?;
+    setup.ctx.max_fee_periods = state.config.max_fee_periods_per_run;
+    Ok(setup)
+}
+
 /// OpenAPI paths of this module.
 #[derive(OpenApi)]
 #[openapi(paths(run, list_runs, get_run, ready), tags((name = "invoice-runs", description = "Invoice runs: what is ready to invoice, previews, and committed runs that create draft invoices")))]
@@ -316,7 +323,7 @@ pub async fn run(
         p.require(Permission::ManageInvoices)?;
     }
     let plan = plan(&state, &r).await?;
-    let setup = BillingSetup::load(&state.store).await?;
+    let setup = billing_setup(&state).await?;
     if r.mode == RunMode::Preview {
         return Ok(HttpResponse::Ok().json(preview(&state, &setup, &r, &plan).await?));
     }
@@ -396,7 +403,7 @@ pub async fn bill_resolved_ticket(
             per_booking: false,
         },
     };
-    let setup = BillingSetup::load(&state.store).await?;
+    let setup = billing_setup(state).await?;
     let start = RunStart { via: StartedVia::TicketResolved, actor, idempotency: None };
     Ok(Some(state.store.commit_run(&setup, &plan, &start).await?))
 }
@@ -507,7 +514,7 @@ pub struct ReadyQuery {
 pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBilling)?;
     let as_of = q.0.as_of.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
-    let setup = BillingSetup::load(&state.store).await?;
+    let setup = billing_setup(&state).await?;
     let (mut customers, mut contracts, mut projects, mut tickets) =
         (Vec::new(), BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     for customer_id in state.store.customers_to_bill(as_of).await? {

@@ -56,6 +56,7 @@ pub(super) fn ctx() -> BillingContext {
         ),
         custom_field_mappings: vec![CustomFieldMapping { field_id: KM_FIELD, service_id: KM }],
         company_currency: Currency::EUR,
+        max_fee_periods: crate::engine::DEFAULT_MAX_FEE_PERIODS,
     }
 }
 
@@ -1126,4 +1127,28 @@ fn a_ticket_run_on_the_last_day_bills_no_fee_and_leaves_the_quota_period_open() 
     assert_eq!(jan.used, d("240"), "3 h of the ticket run and 1 h now");
     assert!(jan.closed);
     assert_eq!(jan.carried_out, d("300"), "6 h left, capped at 5 h");
+}
+
+#[test]
+fn a_contract_with_more_unbilled_fee_periods_than_one_run_may_propose_is_blocked_not_billed() {
+    let mut c = contract(4, ContractTerms::FlatFee, "100.00", PeriodKind::Monthly);
+    c.start = date!(2000 - 01 - 01);
+    let inp = input(
+        InvoiceDetail::PerBooking,
+        date!(2026 - 11 - 30),
+        vec![ContractInput { contract: c, ledger: vec![], billed_fee_periods: Default::default() }],
+        vec![],
+        vec![],
+        vec![],
+    );
+    let out = compute_customer(&ctx(), &inp);
+    let codes: Vec<_> = out.problems.iter().map(|p| (p.code, p.contract_id)).collect();
+    assert_eq!(codes, vec![(ProblemCode::TooManyFeePeriods, Some(4))]);
+    assert!(out.problems[0].message.contains("2000-01-01"), "{}", out.problems[0].message);
+    assert!(out.proposals.iter().all(|p| p.lines.is_empty()), "no fee line proposed");
+    // With a higher bound the 323 monthly fees are proposed.
+    let wide = BillingContext { max_fee_periods: 400, ..ctx() };
+    let out = compute_customer(&wide, &inp);
+    assert!(out.problems.is_empty());
+    assert_eq!(out.proposals[0].lines.len(), 323);
 }
