@@ -106,6 +106,9 @@ pub struct Claims {
     pub iss: String,
     /// Unique token id.
     pub jti: String,
+    /// The session (login) the token belongs to: the family of its refresh tokens. The
+    /// token works only while the session is live.
+    pub sid: String,
 }
 
 /// Issuer claim of Kontor's access tokens.
@@ -125,7 +128,7 @@ impl TokenKeys {
     }
 
     /// A signed access token for `user_id` valid for `ttl`.
-    pub fn issue(&self, user_id: i64, ttl: std::time::Duration) -> Result<String, ApiError> {
+    pub fn issue(&self, user_id: i64, session: &str, ttl: std::time::Duration) -> Result<String, ApiError> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         let claims = Claims {
             sub: user_id.to_string(),
@@ -133,14 +136,15 @@ impl TokenKeys {
             exp: now + ttl.as_secs() as i64,
             iss: ISSUER.into(),
             jti: random_token(12),
+            sid: session.to_string(),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| ApiError::Internal(format!("cannot sign token: {e}")))
     }
 
-    /// The user id of a valid, unexpired token signed with HS256 by this server (with
-    /// [`TOKEN_LEEWAY_SECONDS`] of clock skew).
-    pub fn verify(&self, token: &str) -> Result<i64, ApiError> {
+    /// The user id and session of a valid, unexpired token signed with HS256 by this
+    /// server (with [`TOKEN_LEEWAY_SECONDS`] of clock skew).
+    pub fn verify(&self, token: &str) -> Result<(i64, String), ApiError> {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.set_issuer(&[ISSUER]);
         validation.set_required_spec_claims(&["exp", "iss", "sub"]);
@@ -153,7 +157,9 @@ impl TokenKeys {
                 _ => "the access token is invalid".into(),
             })
         })?;
-        data.claims.sub.parse().map_err(|_| ApiError::Unauthenticated("the access token is invalid".into()))
+        let user_id =
+            data.claims.sub.parse().map_err(|_| ApiError::Unauthenticated("the access token is invalid".into()))?;
+        Ok((user_id, data.claims.sid))
     }
 }
 
@@ -242,14 +248,18 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Option<
     match credential(req)? {
         None => Ok(None),
         Some(Credential::Jwt(token)) => {
-            let user_id = state.tokens.verify(&token)?;
-            let user = match state.store.get_user(user_id).await {
-                Ok(u) => u,
-                Err(persistence::StoreError::NotFound) => {
-                    return Err(ApiError::Unauthenticated("the account no longer exists".into()))
-                }
-                Err(e) => return Err(e.into()),
+            let (user_id, session) = state.tokens.verify(&token)?;
+            // The user and the liveness of the token's session in one query: a logout, a
+            // password change, a deactivation or a reused refresh token ends the session and
+            // with it every access token issued for it.
+            let Some((user, live)) = state.store.session_user(user_id, &session).await? else {
+                return Err(ApiError::Unauthenticated("the account no longer exists".into()));
             };
+            if !live {
+                return Err(ApiError::Unauthenticated(
+                    "the session has ended (logged out, password changed or refresh token reused); log in again".into(),
+                ));
+            }
             if !user.active {
                 return Err(ApiError::Unauthenticated("the account is deactivated".into()));
             }
@@ -306,9 +316,9 @@ mod tests {
     fn tokens_signed_with_another_secret_are_rejected() {
         let ours = TokenKeys::new(&[1u8; 32]);
         let theirs = TokenKeys::new(&[2u8; 32]);
-        let token = theirs.issue(7, std::time::Duration::from_secs(60)).unwrap();
+        let token = theirs.issue(7, "session", std::time::Duration::from_secs(60)).unwrap();
         assert!(ours.verify(&token).is_err());
-        assert_eq!(theirs.verify(&token).unwrap(), 7);
+        assert_eq!(theirs.verify(&token).unwrap(), (7, "session".to_string()));
     }
 
     #[test]

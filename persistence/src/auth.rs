@@ -11,7 +11,7 @@ use time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RefreshOutcome {
     /// The token was valid; it is now used and its successor is stored.
-    Rotated { user_id: i64 },
+    Rotated { user_id: i64, family_id: String },
     /// The token had already been used: the whole family is revoked (possible theft).
     Reused,
     /// Unknown, expired or revoked.
@@ -135,7 +135,7 @@ impl Store {
                         sqlx::query("INSERT INTO refresh_tokens (user_id, family_id, token_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)")
                             .bind(user_id).bind(&family).bind(new_hash).bind(new_expires_at).bind(now)
                             .execute(&mut *tx).await?;
-                        RefreshOutcome::Rotated { user_id }
+                        RefreshOutcome::Rotated { user_id, family_id: family }
                     } else {
                         sqlx::query("UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL")
                             .bind(now).bind(&family).execute(&mut *tx).await?;

@@ -125,6 +125,23 @@ impl Store {
         Ok(row.into_user().0)
     }
 
+    /// The user of an access token and whether its session (the refresh-token family of
+    /// its login) is still live — not logged out, not ended by a password change,
+    /// deactivation or a reused refresh token. One query.
+    pub async fn session_user(&self, id: i64, session: &str) -> Result<Option<(User, bool)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            user: UserRow,
+            live: bool,
+        }
+        let row: Option<Row> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT u.*, EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.family_id = $2 AND r.user_id = u.id \
+             AND r.revoked_at IS NULL) AS live FROM users u WHERE u.id = $1")
+            .bind(id).bind(session).fetch_optional(pool).await?);
+        Ok(row.map(|r| (r.user.into_user().0, r.live)))
+    }
+
     /// The user with this (lower-cased) e-mail and their password hash, if any.
     pub async fn user_credentials(&self, email: &str) -> Result<Option<(User, String)>> {
         let row: Option<UserRow> = with_pool!(self, pool => sqlx::query_as("SELECT * FROM users WHERE email = $1").bind(email).fetch_optional(pool).await?);

@@ -15,6 +15,13 @@ fn mint(claims: Value, secret: &str) -> String {
     .unwrap()
 }
 
+/// The session (`sid`) of an access token.
+fn session_of(token: &str) -> String {
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["sid"].as_str().unwrap().to_string()
+}
+
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -74,17 +81,25 @@ async fn protected_routes_need_a_credential() {
 #[tokio::test]
 async fn an_expired_access_token_is_rejected() {
     let app = spawn_app().await;
-    let token =
-        mint(json!({"sub": "1", "iat": now() - 3600, "exp": now() - 120, "iss": "kontor", "jti": "x"}), JWT_SECRET);
+    let sid = session_of(&app.admin_token);
+    let token = mint(
+        json!({"sub": "1", "iat": now() - 3600, "exp": now() - 120, "iss": "kontor", "jti": "x", "sid": sid}),
+        JWT_SECRET,
+    );
     let p = problem(app.get("/api/v1/me", &token).await, StatusCode::UNAUTHORIZED).await;
     assert!(p["detail"].as_str().unwrap().contains("expired"), "{p}");
     // Ten seconds past `exp` is expired too: the leeway is at most 5 s.
-    let just_expired =
-        mint(json!({"sub": "1", "iat": now() - 900, "exp": now() - 10, "iss": "kontor", "jti": "w"}), JWT_SECRET);
+    let just_expired = mint(
+        json!({"sub": "1", "iat": now() - 900, "exp": now() - 10, "iss": "kontor", "jti": "w", "sid": sid}),
+        JWT_SECRET,
+    );
     let p = problem(app.get("/api/v1/me", &just_expired).await, StatusCode::UNAUTHORIZED).await;
     assert!(p["detail"].as_str().unwrap().contains("expired"), "{p}");
     // The same claims, unexpired, are accepted: the rejection is about expiry.
-    let fresh = mint(json!({"sub": "1", "iat": now(), "exp": now() + 300, "iss": "kontor", "jti": "y"}), JWT_SECRET);
+    let fresh = mint(
+        json!({"sub": "1", "iat": now(), "exp": now() + 300, "iss": "kontor", "jti": "y", "sid": sid}),
+        JWT_SECRET,
+    );
     assert_eq!(app.get("/api/v1/me", &fresh).await.status(), StatusCode::OK);
 }
 
@@ -244,4 +259,41 @@ async fn typos_of_colleagues_behind_one_ip_do_not_lock_out_the_admin() {
     // A third account failing from the same IP looks like spraying: the IP is locked.
     problem(app.login(ADMIN_EMAIL, "a-typo-in-the-password").await, StatusCode::UNAUTHORIZED).await;
     problem(app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await, StatusCode::TOO_MANY_REQUESTS).await;
+}
+
+/// Issue 10, item 2: an access token lives only as long as its session (login).
+#[tokio::test]
+async fn logout_and_a_reused_refresh_token_end_the_access_tokens_of_that_session_only() {
+    let app = spawn_app().await;
+    let first: Value = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.json().await.unwrap();
+    let second: Value = app.login(ADMIN_EMAIL, ADMIN_PASSWORD).await.json().await.unwrap();
+    let (a1, a2) = (first["access_token"].as_str().unwrap(), second["access_token"].as_str().unwrap());
+    assert_eq!(app.get("/api/v1/me", a1).await.status(), StatusCode::OK);
+    let res = app
+        .client
+        .post(app.url("/api/v1/auth/logout"))
+        .json(&json!({"refresh_token": first["refresh_token"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    problem(app.get("/api/v1/me", a1).await, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(app.get("/api/v1/me", a2).await.status(), StatusCode::OK, "the other login goes on");
+
+    // A refreshed pair continues the same session; a reused refresh token ends it.
+    let r2 = second["refresh_token"].as_str().unwrap();
+    let next: Value = refresh(&app, r2).await.json().await.unwrap();
+    let a3 = next["access_token"].as_str().unwrap();
+    assert_eq!(session_of(a3), session_of(a2));
+    assert_eq!(app.get("/api/v1/me", a3).await.status(), StatusCode::OK);
+    problem(refresh(&app, r2).await, StatusCode::UNAUTHORIZED).await;
+    problem(app.get("/api/v1/me", a2).await, StatusCode::UNAUTHORIZED).await;
+    problem(app.get("/api/v1/me", a3).await, StatusCode::UNAUTHORIZED).await;
+    // A token naming another user's session is refused too.
+    let (_, agent) = app.user_with_roles(&["agent"]).await;
+    let forged = mint(
+        json!({"sub": "1", "iat": now(), "exp": now() + 300, "iss": "kontor", "jti": "f", "sid": session_of(&agent)}),
+        JWT_SECRET,
+    );
+    problem(app.get("/api/v1/me", &forged).await, StatusCode::UNAUTHORIZED).await;
 }

@@ -105,6 +105,10 @@ async fn a_password_change_ends_existing_sessions() {
         .await
         .unwrap();
     problem(res, StatusCode::UNAUTHORIZED).await;
+    // The access token of that session stops working at once, not when it expires.
+    let access = pair["access_token"].as_str().unwrap();
+    let p = problem(app.get("/api/v1/me", access).await, StatusCode::UNAUTHORIZED).await;
+    assert!(p["detail"].as_str().unwrap().contains("session has ended"), "{p}");
     app.token_for(email, "a-brand-new-password").await;
     // The ETag read before the change is stale now.
     problem(

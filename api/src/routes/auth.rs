@@ -73,7 +73,7 @@ async fn token_pair(state: &AppState, user_id: i64, family: &str) -> Result<Toke
     let expires = DbTime::from(time::OffsetDateTime::now_utc() + state.config.refresh_token_ttl);
     state.store.store_refresh_token(user_id, family, &sha256_hex(&refresh), expires).await?;
     Ok(TokenResponse {
-        access_token: state.tokens.issue(user_id, state.config.access_token_ttl)?,
+        access_token: state.tokens.issue(user_id, family, state.config.access_token_ttl)?,
         token_type: "Bearer".into(),
         expires_in: state.config.access_token_ttl.as_secs(),
         refresh_token: refresh,
@@ -151,8 +151,8 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> 
         .store
         .rotate_refresh_token(&sha256_hex(&body.into_inner()?.refresh_token), &sha256_hex(&next), expires)
         .await?;
-    let user_id = match outcome {
-        RefreshOutcome::Rotated { user_id } => user_id,
+    let (user_id, family_id) = match outcome {
+        RefreshOutcome::Rotated { user_id, family_id } => (user_id, family_id),
         RefreshOutcome::Reused => {
             tracing::warn!("refresh token reused; its family is revoked");
             return Err(ApiError::Unauthenticated("the refresh token was already used; log in again".into()));
@@ -166,7 +166,7 @@ pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> 
         return Err(ApiError::Unauthenticated("the account is deactivated".into()));
     }
     Ok(HttpResponse::Ok().insert_header(("cache-control", "no-store")).json(TokenResponse {
-        access_token: state.tokens.issue(user_id, state.config.access_token_ttl)?,
+        access_token: state.tokens.issue(user_id, &family_id, state.config.access_token_ttl)?,
         token_type: "Bearer".into(),
         expires_in: state.config.access_token_ttl.as_secs(),
         refresh_token: next,
