@@ -2,6 +2,8 @@
 //! `openapi.yaml` in the repository root is this document; a test keeps them equal.
 
 use crate::routes;
+
+mod completion;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -44,7 +46,7 @@ const DESCRIPTION: &str = r#"Kontor turns helpdesk tickets and technicians' time
 /// The API description.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Kontor API", description = DESCRIPTION,
+    info(title = "Kontor API", description = DESCRIPTION, contact(name = "Kontor"),
          license(name = "AGPL-3.0-or-later", identifier = "AGPL-3.0-or-later")),
     servers((url = "/", description = "This server")),
     paths(
@@ -110,6 +112,7 @@ pub fn document() -> utoipa::openapi::OpenApi {
     for module in routes::module_docs() {
         doc.merge(module);
     }
+    completion::complete(&mut doc);
     doc
 }
 
