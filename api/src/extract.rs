@@ -193,8 +193,10 @@ pub enum IfMatch {
     Any,
     /// Only if the resource still has this version.
     Version(i64),
-    /// A tag that can never match (another resource's, or garbage).
+    /// Entity-tags none of which is this resource's (another resource's or an unknown one).
     Never,
+    /// Not a list of entity-tags at all (`If-Match: null`): a malformed request.
+    Malformed,
 }
 
 impl IfMatch {
@@ -204,6 +206,9 @@ impl IfMatch {
             IfMatch::Any => Ok(None),
             IfMatch::Version(v) => Ok(Some(v)),
             IfMatch::Never => Err(ApiError::PreconditionFailed),
+            IfMatch::Malformed => Err(ApiError::BadRequest(
+                "If-Match must be `*` or entity-tags as the ETag header gives them, like \"customer-7-v3\"".into(),
+            )),
         }
     }
 
@@ -212,14 +217,20 @@ impl IfMatch {
         let Some(raw) = req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
             return IfMatch::Any;
         };
+        if raw.trim() == "*" {
+            return IfMatch::Any;
+        }
         let prefix = format!("{kind}-{id}-v");
         let mut result = IfMatch::Never;
         for tag in raw.split(',').map(str::trim) {
-            if tag == "*" {
-                return IfMatch::Any;
+            let opaque = tag.strip_prefix("W/").unwrap_or(tag);
+            let Some(inner) = opaque.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
+                return IfMatch::Malformed;
+            };
+            if inner.contains('"') {
+                return IfMatch::Malformed;
             }
-            let tag = tag.trim_start_matches("W/").trim_matches('"');
-            if let Some(v) = tag.strip_prefix(&prefix).and_then(|v| v.parse::<i64>().ok()) {
+            if let Some(v) = inner.strip_prefix(&prefix).and_then(|v| v.parse::<i64>().ok()) {
                 result = IfMatch::Version(v);
             }
         }

@@ -222,6 +222,14 @@ async fn a_stale_if_match_is_412_and_changes_nothing() {
         StatusCode::PRECONDITION_FAILED,
     )
     .await;
+    // Something that is no entity-tag at all is a malformed request.
+    for garbage in ["null", "customer-1-v1", "\"unterminated"] {
+        problem(
+            app.patch(&path, &app.admin_token, &json!({"name": "x"}), Some(garbage)).await,
+            StatusCode::BAD_REQUEST,
+        )
+        .await;
+    }
     let now: Value = app.get(&path, &app.admin_token).await.json().await.unwrap();
     assert_eq!(now["name"], "First writer");
 

@@ -118,6 +118,16 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
         self.0.expecting(f)
     }
 
+    /// A JSON number with an integral value (`8530.0`) is the same number as `8530`
+    /// (JSON Schema calls both an integer): it is read as an integer where one is expected.
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        if v.fract() == 0.0 && v >= i64::MIN as f64 && v < i64::MAX as f64 {
+            self.0.visit_i64(v as i64)
+        } else {
+            self.0.visit_f64(v)
+        }
+    }
+
     visit!(
         visit_bool(bool),
         visit_i8(i8),
@@ -131,7 +141,6 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for Wrap<V> {
         visit_u64(u64),
         visit_u128(u128),
         visit_f32(f32),
-        visit_f64(f64),
         visit_char(char),
         visit_str(&str),
         visit_borrowed_str(&'de str),
@@ -274,6 +283,21 @@ mod tests {
 
     fn parse(json: &str) -> Result<Login, serde_json::Error> {
         Login::deserialize(ObjectsOnly(&mut serde_json::Deserializer::from_str(json)))
+    }
+
+    #[test]
+    fn an_integral_number_with_a_fraction_part_of_zero_is_an_integer() {
+        #[derive(Debug, Deserialize)]
+        struct Ids {
+            id: i64,
+            share: f64,
+        }
+        let ids =
+            Ids::deserialize(ObjectsOnly(&mut serde_json::Deserializer::from_str(r#"{"id": 8530.0, "share": 0.5}"#)))
+                .unwrap();
+        assert_eq!((ids.id, ids.share), (8530, 0.5));
+        let err = Ids::deserialize(ObjectsOnly(&mut serde_json::Deserializer::from_str(r#"{"id": 1.5, "share": 1}"#)));
+        assert!(err.is_err(), "1.5 is no id");
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Makes the OpenAPI document as strict as the server, in one place instead of in every
 //! handler's annotation: the problem responses every operation can give (401 and 403 for
-//! secured operations, 400/413/415/422 for operations with a body, 400 for query
-//! parameters, 404 for path parameters, 412 with `If-Match`, 422 for a bad cursor), the
-//! bounds of the shared parameters (`limit`, `Idempotency-Key`), and a description for every
-//! operation. A handler's own entry for a status wins over the shared one.
+//! secured operations, 409 for secured writes, 400/413/415/422 for operations with a body,
+//! 400 for query parameters, 404 for path parameters, 400 and 412 with `If-Match`, 422 for a
+//! bad cursor), the bounds of the shared parameters (`limit`, `If-Match`,
+//! `Idempotency-Key`, dates), and a description for every operation. A handler's own entry
+//! for a status wins over the shared one.
 
 use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
 use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, Object, Schema, SchemaFormat, SchemaType, Type};
@@ -20,15 +21,16 @@ pub fn complete(doc: &mut OpenApi) {
         }
     }
     for item in doc.paths.paths.values_mut() {
-        for op in
-            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
-        {
-            complete_operation(op);
+        if let Some(op) = item.get.as_mut() {
+            complete_operation(op, false);
+        }
+        for op in [&mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten() {
+            complete_operation(op, true);
         }
     }
 }
 
-fn complete_operation(op: &mut Operation) {
+fn complete_operation(op: &mut Operation, write: bool) {
     if op.description.is_none() {
         op.description = op.summary.clone();
     }
@@ -41,14 +43,19 @@ fn complete_operation(op: &mut Operation) {
     let (if_match, cursor) = (has(ParameterIn::Header, "If-Match"), has(ParameterIn::Query, "cursor"));
     let body = op.request_body.is_some();
     let secured = op.security.as_ref().is_none_or(|reqs| {
-        reqs.iter().any(|r| serde_json::to_value(r).ok().and_then(|v| v.as_object().map(|o| !o.is_empty())) == Some(true))
+        reqs.iter()
+            .any(|r| serde_json::to_value(r).ok().and_then(|v| v.as_object().map(|o| !o.is_empty())) == Some(true))
     });
 
     let mut add = |status: &str, description: &str| {
         op.responses.responses.entry(status.to_string()).or_insert_with(|| problem(description));
     };
-    if body || has_query {
-        add("400", "Malformed request: invalid JSON (with line and column), or a query parameter of the wrong type");
+    if body || has_query || if_match {
+        add(
+            "400",
+            "Malformed request: invalid JSON (with line and column), a query parameter of the wrong type, \
+             or an `If-Match` that is no entity-tag",
+        );
     }
     if secured {
         add("401", "No credentials, or an invalid, expired or revoked access token or API key");
@@ -56,6 +63,13 @@ fn complete_operation(op: &mut Operation) {
     }
     if has_path {
         add("404", "No such resource");
+    }
+    if write && secured {
+        add(
+            "409",
+            "Conflicts with the current state: a duplicate, an archived resource or parent, or a document or \
+             status that no longer allows the change (`detail` says which)",
+        );
     }
     if if_match {
         add("412", "`If-Match` names another version: the resource changed since it was read; nothing changed");
@@ -70,6 +84,9 @@ fn complete_operation(op: &mut Operation) {
 
     for p in op.parameters.iter_mut().flatten() {
         bound_parameter(p);
+        if let Some(RefOr::T(Schema::Object(o))) = p.schema.as_mut() {
+            business_date(o);
+        }
     }
 }
 
@@ -86,6 +103,7 @@ fn free_form_maps(schema: &mut RefOr<Schema>) {
             if is_object && o.properties.is_empty() && o.additional_properties.is_none() {
                 o.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(true)));
             }
+            business_date(o);
             for p in o.properties.values_mut() {
                 free_form_maps(p);
             }
@@ -99,6 +117,16 @@ fn free_form_maps(schema: &mut RefOr<Schema>) {
         Schema::AllOf(c) => c.items.iter_mut().for_each(free_form_maps),
         Schema::AnyOf(c) => c.items.iter_mut().for_each(free_form_maps),
         _ => {}
+    }
+}
+
+/// The server's one rule for dates ([`crate::dto::business_date`]): `YYYY-MM-DD` in the
+/// years 1900–2999, as a pattern on every `format: date` string.
+const BUSINESS_DATE_PATTERN: &str = "^(19[0-9]{2}|2[0-9]{3})-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$";
+
+fn business_date(o: &mut Object) {
+    if o.format == Some(SchemaFormat::KnownFormat(KnownFormat::Date)) && o.pattern.is_none() {
+        o.pattern = Some(BUSINESS_DATE_PATTERN.into());
     }
 }
 
@@ -119,8 +147,17 @@ fn bound_parameter(p: &mut Parameter) {
             o.default = Some(crate::pagination::DEFAULT_LIMIT.into());
             p.schema = Some(RefOr::T(Schema::Object(o)));
             p.description.get_or_insert_with(|| {
-                format!("Page size, 1 to {} (default {})", crate::pagination::MAX_LIMIT, crate::pagination::DEFAULT_LIMIT)
+                format!(
+                    "Page size, 1 to {} (default {})",
+                    crate::pagination::MAX_LIMIT,
+                    crate::pagination::DEFAULT_LIMIT
+                )
             });
+        }
+        (ParameterIn::Header, "if-match") => {
+            let mut o = Object::with_type(Type::String);
+            o.pattern = Some(r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#.into());
+            p.schema = Some(RefOr::T(Schema::Object(o)));
         }
         (ParameterIn::Header, "idempotency-key") => {
             let mut o = Object::with_type(Type::String);
@@ -140,7 +177,8 @@ mod tests {
     fn every_operation_documents_its_problems_and_a_description() {
         let doc = crate::openapi::document();
         for (path, item) in &doc.paths.paths {
-            for (method, op) in [("get", &item.get), ("post", &item.post), ("patch", &item.patch), ("delete", &item.delete)]
+            for (method, op) in
+                [("get", &item.get), ("post", &item.post), ("patch", &item.patch), ("delete", &item.delete)]
             {
                 let Some(op) = op else { continue };
                 assert!(op.description.is_some(), "{method} {path} has a description");

@@ -351,9 +351,10 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageInvoices)?;
     let id = path_id(&req, "id")?;
+    let patch = body.into_inner()?;
     let version = IfMatch::from_request(&req, "invoice", id).version()?;
     let before = state.store.get_invoice(id).await.map_err(store_problem)?;
-    let notes = match body.into_inner()?.notes {
+    let notes = match patch.notes {
         None => before.notes.clone(),
         Some(n) => clean(n.as_deref()),
     };
@@ -425,8 +426,8 @@ pub async fn add_line(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageInvoices)?;
     let id = path_id(&req, "id")?;
-    let version = IfMatch::from_request(&req, "invoice", id).version()?;
     let b = body.into_inner()?;
+    let version = IfMatch::from_request(&req, "invoice", id).version()?;
     let before = state.store.get_invoice(id).await.map_err(store_problem)?;
     let customer = state.store.get_customer(before.customer_id).await?;
     let mut errors = Vec::new();
@@ -539,8 +540,8 @@ pub async fn issue(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageInvoices)?;
     let id = path_id(&req, "id")?;
-    let version = IfMatch::from_request(&req, "invoice", id).version()?;
     let opts = issue_options(body.into_inner()?, invoice::INVOICE_SERIES)?;
+    let version = IfMatch::from_request(&req, "invoice", id).version()?;
     let i = state.store.issue_invoice(id, version, &opts, &p.actor(&req)).await.map_err(store_problem)?;
     respond(&state, StatusCode::OK, i).await
 }
@@ -574,8 +575,8 @@ pub async fn mark_paid(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageInvoices)?;
     let id = path_id(&req, "id")?;
-    let version = IfMatch::from_request(&req, "invoice", id).version()?;
     let paid_on = body.into_inner()?.paid_on.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+    let version = IfMatch::from_request(&req, "invoice", id).version()?;
     let i = state.store.mark_invoice_paid(id, version, paid_on, &p.actor(&req)).await.map_err(store_problem)?;
     respond(&state, StatusCode::OK, i).await
 }
@@ -629,8 +630,8 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageInvoices)?;
     let id = path_id(&req, "id")?;
-    let version = IfMatch::from_request(&req, "invoice", id).version()?;
     let b = body.into_inner()?;
+    let version = IfMatch::from_request(&req, "invoice", id).version()?;
     let reason = clean(b.reason.as_deref());
     if reason.as_ref().is_some_and(|r| r.chars().count() > 500) {
         return Err(ApiError::invalid("reason", "length", "at most 500 characters"));
