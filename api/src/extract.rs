@@ -214,27 +214,62 @@ impl IfMatch {
 
     /// Reads `If-Match` for a resource of `kind` with `id`; tags look like `"customer-7-v3"`.
     pub fn from_request(req: &HttpRequest, kind: &str, id: i64) -> IfMatch {
-        let Some(raw) = req.headers().get(header::IF_MATCH).and_then(|v| v.to_str().ok()) else {
+        let Some(raw) = req.headers().get(header::IF_MATCH) else {
             return IfMatch::Any;
         };
+        let Ok(raw) = raw.to_str() else { return IfMatch::Malformed };
         if raw.trim() == "*" {
             return IfMatch::Any;
         }
         let prefix = format!("{kind}-{id}-v");
+        let Some(tags) = entity_tags(raw) else { return IfMatch::Malformed };
         let mut result = IfMatch::Never;
-        for tag in raw.split(',').map(str::trim) {
-            let opaque = tag.strip_prefix("W/").unwrap_or(tag);
-            let Some(inner) = opaque.strip_prefix('"').and_then(|t| t.strip_suffix('"')) else {
-                return IfMatch::Malformed;
-            };
-            if inner.contains('"') {
-                return IfMatch::Malformed;
-            }
-            if let Some(v) = inner.strip_prefix(&prefix).and_then(|v| v.parse::<i64>().ok()) {
+        for tag in tags {
+            if let Some(v) = tag.strip_prefix(&prefix).and_then(|v| v.parse::<i64>().ok()) {
                 result = IfMatch::Version(v);
             }
         }
         result
+    }
+}
+
+/// The opaque parts of a comma-separated list of entity-tags (`"a", W/"b,c"`), or `None`
+/// when the value is not such a list (RFC 9110: a tag is quoted, may contain commas, no
+/// spaces or quotes; tags are separated by commas and optional white space).
+fn entity_tags(raw: &str) -> Option<Vec<&str>> {
+    let mut tags = Vec::new();
+    let mut rest = raw.trim_matches([' ', '\t']);
+    loop {
+        rest = rest.strip_prefix("W/").unwrap_or(rest);
+        let inner = rest.strip_prefix('"')?;
+        let end = inner.find('"')?;
+        let tag = &inner[..end];
+        if !tag.bytes().all(|b| b == 0x21 || (0x23..=0x7e).contains(&b)) {
+            return None;
+        }
+        tags.push(tag);
+        rest = inner[end + 1..].trim_start_matches([' ', '\t']);
+        if rest.is_empty() {
+            return Some(tags);
+        }
+        rest = rest.strip_prefix(',')?.trim_start_matches([' ', '\t']);
+        if rest.is_empty() {
+            return None;
+        }
+    }
+}
+
+#[cfg(test)]
+mod entity_tag_tests {
+    use super::entity_tags;
+
+    #[test]
+    fn entity_tag_lists_are_read_as_rfc_9110_writes_them() {
+        assert_eq!(entity_tags(r#""customer-7-v3""#), Some(vec!["customer-7-v3"]));
+        assert_eq!(entity_tags(" W/\"a,b\" ,\t\"c\" "), Some(vec!["a,b", "c"]));
+        for bad in ["null", "", "\"a", "\"a\",", "\"a\",,\"b\"", "\"a b\"", "customer-7-v3"] {
+            assert_eq!(entity_tags(bad), None, "{bad:?}");
+        }
     }
 }
 

@@ -156,7 +156,9 @@ fn bound_parameter(p: &mut Parameter) {
         }
         (ParameterIn::Header, "if-match") => {
             let mut o = Object::with_type(Type::String);
-            o.pattern = Some(r#"^(\*|(W/)?"[^"]*"(\s*,\s*(W/)?"[^"]*")*)$"#.into());
+            // `*`, or entity-tags (quoted, no spaces or quotes inside) separated by commas.
+            o.pattern =
+                Some(r#"^(\*|[ \t]*(W/)?"[\x21\x23-\x7E]*"([ \t]*,[ \t]*(W/)?"[\x21\x23-\x7E]*")*[ \t]*)$"#.into());
             p.schema = Some(RefOr::T(Schema::Object(o)));
         }
         (ParameterIn::Header, "idempotency-key") => {
