@@ -259,20 +259,6 @@ fn entity_tags(raw: &str) -> Option<Vec<&str>> {
     }
 }
 
-#[cfg(test)]
-mod entity_tag_tests {
-    use super::entity_tags;
-
-    #[test]
-    fn entity_tag_lists_are_read_as_rfc_9110_writes_them() {
-        assert_eq!(entity_tags(r#""customer-7-v3""#), Some(vec!["customer-7-v3"]));
-        assert_eq!(entity_tags(" W/\"a,b\" ,\t\"c\" "), Some(vec!["a,b", "c"]));
-        for bad in ["null", "", "\"a", "\"a\",", "\"a\",,\"b\"", "\"a b\"", "customer-7-v3"] {
-            assert_eq!(entity_tags(bad), None, "{bad:?}");
-        }
-    }
-}
-
 /// The strong ETag of a resource version.
 pub fn etag(kind: &str, id: i64, version: i64) -> String {
     format!("\"{kind}-{id}-v{version}\"")
@@ -290,4 +276,18 @@ pub fn created_at(mut res: HttpResponse, location: &str) -> HttpResponse {
         res.headers_mut().insert(header::LOCATION, v);
     }
     res
+}
+
+#[cfg(test)]
+mod entity_tag_tests {
+    use super::entity_tags;
+
+    #[test]
+    fn entity_tag_lists_are_read_as_rfc_9110_writes_them() {
+        assert_eq!(entity_tags(r#""customer-7-v3""#), Some(vec!["customer-7-v3"]));
+        assert_eq!(entity_tags(" W/\"a,b\" ,\t\"c\" "), Some(vec!["a,b", "c"]));
+        for bad in ["null", "", "\"a", "\"a\",", "\"a\",,\"b\"", "\"a b\"", "customer-7-v3"] {
+            assert_eq!(entity_tags(bad), None, "{bad:?}");
+        }
+    }
 }
