@@ -60,6 +60,9 @@ pub struct Config {
     pub login_window: Duration,
     /// Most fee periods one invoice run proposes per contract.
     pub max_fee_periods_per_run: usize,
+    /// Most bookings (and, separately, expenses and notes) one ticket or project proof of
+    /// service lists; a longer report is 422 `report_too_large` (narrow `from`/`to`).
+    pub max_report_entries: usize,
     /// Origins (`https://app.example.com`) whose browser code may call the API (CORS);
     /// empty means no CORS.
     pub cors_origins: Vec<String>,
@@ -190,6 +193,7 @@ impl Config {
         let login_max_failures_per_ip = number("KONTOR_LOGIN_MAX_FAILURES_PER_IP", 1, 100_000).unwrap_or(50) as i64;
         let max_fee_periods_per_run = number("KONTOR_MAX_FEE_PERIODS_PER_RUN", 1, 1200)
             .unwrap_or(domain::engine::DEFAULT_MAX_FEE_PERIODS as u64) as usize;
+        let max_report_entries = number("KONTOR_MAX_REPORT_ENTRIES", 1, 1_000_000).unwrap_or(10_000) as usize;
         let login_max_accounts_per_ip = number("KONTOR_LOGIN_MAX_ACCOUNTS_PER_IP", 1, 100_000).unwrap_or(10) as i64;
 
         let trust_proxy_headers = match var("KONTOR_TRUST_PROXY_HEADERS").as_deref() {
@@ -264,6 +268,7 @@ impl Config {
             login_max_accounts_per_ip,
             login_window,
             max_fee_periods_per_run,
+            max_report_entries,
             cors_origins,
         })
     }

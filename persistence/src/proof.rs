@@ -129,6 +129,14 @@ pub struct WorkPeriod {
     pub to: Option<Date>,
 }
 
+/// A ticket or project report would list more than this many bookings, expenses or notes
+/// (each counted separately): the caller is to narrow the period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReportTooLarge {
+    /// The bound that was exceeded.
+    pub max_entries: usize,
+}
+
 #[derive(sqlx::FromRow)]
 struct BookingRow {
     id: i64,
@@ -376,7 +384,13 @@ impl Store {
 
     /// The proof of service of a ticket: its bookings and expenses in `period` with the
     /// invoice settling each now (open when none), and its report notes written in it.
-    pub async fn ticket_proof(&self, ticket_id: i64, period: WorkPeriod) -> Result<ProofOfService> {
+    /// At most `max_entries` bookings, expenses and notes each are read.
+    pub async fn ticket_proof(
+        &self,
+        ticket_id: i64,
+        period: WorkPeriod,
+        max_entries: usize,
+    ) -> Result<std::result::Result<ProofOfService, ReportTooLarge>> {
         let bookings = format!(
             "{BOOKING_SELECT} {CURRENT_BOOKING_SETTLEMENT} WHERE b.ticket_id = $1 AND {BOOKING_DATES} {BOOKING_ORDER}"
         );
@@ -384,13 +398,19 @@ impl Store {
             "{EXPENSE_SELECT} {CURRENT_EXPENSE_SETTLEMENT} WHERE e.ticket_id = $1 AND {EXPENSE_DATES} {EXPENSE_ORDER}"
         );
         let notes = format!("{NOTE_SELECT} AND n.ticket_id = $1 {NOTE_ORDER}");
-        self.work_proof(ticket_id, period, &bookings, &expenses, &notes).await
+        self.work_proof(ticket_id, period, max_entries, &bookings, &expenses, &notes).await
     }
 
     /// The proof of service of a project: the bookings and expenses in `period` on the
     /// project or on its tickets, with the invoice settling each now (open when none), and
     /// the report notes written in it on the tickets involved.
-    pub async fn project_proof(&self, project_id: i64, period: WorkPeriod) -> Result<ProofOfService> {
+    /// At most `max_entries` bookings, expenses and notes each are read.
+    pub async fn project_proof(
+        &self,
+        project_id: i64,
+        period: WorkPeriod,
+        max_entries: usize,
+    ) -> Result<std::result::Result<ProofOfService, ReportTooLarge>> {
         let bookings = format!(
             "{BOOKING_SELECT} {CURRENT_BOOKING_SETTLEMENT} WHERE (b.project_id = $1 OR t.project_id = $1) \
              AND {BOOKING_DATES} {BOOKING_ORDER}"
@@ -400,18 +420,23 @@ impl Store {
              AND {EXPENSE_DATES} {EXPENSE_ORDER}"
         );
         let notes = format!("{NOTE_SELECT} AND {PROJECT_TICKETS} {NOTE_ORDER}");
-        self.work_proof(project_id, period, &bookings, &expenses, &notes).await
+        self.work_proof(project_id, period, max_entries, &bookings, &expenses, &notes).await
     }
 
-    /// Runs a ticket or project report's three queries (`$1` the id, `$2`/`$3` the period).
+    /// Runs a ticket or project report's three queries (`$1` the id, `$2`/`$3` the period),
+    /// each reading at most one row more than `max_entries`.
     async fn work_proof(
         &self,
         id: i64,
         period: WorkPeriod,
+        max_entries: usize,
         bookings: &str,
         expenses: &str,
         notes: &str,
-    ) -> Result<ProofOfService> {
+    ) -> Result<std::result::Result<ProofOfService, ReportTooLarge>> {
+        let bounded = |sql: &str| format!("{sql} LIMIT {}", max_entries.saturating_add(1));
+        let (bookings, expenses, notes) = (bounded(bookings), bounded(expenses), bounded(notes));
+        let (bookings, expenses, notes) = (bookings.as_str(), expenses.as_str(), notes.as_str());
         let (from_t, to_t) = day_bounds(period);
         let (b, e, n): (Vec<BookingRow>, Vec<ExpenseRow>, Vec<NoteRow>) = with_pool!(self, pool => {
             let b = sqlx::query_as(bookings).bind(id).bind(period.from).bind(period.to).fetch_all(pool).await?;
@@ -419,7 +444,10 @@ impl Store {
             let n = sqlx::query_as(notes).bind(id).bind(from_t).bind(to_t).fetch_all(pool).await?;
             (b, e, n)
         });
-        assemble(b, e, n, 0)
+        if b.len().max(e.len()).max(n.len()) > max_entries {
+            return Ok(Err(ReportTooLarge { max_entries }));
+        }
+        assemble(b, e, n, 0).map(Ok)
     }
 }
 

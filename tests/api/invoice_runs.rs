@@ -284,3 +284,66 @@ async fn decades_of_unbilled_fees_are_a_blocking_problem_not_thousands_of_lines(
     let body = serde_json::to_string(&run).unwrap();
     assert!(body.len() < 20_000, "a small answer: {} bytes", body.len());
 }
+
+/// Issue 10, item 5: a preview over all customers is paged like a list, so that its answer
+/// stays bounded; every customer appears on exactly one page, and a cursor only continues
+/// the preview it was made for.
+#[tokio::test]
+async fn a_preview_of_all_customers_is_paged_and_each_customer_is_on_one_page() {
+    let app = spawn_app().await;
+    let mut customers = Vec::new();
+    for i in 0..5 {
+        let customer = customer_id(&app).await;
+        let res = app
+            .post(
+                "/api/v1/contracts",
+                &app.admin_token,
+                &json!({"customer_id": customer, "name": format!("Flat {i}"), "kind": "flat_fee",
+                  "start_date": "2026-11-01", "fee": "100.00"}),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+        customers.push(customer);
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut pages = 0;
+    loop {
+        let mut body = json!({"scope": "all", "period_end": "2026-11-30", "limit": 2});
+        if let Some(c) = &cursor {
+            body["cursor"] = json!(c);
+        }
+        let page = preview(&app, body).await;
+        pages += 1;
+        let listed = page["customers"].as_array().unwrap();
+        assert!(listed.len() <= 2, "{page}");
+        assert_eq!(page["summary"]["customers"], listed.len());
+        seen.extend(listed.iter().map(|c| c["customer_id"].as_i64().unwrap()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, customers, "every customer once, in id order");
+    assert_eq!(pages, 3);
+    // Without a limit, up to 50 customers come on one page.
+    let all = preview(&app, json!({"scope": "all", "period_end": "2026-11-30"})).await;
+    assert_eq!(all["customers"].as_array().unwrap().len(), 5);
+    assert!(all["next_cursor"].is_null());
+
+    // A cursor of another period, a made-up limit and paging a commit are 422.
+    let first = preview(&app, json!({"scope": "all", "period_end": "2026-11-30", "limit": 2})).await;
+    let c = first["next_cursor"].as_str().unwrap();
+    for (body, field) in [
+        (json!({"scope": "all", "period_end": "2026-12-31", "cursor": c}), "cursor"),
+        (json!({"scope": "all", "period_end": "2026-11-30", "limit": 0}), "limit"),
+        (json!({"scope": "all", "period_end": "2026-11-30", "limit": 201}), "limit"),
+        (json!({"mode": "commit", "scope": "all", "period_end": "2026-11-30", "limit": 2}), "limit"),
+    ] {
+        let p =
+            problem(app.post("/api/v1/invoice-runs", &app.admin_token, &body).await, StatusCode::UNPROCESSABLE_ENTITY)
+                .await;
+        assert_eq!(error_fields(&p), vec![field.to_string()], "{body}: {p}");
+    }
+    assert_eq!(app.get("/api/v1/invoices", &app.admin_token).await.json::<Value>().await.unwrap()["items"], json!([]));
+}

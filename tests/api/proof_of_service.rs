@@ -338,3 +338,29 @@ async fn only_billing_managers_admins_and_invoice_readers_see_proofs_and_unknown
         problem(app.get(path, &app.admin_token).await, StatusCode::NOT_FOUND).await;
     }
 }
+
+/// Issue 10, item 5: a report is bounded (`KONTOR_MAX_REPORT_ENTRIES`); a longer one is 422
+/// naming the period to narrow, and the narrowed report is complete.
+#[tokio::test]
+async fn a_report_longer_than_the_bound_asks_for_a_narrower_period() {
+    let app = spawn_app_with(|c| c.max_report_entries = 2).await;
+    let remote = service(&app, "REMOTE", "hour", true).await;
+    let customer = customer_id(&app).await;
+    let rollout = project(&app, json!({"name": "Rollout", "customer_id": customer})).await;
+    let ticket = create_ticket(&app, json!({"title": "Client 1", "project_id": rollout["id"]})).await;
+    for day in ["2026-10-30", "2026-11-05", "2026-11-20"] {
+        book(&app, json!({"work_date": day, "duration_minutes": 60, "service_id": remote, "ticket_id": ticket["id"], "description": "Work"})).await;
+    }
+    for path in [
+        format!("/api/v1/projects/{}/proof-of-service", rollout["id"]),
+        format!("/api/v1/tickets/{}/proof-of-service", ticket["id"]),
+    ] {
+        let p = problem(app.get(&path, &app.admin_token).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(error_fields(&p), vec!["from".to_string(), "to".to_string()], "{p}");
+        assert_eq!(p["errors"][0]["code"], "report_too_large");
+        assert!(p["errors"][0]["message"].as_str().unwrap().contains("more than 2"), "{p}");
+        let november = proof(&app, &format!("{path}?from=2026-11-01&to=2026-11-30"), &app.admin_token).await;
+        assert_eq!(november["bookings"].as_array().unwrap().len(), 2);
+        assert_eq!(november["totals"]["actual_minutes"], 120);
+    }
+}

@@ -66,9 +66,11 @@ list_response!(ApiClientList, ApiClientOut, "A page of API clients.");
 #[serde(deny_unknown_fields)]
 pub struct ApiClientCreate {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     #[schema(example = "Helpdesk (Zammad)")]
     pub name: String,
     #[validate(length(min = 1, message = "at least one scope is required"))]
+    #[schema(min_items = 1)]
     #[schema(example = json!(["tickets:write", "customers:read"]))]
     pub scopes: Vec<Scope>,
 }

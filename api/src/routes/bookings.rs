@@ -243,6 +243,7 @@ pub struct BookingCreate {
     /// An hourly catalog service (e.g. remote support).
     pub service_id: i64,
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     #[schema(example = "Replaced the toner and tested printing")]
     pub description: String,
     pub ticket_id: Option<i64>,
@@ -275,6 +276,7 @@ pub struct BookingPatch {
     pub end_time: Option<Option<String>>,
     pub service_id: Option<i64>,
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]

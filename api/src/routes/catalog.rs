@@ -106,9 +106,11 @@ list_response!(ServiceList, ServiceOut, "A page of catalog services.");
 pub struct ServiceCreate {
     /// Unique code; letters, digits and `- _ . /`; stored upper case.
     #[validate(length(min = 1, max = 32), custom(function = "valid_service_code"))]
+    #[schema(min_length = 1, max_length = 32)]
     #[schema(example = "REMOTE")]
     pub code: String,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     #[schema(example = "Remote support")]
     pub name: String,
     pub unit: Unit,
@@ -128,8 +130,10 @@ pub struct ServiceCreate {
 #[serde(deny_unknown_fields)]
 pub struct ServicePatch {
     #[validate(length(min = 1, max = 32), custom(function = "valid_service_code"))]
+    #[schema(min_length = 1, max_length = 32)]
     pub code: Option<String>,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     pub unit: Option<Unit>,
     pub kind: Option<ServiceKind>,

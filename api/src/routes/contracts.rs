@@ -291,8 +291,10 @@ pub struct ContractCreate {
     pub customer_id: i64,
     /// Contract number; assigned automatically (`V-2026-0001`, …) when absent.
     #[validate(length(min = 1, max = 32), custom(function = "valid_number"))]
+    #[schema(min_length = 1, max_length = 32)]
     pub number: Option<String>,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     #[schema(example = "Support 10 h")]
     pub name: String,
     /// Fixed after creation.
@@ -348,8 +350,10 @@ pub struct ContractPatch {
     /// Only the current value is accepted.
     pub kind: Option<ContractKind>,
     #[validate(length(min = 1, max = 32), custom(function = "valid_number"))]
+    #[schema(min_length = 1, max_length = 32)]
     pub number: Option<String>,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[schema(value_type = Option<String>, format = Date)]
     #[serde(default, deserialize_with = "crate::dto::business_date_opt")]

@@ -114,6 +114,7 @@ pub struct CustomFieldCreate {
     #[schema(example = "km", pattern = "^[a-z][a-z0-9_]{0,39}$")]
     pub key: String,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     #[schema(example = "Kilometres driven")]
     pub label: String,
     /// Cannot be changed later.
@@ -139,6 +140,7 @@ pub struct CustomFieldCreate {
 #[serde(deny_unknown_fields)]
 pub struct CustomFieldPatch {
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub label: Option<String>,
     pub required: Option<bool>,
     #[serde(default, deserialize_with = "double_option")]

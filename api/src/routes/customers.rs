@@ -64,12 +64,15 @@ fn valid_vat_id(s: &str) -> Result<(), ValidationError> {
 #[serde(deny_unknown_fields)]
 pub struct Address {
     #[validate(length(max = 200))]
+    #[schema(max_length = 200)]
     #[schema(example = "Hauptstraße 1")]
     pub street: Option<String>,
     #[validate(length(max = 20))]
+    #[schema(max_length = 20)]
     #[schema(example = "10115")]
     pub postal_code: Option<String>,
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     #[schema(example = "Berlin")]
     pub city: Option<String>,
     /// ISO 3166-1 alpha-2.
@@ -112,15 +115,19 @@ impl From<Contact> for ContactOut {
 #[serde(deny_unknown_fields)]
 pub struct ContactCreate {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     #[schema(example = "Petra Schmidt")]
     pub name: String,
     #[validate(email, length(max = 254))]
+    #[schema(max_length = 254)]
     #[schema(example = "petra.schmidt@example.com")]
     pub email: Option<String>,
     #[validate(length(max = 50))]
+    #[schema(max_length = 50)]
     #[schema(example = "+49 30 1234567")]
     pub phone: Option<String>,
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     pub position: Option<String>,
 }
 
@@ -140,17 +147,21 @@ impl ContactCreate {
 #[serde(deny_unknown_fields)]
 pub struct ContactPatch {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(email, length(max = 254))]
+    #[schema(max_length = 254)]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 50))]
+    #[schema(max_length = 50)]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 100))]
+    #[schema(max_length = 100)]
     #[schema(value_type = Option<String>)]
     pub position: Option<Option<String>>,
 }
@@ -236,8 +247,10 @@ list_response!(ContactList, ContactOut, "The contacts of a customer.");
 pub struct CustomerCreate {
     /// Customer number; assigned automatically (10001, 10002, …) when absent.
     #[validate(length(min = 1, max = 32), custom(function = "valid_code"))]
+    #[schema(min_length = 1, max_length = 32)]
     pub number: Option<String>,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     #[schema(example = "Muster IT GmbH")]
     pub name: String,
     #[validate(nested)]
@@ -247,6 +260,7 @@ pub struct CustomerCreate {
     #[schema(example = "DE123456789")]
     pub vat_id: Option<String>,
     #[validate(email, length(max = 254))]
+    #[schema(max_length = 254)]
     pub billing_email: Option<String>,
     /// ISO 4217; default `EUR`.
     #[validate(custom(function = "valid_currency"))]
@@ -254,6 +268,7 @@ pub struct CustomerCreate {
     pub currency: Option<String>,
     /// Default 14.
     #[validate(range(min = 0, max = 365))]
+    #[schema(minimum = 0, maximum = 365)]
     pub payment_terms_days: Option<i64>,
     /// Default `domestic`.
     pub vat_treatment: Option<VatTreatment>,
@@ -262,13 +277,17 @@ pub struct CustomerCreate {
     /// Default `per_ticket`.
     pub invoice_detail: Option<InvoiceDetail>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub helpdesk_ref: Option<String>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub accounting_ref: Option<String>,
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub notes: Option<String>,
     /// Contacts to create with the customer (at most 50).
     #[validate(length(max = 50), nested)]
+    #[schema(max_items = 50)]
     pub contacts: Option<Vec<ContactCreate>>,
 }
 
@@ -277,8 +296,10 @@ pub struct CustomerCreate {
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatch {
     #[validate(length(min = 1, max = 32), custom(function = "valid_code"))]
+    #[schema(min_length = 1, max_length = 32)]
     pub number: Option<String>,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// Replaces the whole address; `null` clears it.
     #[serde(default, deserialize_with = "double_option")]
@@ -291,25 +312,30 @@ pub struct CustomerPatch {
     pub vat_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(email, length(max = 254))]
+    #[schema(max_length = 254)]
     #[schema(value_type = Option<String>)]
     pub billing_email: Option<Option<String>>,
     #[validate(custom(function = "valid_currency"))]
     pub currency: Option<String>,
     #[validate(range(min = 0, max = 365))]
+    #[schema(minimum = 0, maximum = 365)]
     pub payment_terms_days: Option<i64>,
     pub vat_treatment: Option<VatTreatment>,
     pub billing_mode: Option<BillingMode>,
     pub invoice_detail: Option<InvoiceDetail>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     #[schema(value_type = Option<String>)]
     pub helpdesk_ref: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     #[schema(value_type = Option<String>)]
     pub accounting_ref: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     #[schema(value_type = Option<String>)]
     pub notes: Option<Option<String>>,
 }

@@ -105,6 +105,7 @@ pub struct ExpenseCreate {
     pub expense_date: Date,
     pub service_id: Option<i64>,
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     #[schema(example = "Hard disk 1 TB")]
     pub description: Option<String>,
     #[schema(value_type = String, example = "1")]
@@ -129,6 +130,7 @@ pub struct ExpensePatch {
     #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub expense_date: Option<Date>,
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub description: Option<String>,
     #[schema(value_type = Option<String>)]
     pub quantity: Option<DecimalString>,

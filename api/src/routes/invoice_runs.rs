@@ -83,6 +83,21 @@ pub struct RunRequest {
     #[schema(value_type = String, format = Date, example = "2026-11-30")]
     #[serde(deserialize_with = "crate::dto::business_date")]
     pub period_end: Date,
+    /// Preview only: customers per page (1–200, default 50). A preview lists customers in
+    /// id order and pages them like a list, so that a run over thousands of customers is
+    /// read in bounded answers; a commit always covers the whole scope (422 if given).
+    #[schema(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// Preview only: `next_cursor` of the previous page, with the same scope and period
+    /// (a cursor of another request is 422 `invalid_cursor`).
+    pub cursor: Option<String>,
+}
+
+impl RunRequest {
+    /// What a preview cursor is bound to: scope and period.
+    fn fingerprint(&self) -> String {
+        format!("{:?}/{:?}/{:?}/{}", self.scope, self.scope_id, self.period_start, self.period_end)
+    }
 }
 
 /// Totals of a preview.
@@ -104,13 +119,19 @@ pub struct RunPreview {
     pub period_start: Option<String>,
     #[schema(value_type = String, format = Date)]
     pub period_end: String,
-    /// True when no customer has a blocking problem.
+    /// True when no customer on this page has a blocking problem (the run is committable
+    /// when this holds on every page).
     pub committable: bool,
+    /// Totals of this page.
     pub summary: RunSummary,
     /// Per customer: invoice proposals with every line, the quota-ledger entries issuing
     /// would write, blocking problems (each naming its position), quota threshold
-    /// crossings and profitability.
+    /// crossings and profitability. At most `limit` customers: only customers with a
+    /// proposal or a problem are listed.
     pub customers: Vec<CustomerBilling>,
+    /// Pass as `cursor` (with the same scope and period) for the next customers; `null`
+    /// on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// Who started a run.
@@ -321,6 +342,15 @@ pub async fn run(
     let r = body.into_inner()?;
     if r.mode == RunMode::Commit {
         p.require(Permission::ManageInvoices)?;
+        for (field, given) in [("limit", r.limit.is_some()), ("cursor", r.cursor.is_some())] {
+            if given {
+                return Err(ApiError::invalid(
+                    field,
+                    "not_applicable",
+                    "a commit covers the whole scope; pages are for previews",
+                ));
+            }
+        }
     }
     let plan = plan(&state, &r).await?;
     let setup = billing_setup(&state).await?;
@@ -344,8 +374,27 @@ async fn preview(
     r: &RunRequest,
     plan: &RunPlan,
 ) -> Result<RunPreview, ApiError> {
-    let mut results = Vec::with_capacity(plan.customers.len());
-    for &customer_id in &plan.customers {
+    let page_size = limit(r.limit)? as usize;
+    let fingerprint = r.fingerprint();
+    let after = match decode_cursor::<(i64, String)>(r.cursor.as_deref())? {
+        Some((_, made_for)) if made_for != fingerprint => {
+            return Err(ApiError::invalid(
+                "cursor",
+                "invalid_cursor",
+                "the cursor belongs to a preview of another scope or period: repeat that request, or start again without one",
+            ))
+        }
+        Some((after, _)) => Some(after),
+        None => None,
+    };
+    let mut results = Vec::with_capacity(page_size.min(plan.customers.len()));
+    let mut next_cursor = None;
+    for &customer_id in plan.customers.iter().filter(|&&c| after.is_none_or(|a| c > a)) {
+        if results.len() == page_size {
+            next_cursor =
+                results.last().map(|c: &CustomerBilling| encode_cursor(&(c.customer_id, fingerprint.clone())));
+            break;
+        }
         let cr = setup.customer_input(&state.store, customer_id, plan.params).await?;
         let mut billing = compute_customer(&setup.ctx, &cr.input);
         if !billing.proposals.is_empty() {
@@ -373,6 +422,7 @@ async fn preview(
         committable: summary.problems == 0,
         summary,
         customers: results,
+        next_cursor,
     })
 }
 

@@ -102,9 +102,11 @@ list_response!(ProjectList, ProjectOut, "A page of projects.");
 #[serde(deny_unknown_fields)]
 pub struct ProjectCreate {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     #[schema(example = "Migration Exchange → M365")]
     pub name: String,
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub description: Option<String>,
     /// Default `false` (a customer project).
     pub internal: Option<bool>,
@@ -127,9 +129,11 @@ pub struct ProjectCreate {
 #[serde(deny_unknown_fields)]
 pub struct ProjectPatch {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     /// Switching to internal needs `customer_id: null` in the same request.
@@ -241,6 +245,7 @@ list_response!(TaskList, TaskOut, "A page of a project's tasks.");
 #[serde(deny_unknown_fields)]
 pub struct TaskCreate {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     #[schema(example = "Migrate mailboxes")]
     pub name: String,
     /// An active user.
@@ -249,6 +254,7 @@ pub struct TaskCreate {
     #[schema(value_type = Option<String>, example = "8")]
     pub estimate_hours: Option<DecimalString>,
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     pub notes: Option<String>,
     /// Default `false`.
     pub done: Option<bool>,
@@ -259,6 +265,7 @@ pub struct TaskCreate {
 #[serde(deny_unknown_fields)]
 pub struct TaskPatch {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<i64>)]
@@ -268,6 +275,7 @@ pub struct TaskPatch {
     pub estimate_hours: Option<Option<DecimalString>>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 10000))]
+    #[schema(max_length = 10000)]
     #[schema(value_type = Option<String>)]
     pub notes: Option<Option<String>>,
     pub done: Option<bool>,

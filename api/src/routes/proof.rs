@@ -8,7 +8,7 @@
 
 use crate::auth::Principal;
 use crate::dto::{date_text, timestamp, DecimalString};
-use crate::error::{not_found, ApiError, Problem};
+use crate::error::{not_found, ApiError, FieldError, Problem};
 use crate::extract::{path_id, Query};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -17,7 +17,8 @@ use domain::proof::{booking_minutes, BookingMinutes, MinuteTotals, SettledMinute
 use domain::Permission;
 use persistence::invoices::Invoice;
 use persistence::proof::{
-    ProofBooking, ProofExpense, ProofOfService, ProofTicket, ReportNote, Settlement, SettlingInvoice, WorkPeriod,
+    ProofBooking, ProofExpense, ProofOfService, ProofTicket, ReportNote, ReportTooLarge, Settlement, SettlingInvoice,
+    WorkPeriod,
 };
 use persistence::StoreError;
 use serde::{Deserialize, Serialize};
@@ -410,6 +411,18 @@ fn work_period(q: PeriodQuery) -> Result<WorkPeriod, ApiError> {
     Ok(WorkPeriod { from: q.from, to: q.to })
 }
 
+/// A report over the bound of `KONTOR_MAX_REPORT_ENTRIES`: 422 naming the period.
+fn too_large(e: ReportTooLarge) -> ApiError {
+    let message = format!(
+        "the report would list more than {} bookings, expenses or notes: narrow it with from and to",
+        e.max_entries
+    );
+    ApiError::Validation(vec![
+        FieldError::new("from", "report_too_large", message.clone()),
+        FieldError::new("to", "report_too_large", message),
+    ])
+}
+
 // ---- handlers ----
 
 /// Proof of service of an invoice (Leistungsnachweis).
@@ -469,7 +482,7 @@ pub async fn invoice_report(
         (status = 401, description = "No or an invalid credential", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing, manager or admin (API keys: `invoices:read`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid `from`/`to` (not `YYYY-MM-DD`, or `to` before `from`)", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Invalid `from`/`to` (not `YYYY-MM-DD`, or `to` before `from`), or `report_too_large`: the period holds more bookings, expenses or notes than one report lists (`KONTOR_MAX_REPORT_ENTRIES`, default 10,000 each)", body = Problem, content_type = "application/problem+json")))]
 pub async fn ticket_report(
     req: HttpRequest,
     p: Principal,
@@ -480,7 +493,7 @@ pub async fn ticket_report(
     let id = path_id(&req, "id")?;
     let period = work_period(q.0)?;
     let ticket = state.store.get_ticket(id).await.map_err(not_found("ticket"))?;
-    let proof = state.store.ticket_proof(id, period).await?;
+    let proof = state.store.ticket_proof(id, period, state.config.max_report_entries).await?.map_err(too_large)?;
     let subject = Subject {
         scope: ProofScope::Ticket,
         invoice: None,
@@ -507,7 +520,7 @@ pub async fn ticket_report(
         (status = 401, description = "No or an invalid credential", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing, manager or admin (API keys: `invoices:read`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid `from`/`to` (not `YYYY-MM-DD`, or `to` before `from`)", body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Invalid `from`/`to` (not `YYYY-MM-DD`, or `to` before `from`), or `report_too_large`: the period holds more bookings, expenses or notes than one report lists (`KONTOR_MAX_REPORT_ENTRIES`, default 10,000 each)", body = Problem, content_type = "application/problem+json")))]
 pub async fn project_report(
     req: HttpRequest,
     p: Principal,
@@ -518,7 +531,7 @@ pub async fn project_report(
     let id = path_id(&req, "id")?;
     let period = work_period(q.0)?;
     let project = state.store.get_project(id).await.map_err(not_found("project"))?;
-    let proof = state.store.project_proof(id, period).await?;
+    let proof = state.store.project_proof(id, period, state.config.max_report_entries).await?.map_err(too_large)?;
     let subject = Subject {
         scope: ProofScope::Project,
         invoice: None,

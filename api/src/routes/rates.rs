@@ -841,10 +841,12 @@ list_response!(RoundingRuleList, RoundingRuleOut, "A page of stored rounding rul
 pub struct RoundingRuleIn {
     /// 1–1440 minutes.
     #[validate(range(min = 1, max = 1440))]
+    #[schema(minimum = 1, maximum = 1440)]
     #[schema(example = 15)]
     pub increment_minutes: i64,
     /// 0–1440 minutes.
     #[validate(range(min = 0, max = 1440))]
+    #[schema(minimum = 0, maximum = 1440)]
     #[schema(example = 15)]
     pub minimum_minutes: i64,
     pub mode: RoundingMode,
@@ -1009,6 +1011,7 @@ list_response!(HolidayList, HolidayOut, "A page of holidays in date order.");
 #[serde(deny_unknown_fields)]
 pub struct HolidayIn {
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     #[schema(example = "Christmas Day")]
     pub name: String,
 }

@@ -97,9 +97,11 @@ list_response!(TeamMemberList, TeamMemberOut, "The members of a team (one page: 
 pub struct TeamCreate {
     /// Unique name.
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     #[schema(example = "Field service North")]
     pub name: String,
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
@@ -108,9 +110,11 @@ pub struct TeamCreate {
 #[serde(deny_unknown_fields)]
 pub struct TeamPatch {
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 2000))]
+    #[schema(max_length = 2000)]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
 }

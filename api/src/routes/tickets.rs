@@ -137,9 +137,11 @@ fn object(v: &serde_json::Value) -> Result<(), validator::ValidationError> {
 #[serde(deny_unknown_fields)]
 pub struct TicketCreate {
     #[validate(length(min = 1, max = 300))]
+    #[schema(min_length = 1, max_length = 300)]
     #[schema(example = "Printer on 2nd floor offline")]
     pub title: String,
     #[validate(length(max = 20000))]
+    #[schema(max_length = 20000)]
     pub description: Option<String>,
     /// Default `ticket`.
     pub ticket_type: Option<TicketType>,
@@ -159,16 +161,20 @@ pub struct TicketCreate {
     #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub due_date: Option<time::Date>,
     #[validate(range(min = 0, max = 1_000_000))]
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub estimate_minutes: Option<i64>,
     /// Default `api`.
     pub source: Option<TicketSource>,
     #[validate(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     #[schema(example = "zammad")]
     pub external_system: Option<String>,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     #[schema(example = "4711")]
     pub external_id: Option<String>,
     #[validate(length(max = 2000), custom(function = "valid_url"))]
+    #[schema(max_length = 2000)]
     pub external_url: Option<String>,
     /// Values of ticket custom fields.
     #[validate(custom(function = "object"))]
@@ -182,9 +188,11 @@ pub struct TicketCreate {
 #[serde(deny_unknown_fields)]
 pub struct TicketPatch {
     #[validate(length(min = 1, max = 300))]
+    #[schema(min_length = 1, max_length = 300)]
     pub title: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 20000))]
+    #[schema(max_length = 20000)]
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
@@ -214,10 +222,12 @@ pub struct TicketPatch {
     pub due_date: Option<Option<time::Date>>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(range(min = 0, max = 1_000_000))]
+    #[schema(minimum = 0, maximum = 1_000_000)]
     #[schema(value_type = Option<i64>)]
     pub estimate_minutes: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
     #[validate(length(max = 2000), custom(function = "valid_url"))]
+    #[schema(max_length = 2000)]
     #[schema(value_type = Option<String>)]
     pub external_url: Option<Option<String>>,
     /// Replaces all custom-field values.
@@ -524,6 +534,7 @@ pub struct StatusChange {
     pub status: TicketStatus,
     /// Optional remark stored on the timeline entry of the change.
     #[validate(length(max = 20000))]
+    #[schema(max_length = 20000)]
     pub note: Option<String>,
 }
 
@@ -696,6 +707,7 @@ impl Visibility {
 #[serde(deny_unknown_fields)]
 pub struct NoteCreate {
     #[validate(length(min = 1, max = 20000))]
+    #[schema(min_length = 1, max_length = 20000)]
     pub body: String,
     /// Default `internal`.
     pub visibility: Option<Visibility>,
@@ -723,12 +735,16 @@ pub enum Channel {
 pub struct CorrespondenceCreate {
     pub channel: Channel,
     #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500)]
     pub from: Option<String>,
     #[validate(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub to: Option<String>,
     #[validate(length(max = 1000))]
+    #[schema(max_length = 1000)]
     pub subject: Option<String>,
     #[validate(length(min = 1, max = 200000))]
+    #[schema(min_length = 1, max_length = 200000)]
     pub body: String,
     pub visibility: Option<Visibility>,
     pub in_report: Option<bool>,
@@ -979,8 +995,10 @@ pub struct AppointmentCreate {
     /// Technician visiting.
     pub user_id: Option<i64>,
     #[validate(length(max = 500))]
+    #[schema(max_length = 500)]
     pub location: Option<String>,
     #[validate(length(max = 5000))]
+    #[schema(max_length = 5000)]
     pub notes: Option<String>,
 }
 

@@ -61,15 +61,19 @@ list_response!(UserList, UserOut, "A page of users.");
 #[serde(deny_unknown_fields)]
 pub struct UserCreate {
     #[validate(email, length(max = 254))]
+    #[schema(max_length = 254)]
     #[schema(example = "jana.novak@example.com")]
     pub email: String,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     #[schema(example = "Jana Novák")]
     pub name: String,
     /// At least 12 characters.
     #[validate(length(min = 12, max = 1024))]
+    #[schema(min_length = 12, max_length = 1024)]
     pub password: String,
     #[validate(length(min = 1, message = "at least one role is required"))]
+    #[schema(min_items = 1)]
     pub roles: Vec<Role>,
     #[schema(value_type = Option<String>, example = "40")]
     pub weekly_capacity_hours: Option<DecimalString>,
@@ -86,13 +90,17 @@ pub struct UserCreate {
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
     #[validate(email, length(max = 254))]
+    #[schema(max_length = 254)]
     pub email: Option<String>,
     #[validate(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// Setting a password logs the user out everywhere (refresh tokens revoked).
     #[validate(length(min = 12, max = 1024))]
+    #[schema(min_length = 12, max_length = 1024)]
     pub password: Option<String>,
     #[validate(length(min = 1, message = "at least one role is required"))]
+    #[schema(min_items = 1)]
     pub roles: Option<Vec<Role>>,
     #[schema(value_type = Option<String>)]
     pub weekly_capacity_hours: Option<DecimalString>,
