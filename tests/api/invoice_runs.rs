@@ -251,6 +251,30 @@ async fn ready_to_invoice_values_open_billable_work_per_customer_project_and_tic
     let cb = find("customers", &json!(b));
     assert_eq!(cb["unpriced_positions"], 1);
     assert_eq!(dec(&cb["unbilled_value"]), d("0"));
+    assert!(ready["next_cursor"].is_null());
+
+    // Paged by customer: one customer per page, with its own tickets only.
+    let first: Value =
+        app.get("/api/v1/billing/ready?as_of=2026-11-30&limit=1", &app.admin_token).await.json().await.unwrap();
+    assert_eq!(first["customers"].as_array().unwrap().len(), 1);
+    assert_eq!(first["customers"][0]["customer_id"], a);
+    assert!(first["tickets"].as_array().unwrap().iter().all(|t| t["customer_id"] == a), "{first}");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second: Value = app
+        .get(&format!("/api/v1/billing/ready?as_of=2026-11-30&limit=1&cursor={cursor}"), &app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["customers"].as_array().unwrap().len(), 1);
+    assert_eq!(second["customers"][0]["customer_id"], b);
+    assert!(second["next_cursor"].is_null(), "{second}");
+    let p = problem(
+        app.get(&format!("/api/v1/billing/ready?as_of=2026-11-02&cursor={cursor}"), &app.admin_token).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(p["errors"][0]["code"], "invalid_cursor");
 
     let early: Value = app.get("/api/v1/billing/ready?as_of=2026-11-02", &app.admin_token).await.json().await.unwrap();
     assert_eq!(dec(&early["customers"][0]["unbilled_value"]), d("96.00"), "only work up to the day");

@@ -539,6 +539,9 @@ pub struct ReadyToInvoice {
     pub contracts: Vec<ReadyItem>,
     pub projects: Vec<ReadyItem>,
     pub tickets: Vec<ReadyItem>,
+    /// Pass as `cursor` (with the same `as_of`) for the next customers; `null` on the last
+    /// page.
+    pub next_cursor: Option<String>,
 }
 
 /// Parameters of "ready to invoice".
@@ -549,11 +552,18 @@ pub struct ReadyQuery {
     #[param(value_type = Option<String>, format = Date)]
     #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub as_of: Option<Date>,
+    /// Customers per page (1–200, default 50); their contracts, projects and tickets come
+    /// on the same page.
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
 /// Ready to invoice: customers, contracts, projects and tickets with open billable
 /// positions, their minutes and their unbilled value at today's rates (the billing engine
 /// prices each position; contract fees are not included; covered work counts as 0).
+/// Paged by customer in id order: a page holds up to `limit` customers with open billable
+/// work and the contracts, projects and tickets of exactly these customers.
 #[utoipa::path(get, path = "/api/v1/billing/ready", operation_id = "ready_to_invoice", tag = "invoice-runs",
     params(ReadyQuery),
     security(("bearer" = [])),
@@ -563,11 +573,20 @@ pub struct ReadyQuery {
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBilling)?;
-    let as_of = q.0.as_of.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+    let q = q.0;
+    let page_size = limit(q.limit)? as usize;
+    let after: Option<i64> = decode_cursor(q.cursor.as_deref())?;
+    let as_of = q.as_of.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
     let setup = billing_setup(&state).await?;
     let (mut customers, mut contracts, mut projects, mut tickets) =
         (Vec::new(), BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
-    for customer_id in state.store.customers_to_bill(as_of).await? {
+    let mut next_cursor = None;
+    for customer_id in state.store.customers_to_bill(as_of).await?.into_iter().filter(|&c| after.is_none_or(|a| c > a))
+    {
+        if customers.len() == page_size {
+            next_cursor = customers.last().map(|c: &ReadyItem| encode_cursor(&c.customer_id));
+            break;
+        }
         let params = InputParams {
             period_start: None,
             period_end: as_of,
@@ -665,6 +684,7 @@ pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery
         contracts: contracts.into_values().collect(),
         projects,
         tickets: tickets.into_values().collect(),
+        next_cursor,
     }))
 }
 
