@@ -234,6 +234,65 @@ pub struct QuotaSummary {
     pub closed: bool,
 }
 
+impl QuotaSummary {
+    /// What is still available in the period: grant + carried in − used − expired, and
+    /// once the period is closed also minus what was carried into the next one (never
+    /// below zero: overage is billed, not owed to the quota).
+    pub fn available(&self) -> Decimal {
+        let left = self
+            .granted
+            .saturating_add(self.carried_in)
+            .saturating_sub(self.used)
+            .saturating_sub(self.expired)
+            .saturating_sub(self.carried_out);
+        left.max(Decimal::ZERO)
+    }
+
+    /// The figures of a prepaid-hours period in hours; `None` for a budget (money) quota.
+    pub fn hours(&self) -> Option<QuotaHours> {
+        (self.unit == QuotaUnit::Minutes).then(|| QuotaHours {
+            granted_hours: decimal_hours(self.granted),
+            carried_in_hours: decimal_hours(self.carried_in),
+            used_hours: decimal_hours(self.used),
+            overage_hours: decimal_hours(self.overage),
+            expired_hours: decimal_hours(self.expired),
+            carried_out_hours: decimal_hours(self.carried_out),
+            remaining_hours: decimal_hours(self.remaining),
+            available_hours: decimal_hours(self.available()),
+        })
+    }
+}
+
+/// Minutes as hours, rounded half-up to 4 decimal places with trailing zeros dropped
+/// (`90` → `1.5`, `10` → `0.1667`).
+pub fn decimal_hours(minutes: Decimal) -> Decimal {
+    (minutes / Decimal::from(60))
+        .round_dp_with_strategy(4, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        .normalize()
+}
+
+/// A prepaid-hours period's figures in hours (minutes / 60, at most 4 decimals), next to
+/// the minutes of [`QuotaSummary`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaHours {
+    /// `granted` in hours.
+    pub granted_hours: Decimal,
+    /// `carried_in` in hours.
+    pub carried_in_hours: Decimal,
+    /// `used` in hours.
+    pub used_hours: Decimal,
+    /// `overage` in hours.
+    pub overage_hours: Decimal,
+    /// `expired` in hours.
+    pub expired_hours: Decimal,
+    /// `carried_out` in hours.
+    pub carried_out_hours: Decimal,
+    /// `remaining` in hours.
+    pub remaining_hours: Decimal,
+    /// `available` in hours.
+    pub available_hours: Decimal,
+}
+
 /// Consumes and maintains one prepaid contract's quota chronologically during a run,
 /// producing the new ledger entries. Periods are processed in order: each period is
 /// granted when first reached, and closed (carry-over/expiry) once a later period is
@@ -558,6 +617,54 @@ pub fn quota_status(contract: &Contract, ledger: &[QuotaEntry], date: Date, mone
         },
         projected,
     })
+}
+
+#[cfg(test)]
+mod figure_tests {
+    use super::*;
+    use crate::period::Period;
+    use std::str::FromStr;
+    use time::macros::date;
+
+    fn d(s: &str) -> Decimal {
+        Decimal::from_str(s).unwrap()
+    }
+
+    fn summary(unit: QuotaUnit, granted: &str, carried_in: &str, used: &str, expired: &str) -> QuotaSummary {
+        QuotaSummary {
+            contract_id: 1,
+            period: Period { start: date!(2026 - 11 - 01), end: date!(2026 - 11 - 30) },
+            unit,
+            granted: d(granted),
+            carried_in: d(carried_in),
+            used: d(used),
+            used_by_this_run: Decimal::ZERO,
+            overage: Decimal::ZERO,
+            expired: d(expired),
+            carried_out: Decimal::ZERO,
+            remaining: Decimal::ZERO,
+            closed: false,
+        }
+    }
+
+    #[test]
+    fn ten_hours_granted_four_carried_in_and_six_and_a_half_used_leave_seven_and_a_half_available() {
+        let s = summary(QuotaUnit::Minutes, "600", "240", "390", "0");
+        assert_eq!(s.available(), d("450"));
+        let h = s.hours().unwrap();
+        assert_eq!(
+            (h.granted_hours, h.carried_in_hours, h.used_hours, h.available_hours),
+            (d("10"), d("4"), d("6.5"), d("7.5"))
+        );
+    }
+
+    #[test]
+    fn overage_does_not_make_the_available_quota_negative_and_a_budget_has_no_hours() {
+        let s = summary(QuotaUnit::Money, "1000.00", "0", "1200.00", "0");
+        assert_eq!(s.available(), Decimal::ZERO);
+        assert!(s.hours().is_none());
+        assert_eq!(decimal_hours(d("10")), d("0.1667"));
+    }
 }
 
 #[cfg(test)]

@@ -72,6 +72,11 @@ async fn prepaid_hours_are_consumed_carried_and_reversed_through_the_ledger() {
     assert_eq!(dec(&q["including_drafts"]["used"]), d("360"));
     assert_eq!(q["including_drafts"]["closed"], true);
     assert_eq!(dec(&q["including_drafts"]["carried_out"]), d("240"));
+    assert_eq!(dec(&q["including_drafts"]["used_hours"]), d("6"), "hours next to the minutes");
+    assert_eq!(dec(&q["including_drafts"]["carried_out_hours"]), d("4"));
+    assert_eq!(dec(&q["including_drafts"]["available"]), d("0"), "carried into December at the close");
+    assert_eq!(dec(&q["ledger"]["available"]), d("600"), "nothing written yet: the whole grant");
+    assert_eq!(dec(&q["ledger"]["available_hours"]), d("10"));
 
     issue(&app, &nov_id).await;
     let q = quota(&app, c, "2026-11-15").await;
@@ -82,6 +87,9 @@ async fn prepaid_hours_are_consumed_carried_and_reversed_through_the_ledger() {
     let dec_q = quota(&app, c, "2026-12-01").await;
     assert_eq!(dec(&dec_q["ledger"]["carried_in"]), d("240"));
     assert_eq!(dec(&dec_q["ledger"]["remaining"]), d("840"), "10 h + 4 h carried");
+    assert_eq!(dec(&dec_q["ledger"]["available"]), d("840"));
+    assert_eq!(dec(&dec_q["ledger"]["available_hours"]), d("14"));
+    assert_eq!(dec(&dec_q["ledger"]["carried_in_hours"]), d("4"));
 
     book(&app, json!({"work_date": "2026-12-03", "duration_minutes": hours(12), "service_id": remote, "ticket_id": ticket["id"], "description": "Dec"})).await;
     let dec_run = commit(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-12-31"})).await;

@@ -8,8 +8,9 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{path_id, Query};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use domain::quota::{quota_status, QuotaEntry, QuotaStatus};
+use domain::quota::{quota_status, QuotaEntry, QuotaHours, QuotaStatus};
 use domain::Permission;
+use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -41,18 +42,83 @@ pub struct ContractQuota {
     pub currency: String,
     /// From the written ledger (issued invoices and their credit notes): `granted`,
     /// `carried_in`, `used`, `remaining`, `overage` (minutes billed beyond the quota),
-    /// `expired`, `carried_out`, `closed`; `projected` when no invoice reached the period
-    /// yet (grant and carry-over computed by the contract's rules, not yet written).
-    pub ledger: QuotaStatus,
+    /// `expired`, `carried_out`, `available`, `closed`; `projected` when no invoice reached
+    /// the period yet (grant and carry-over computed by the contract's rules, not yet
+    /// written).
+    pub ledger: QuotaFigures,
     /// The same including the open drafts (what the next run continues from).
-    pub including_drafts: QuotaStatus,
+    pub including_drafts: QuotaFigures,
     /// The written ledger entries booked in the period, oldest first.
     pub entries: Vec<QuotaEntry>,
 }
 
+/// One period's quota figures with what a client would otherwise compute: `available`
+/// and, for `prepaid_hours`, every figure in hours as well.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QuotaFigures {
+    #[serde(flatten)]
+    pub status: QuotaStatus,
+    /// granted + carried in − used − expired (− carried out, once the period is closed),
+    /// never below 0: in minutes for `prepaid_hours`, in `currency` for `prepaid_budget`.
+    #[schema(value_type = String, example = "450")]
+    pub available: Decimal,
+    // `prepaid_hours` only: every figure in decimal hours as well (at most 4 decimals).
+    /// `prepaid_hours` only: `granted` in hours (at most 4 decimals, e.g. `"7.5"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub granted_hours: Option<Decimal>,
+    /// `prepaid_hours` only: `carried_in` in hours (at most 4 decimals, e.g. `"7.5"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub carried_in_hours: Option<Decimal>,
+    /// `prepaid_hours` only: `used` in hours (at most 4 decimals, e.g. `"7.5"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub used_hours: Option<Decimal>,
+    /// `prepaid_hours` only: `overage` in hours (at most 4 decimals, e.g. `"7.5"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub overage_hours: Option<Decimal>,
+    /// `prepaid_hours` only: `expired` in hours (at most 4 decimals, e.g. `"7.5"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub expired_hours: Option<Decimal>,
+    /// `prepaid_hours` only: `carried_out` in hours (at most 4 decimals, e.g. `"7.5"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub carried_out_hours: Option<Decimal>,
+    /// `prepaid_hours` only: `remaining` in hours (at most 4 decimals, e.g. `"7.5"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub remaining_hours: Option<Decimal>,
+    /// `prepaid_hours` only: `available` in hours (at most 4 decimals, e.g. `"7.5"`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub available_hours: Option<Decimal>,
+}
+
+impl From<QuotaStatus> for QuotaFigures {
+    fn from(status: QuotaStatus) -> Self {
+        let hours = status.summary.hours();
+        let h = |f: fn(&QuotaHours) -> Decimal| hours.as_ref().map(f);
+        QuotaFigures {
+            available: status.summary.available(),
+            granted_hours: h(|x| x.granted_hours),
+            carried_in_hours: h(|x| x.carried_in_hours),
+            used_hours: h(|x| x.used_hours),
+            overage_hours: h(|x| x.overage_hours),
+            expired_hours: h(|x| x.expired_hours),
+            carried_out_hours: h(|x| x.carried_out_hours),
+            remaining_hours: h(|x| x.remaining_hours),
+            available_hours: h(|x| x.available_hours),
+            status,
+        }
+    }
+}
+
 /// Quota of a prepaid contract for one period, from the ledger: grant, carried in, used,
-/// remaining, overage, expired, carried out — in minutes for `prepaid_hours`, in money
-/// for `prepaid_budget`. `ledger` counts issued invoices only; `including_drafts` adds the
+/// remaining, overage, expired, carried out and available — in minutes (and hours) for
+/// `prepaid_hours`, in money for `prepaid_budget`. `ledger` counts issued invoices only; `including_drafts` adds the
 /// drafts not issued yet. A contract without quota (time and material, flat fee) is 404; a
 /// period the contract is not active in is 422.
 #[utoipa::path(get, path = "/api/v1/contracts/{id}/quota", operation_id = "contract_quota", tag = "contracts",
@@ -97,8 +163,8 @@ pub async fn contract_quota(
         kind: contract.kind().as_str().to_string(),
         currency: stored.currency.code().to_string(),
         entries: ledger.into_iter().filter(|e| e.period_start == period_start).collect(),
-        ledger: written,
-        including_drafts: pending,
+        ledger: written.into(),
+        including_drafts: pending.into(),
     }))
 }
 
