@@ -184,7 +184,7 @@ pub struct BookingOut {
     pub billable: bool,
     #[schema(value_type = Option<String>, example = "110.00")]
     pub rate_override: Option<DecimalString>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::routes::custom_fields::CustomFieldValues)]
     pub custom_fields: serde_json::Value,
     /// `open`, `reserved` (on a draft invoice, locked) or `billed` (locked).
     pub state: String,
@@ -255,7 +255,7 @@ pub struct BookingCreate {
     #[schema(value_type = Option<String>, example = "110.00")]
     pub rate_override: Option<DecimalString>,
     /// Values of booking custom fields, e.g. `{"km": 42}`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::routes::custom_fields::CustomFieldValuesIn>)]
     pub custom_fields: Option<serde_json::Value>,
 }
 
@@ -291,7 +291,7 @@ pub struct BookingPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>)]
     pub rate_override: Option<Option<DecimalString>>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::routes::custom_fields::CustomFieldValuesIn>)]
     pub custom_fields: Option<serde_json::Value>,
 }
 

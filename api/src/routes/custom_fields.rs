@@ -33,6 +33,51 @@ use validator::{Validate, ValidationError};
 )]
 pub struct Doc;
 
+/// Custom-field values as a client sends them: field key → string, number, boolean or
+/// `null` (checked against the active definitions).
+pub struct CustomFieldValuesIn;
+
+/// Custom-field values as stored and returned: field key → string (text, date, choice, and
+/// numbers as decimal strings such as `"42.5"`) or boolean.
+pub struct CustomFieldValues;
+
+fn values_schema(
+    description: &str,
+    types: &[utoipa::openapi::schema::Type],
+    example: serde_json::Value,
+) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    use utoipa::openapi::schema::{ObjectBuilder, SchemaType};
+    ObjectBuilder::new()
+        .description(Some(description))
+        .additional_properties(Some(ObjectBuilder::new().schema_type(SchemaType::from_iter(types.iter().cloned()))))
+        .examples([example])
+        .into()
+}
+
+impl utoipa::PartialSchema for CustomFieldValuesIn {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::Type;
+        values_schema(
+            "Custom-field values by field key: string, number, boolean or null, checked against the active definitions (`GET /custom-fields`).",
+            &[Type::String, Type::Number, Type::Boolean, Type::Null],
+            serde_json::json!({"km": 42, "vehicle": "B-KO 123"}),
+        )
+    }
+}
+impl ToSchema for CustomFieldValuesIn {}
+
+impl utoipa::PartialSchema for CustomFieldValues {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::Type;
+        values_schema(
+            "Custom-field values by field key: strings (numbers as decimal strings such as `\"42.5\"`) or booleans.",
+            &[Type::String, Type::Boolean],
+            serde_json::json!({"km": "42", "vehicle": "B-KO 123"}),
+        )
+    }
+}
+impl ToSchema for CustomFieldValues {}
+
 fn valid_field_key(key: &str) -> Result<(), ValidationError> {
     if valid_key(key) {
         Ok(())

@@ -376,7 +376,7 @@ impl From<Event> for EventOut {
             event_type: e.event_type,
             entity_type: e.entity_type,
             entity_id: e.entity_id,
-            payload: serde_json::from_str(&e.payload).unwrap_or(serde_json::Value::Null),
+            payload: serde_json::from_str(&e.payload).unwrap_or_else(|_| serde_json::json!({})),
             created_at: timestamp(&e.created_at),
             delivered_at: e.delivered_at.as_ref().map(timestamp),
         }

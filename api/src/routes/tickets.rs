@@ -63,7 +63,7 @@ pub struct TicketOut {
     pub external_id: Option<String>,
     pub external_url: Option<String>,
     /// Values of the admin-defined ticket fields.
-    #[schema(value_type = Object)]
+    #[schema(value_type = crate::routes::custom_fields::CustomFieldValues)]
     pub custom_fields: serde_json::Value,
     pub resolved_at: Option<String>,
     pub closed_at: Option<String>,
@@ -178,7 +178,7 @@ pub struct TicketCreate {
     pub external_url: Option<String>,
     /// Values of ticket custom fields.
     #[validate(custom(function = "object"))]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::routes::custom_fields::CustomFieldValuesIn>)]
     pub custom_fields: Option<serde_json::Value>,
 }
 
@@ -232,7 +232,7 @@ pub struct TicketPatch {
     pub external_url: Option<Option<String>>,
     /// Replaces all custom-field values.
     #[validate(custom(function = "object"))]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::routes::custom_fields::CustomFieldValuesIn>)]
     pub custom_fields: Option<serde_json::Value>,
 }
 

@@ -36,19 +36,6 @@ const FREE_FORM = new Map([
     "components.schemas.EventOut.payload[string]",
     "event outbox: the payload's shape depends on the event `type` (project.status_changed, …); webhook consumers read it by type",
   ],
-  // Custom fields: the KEYS are admin-defined, so a map is right; the VALUES are not truly
-  // free-form (FieldType: number | text | boolean | date | select). The server accepts
-  // string | number | boolean | null and answers string | boolean (numbers normalised to
-  // decimal strings), but the document says only `additionalProperties: true`.
-  // Accepted here so that the check passes today; NARROWABLE marks them, the check prints
-  // them on every run, and they are reported to the API engineer. Remove an entry when
-  // the document declares the value type (the stale-entry check will insist).
-  ["components.schemas.BookingCreate.custom_fields[string]", "NARROWABLE: custom field values by admin-defined key"],
-  ["components.schemas.BookingOut.custom_fields[string]", "NARROWABLE: custom field values by admin-defined key"],
-  ["components.schemas.BookingPatch.custom_fields[string]", "NARROWABLE: custom field values by admin-defined key"],
-  ["components.schemas.TicketCreate.custom_fields[string]", "NARROWABLE: custom field values by admin-defined key"],
-  ["components.schemas.TicketOut.custom_fields[string]", "NARROWABLE: custom field values by admin-defined key"],
-  ["components.schemas.TicketPatch.custom_fields[string]", "NARROWABLE: custom field values by admin-defined key"],
 ]);
 
 // Money and other exact decimals that must be strings (schema, property, exact type text).
