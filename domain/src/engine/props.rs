@@ -2,7 +2,10 @@
 
 use super::tests::{booking, contract, ctx, d, input, rate, CUSTOMER, ONSITE, REMOTE};
 use super::*;
-use crate::contract::{CarryOver, Coverage, OverageTier};
+use crate::contract::{CarryOver, ContractTerms, Coverage, Overage, OverageTier};
+use crate::money;
+use crate::period::PeriodKind;
+use crate::position::TicketRef;
 use crate::quota::QuotaEntryKind;
 use crate::rates::RateOwner;
 use proptest::prelude::*;

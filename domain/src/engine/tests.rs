@@ -2,10 +2,13 @@
 
 use super::*;
 use crate::catalog::{Service, ServiceKind};
-use crate::contract::{CarryOver, Coverage, FeeTiming, OverageTier};
-use crate::position::CustomFieldValue;
+use crate::contract::{CarryOver, ContractTerms, Coverage, FeeTiming, Overage, OverageTier};
+use crate::period::PeriodKind;
+use crate::position::{CustomFieldValue, TicketRef};
 use crate::quota::{QuotaEntryKind, QuotaUnit};
-use crate::rates::{RateEntry, RateLevel, RateOwner, RateScope, Surcharge, SurchargeOwner, UserRates};
+use crate::rates::{
+    RateEntry, RateError, RateLevel, RateOwner, RateQuery, RateScope, Surcharge, SurchargeOwner, UserRates,
+};
 use std::str::FromStr;
 use time::macros::{date, time};
 use time::Time;
