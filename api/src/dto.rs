@@ -46,6 +46,21 @@ impl Serialize for DecimalString {
     }
 }
 
+impl DecimalString {
+    /// The one money format on the wire: `amount` with at least the minor units of
+    /// `currency` (`"500.00"`, `"0.00"`; a price keeps extra decimals, `"0.125"`), see
+    /// [`domain::money::with_minor_units`].
+    pub fn money(amount: rust_decimal::Decimal, currency: domain::Currency) -> Self {
+        DecimalString(domain::money::with_minor_units(amount, currency))
+    }
+
+    /// A company-level price (catalog prices, cost and sales rates, expense prices, rate
+    /// overrides) in the money format of the company currency.
+    pub fn company_money(amount: rust_decimal::Decimal) -> Self {
+        Self::money(amount, persistence::rates::DEFAULT_COMPANY_CURRENCY)
+    }
+}
+
 /// A date in a request: `YYYY-MM-DD` with a four-digit year within
 /// [`domain::timekeeping::BUSINESS_YEARS`] (1900–2999). The one rule for every date field
 /// and date parameter, so that `-0001-01-01` or `20260-01-01` is a 422, not a date to bill:

@@ -269,7 +269,7 @@ where
 {
     let net = money::checked_sum(lines.clone().into_iter().map(|(_, n)| n))?;
     let vat = money::vat_breakdown(lines, currency)?;
-    let totals = money::totals(net, &vat)?;
+    let totals = money::totals(net, &vat, currency)?;
     Some((vat, totals))
 }
 

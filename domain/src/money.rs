@@ -6,9 +6,37 @@ use crate::currency::Currency;
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::{Deserialize, Serialize};
 
-/// Rounds an amount half-up (away from zero at the midpoint) to the currency's minor unit.
+/// Rounds an amount half-up (away from zero at the midpoint) to the currency's minor unit,
+/// with exactly that many decimals (`24` → `24.00`, `0` → `0.00` in EUR): every computed
+/// amount goes through here, so it is written and shown with the currency's minor units.
 pub fn round_to_minor(amount: Decimal, currency: Currency) -> Decimal {
-    amount.round_dp_with_strategy(currency.minor_units(), RoundingStrategy::MidpointAwayFromZero)
+    with_minor_units(
+        amount.round_dp_with_strategy(currency.minor_units(), RoundingStrategy::MidpointAwayFromZero),
+        currency,
+    )
+}
+
+/// The one money format: `amount` with at least the currency's minor units (`500` →
+/// `500.00`, `0` → `0.00` in EUR, `500` in JPY); more decimals are kept, as a price may
+/// have them (`0.125` per km). Used for every amount a client sees.
+pub fn with_minor_units(amount: Decimal, currency: Currency) -> Decimal {
+    with_decimals(amount, currency.minor_units())
+}
+
+/// `amount` with at least `decimals` decimal places (trailing zeros added, never rounded).
+pub fn with_decimals(amount: Decimal, minor: u32) -> Decimal {
+    if amount.scale() >= minor {
+        return amount;
+    }
+    let mut padded = amount;
+    padded.rescale(minor);
+    // `rescale` cannot fail to represent a value with fewer decimals than 28 minus its
+    // digits; if it had to round, keep the exact amount instead.
+    if padded == amount {
+        padded
+    } else {
+        amount
+    }
 }
 
 /// Net of a line: `quantity × unit_price`, rounded half-up to the minor unit.
@@ -93,10 +121,13 @@ where
     Some(per_rate)
 }
 
-/// Totals from the net total and the VAT breakdown. `None` on overflow.
-pub fn totals(net: Decimal, vat: &[VatAmount]) -> Option<Totals> {
+/// Totals from the net total and the VAT breakdown, with the currency's minor units (an
+/// empty document totals `0.00`). `None` on overflow.
+pub fn totals(net: Decimal, vat: &[VatAmount], currency: Currency) -> Option<Totals> {
     let vat_total = checked_sum(vat.iter().map(|v| v.vat))?;
-    Some(Totals { net, vat: vat_total, gross: net.checked_add(vat_total)? })
+    let gross = net.checked_add(vat_total)?;
+    let shown = |a| with_minor_units(a, currency);
+    Some(Totals { net: shown(net), vat: shown(vat_total), gross: shown(gross) })
 }
 
 #[cfg(test)]
@@ -107,6 +138,18 @@ mod tests {
 
     fn d(s: &str) -> Decimal {
         Decimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn amounts_show_the_currencys_minor_units_and_prices_keep_their_extra_decimals() {
+        assert_eq!(with_minor_units(d("500"), Currency::EUR).to_string(), "500.00");
+        assert_eq!(with_minor_units(Decimal::ZERO, Currency::EUR).to_string(), "0.00");
+        assert_eq!(with_minor_units(d("0.125"), Currency::EUR).to_string(), "0.125");
+        let jpy: Currency = "JPY".parse().unwrap();
+        assert_eq!(with_minor_units(d("500"), jpy).to_string(), "500");
+        assert_eq!(round_to_minor(d("24"), Currency::EUR).to_string(), "24.00");
+        assert_eq!(round_to_minor(d("2.345"), Currency::EUR).to_string(), "2.35");
+        assert_eq!(totals(Decimal::ZERO, &[], Currency::EUR).unwrap().gross.to_string(), "0.00");
     }
 
     #[test]
@@ -138,7 +181,7 @@ mod tests {
         assert_eq!(v[0], VatAmount { rate: d("7"), net: d("10.00"), vat: d("0.70") });
         assert_eq!(v[1].net, d("0.06"));
         assert_eq!(v[1].vat, d("0.01"));
-        let t = totals(d("10.06"), &v).unwrap();
+        let t = totals(d("10.06"), &v, Currency::EUR).unwrap();
         assert_eq!(t.gross, d("10.77"));
     }
 

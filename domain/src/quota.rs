@@ -378,6 +378,10 @@ impl QuotaTracker {
         amount: Decimal,
         position: Option<PositionRef>,
     ) {
+        let amount = match self.unit {
+            QuotaUnit::Money => crate::money::with_decimals(amount, self.scale),
+            QuotaUnit::Minutes => amount,
+        };
         let e = QuotaEntry {
             contract_id: self.contract_id,
             period_start,
@@ -600,19 +604,23 @@ pub fn quota_status(contract: &Contract, ledger: &[QuotaEntry], date: Date, mone
     tracker.advance_to(date);
     let projected = tracker.new_entries.iter().any(|e| e.period_start <= period.start);
     let b = tracker.periods.get(&period.start).cloned().unwrap_or_default();
+    let shown = |a: Decimal| match tracker.unit {
+        QuotaUnit::Money => crate::money::with_decimals(a, tracker.scale),
+        QuotaUnit::Minutes => a,
+    };
     Some(QuotaStatus {
         summary: QuotaSummary {
             contract_id: contract.id,
             period,
             unit: tracker.unit,
-            granted: b.granted,
-            carried_in: b.carried_in,
-            used: b.used,
-            used_by_this_run: Decimal::ZERO,
-            overage: b.overage,
-            expired: b.expired,
-            carried_out: b.carried_out,
-            remaining: b.remaining(),
+            granted: shown(b.granted),
+            carried_in: shown(b.carried_in),
+            used: shown(b.used),
+            used_by_this_run: shown(Decimal::ZERO),
+            overage: shown(b.overage),
+            expired: shown(b.expired),
+            carried_out: shown(b.carried_out),
+            remaining: shown(b.remaining()),
             closed: b.closed,
         },
         projected,

@@ -211,7 +211,7 @@ async fn time_and_material_has_no_fee_and_covers_all_work_by_default() {
                                          "start_date": "2026-01-01", "fee": "0"}),
     )
     .await;
-    assert_eq!(c["fee"], "0");
+    assert_eq!(c["fee"], "0.00", "money always has the minor units");
     assert_eq!(c["covers_all_work"], true);
     assert!(c["quota_thresholds"].is_null());
     let engine = app.store().await.get_contract(c["id"].as_i64().unwrap()).await.unwrap().to_domain();
@@ -236,7 +236,7 @@ async fn a_prepaid_budget_bills_the_budget_as_fee_in_the_customers_currency_and_
     assert_eq!(c["budget_per_period"], "120000.00");
     assert_eq!(c["fee"], "120000.00", "the prepaid amount is the fee unless given");
     assert_eq!(c["billing_period"], "yearly");
-    assert_eq!(c["carry_over"], json!({"policy": "carry", "cap": "20000", "expiry_periods": 1}));
+    assert_eq!(c["carry_over"], json!({"policy": "carry", "cap": "20000.00", "expiry_periods": 1}));
     assert_eq!(c["quota_thresholds"], json!([50, 90, 100]), "sorted, once each");
     assert!(c["overage"].is_null());
     let engine = app.store().await.get_contract(c["id"].as_i64().unwrap()).await.unwrap().to_domain();
@@ -255,7 +255,7 @@ async fn a_prepaid_budget_bills_the_budget_as_fee_in_the_customers_currency_and_
                "start_date": "2026-01-01", "budget_per_period": "5000", "fee": "0"}),
     )
     .await;
-    assert_eq!(own["fee"], "0");
+    assert_eq!(own["fee"], "0.00");
     assert_eq!(own["carry_over"], json!({"policy": "none", "cap": null, "expiry_periods": null}));
 }
 

@@ -211,7 +211,7 @@ impl From<Booking> for BookingOut {
             project_id: d.project_id,
             task_id: d.task_id,
             billable: d.billable,
-            rate_override: d.rate_override.map(|r| DecimalString(r.0)),
+            rate_override: d.rate_override.map(|r| DecimalString::company_money(r.0)),
             custom_fields: d.custom_fields.0,
             state: b.state,
             created_by: b.created_by,

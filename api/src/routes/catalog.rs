@@ -86,7 +86,7 @@ impl From<Service> for ServiceOut {
             name: d.name,
             unit: d.unit,
             kind: d.kind,
-            default_price: d.default_price.map(DecimalString),
+            default_price: d.default_price.map(DecimalString::company_money),
             vat_rate: DecimalString(d.vat_rate),
             billable_by_default: d.billable_by_default,
             archived: s.archived_at.is_some(),

@@ -202,12 +202,17 @@ pub struct ContractOut {
     pub updated_at: String,
 }
 
-fn carry_out(c: &CarryOver) -> CarryOverDto {
+/// The carry-over rule on the wire; `money` is the currency of a budget's cap (hours
+/// otherwise).
+fn carry_out(c: &CarryOver, money: Option<domain::Currency>) -> CarryOverDto {
     match c {
         CarryOver::None => CarryOverDto { policy: CarryPolicy::None, cap: None, expiry_periods: None },
         CarryOver::Carry { cap, expiry_periods } => CarryOverDto {
             policy: CarryPolicy::Carry,
-            cap: cap.map(DecimalString),
+            cap: cap.map(|cap| match money {
+                Some(currency) => DecimalString::money(cap, currency),
+                None => DecimalString(cap),
+            }),
             expiry_periods: expiry_periods.map(i64::from),
         },
     }
@@ -222,7 +227,7 @@ impl From<StoredContract> for ContractOut {
             ContractTerms::PrepaidHours { hours_per_period, carry_over, overage } => (
                 Some(DecimalString(*hours_per_period)),
                 None,
-                Some(carry_out(carry_over)),
+                Some(carry_out(carry_over, None)),
                 Some(match overage {
                     Overage::ResolvedRates => OverageDto { overage_type: OverageType::ResolvedRates, tiers: None },
                     Overage::Tiers(t) => OverageDto {
@@ -231,16 +236,19 @@ impl From<StoredContract> for ContractOut {
                             t.iter()
                                 .map(|t| TierDto {
                                     up_to_hours: t.up_to_hours.map(DecimalString),
-                                    unit_price: DecimalString(t.unit_price),
+                                    unit_price: DecimalString::money(t.unit_price, c.currency),
                                 })
                                 .collect(),
                         ),
                     },
                 }),
             ),
-            ContractTerms::PrepaidBudget { budget_per_period, carry_over } => {
-                (None, Some(DecimalString(*budget_per_period)), Some(carry_out(carry_over)), None)
-            }
+            ContractTerms::PrepaidBudget { budget_per_period, carry_over } => (
+                None,
+                Some(DecimalString::money(*budget_per_period, c.currency)),
+                Some(carry_out(carry_over, Some(c.currency))),
+                None,
+            ),
         };
         let (covers_all_work, covered_service_ids) = match d.coverage {
             Coverage::AllWork => (true, vec![]),
@@ -257,7 +265,7 @@ impl From<StoredContract> for ContractOut {
             end_date: d.end_date.map(date_text),
             billing_period: d.billing_period,
             fee_timing: d.fee_timing,
-            fee: DecimalString(d.fee),
+            fee: DecimalString::money(d.fee, c.currency),
             fee_vat_rate: DecimalString(d.fee_vat_rate),
             covers_all_work,
             covered_service_ids,

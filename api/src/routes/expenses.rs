@@ -75,7 +75,7 @@ impl From<Expense> for ExpenseOut {
             description: d.description,
             quantity: DecimalString(d.quantity.0),
             unit: d.unit,
-            unit_price: DecimalString(d.unit_price.0),
+            unit_price: DecimalString::company_money(d.unit_price.0),
             vat_rate: DecimalString(d.vat_rate.0),
             billable: d.billable,
             customer_id: d.customer_id,

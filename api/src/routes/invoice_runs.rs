@@ -599,6 +599,7 @@ pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery
         let billing = compute_customer(&setup.ctx, &cr.input);
         let (input, customer) = (cr.input, cr.customer);
         let currency = input.customer.currency.code().to_string();
+        let zero = DecimalString::money(Decimal::ZERO, input.customer.currency);
         // Each position's priced value (per-booking detail: one position per line).
         let mut value: BTreeMap<PositionRef, (Decimal, Option<i64>)> = BTreeMap::new();
         for line in billing.proposals.iter().flat_map(|p| &p.lines) {
@@ -619,6 +620,7 @@ pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery
             customer_id,
             label: customer.data.name,
             currency: currency.clone(),
+            unbilled_value: zero,
             ..Default::default()
         };
         let add = |item: &mut ReadyItem, r: PositionRef, minutes: i64| {
@@ -635,7 +637,7 @@ pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery
             customer_id,
             label,
             currency: currency.clone(),
-            unbilled_value: DecimalString(Decimal::ZERO),
+            unbilled_value: zero,
             ..Default::default()
         };
         let positions = input

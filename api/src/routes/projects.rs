@@ -83,7 +83,7 @@ impl ProjectOut {
             account_manager_id: d.account_manager_id,
             project_lead_id: d.project_lead_id,
             estimate_hours: d.estimate_hours.map(DecimalString),
-            budget: d.budget.map(DecimalString),
+            budget: d.budget.map(DecimalString::company_money),
             status: p.status,
             next_statuses,
             estimate_exceeded_at: p.estimate_exceeded_at.as_ref().map(timestamp),

@@ -247,7 +247,7 @@ impl From<StoredRateEntry> for RateOut {
             owner_id: rate_owner_parts(d.owner).1,
             service_id: d.service_id,
             user_id: d.user_id,
-            unit_price: DecimalString(d.unit_price),
+            unit_price: DecimalString::money(d.unit_price, d.currency),
             currency: d.currency.code().to_string(),
             valid_from: date_text(d.valid_from),
             valid_to: date_opt(d.valid_to),

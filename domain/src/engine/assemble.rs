@@ -176,7 +176,7 @@ impl<'a> Run<'a> {
                         quantity: Decimal::ZERO,
                         minutes: None,
                         unit: p.unit,
-                        unit_price: p.unit_price,
+                        unit_price: money::with_minor_units(p.unit_price, self.currency),
                         net: Decimal::ZERO,
                         vat_rate: p.vat_rate,
                         surcharge: p.surcharge.map(|s| s.0),
@@ -260,7 +260,7 @@ impl<'a> Run<'a> {
             let net = money::checked_sum(lines.iter().map(|l| l.net));
             let vat = money::vat_breakdown(lines.iter().map(|l| (l.vat_rate, l.net)), currency);
             let totals = match (net, &vat) {
-                (Some(n), Some(v)) => money::totals(n, v),
+                (Some(n), Some(v)) => money::totals(n, v, currency),
                 _ => None,
             };
             let (Some(vat), Some(totals)) = (vat, totals) else {

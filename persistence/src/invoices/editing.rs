@@ -76,7 +76,7 @@ impl Store {
                 quantity: line.quantity,
                 minutes: None,
                 unit: line.unit,
-                unit_price: line.unit_price,
+                unit_price: domain::money::with_minor_units(line.unit_price, before.currency),
                 net,
                 vat_rate: line.vat_rate,
                 surcharge: None,
