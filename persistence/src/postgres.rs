@@ -1,6 +1,6 @@
 //! PostgreSQL specifics: the production backend shared by several API nodes.
 
-use crate::store::redact_url;
+use crate::types::redact;
 use crate::{Result, StoreError};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
@@ -18,5 +18,5 @@ pub(crate) async fn connect(url: &str, max: Option<u32>) -> Result<PgPool> {
         .acquire_timeout(Duration::from_secs(10))
         .connect(url)
         .await
-        .map_err(|e| StoreError::Config(format!("cannot connect to PostgreSQL at `{}`: {e}", redact_url(url))))
+        .map_err(|e| StoreError::Config(format!("cannot connect to PostgreSQL at `{}`: {e}", redact(url))))
 }

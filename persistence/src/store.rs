@@ -1,5 +1,6 @@
 //! The store handle, backend selection and the macros that run one SQL text on either backend.
 
+use crate::types::redact;
 use crate::{Result, StoreError};
 use sqlx::{PgPool, SqlitePool};
 use std::time::Duration;
@@ -30,23 +31,9 @@ pub struct StoreOptions {
 impl std::fmt::Debug for StoreOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StoreOptions")
-            .field("url", &redact_url(&self.url))
+            .field("url", &redact(&self.url))
             .field("max_connections", &self.max_connections)
             .finish()
-    }
-}
-
-/// The URL with any password replaced by `***`, for logs and error messages.
-pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
-            match userinfo.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &url[at..]),
-                None => url.to_string(),
-            }
-        }
-        _ => url.to_string(),
     }
 }
 
@@ -118,7 +105,7 @@ impl Store {
         } else {
             return Err(StoreError::Config(format!(
                 "DATABASE_URL must start with sqlite:// or postgres://, got `{}`",
-                redact_url(&opts.url)
+                redact(&opts.url)
             )));
         };
         let store = Store { db: std::sync::Arc::new(db) };

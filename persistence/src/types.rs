@@ -141,7 +141,16 @@ pub(crate) fn decode_error(msg: String) -> crate::StoreError {
 
 /// A database URL with its password replaced by `***`, for logs and error messages.
 pub fn redact(url: &str) -> String {
-    crate::store::redact_url(url)
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
 }
 
 /// A JSON value kept in a `TEXT` column on both backends (custom-field values).
