@@ -1,5 +1,5 @@
 //! The `kontor` binary: `kontor` serves the API; `kontor openapi` prints the OpenAPI
-//! document as YAML (how `openapi.yaml` is regenerated).
+//! document as YAML (how `openapi.yaml` is regenerated), `kontor openapi --json` as JSON.
 
 use std::process::ExitCode;
 
@@ -8,12 +8,16 @@ async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         None | Some("serve") => serve().await,
+        Some("openapi") if args.get(1).is_some_and(|a| a == "--json") => {
+            println!("{}", api::openapi::json());
+            ExitCode::SUCCESS
+        }
         Some("openapi") => {
             print!("{}", api::openapi::yaml());
             ExitCode::SUCCESS
         }
         Some("--help") | Some("-h") | Some("help") => {
-            println!("usage: kontor [serve|openapi]\n  serve    run the API server (default); configured by KONTOR_* and DATABASE_URL\n  openapi  print the OpenAPI document (YAML)");
+            println!("usage: kontor [serve|openapi]\n  serve    run the API server (default); configured by KONTOR_* and DATABASE_URL\n  openapi  print the OpenAPI document (YAML; `openapi --json`: as served at /openapi.json)");
             ExitCode::SUCCESS
         }
         Some(other) => {

@@ -4,6 +4,7 @@
 use crate::routes;
 
 mod completion;
+pub mod yaml;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -121,7 +122,8 @@ pub fn json() -> String {
     document().to_pretty_json().unwrap_or_default()
 }
 
-/// The document as YAML (checked in as `openapi.yaml`).
+/// The document as YAML (checked in as `openapi.yaml`) that YAML 1.1 and 1.2 parsers
+/// read alike ([`yaml::to_yaml`]).
 pub fn yaml() -> String {
-    document().to_yaml().unwrap_or_default()
+    yaml::to_yaml(&serde_json::to_value(document()).unwrap_or_default())
 }

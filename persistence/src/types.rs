@@ -49,14 +49,41 @@ impl Type<Postgres> for ExactDecimal {
         <Decimal as Type<Postgres>>::compatible(ty)
     }
 }
+impl sqlx::postgres::PgHasArrayType for ExactDecimal {
+    fn array_type_info() -> PgTypeInfo {
+        <Decimal as sqlx::postgres::PgHasArrayType>::array_type_info()
+    }
+}
 impl Encode<'_, Postgres> for ExactDecimal {
     fn encode_by_ref(&self, buf: &mut PgArgumentBuffer) -> Result<IsNull, BoxDynError> {
+        if self.0.is_zero() && self.0.scale() > 0 {
+            // sqlx writes every zero as a bare `0`: write NUMERIC's binary zero with its
+            // display scale, so that `0.00` stays `0.00` (as in SQLite).
+            buf.extend_from_slice(&0i16.to_be_bytes()); // no digits
+            buf.extend_from_slice(&0i16.to_be_bytes()); // weight
+            buf.extend_from_slice(&0u16.to_be_bytes()); // positive
+            buf.extend_from_slice(&(self.0.scale() as u16).to_be_bytes()); // display scale
+            return Ok(IsNull::No);
+        }
         <Decimal as Encode<'_, Postgres>>::encode_by_ref(&self.0, buf)
     }
 }
 impl<'r> Decode<'r, Postgres> for ExactDecimal {
     fn decode(value: PgValueRef<'r>) -> Result<Self, BoxDynError> {
-        Ok(ExactDecimal(<Decimal as Decode<'r, Postgres>>::decode(value)?))
+        // sqlx reads every zero as a bare `0`: keep the display scale of a stored `0.00`.
+        let zero_scale = match value.format() {
+            sqlx::postgres::PgValueFormat::Binary => {
+                value.as_bytes().ok().filter(|b| b.len() >= 8).map(|b| u32::from(u16::from_be_bytes([b[6], b[7]])))
+            }
+            sqlx::postgres::PgValueFormat::Text => {
+                value.as_str().ok().and_then(|s| s.split_once('.')).map(|(_, f)| f.len() as u32)
+            }
+        };
+        let mut d = <Decimal as Decode<'r, Postgres>>::decode(value)?;
+        if let Some(scale) = zero_scale.filter(|s| d.is_zero() && *s <= 28) {
+            d.rescale(scale);
+        }
+        Ok(ExactDecimal(d))
     }
 }
 

@@ -72,4 +72,9 @@ fn checked_in_openapi_yaml_matches_the_code() {
         checked_in == generated,
         "openapi.yaml is out of date: regenerate it with `cargo run -- openapi > openapi.yaml`"
     );
+    // The YAML is the same document as `/openapi.json` (a YAML 1.2 parser here; `.ci/run`
+    // reads it with PyYAML, a YAML 1.1 parser, as well).
+    let from_yaml: serde_json::Value = serde_norway::from_str(&checked_in).expect("openapi.yaml is YAML");
+    let from_json: serde_json::Value = serde_json::from_str(&api::openapi::json()).unwrap();
+    assert!(from_yaml == from_json, "openapi.yaml reads differently from /openapi.json");
 }
