@@ -78,3 +78,34 @@ fn checked_in_openapi_yaml_matches_the_code() {
     let from_json: serde_json::Value = serde_json::from_str(&api::openapi::json()).unwrap();
     assert!(from_yaml == from_json, "openapi.yaml reads differently from /openapi.json");
 }
+
+/// Issue 11: every resource that takes `If-Match` can be read singly with its `ETag` — the
+/// document declares, for each operation with an `If-Match` header, a `GET` of the resource
+/// (the same path, or the resource an action path such as `/invoices/{id}/issue` belongs
+/// to) whose 200 answer carries an `ETag` header.
+#[test]
+fn every_resource_that_takes_if_match_is_readable_with_its_etag() {
+    let doc: Value = serde_json::from_str(&api::openapi::json()).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    let mut missing = Vec::new();
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().unwrap() {
+            let takes_if_match = op["parameters"].as_array().is_some_and(|ps| {
+                ps.iter().any(|p| p["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case("if-match")))
+            });
+            if !takes_if_match {
+                continue;
+            }
+            let segments: Vec<&str> = path.split('/').collect();
+            let readable = (0..3).filter_map(|cut| segments.len().checked_sub(cut)).any(|n| {
+                let candidate = segments[..n].join("/");
+                let etag = &paths.get(&candidate).map(|p| &p["get"]["responses"]["200"]["headers"]);
+                etag.is_some_and(|h| h.as_object().is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("etag"))))
+            });
+            if !readable {
+                missing.push(format!("{} {path}", method.to_uppercase()));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "If-Match without a GET that returns the ETag:\n{}", missing.join("\n"));
+}

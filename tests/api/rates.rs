@@ -359,6 +359,8 @@ async fn the_rounding_rule_and_its_source_are_shown_customer_beats_global_beats_
         )
     };
     assert_eq!(rounding(&resolve(&app, b).await), ("default".into(), 7, 15));
+    let p = problem(app.get("/api/v1/rounding-rules/global", &app.admin_token).await, StatusCode::NOT_FOUND).await;
+    assert!(p["detail"].as_str().unwrap_or_default().contains("default"), "{p}");
 
     let res = put(
         &app,
@@ -371,6 +373,11 @@ async fn the_rounding_rule_and_its_source_are_shown_customer_beats_global_beats_
     assert_eq!(res.status(), StatusCode::CREATED);
     let tag = res.headers()["etag"].to_str().unwrap().to_string();
     assert_eq!(rounding(&resolve(&app, b).await), ("global".into(), 7, 10));
+    // Issue 11: every resource that takes If-Match can be read singly with its ETag.
+    let res = app.get("/api/v1/rounding-rules/global", &app.admin_token).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["etag"].to_str().unwrap(), tag);
+    assert_eq!(res.json::<Value>().await.unwrap()["increment_minutes"], 10);
 
     let path = format!("/api/v1/rounding-rules/customers/{customer}");
     let res = put(
@@ -397,6 +404,10 @@ async fn the_rounding_rule_and_its_source_are_shown_customer_beats_global_beats_
     )
     .await;
     assert_eq!(res.status(), StatusCode::OK, "a second PUT changes the rule");
+    let put_tag = res.headers()["etag"].to_str().unwrap().to_string();
+    let res = app.get(&path, &app.admin_token).await;
+    assert_eq!(res.headers()["etag"].to_str().unwrap(), put_tag);
+    assert_eq!(res.json::<Value>().await.unwrap()["mode"], "down");
     assert_eq!(rounding(&resolve(&app, b).await), ("customer".into(), 7, 5));
     assert_eq!(count(&app, "/api/v1/rounding-rules").await, 2);
 
@@ -404,6 +415,7 @@ async fn the_rounding_rule_and_its_source_are_shown_customer_beats_global_beats_
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     assert_eq!(rounding(&resolve(&app, b).await), ("global".into(), 7, 10));
     problem(app.delete(&path, &app.admin_token).await, StatusCode::NOT_FOUND).await;
+    problem(app.get(&path, &app.admin_token).await, StatusCode::NOT_FOUND).await;
 
     // A stale If-Match on the global rule is 412.
     let res = put(

@@ -288,7 +288,7 @@ pub async fn create(
 /// Read an expense.
 #[utoipa::path(get, path = "/api/v1/expenses/{id}", operation_id = "get_expense", tag = "expenses", params(("id" = i64, Path)),
     security(("bearer" = []), ("api_key" = ["bookings:read"]), ("api_key" = ["bookings:write"])),
-    responses((status = 200, body = ExpenseOut), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = ExpenseOut, headers(("ETag" = String))), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBookings)?;
     let expense = state.store.get_expense(path_id(&req, "id")?).await.map_err(not_found("expense"))?;
@@ -300,7 +300,7 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)), request_body = ExpensePatch,
     security(("bearer" = []), ("api_key" = ["bookings:write"])),
     responses(
-        (status = 200, body = ExpenseOut),
+        (status = 200, body = ExpenseOut, headers(("ETag" = String))),
         (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Billed and locked", body = Problem, content_type = "application/problem+json"),

@@ -37,7 +37,8 @@ use validator::Validate;
     paths(
         list_rates, create_rate, get_rate, update_rate, delete_rate, resolve,
         list_surcharges, create_surcharge, get_surcharge, update_surcharge, delete_surcharge,
-        list_rounding_rules, put_global_rounding, put_customer_rounding, delete_customer_rounding,
+        list_rounding_rules, get_global_rounding, put_global_rounding, get_customer_rounding, put_customer_rounding,
+        delete_customer_rounding,
         list_holidays, put_holiday, delete_holiday
     ),
     tags((name = "rates", description = "Rates, surcharges, rounding rules, holidays and the explained rate resolution (read: admin, billing, manager; write: admin, billing)"))
@@ -895,6 +896,49 @@ pub async fn list_rounding_rules(
     }))
 }
 
+/// A stored rounding rule with its `ETag`, or 404 naming what applies instead.
+async fn get_rounding(state: &AppState, owner: RoundingOwner, instead: &str) -> Result<HttpResponse, ApiError> {
+    let rule = state
+        .store
+        .get_rounding_rule(owner)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("a stored rounding rule ({instead} applies)")))?;
+    Ok(versioned(StatusCode::OK, "rounding_rule", rule.id, rule.version, RoundingRuleOut::from(rule)))
+}
+
+/// The company-wide rounding rule with its `ETag` (for `If-Match` on `PUT`). 404 while
+/// none is stored: the built-in default applies (15-minute increments, rounded up, 15
+/// minutes minimum).
+#[utoipa::path(operation_id = "get_global_rounding_rule", get, path = "/api/v1/rounding-rules/global", tag = "rates",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RoundingRuleOut, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No global rule stored: the default applies", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_global_rounding(p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::ReadBilling)?;
+    get_rounding(&state, RoundingOwner::Global, "the built-in default").await
+}
+
+/// A customer's rounding rule with its `ETag` (for `If-Match` on `PUT` and `DELETE`). 404
+/// when the customer has none: the global rule applies.
+#[utoipa::path(operation_id = "get_customer_rounding_rule", get, path = "/api/v1/rounding-rules/customers/{customer_id}", tag = "rates",
+    params(("customer_id" = i64, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = RoundingRuleOut, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such customer, or it has no rule of its own", body = Problem, content_type = "application/problem+json")))]
+pub async fn get_customer_rounding(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::ReadBilling)?;
+    let customer = path_id(&req, "customer_id")?;
+    get_rounding(&state, RoundingOwner::Customer(customer), "the global rule").await
+}
+
 async fn put_rounding(
     req: HttpRequest,
     p: Principal,
@@ -1505,9 +1549,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(delete_surcharge)),
         )
         .service(web::resource("/rounding-rules").route(web::get().to(list_rounding_rules)))
-        .service(web::resource("/rounding-rules/global").route(web::put().to(put_global_rounding)))
+        .service(
+            web::resource("/rounding-rules/global")
+                .route(web::get().to(get_global_rounding))
+                .route(web::put().to(put_global_rounding)),
+        )
         .service(
             web::resource("/rounding-rules/customers/{customer_id}")
+                .route(web::get().to(get_customer_rounding))
                 .route(web::put().to(put_customer_rounding))
                 .route(web::delete().to(delete_customer_rounding)),
         )
