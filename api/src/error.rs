@@ -279,6 +279,24 @@ fn duplicate_message(what: &str) -> String {
     }
 }
 
+/// The field a failed foreign key names: PostgreSQL's `<table>_<column>_id_fkey` gives
+/// `<column>_id`; SQLite does not say which key failed (`reference`).
 fn reference_field(what: &str) -> String {
-    what.split(['.', ' ']).next_back().unwrap_or("reference").to_string()
+    let tokens: Vec<&str> = what.split('_').collect();
+    match tokens.as_slice() {
+        [.., column, "id", "fkey"] if !column.is_empty() => format!("{column}_id"),
+        _ => "reference".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod reference_tests {
+    use super::reference_field;
+
+    #[test]
+    fn a_failed_foreign_key_names_its_column_or_says_reference() {
+        assert_eq!(reference_field("bookings_service_id_fkey"), "service_id");
+        assert_eq!(reference_field("tickets_contact_id_fkey"), "contact_id");
+        assert_eq!(reference_field("FOREIGN KEY constraint failed"), "reference");
+    }
 }

@@ -98,7 +98,7 @@ async fn invalid_tickets_are_rejected_per_field_and_nothing_is_stored() {
     let cases: Vec<(Value, Vec<&str>)> = vec![
         (json!({"customer_id": customer}), vec!["title"]),
         (json!({"title": "", "customer_id": customer}), vec!["title"]),
-        (json!({"title": "x"}), vec!["customer_id"]),
+        (json!({"title": "x"}), vec!["customer_id", "project_id"]),
         (json!({"title": "x", "customer_id": 99999}), vec!["customer_id"]),
         (json!({"title": "x", "customer_id": archived}), vec!["customer_id"]),
         (json!({"title": "x", "customer_id": customer, "contact_id": contact["id"]}), vec!["contact_id"]),

@@ -55,7 +55,11 @@ pub(crate) async fn resolve_target(
     let mut errors = Vec::new();
     let mut customer_id = None;
     if ticket_id.is_none() && project_id.is_none() && task_id.is_none() {
-        return Err(ApiError::invalid("ticket_id", "required", "book on a ticket, a project or a project task"));
+        // No single field is missing: one of three is. Name them all.
+        let message = "book on a ticket, a project or a project task: give ticket_id, project_id or task_id";
+        return Err(ApiError::Validation(
+            ["ticket_id", "project_id", "task_id"].map(|f| FieldError::new(f, "one_required", message)).to_vec(),
+        ));
     }
     if let Some(t) = ticket_id {
         match store.ticket_ref(t).await? {

@@ -256,7 +256,8 @@ async fn check_references(state: &AppState, d: &mut TicketData) -> Result<(), Ap
     }
     match d.customer_id {
         None if d.project_id.is_none() => {
-            errors.push(FieldError::new("customer_id", "required", "a ticket needs a customer or an internal project"))
+            let message = "a ticket needs a customer or a project: give customer_id or project_id";
+            errors.extend(["customer_id", "project_id"].map(|f| FieldError::new(f, "one_required", message)));
         }
         None => {}
         Some(cid) => match store.customer_ref(cid).await? {
