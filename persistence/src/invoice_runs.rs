@@ -135,6 +135,39 @@ pub struct InvoiceRun {
     pub finished_at: Option<DbTime>,
 }
 
+/// One document a run created, summarised: whom it bills and for how much.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunDocument {
+    pub id: i64,
+    /// `invoice` or `settlement`.
+    pub kind: String,
+    /// `draft`, `issued`, `paid`, `cancelled` or `settled`.
+    pub status: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    pub currency: domain::Currency,
+    pub net: rust_decimal::Decimal,
+    pub gross: rust_decimal::Decimal,
+    /// Invoice lines.
+    pub lines: i64,
+    /// Positions it settles (billed, covered and non-billable work, expenses, fees).
+    pub positions: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct RunDocumentRow {
+    id: i64,
+    kind: String,
+    status: String,
+    customer_id: i64,
+    customer_name: String,
+    currency: String,
+    net: crate::types::ExactDecimal,
+    gross: crate::types::ExactDecimal,
+    lines: i64,
+    positions: i64,
+}
+
 /// The problems of a run (stored as JSON).
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(transparent)]
@@ -219,6 +252,37 @@ impl Store {
             "SELECT * FROM invoice_runs WHERE ($1 IS NULL OR id < $1) ORDER BY id DESC LIMIT $2")
             .bind(page.after).bind(i64::from(page.limit) + 1).fetch_all(pool).await?);
         Ok(Page::from_overfetch(rows, page.limit, |r| r.id))
+    }
+
+    /// What a run created, per document (drafts and settlements, and what became of them),
+    /// in id order.
+    pub async fn run_documents(&self, run_id: i64) -> Result<Vec<RunDocument>> {
+        let rows: Vec<RunDocumentRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT i.id, i.kind, i.status, i.customer_id, c.name AS customer_name, i.currency, i.net, i.gross, \
+             (SELECT COUNT(*) FROM invoice_lines l WHERE l.invoice_id = i.id) AS lines, \
+             (SELECT COUNT(*) FROM invoice_positions p WHERE p.invoice_id = i.id) AS positions \
+             FROM invoices i JOIN customers c ON c.id = i.customer_id \
+             WHERE i.run_id = $1 AND i.kind <> 'credit_note' ORDER BY i.id")
+            .bind(run_id).fetch_all(pool).await?);
+        rows.into_iter()
+            .map(|r| {
+                Ok(RunDocument {
+                    id: r.id,
+                    kind: r.kind,
+                    status: r.status,
+                    customer_id: r.customer_id,
+                    customer_name: r.customer_name,
+                    currency: r
+                        .currency
+                        .parse()
+                        .map_err(|e: domain::currency::UnknownCurrency| crate::types::decode_error(e.to_string()))?,
+                    net: r.net.0,
+                    gross: r.gross.0,
+                    lines: r.lines,
+                    positions: r.positions,
+                })
+            })
+            .collect()
     }
 
     /// The ids of a run's invoices (drafts and what became of them).

@@ -432,3 +432,114 @@ async fn drafts_computed_from_data_that_changed_meanwhile_are_not_stored() {
     assert_eq!(one["items"].as_array().unwrap().len(), 1);
     assert_eq!(dec(&one["items"][0]["totals"]["net"]), d("240.00"), "the edited 2 h + 0.5 h at 96.00");
 }
+
+/// Issue 11: the commit answer says what was created — per document whom it bills, net,
+/// gross, lines and positions — and why nothing was created when nothing was.
+#[tokio::test]
+async fn a_committed_run_summarises_its_documents_and_says_why_it_created_nothing() {
+    let app = spawn_app().await;
+    let (customer, _, _) = two_bookings(&app).await;
+    let run = commit(&app, json!({"scope": "all", "period_end": "2026-11-30"})).await;
+    assert_eq!(run["empty_reason"], Value::Null);
+    assert_eq!(run["scope"], "all");
+    let docs = run["documents"].as_array().unwrap();
+    assert_eq!(docs.len(), 1, "{run}");
+    let doc = &docs[0];
+    assert_eq!(doc["id"], run["invoice_ids"][0]);
+    assert_eq!((doc["kind"].as_str(), doc["status"].as_str()), (Some("invoice"), Some("draft")));
+    assert_eq!(doc["customer_id"], customer);
+    assert_eq!(doc["customer_name"], "Muster IT GmbH");
+    assert_eq!(
+        (doc["net"].as_str(), doc["gross"].as_str()),
+        (Some("144.00"), Some("171.36")),
+        "96.00 + 48.00, 19 % VAT"
+    );
+    assert_eq!((doc["lines"].as_i64(), doc["positions"].as_i64()), (Some(2), Some(2)));
+    let read: Value =
+        app.get(&format!("/api/v1/invoice-runs/{}", run["id"]), &app.admin_token).await.json().await.unwrap();
+    assert_eq!(read["documents"], run["documents"]);
+
+    // Everything is in the draft now: a second run creates nothing and says why.
+    let again = commit(&app, json!({"scope": "all", "period_end": "2026-11-30"})).await;
+    assert_eq!(again["documents"], json!([]));
+    assert_eq!(again["empty_reason"]["code"], "nothing_open", "{again}");
+
+    // A customer whose work has no rate is left out: nothing created, and that is why.
+    let res = app
+        .post(
+            "/api/v1/services",
+            &app.admin_token,
+            &json!({"code": "CONSULT", "name": "Consulting", "unit": "hour", "kind": "work", "vat_rate": "19"}),
+        )
+        .await;
+    let consulting = res.json::<Value>().await.unwrap()["id"].clone();
+    let other = app.create_customer(json!({"name": "Ohne Preis AG"})).await["id"].clone();
+    let ticket = create_ticket(&app, json!({"title": "Advice", "customer_id": other})).await;
+    book(&app, json!({"work_date": "2026-11-10", "duration_minutes": 60, "service_id": consulting, "ticket_id": ticket["id"], "description": "Advice"})).await;
+    let blocked = commit(&app, json!({"scope": "all", "period_end": "2026-11-30"})).await;
+    assert_eq!(blocked["empty_reason"]["code"], "all_blocked", "{blocked}");
+    assert_eq!(blocked["problems"][0]["code"], "missing_rate");
+}
+
+/// Issue 11: a draft lists every position it settles with its treatment, the billing office
+/// can move covered or non-billable work out of it without deleting it, and lists can leave
+/// the lines out.
+#[tokio::test]
+async fn a_draft_lists_what_it_settles_and_non_billable_work_can_be_moved_out_of_it() {
+    let app = spawn_app().await;
+    let remote = service(&app, "REMOTE", "hour", true).await;
+    let customer =
+        app.create_customer(json!({"name": "Kulanz GmbH", "invoice_detail": "per_booking"})).await["id"].clone();
+    let ticket = create_ticket(&app, json!({"title": "Printer", "customer_id": customer})).await;
+    let billed = book(&app, json!({"work_date": "2026-11-05", "duration_minutes": 60, "service_id": remote, "ticket_id": ticket["id"], "description": "Repair"})).await;
+    let goodwill = book(&app, json!({"work_date": "2026-11-06", "duration_minutes": 30, "service_id": remote, "ticket_id": ticket["id"], "description": "Goodwill", "billable": false})).await;
+    let run = commit(&app, json!({"scope": "all", "period_end": "2026-11-30"})).await;
+    let id = run["invoice_ids"][0].clone();
+    let draft = invoice(&app, &id).await;
+    let treatments: Vec<(Value, Value)> = draft["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["position"]["id"].clone(), p["treatment"].clone()))
+        .collect();
+    assert_eq!(
+        treatments,
+        vec![(billed["id"].clone(), json!("billed")), (goodwill["id"].clone(), json!("non_billable"))]
+    );
+    assert_eq!(booking_state(&app, &goodwill["id"]).await, "reserved", "a draft reserves what it documents");
+    assert_eq!(draft["line_count"], 1);
+
+    // Lists can leave the lines out.
+    let summary: Value = app.get("/api/v1/invoices?fields=summary", &app.admin_token).await.json().await.unwrap();
+    let item = &summary["items"][0];
+    assert!(item.get("lines").is_none() && item.get("positions").is_none(), "{item}");
+    assert_eq!((item["line_count"].as_i64(), item["totals"]["net"].as_str()), (Some(1), Some("96.00")));
+    let full: Value = app.get("/api/v1/invoices", &app.admin_token).await.json().await.unwrap();
+    assert_eq!(full["items"][0]["lines"].as_array().map(Vec::len), Some(1));
+    problem(app.get("/api/v1/invoices?fields=everything", &app.admin_token).await, StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+
+    // The billed booking goes with its line, not alone.
+    let path = |b: &Value| format!("/api/v1/invoices/{id}/positions/bookings/{}", b["id"]);
+    let p = problem(app.delete(&path(&billed), &app.admin_token).await, StatusCode::CONFLICT).await;
+    assert!(p["detail"].as_str().unwrap().contains("line 1"), "{p}");
+    // The goodwill booking is moved out: open again, the draft keeps its line and totals.
+    let (_, agent) = app.user_with_roles(&["agent"]).await;
+    problem(app.delete(&path(&goodwill), &agent).await, StatusCode::FORBIDDEN).await;
+    let res = app.delete(&path(&goodwill), &app.admin_token).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let after = invoice(&app, &id).await;
+    assert_eq!(after["positions"].as_array().unwrap().len(), 1);
+    assert_eq!(after["totals"], draft["totals"]);
+    assert_eq!(after["lines"], draft["lines"]);
+    assert_eq!(booking_state(&app, &goodwill["id"]).await, "open");
+    problem(app.delete(&path(&goodwill), &app.admin_token).await, StatusCode::NOT_FOUND).await;
+    problem(
+        app.delete(&format!("/api/v1/invoices/{id}/positions/fees/1"), &app.admin_token).await,
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+    // Issued documents are not edited.
+    issue(&app, &id).await;
+    problem(app.delete(&path(&billed), &app.admin_token).await, StatusCode::CONFLICT).await;
+}

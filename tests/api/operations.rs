@@ -97,7 +97,7 @@ fn every_resource_that_takes_if_match_is_readable_with_its_etag() {
                 continue;
             }
             let segments: Vec<&str> = path.split('/').collect();
-            let readable = (0..3).filter_map(|cut| segments.len().checked_sub(cut)).any(|n| {
+            let readable = (0..4).filter_map(|cut| segments.len().checked_sub(cut)).any(|n| {
                 let candidate = segments[..n].join("/");
                 let etag = &paths.get(&candidate).map(|p| &p["get"]["responses"]["200"]["headers"]);
                 etag.is_some_and(|h| h.as_object().is_some_and(|h| h.keys().any(|k| k.eq_ignore_ascii_case("etag"))))

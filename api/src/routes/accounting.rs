@@ -7,7 +7,7 @@ use crate::auth::Principal;
 use crate::error::{not_found, ApiError, Problem};
 use crate::extract::{path_id, versioned, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit};
-use crate::routes::invoices::{invoice_out, InvoiceOut};
+use crate::routes::invoices::{invoice_out, InvoiceDetail, InvoiceOut};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -97,7 +97,7 @@ pub async fn feed(p: Principal, state: web::Data<AppState>, q: Query<FeedQuery>)
     let last = page.items.last().and_then(|i| i.feed_seq).unwrap_or(after);
     let mut items = Vec::with_capacity(page.items.len());
     for i in page.items {
-        items.push(invoice_out(&state, i).await?);
+        items.push(invoice_out(&state, i, InvoiceDetail::Lines).await?);
     }
     let next_cursor = encode_cursor(&FeedCursor { after: last });
     Ok(HttpResponse::Ok().json(AccountingFeed { items, next_cursor, has_more }))
@@ -123,7 +123,7 @@ pub async fn acknowledge(req: HttpRequest, p: Principal, state: web::Data<AppSta
     let id = path_id(&req, "id")?;
     let i = state.store.acknowledge_export(id, &p.actor(&req)).await.map_err(not_found("invoice"))?;
     let (id, version) = (i.id, i.version);
-    Ok(versioned(StatusCode::OK, "invoice", id, version, invoice_out(&state, i).await?))
+    Ok(versioned(StatusCode::OK, "invoice", id, version, invoice_out(&state, i, InvoiceDetail::Full).await?))
 }
 
 /// Routes of this module.

@@ -165,16 +165,13 @@ pub struct InvoiceRunOut {
     pub mode: RunMode,
     /// `api`, or `ticket_resolved` (a ticket of a customer billed per resolved ticket).
     pub started_via: String,
-    /// `all`, `customer`, `contract`, `project` or `ticket`.
-    pub scope: String,
+    pub scope: RunScope,
     pub scope_id: Option<i64>,
     #[schema(value_type = Option<String>, format = Date)]
     pub period_start: Option<String>,
     #[schema(value_type = String, format = Date)]
     pub period_end: String,
-    /// `completed`, or `running` while (or if interrupted while) it runs: starting it
-    /// again with the same `Idempotency-Key` continues it.
-    pub status: String,
+    pub status: RunStatus,
     pub started_by: StartedBy,
     /// Customers that got drafts.
     pub customers_billed: i64,
@@ -192,24 +189,108 @@ pub struct InvoiceRunOut {
     /// Projects this call moved from `manager_done` to `billed` (their last open work is
     /// in a draft now).
     pub projects_billed: Vec<i64>,
+    /// What the run created, per document: whom it bills, net and gross, lines and
+    /// positions, and its status now.
+    pub documents: Vec<RunDocumentOut>,
+    /// Why the run created nothing (`null` when it created documents).
+    pub empty_reason: Option<EmptyRunReason>,
     #[schema(value_type = String, format = DateTime)]
     pub started_at: String,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub finished_at: Option<String>,
 }
 
+/// Where a committed run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Running, or interrupted while running: starting it again with the same
+    /// `Idempotency-Key` continues it.
+    Running,
+    /// Every customer in scope was billed or left out with its problems.
+    Completed,
+}
+
+/// One document of a run, summarised.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunDocumentOut {
+    pub id: i64,
+    /// `invoice` (a draft to check and issue) or `settlement` (no lines: covered or
+    /// non-billable work, quota periods closed).
+    pub kind: String,
+    /// `draft`, `issued`, `paid`, `cancelled` or `settled` — now, not when created.
+    pub status: String,
+    pub customer_id: i64,
+    pub customer_name: String,
+    /// ISO 4217.
+    pub currency: String,
+    #[schema(value_type = String, example = "1250.00")]
+    pub net: DecimalString,
+    #[schema(value_type = String, example = "1487.50")]
+    pub gross: DecimalString,
+    /// Invoice lines.
+    pub lines: i64,
+    /// Positions it settles: billed, covered and non-billable bookings, expenses, fees.
+    pub positions: i64,
+}
+
+/// Why a committed run created no document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmptyRunReason {
+    /// `all_blocked` (every customer with something to bill has a blocking problem: see
+    /// `problems`) or `nothing_open` (no open positions, fees or quota periods due in scope
+    /// up to `period_end`: work already in a draft or an invoice is not taken twice).
+    pub code: String,
+    pub message: String,
+}
+
+impl EmptyRunReason {
+    /// The reason of a run that created nothing; `None` when it created documents.
+    fn of(run: &InvoiceRun, documents: usize) -> Option<Self> {
+        if documents > 0 || run.invoices_created > 0 {
+            return None;
+        }
+        Some(if run.customers_blocked > 0 {
+            EmptyRunReason {
+                code: "all_blocked".into(),
+                message: format!(
+                    "{} customer(s) with something to bill have blocking problems (see problems); fix them and run again",
+                    run.customers_blocked
+                ),
+            }
+        } else {
+            EmptyRunReason {
+                code: "nothing_open".into(),
+                message: "no open positions, fees or quota periods due in scope up to period_end; work already in a \
+                          draft or an invoice is not taken twice"
+                    .into(),
+            }
+        })
+    }
+}
+
 list_response!(InvoiceRunList, InvoiceRunOut, "A page of committed invoice runs, newest first.");
 
-fn run_out(run: InvoiceRun, invoice_ids: Vec<i64>, projects_billed: Vec<i64>) -> InvoiceRunOut {
-    InvoiceRunOut {
+/// A run for the wire, with its documents read from the store.
+async fn run_out(
+    state: &AppState,
+    run: InvoiceRun,
+    invoice_ids: Vec<i64>,
+    projects_billed: Vec<i64>,
+) -> Result<InvoiceRunOut, ApiError> {
+    let documents = state.store.run_documents(run.id).await?;
+    let empty_reason = EmptyRunReason::of(&run, documents.len());
+    let scope = serde_json::from_value(serde_json::Value::String(run.scope.clone())).unwrap_or(RunScope::All);
+    let status = if run.status == "completed" { RunStatus::Completed } else { RunStatus::Running };
+    Ok(InvoiceRunOut {
         id: run.id,
         mode: RunMode::Commit,
         started_via: run.started_via,
-        scope: run.scope,
+        scope,
         scope_id: run.scope_id,
         period_start: run.period_start.map(date_text),
         period_end: date_text(run.period_end),
-        status: run.status,
+        status,
         started_by: StartedBy { kind: run.started_by_type, id: run.started_by_id, name: run.started_by_name },
         customers_billed: run.customers_billed,
         customers_blocked: run.customers_blocked,
@@ -229,9 +310,25 @@ fn run_out(run: InvoiceRun, invoice_ids: Vec<i64>, projects_billed: Vec<i64>) ->
             .collect(),
         invoice_ids,
         projects_billed,
+        documents: documents
+            .into_iter()
+            .map(|d| RunDocumentOut {
+                id: d.id,
+                kind: d.kind,
+                status: d.status,
+                customer_id: d.customer_id,
+                customer_name: d.customer_name,
+                currency: d.currency.code().to_string(),
+                net: DecimalString::money(d.net, d.currency),
+                gross: DecimalString::money(d.gross, d.currency),
+                lines: d.lines,
+                positions: d.positions,
+            })
+            .collect(),
+        empty_reason,
         started_at: timestamp(&run.started_at),
         finished_at: run.finished_at.as_ref().map(timestamp),
-    }
+    })
 }
 
 /// Resolves the scope of a request into the customers to bill and how.
@@ -319,7 +416,9 @@ async fn plan(state: &AppState, r: &RunRequest) -> Result<RunPlan, ApiError> {
 ///   their positions — a second run does not take them, and a position is in at most one
 ///   invoice that is not cancelled (enforced by the database, also across nodes). Customers
 ///   with blocking problems get no draft and are listed in `problems`. The run is recorded
-///   (`GET /invoice-runs/{id}`). With `Idempotency-Key`, a retry creates nothing new.
+///   (`GET /invoice-runs/{id}`): the answer lists each document created (`documents`:
+///   customer, net, gross, lines, positions) and, when none was, why (`empty_reason`:
+///   `nothing_open` or `all_blocked`). With `Idempotency-Key`, a retry creates nothing new.
 ///   A committed run that puts the last open positions of a `manager_done` project into a
 ///   draft moves the project to `billed`. Billing role only.
 #[utoipa::path(post, path = "/api/v1/invoice-runs", operation_id = "run_invoice_run", tag = "invoice-runs",
@@ -365,7 +464,10 @@ pub async fn run(
         state.store.commit_run(&setup, &plan, &start).await?;
     let location = format!("/api/v1/invoice-runs/{}", run.id);
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok(created_at(HttpResponse::build(status).json(run_out(run, invoice_ids, projects_billed)), &location))
+    Ok(created_at(
+        HttpResponse::build(status).json(run_out(&state, run, invoice_ids, projects_billed).await?),
+        &location,
+    ))
 }
 
 async fn preview(
@@ -487,7 +589,7 @@ pub async fn list_runs(
     let mut items = Vec::with_capacity(page.items.len());
     for run in page.items {
         let ids = state.store.run_invoice_ids(run.id).await?;
-        items.push(run_out(run, ids, Vec::new()));
+        items.push(run_out(&state, run, ids, Vec::new()).await?);
     }
     Ok(HttpResponse::Ok().json(InvoiceRunList { items, next_cursor: page.next.map(|k| encode_cursor(&k)) }))
 }
@@ -506,7 +608,7 @@ pub async fn get_run(req: HttpRequest, p: Principal, state: web::Data<AppState>)
     let id = path_id(&req, "id")?;
     let run = state.store.get_run(id).await.map_err(crate::error::not_found("invoice run"))?;
     let ids = state.store.run_invoice_ids(id).await?;
-    Ok(HttpResponse::Ok().json(run_out(run, ids, Vec::new())))
+    Ok(HttpResponse::Ok().json(run_out(&state, run, ids, Vec::new()).await?))
 }
 
 /// Open billable work of one customer, contract, project or ticket.

@@ -29,7 +29,7 @@ use utoipa::{OpenApi, ToSchema};
 /// OpenAPI paths of this module.
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, get, update, delete, add_line, remove_line, issue, mark_paid, cancel),
+    paths(list, get, update, delete, add_line, remove_line, release_position, issue, mark_paid, cancel),
     tags((name = "invoices", description = "Invoices and credit notes: drafts, issuing with gapless numbers, payment, cancellation by credit note"))
 )]
 pub struct Doc;
@@ -93,6 +93,46 @@ pub struct InvoiceLineOut {
     pub line: InvoiceLine,
 }
 
+/// A position the document settles and how: `billed` on a line, `covered` by the
+/// contract, `partly_covered`, or `non_billable` — a draft reserves all of them, and
+/// issuing it settles them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SettledPositionOut {
+    pub position: domain::position::PositionRef,
+    pub treatment: domain::engine::PositionStatus,
+    /// The contract it was billed or covered under.
+    pub contract_id: Option<i64>,
+    /// Bookings: minutes worked, after rounding, and covered by the contract.
+    pub actual_minutes: Option<i64>,
+    pub rounded_minutes: Option<i64>,
+    pub covered_minutes: Option<i64>,
+    /// Value of the covered part at the resolved rate (profitability).
+    #[schema(value_type = Option<String>, example = "96.00")]
+    pub covered_value: Option<DecimalString>,
+}
+
+/// How much of a document an answer carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceDetail {
+    /// Header, totals, counts (`GET /invoices?fields=summary`).
+    Summary,
+    /// With lines (lists, the accounting feed).
+    Lines,
+    /// With lines and the positions it settles (single documents).
+    Full,
+}
+
+/// What `GET /invoices` returns per document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvoiceFields {
+    /// Everything but the settled positions (default).
+    #[default]
+    Lines,
+    /// Header, totals and counts: no `lines`.
+    Summary,
+}
+
 /// Another document this one refers to.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DocumentRef {
@@ -136,7 +176,16 @@ pub struct InvoiceOut {
     /// Issue date plus the customer's payment terms.
     #[schema(value_type = Option<String>, format = Date)]
     pub due_date: Option<String>,
-    pub lines: Vec<InvoiceLineOut>,
+    /// The lines (absent with `GET /invoices?fields=summary`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lines: Option<Vec<InvoiceLineOut>>,
+    /// Number of lines.
+    pub line_count: usize,
+    /// Every position the document settles with its treatment — billed, covered and
+    /// non-billable work alike (single-document answers only; the proof of service shows
+    /// them with dates and texts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub positions: Option<Vec<SettledPositionOut>>,
     /// VAT per rate: the summed nets of the lines with that rate and the VAT on the sum.
     pub vat: Vec<VatAmount>,
     pub totals: Totals,
@@ -182,7 +231,7 @@ fn legal_text(n: LegalNote) -> &'static str {
 
 /// The invoice as the API shows it. Drafts show the customer's current record; issued
 /// documents the snapshot taken at issue.
-pub async fn invoice_out(state: &AppState, i: Invoice) -> Result<InvoiceOut, ApiError> {
+pub async fn invoice_out(state: &AppState, i: Invoice, detail: InvoiceDetail) -> Result<InvoiceOut, ApiError> {
     let customer = match i.customer_snapshot.clone() {
         Some(s) => s,
         None => CustomerSnapshot::of(&state.store.get_customer(i.customer_id).await?),
@@ -195,6 +244,29 @@ pub async fn invoice_out(state: &AppState, i: Invoice) -> Result<InvoiceOut, Api
     };
     let cancels = reference(i.cancels_id).await?;
     let cancelled_by = reference(i.cancelled_by_id).await?;
+    let positions = match detail {
+        InvoiceDetail::Full => Some(
+            state
+                .store
+                .invoice_positions(i.id)
+                .await?
+                .into_iter()
+                .map(|p| SettledPositionOut {
+                    position: p.position,
+                    treatment: p.treatment,
+                    contract_id: p.contract_id,
+                    actual_minutes: p.actual_minutes,
+                    rounded_minutes: p.rounded_minutes,
+                    covered_minutes: p.covered_minutes,
+                    covered_value: p.covered_value.map(|v| DecimalString::money(v, i.currency)),
+                })
+                .collect(),
+        ),
+        _ => None,
+    };
+    let line_count = i.lines.len();
+    let lines = (detail != InvoiceDetail::Summary)
+        .then(|| i.lines.into_iter().map(|l| InvoiceLineOut { id: l.id, line_no: l.line_no, line: l.line }).collect());
     Ok(InvoiceOut {
         id: i.id,
         kind: i.kind,
@@ -212,7 +284,9 @@ pub async fn invoice_out(state: &AppState, i: Invoice) -> Result<InvoiceOut, Api
         period_end: date_text(i.period_end),
         issue_date: i.issue_date.map(date_text),
         due_date: i.due_date.map(date_text),
-        lines: i.lines.into_iter().map(|l| InvoiceLineOut { id: l.id, line_no: l.line_no, line: l.line }).collect(),
+        lines,
+        line_count,
+        positions,
         vat: i.vat,
         totals: i.totals,
         legal_note: i.legal_note,
@@ -234,7 +308,7 @@ pub async fn invoice_out(state: &AppState, i: Invoice) -> Result<InvoiceOut, Api
 
 async fn respond(state: &AppState, status: StatusCode, i: Invoice) -> Result<HttpResponse, ApiError> {
     let (id, version) = (i.id, i.version);
-    Ok(versioned(status, "invoice", id, version, invoice_out(state, i).await?))
+    Ok(versioned(status, "invoice", id, version, invoice_out(state, i, InvoiceDetail::Full).await?))
 }
 
 fn store_problem(e: StoreError) -> ApiError {
@@ -270,6 +344,11 @@ pub struct InvoiceQuery {
     #[param(value_type = Option<String>, format = Date)]
     #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub issued_to: Option<Date>,
+    /// `lines` (default: each document with its lines) or `summary` (header, totals and
+    /// `line_count` only: a smaller answer for overviews).
+    #[param(inline)]
+    #[serde(default)]
+    pub fields: InvoiceFields,
     /// Page size (1–200, default 50).
     pub limit: Option<u32>,
     /// `next_cursor` of the previous page.
@@ -286,6 +365,10 @@ pub struct InvoiceQuery {
 pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<InvoiceQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadInvoices)?;
     let q = q.0;
+    let detail = match q.fields {
+        InvoiceFields::Lines => InvoiceDetail::Lines,
+        InvoiceFields::Summary => InvoiceDetail::Summary,
+    };
     let filter = InvoiceFilter {
         customer_id: q.customer_id,
         contract_id: q.contract_id,
@@ -301,7 +384,7 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<InvoiceQuer
     let page = state.store.list_invoices(&filter, &page).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for i in page.items {
-        items.push(invoice_out(&state, i).await?);
+        items.push(invoice_out(&state, i, detail).await?);
     }
     Ok(HttpResponse::Ok().json(InvoiceList { items, next_cursor: page.next.map(|k| encode_cursor(&k)) }))
 }
@@ -489,6 +572,59 @@ pub async fn remove_line(req: HttpRequest, p: Principal, state: web::Data<AppSta
     respond(&state, StatusCode::OK, i).await
 }
 
+/// What kind of position to move out of a draft.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleasableKind {
+    Bookings,
+    Expenses,
+}
+
+/// Move a covered or non-billable booking or expense out of a draft.
+///
+/// A draft reserves every position it settles — also the covered and non-billable work it
+/// documents (`positions` with `treatment` `covered` or `non_billable`), which would be
+/// settled without being billed when the draft is issued. This moves one such booking
+/// (with its custom-field quantities) or expense out: it is `open` again for the next run
+/// (e.g. after making it billable), and the draft keeps its lines and totals. A position
+/// billed on a line is removed with its line (409 names the line); one that used prepaid
+/// quota only by deleting the draft (409).
+#[utoipa::path(delete, path = "/api/v1/invoices/{id}/positions/{kind}/{position_id}", operation_id = "release_invoice_position", tag = "invoices",
+    params(("id" = i64, Path), ("kind" = ReleasableKind, Path, description = "`bookings` or `expenses`"),
+        ("position_id" = i64, Path, description = "Id of the booking or expense"),
+        ("If-Match" = Option<String>, Header, description = "ETag of the version you changed")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = InvoiceOut, headers(("ETag" = String))),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such draft, or it does not settle that booking or expense", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a draft, billed on a line, or used prepaid quota", body = Problem, content_type = "application/problem+json"),
+        (status = 412, body = Problem, content_type = "application/problem+json")))]
+pub async fn release_position(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::ManageInvoices)?;
+    let id = path_id(&req, "id")?;
+    let kind = match req.match_info().get("kind") {
+        Some("bookings") => ReleasableKind::Bookings,
+        Some("expenses") => ReleasableKind::Expenses,
+        _ => return Err(ApiError::NotFound("no such kind of position: bookings or expenses".into())),
+    };
+    let position_id = path_id(&req, "position_id")?;
+    let position = match kind {
+        ReleasableKind::Bookings => domain::position::PositionRef::Booking { id: position_id },
+        ReleasableKind::Expenses => domain::position::PositionRef::Expense { id: position_id },
+    };
+    let version = IfMatch::from_request(&req, "invoice", id).version()?;
+    let i = state.store.release_settled_position(id, position, version, &p.actor(&req)).await.map_err(|e| match e {
+        StoreError::NotFound => ApiError::NotFound("invoice, or a booking or expense it settles".into()),
+        other => other.into(),
+    })?;
+    respond(&state, StatusCode::OK, i).await
+}
+
 /// How to number a document.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -642,11 +778,12 @@ pub async fn cancel(
         .cancel_invoice(id, version, &opts, reason.as_deref(), &p.actor(&req))
         .await
         .map_err(store_problem)?;
-    let invoice = invoice_out(&state, original).await?;
+    let invoice = invoice_out(&state, original, InvoiceDetail::Full).await?;
     Ok(match credit {
         Some(credit) => {
             let location = format!("/api/v1/invoices/{}", credit.id);
-            let body = Cancellation { invoice, credit_note: Some(invoice_out(&state, credit).await?) };
+            let body =
+                Cancellation { invoice, credit_note: Some(invoice_out(&state, credit, InvoiceDetail::Full).await?) };
             crate::extract::created_at(HttpResponse::Created().json(body), &location)
         }
         None => HttpResponse::Ok().json(Cancellation { invoice, credit_note: None }),
@@ -664,6 +801,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource("/invoices/{id}/lines").route(web::post().to(add_line)))
         .service(web::resource("/invoices/{id}/lines/{line_id}").route(web::delete().to(remove_line)))
+        .service(
+            web::resource("/invoices/{id}/positions/{kind}/{position_id}").route(web::delete().to(release_position)),
+        )
         .service(web::resource("/invoices/{id}/issue").route(web::post().to(issue)))
         .service(web::resource("/invoices/{id}/mark-paid").route(web::post().to(mark_paid)))
         .service(web::resource("/invoices/{id}/cancel").route(web::post().to(cancel)));

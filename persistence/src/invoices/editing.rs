@@ -1,5 +1,5 @@
 //! Changing a draft before it is issued: manual lines, removing lines (their positions
-//! open again), notes, and deleting the draft.
+//! open again), moving covered or non-billable positions out, notes, and deleting the draft.
 
 use super::*;
 
@@ -168,6 +168,79 @@ impl Store {
             (after, removed)
         });
         Ok(out)
+    }
+
+    /// Moves a booking or expense that a draft settles without billing it (`covered` or
+    /// `non_billable`) out of the draft: it is open again (the next run decides anew) and
+    /// the draft keeps everything else. A position billed on a line is removed with its
+    /// line; one that used prepaid quota only by deleting the draft.
+    pub async fn release_settled_position(
+        &self,
+        id: i64,
+        position: PositionRef,
+        expected_version: Option<i64>,
+        actor: &Actor,
+    ) -> Result<Invoice> {
+        let owner_keys = |key: &str| match position {
+            PositionRef::Booking { id } => {
+                key == format!("booking:{id}") || key.starts_with(&format!("booking_field:{id}:"))
+            }
+            PositionRef::Expense { id } => key == format!("expense:{id}"),
+            _ => false,
+        };
+        let after = in_tx!(self, tx => {
+            let before = lock_invoice!(tx, id);
+            check_version(&before, expected_version)?;
+            before.check(InvoiceAction::Edit)?;
+            advance_billing_version!(tx, before.customer_id, None);
+            let settled: Vec<PositionRow> = sqlx::query_as(&format!(
+                "SELECT * FROM invoice_positions WHERE invoice_id = $1 {SETTLED_ORDER}"))
+                .bind(id).fetch_all(&mut *tx).await?;
+            let rows: Vec<&PositionRow> = settled.iter().filter(|r| owner_keys(&r.position_key)).collect();
+            if rows.is_empty() {
+                return Err(StoreError::NotFound);
+            }
+            let refs: Vec<PositionRef> = rows.iter().map(|r| r.position()).collect::<Result<_>>()?;
+            if let Some(line) = before.lines.iter().find(|l| l.line.positions.iter().any(|p| refs.contains(p))) {
+                return Err(StoreError::Conflict(format!(
+                    "the position is billed on line {}: remove the line instead (DELETE /invoices/{id}/lines/{})",
+                    line.line_no, line.id
+                )));
+            }
+            let quota_rows: Vec<crate::billing::LedgerRow> = sqlx::query_as(
+                "SELECT contract_id, period_start, origin_period_start, kind, amount, position FROM invoice_quota_entries \
+                 WHERE invoice_id = $1").bind(id).fetch_all(&mut *tx).await?;
+            for e in quota_rows {
+                let e = e.into_entry()?;
+                if e.position.is_some_and(|p| refs.contains(&p)) {
+                    return Err(StoreError::Conflict(format!(
+                        "the position used the prepaid quota of contract {}; delete the draft and run again instead",
+                        e.contract_id
+                    )));
+                }
+            }
+            match position {
+                PositionRef::Booking { id: bid } => {
+                    sqlx::query("UPDATE bookings SET state = 'open', version = version + 1 WHERE id = $1 AND state = 'reserved'")
+                        .bind(bid).execute(&mut *tx).await?;
+                }
+                PositionRef::Expense { id: eid } => {
+                    sqlx::query("UPDATE expenses SET state = 'open', version = version + 1 WHERE id = $1 AND state = 'reserved'")
+                        .bind(eid).execute(&mut *tx).await?;
+                }
+                _ => {}
+            }
+            for r in &rows {
+                sqlx::query("DELETE FROM invoice_positions WHERE invoice_id = $1 AND position_key = $2")
+                    .bind(id).bind(&r.position_key).execute(&mut *tx).await?;
+            }
+            let lines: Vec<&InvoiceLine> = before.lines.iter().map(|l| &l.line).collect();
+            retotal!(tx, &before, &lines);
+            let after = fetch_invoice!(&mut *tx, id);
+            audit!(tx, actor, "invoice", id, "release_position", Some(&audit_view(&before)), Some(&audit_view(&after)));
+            after
+        });
+        Ok(after)
     }
 
     /// Changes a draft's notes (printed on the invoice).
