@@ -24,6 +24,20 @@ pub async fn preview(app: &TestApp, body: Value) -> Value {
     res.json().await.unwrap()
 }
 
+/// A catalog service without a default price ("Consulting" per hour): work on it has no
+/// rate unless one is given.
+pub async fn unpriced_service(app: &TestApp) -> Value {
+    let res = app
+        .post(
+            "/api/v1/services",
+            &app.admin_token,
+            &json!({"code": "CONSULT", "name": "Consulting", "unit": "hour", "kind": "work", "vat_rate": "19"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    res.json::<Value>().await.unwrap()["id"].clone()
+}
+
 async fn book(app: &TestApp, body: Value) -> Value {
     let res = app.post("/api/v1/bookings", &app.admin_token, &body).await;
     assert_eq!(res.status(), StatusCode::CREATED, "book: {}", res.text().await.unwrap_or_default());
@@ -99,14 +113,7 @@ async fn flat_fee_covers_remote_support_and_bills_on_site_work_and_a_hard_disk_o
 #[tokio::test]
 async fn a_missing_rate_is_a_blocking_problem_never_a_zero_line() {
     let app = spawn_app().await;
-    let res = app
-        .post(
-            "/api/v1/services",
-            &app.admin_token,
-            &json!({"code": "CONSULT", "name": "Consulting", "unit": "hour", "kind": "work", "vat_rate": "19"}),
-        )
-        .await;
-    let consulting = res.json::<Value>().await.unwrap()["id"].clone();
+    let consulting = unpriced_service(&app).await;
     let customer = customer_id(&app).await;
     let ticket = create_ticket(&app, json!({"title": "Advice", "customer_id": customer})).await;
     let b = book(&app, json!({"work_date": "2026-11-05", "duration_minutes": 60, "service_id": consulting, "ticket_id": ticket["id"], "description": "Workshop"})).await;
@@ -216,14 +223,7 @@ async fn ready_to_invoice_values_open_billable_work_per_customer_project_and_tic
     let billed = book(&app, json!({"work_date": "2026-11-01", "duration_minutes": 120, "service_id": remote, "ticket_id": t1["id"], "description": "old"})).await;
     app.store().await.set_booking_state(billed["id"].as_i64().unwrap(), "billed").await.unwrap();
     app.post("/api/v1/expenses", &app.admin_token, &json!({"expense_date": "2026-11-04", "service_id": disk, "quantity": "1", "unit_price": "89.00", "ticket_id": t1["id"]})).await;
-    let res = app
-        .post(
-            "/api/v1/services",
-            &app.admin_token,
-            &json!({"code": "CONSULT", "name": "Consulting", "unit": "hour", "kind": "work", "vat_rate": "19"}),
-        )
-        .await;
-    let consulting = res.json::<Value>().await.unwrap()["id"].clone();
+    let consulting = unpriced_service(&app).await;
     let t2 = create_ticket(&app, json!({"title": "T2", "customer_id": b})).await;
     book(&app, json!({"work_date": "2026-11-05", "duration_minutes": 60, "service_id": consulting, "ticket_id": t2["id"], "description": "unpriced"})).await;
 

@@ -465,14 +465,7 @@ async fn a_committed_run_summarises_its_documents_and_says_why_it_created_nothin
     assert_eq!(again["empty_reason"]["code"], "nothing_open", "{again}");
 
     // A customer whose work has no rate is left out: nothing created, and that is why.
-    let res = app
-        .post(
-            "/api/v1/services",
-            &app.admin_token,
-            &json!({"code": "CONSULT", "name": "Consulting", "unit": "hour", "kind": "work", "vat_rate": "19"}),
-        )
-        .await;
-    let consulting = res.json::<Value>().await.unwrap()["id"].clone();
+    let consulting = crate::invoice_runs::unpriced_service(&app).await;
     let other = app.create_customer(json!({"name": "Ohne Preis AG"})).await["id"].clone();
     let ticket = create_ticket(&app, json!({"title": "Advice", "customer_id": other})).await;
     book(&app, json!({"work_date": "2026-11-10", "duration_minutes": 60, "service_id": consulting, "ticket_id": ticket["id"], "description": "Advice"})).await;
