@@ -109,3 +109,32 @@ fn every_resource_that_takes_if_match_is_readable_with_its_etag() {
     }
     assert!(missing.is_empty(), "If-Match without a GET that returns the ETag:\n{}", missing.join("\n"));
 }
+
+/// Every `$ref` of the document names a schema it defines (a type used only in a handler's
+/// parameters is easily left out of the components).
+#[test]
+fn every_reference_in_the_document_resolves() {
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(r) = map.get("$ref").and_then(Value::as_str) {
+                    out.push(r);
+                }
+                map.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(items) => items.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let doc: Value = serde_json::from_str(&api::openapi::json()).unwrap();
+    let mut all = Vec::new();
+    refs(&doc, &mut all);
+    let dangling: Vec<&&str> = all
+        .iter()
+        .filter(|r| {
+            r.strip_prefix("#/components/schemas/").is_none_or(|name| doc["components"]["schemas"].get(name).is_none())
+        })
+        .collect();
+    assert!(!all.is_empty());
+    assert!(dangling.is_empty(), "references to nothing: {dangling:?}");
+}

@@ -590,7 +590,7 @@ pub enum ReleasableKind {
 /// billed on a line is removed with its line (409 names the line); one that used prepaid
 /// quota only by deleting the draft (409).
 #[utoipa::path(delete, path = "/api/v1/invoices/{id}/positions/{kind}/{position_id}", operation_id = "release_invoice_position", tag = "invoices",
-    params(("id" = i64, Path), ("kind" = ReleasableKind, Path, description = "`bookings` or `expenses`"),
+    params(("id" = i64, Path), ("kind" = inline(ReleasableKind), Path, description = "`bookings` or `expenses`"),
         ("position_id" = i64, Path, description = "Id of the booking or expense"),
         ("If-Match" = Option<String>, Header, description = "ETag of the version you changed")),
     security(("bearer" = [])),

@@ -191,7 +191,12 @@ export async function invoiceTotals(
   const net: string = invoice.totals.net;
   const vat: string = invoice.totals.vat;
   const gross: string = invoice.totals.gross;
-  const firstLine = invoice.lines[0]; // noUncheckedIndexedAccess: possibly undefined
+  // `lines` is absent only with `GET /invoices?fields=summary`; a single invoice has it.
+  const firstLine = (invoice.lines ?? [])[0]; // noUncheckedIndexedAccess: possibly undefined
+  const lineCount: number = invoice.line_count;
+  // What the invoice settles, billed or not (`treatment`: billed, covered, non_billable, …).
+  const treatments: string[] = (invoice.positions ?? []).map((p) => p.treatment);
+  void lineCount, treatments;
   if (firstLine !== undefined) {
     const lineNo: number = firstLine.line_no; // InvoiceLineOut = InvoiceLine & { id, line_no }
     const unitPrice: string = firstLine.unit_price;
