@@ -19,12 +19,11 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::future::{ready, Ready};
 
+/// The password rules live in the domain (the configuration checks them too).
+pub use domain::user::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
+
 /// Clock skew tolerated on `exp` (and `nbf`) of access tokens, in seconds.
 pub const TOKEN_LEEWAY_SECONDS: u64 = 5;
-/// Minimum password length (NIST SP 800-63B recommends at least 8; we ask for 12).
-pub const MIN_PASSWORD_LEN: usize = 12;
-/// Maximum password length, to bound hashing work.
-pub const MAX_PASSWORD_LEN: usize = 1024;
 /// Prefix of every API key, so that keys are recognisable (and scannable) in leaks.
 pub const API_KEY_PREFIX: &str = "ktr_";
 

@@ -3,6 +3,7 @@
 //! Every problem is collected and reported in one message, so an operator fixes a
 //! broken deployment in one go instead of one restart per typo.
 
+use domain::user::MIN_PASSWORD_LEN;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -215,11 +216,8 @@ impl Config {
                 if !e.contains('@') {
                     errors.push(format!("KONTOR_ADMIN_EMAIL: `{e}` is not an e-mail address"));
                 }
-                if p.chars().count() < crate::auth::MIN_PASSWORD_LEN {
-                    errors.push(format!(
-                        "KONTOR_ADMIN_PASSWORD: must be at least {} characters",
-                        crate::auth::MIN_PASSWORD_LEN
-                    ));
+                if p.chars().count() < MIN_PASSWORD_LEN {
+                    errors.push(format!("KONTOR_ADMIN_PASSWORD: must be at least {} characters", MIN_PASSWORD_LEN));
                 }
             }
             (None, None) => {}

@@ -36,6 +36,7 @@ pub mod rounding;
 mod serde_fmt;
 pub mod ticket;
 pub mod timekeeping;
+pub mod user;
 
 pub use access::{Permission, Role, Scope};
 pub use currency::Currency;

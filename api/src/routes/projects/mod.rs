@@ -7,7 +7,10 @@
 //! and notifies the next responsible person through a `project.status_changed` event.
 //! Archived projects are read-only and hidden from default lists.
 //!
-//! Also here for now: the event outbox over HTTP (`GET /events`, admin).
+//! This module owns the project itself (DTOs, reference checks, list, writes, status
+//! workflow), the routes of every project resource and the OpenAPI [`Doc`]. Submodules
+//! hold the rest: `tasks`, `effort` (estimate vs. actual) and — here for now — `events`,
+//! the event outbox over HTTP (`GET /events`, admin).
 
 use crate::auth::Principal;
 use crate::dto::{clean, double_option, non_negative, timestamp, validate, DecimalString};
@@ -19,15 +22,20 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::project::{self as workflow, Participant, ProjectStatus, TransitionError};
 use domain::{Permission, Role};
-use persistence::events::Event;
-use persistence::projects::{
-    EventFilter, Project, ProjectData, ProjectFilter, ProjectTask, StatusFilter, TaskData, TaskFilter,
-};
+use persistence::projects::{Project, ProjectData, ProjectFilter, StatusFilter};
 use persistence::{PageRequest, StoreError};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use validator::Validate;
+
+mod effort;
+mod events;
+mod tasks;
+
+pub use effort::*;
+pub use events::*;
+pub use tasks::*;
 
 // ---- DTOs ----
 
@@ -203,205 +211,6 @@ pub struct ProjectQuery {
     pub account_manager_id: Option<i64>,
 }
 
-/// A task of a project.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TaskOut {
-    pub id: i64,
-    pub project_id: i64,
-    #[schema(example = "Migrate mailboxes")]
-    pub name: String,
-    pub assignee_id: Option<i64>,
-    #[schema(value_type = Option<String>, example = "8")]
-    pub estimate_hours: Option<DecimalString>,
-    /// Particulars of this task.
-    pub notes: Option<String>,
-    pub done: bool,
-    pub version: i64,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl From<ProjectTask> for TaskOut {
-    fn from(t: ProjectTask) -> Self {
-        TaskOut {
-            id: t.id,
-            project_id: t.project_id,
-            name: t.data.name,
-            assignee_id: t.data.assignee_id,
-            estimate_hours: t.data.estimate_hours.map(DecimalString),
-            notes: t.data.notes,
-            done: t.data.done,
-            version: t.version,
-            created_at: timestamp(&t.created_at),
-            updated_at: timestamp(&t.updated_at),
-        }
-    }
-}
-
-list_response!(TaskList, TaskOut, "A page of a project's tasks.");
-
-/// A new task.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TaskCreate {
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
-    #[schema(example = "Migrate mailboxes")]
-    pub name: String,
-    /// An active user.
-    pub assignee_id: Option<i64>,
-    /// Hours, 0 to 1,000,000, to the hundredth.
-    #[schema(value_type = Option<String>, example = "8")]
-    pub estimate_hours: Option<DecimalString>,
-    #[validate(length(max = 10000))]
-    #[schema(max_length = 10000)]
-    pub notes: Option<String>,
-    /// Default `false`.
-    pub done: Option<bool>,
-}
-
-/// Changes to a task; absent fields stay, `null` clears.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TaskPatch {
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<i64>)]
-    pub assignee_id: Option<Option<i64>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
-    pub estimate_hours: Option<Option<DecimalString>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[validate(length(max = 10000))]
-    #[schema(max_length = 10000)]
-    #[schema(value_type = Option<String>)]
-    pub notes: Option<Option<String>>,
-    pub done: Option<bool>,
-}
-
-/// Query of the task list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct TaskQuery {
-    /// Page size, 1–200 (default 50).
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page (same filters).
-    pub cursor: Option<String>,
-    pub assignee_id: Option<i64>,
-    pub done: Option<bool>,
-}
-
-/// Estimate vs. actual of one task.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct TaskEffortOut {
-    pub task_id: i64,
-    pub name: String,
-    pub done: bool,
-    #[schema(value_type = Option<String>, example = "8")]
-    pub estimate_hours: Option<DecimalString>,
-    /// Booked minutes.
-    pub actual_minutes: i64,
-    /// Booked hours, to the hundredth.
-    #[schema(value_type = String, example = "6.50")]
-    pub actual_hours: DecimalString,
-    /// Estimate minus actual (negative once exceeded); `null` without estimate.
-    #[schema(value_type = Option<String>, example = "1.50")]
-    pub remaining_hours: Option<DecimalString>,
-    /// Booked time passed the task's estimate.
-    pub exceeded: bool,
-}
-
-/// Booked time of one person on the project.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UserEffortOut {
-    pub user_id: i64,
-    pub name: String,
-    pub actual_minutes: i64,
-    #[schema(value_type = String, example = "12.25")]
-    pub actual_hours: DecimalString,
-}
-
-/// A project's effort: estimate vs. booked time, in total, per task and per person.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ProjectEffortOut {
-    pub project_id: i64,
-    #[schema(value_type = Option<String>, example = "40")]
-    pub estimate_hours: Option<DecimalString>,
-    /// All minutes booked on the project.
-    pub actual_minutes: i64,
-    #[schema(value_type = String, example = "42.50")]
-    pub actual_hours: DecimalString,
-    /// Estimate minus actual (negative once exceeded); `null` without estimate.
-    #[schema(value_type = Option<String>, example = "-2.50")]
-    pub remaining_hours: Option<DecimalString>,
-    /// Share of the estimate used, in percent; `null` without a positive estimate.
-    #[schema(value_type = Option<String>, example = "106.3")]
-    pub percent_used: Option<DecimalString>,
-    /// Booked time passed the estimate (the account manager may renegotiate).
-    pub exceeded: bool,
-    /// Minutes booked on the project without a task.
-    pub unassigned_minutes: i64,
-    #[schema(value_type = String, example = "0")]
-    pub unassigned_hours: DecimalString,
-    /// Every task, also those without bookings, in id order.
-    pub tasks: Vec<TaskEffortOut>,
-    /// Everyone who booked on the project, in user id order.
-    pub users: Vec<UserEffortOut>,
-}
-
-/// An event of the outbox.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventOut {
-    pub id: i64,
-    /// e.g. `project.status_changed`.
-    #[serde(rename = "type")]
-    #[schema(example = "project.status_changed")]
-    pub event_type: String,
-    #[schema(example = "project")]
-    pub entity_type: String,
-    pub entity_id: i64,
-    #[schema(value_type = Object)]
-    pub payload: serde_json::Value,
-    pub created_at: String,
-    /// When a webhook delivered it; `null` while pending.
-    pub delivered_at: Option<String>,
-}
-
-impl From<Event> for EventOut {
-    fn from(e: Event) -> Self {
-        EventOut {
-            id: e.id,
-            event_type: e.event_type,
-            entity_type: e.entity_type,
-            entity_id: e.entity_id,
-            payload: serde_json::from_str(&e.payload).unwrap_or_else(|_| serde_json::json!({})),
-            created_at: timestamp(&e.created_at),
-            delivered_at: e.delivered_at.as_ref().map(timestamp),
-        }
-    }
-}
-
-list_response!(EventList, EventOut, "A page of events, oldest first.");
-
-/// Filters of the event list.
-#[derive(Debug, Deserialize, IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct EventQuery {
-    /// Page size, 1–200 (default 50).
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page (same filters).
-    pub cursor: Option<String>,
-    /// Event type, e.g. `project.status_changed`.
-    #[serde(rename = "type")]
-    #[param(rename = "type")]
-    pub event_type: Option<String>,
-    /// e.g. `project`.
-    pub entity_type: Option<String>,
-    pub entity_id: Option<i64>,
-}
-
 // ---- helpers ----
 
 /// What the caller is for this project, for the workflow's role rules.
@@ -419,10 +228,6 @@ fn participant(p: &Principal, project: &Project) -> Participant {
 
 fn project_response(status: StatusCode, project: Project, caller: &Principal) -> HttpResponse {
     versioned(status, "project", project.id, project.version, ProjectOut::new(project, caller))
-}
-
-fn task_response(status: StatusCode, task: ProjectTask) -> HttpResponse {
-    versioned(status, "project_task", task.id, task.version, TaskOut::from(task))
 }
 
 fn api_not_found(what: &'static str) -> impl Fn(ApiError) -> ApiError {
@@ -757,261 +562,6 @@ pub async fn change_status(
         .await
         .map_err(api_not_found("project"))?;
     Ok(project_response(StatusCode::OK, change.project, &p))
-}
-
-/// Estimate vs. actual: booked time in total, per task (with each task's estimate) and
-/// per person, in minutes and hours.
-#[utoipa::path(operation_id = "get_project_effort", get, path = "/api/v1/projects/{id}/effort", tag = "projects", params(("id" = i64, Path)),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ProjectEffortOut),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn effort(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    p.require(Permission::ReadProjects)?;
-    let id = path_id(&req, "id")?;
-    let project = state.store.get_project(id).await.map_err(not_found("project"))?;
-    let e = state.store.project_effort(id).await?;
-    let estimate = project.data.estimate_hours;
-    Ok(HttpResponse::Ok().json(ProjectEffortOut {
-        project_id: id,
-        estimate_hours: estimate.map(DecimalString),
-        actual_minutes: e.total_minutes,
-        actual_hours: DecimalString(workflow::minutes_to_hours(e.total_minutes)),
-        remaining_hours: workflow::remaining_hours(estimate, e.total_minutes).map(DecimalString),
-        percent_used: workflow::percent_used(estimate, e.total_minutes).map(DecimalString),
-        exceeded: workflow::estimate_exceeded(estimate, e.total_minutes),
-        unassigned_minutes: e.unassigned_minutes,
-        unassigned_hours: DecimalString(workflow::minutes_to_hours(e.unassigned_minutes)),
-        tasks: e
-            .tasks
-            .into_iter()
-            .map(|t| TaskEffortOut {
-                task_id: t.task_id,
-                name: t.name,
-                done: t.done,
-                estimate_hours: t.estimate_hours.map(DecimalString),
-                actual_minutes: t.minutes,
-                actual_hours: DecimalString(workflow::minutes_to_hours(t.minutes)),
-                remaining_hours: workflow::remaining_hours(t.estimate_hours, t.minutes).map(DecimalString),
-                exceeded: workflow::estimate_exceeded(t.estimate_hours, t.minutes),
-            })
-            .collect(),
-        users: e
-            .users
-            .into_iter()
-            .map(|u| UserEffortOut {
-                user_id: u.user_id,
-                name: u.name,
-                actual_minutes: u.minutes,
-                actual_hours: DecimalString(workflow::minutes_to_hours(u.minutes)),
-            })
-            .collect(),
-    }))
-}
-
-// ---- tasks ----
-
-/// List a project's tasks in id order.
-#[utoipa::path(operation_id = "list_project_tasks", get, path = "/api/v1/projects/{id}/tasks", tag = "projects",
-    params(("id" = i64, Path), TaskQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = TaskList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid query parameter", body = Problem, content_type = "application/problem+json")))]
-pub async fn list_tasks(
-    req: HttpRequest,
-    p: Principal,
-    state: web::Data<AppState>,
-    q: Query<TaskQuery>,
-) -> Result<HttpResponse, ApiError> {
-    p.require(Permission::ReadProjects)?;
-    let id = path_id(&req, "id")?;
-    let q = q.0;
-    let page = PageRequest { limit: limit(q.limit)?, after: decode_cursor::<i64>(q.cursor.as_deref())? };
-    state.store.get_project(id).await.map_err(not_found("project"))?;
-    let filter = TaskFilter { assignee_id: q.assignee_id, done: q.done };
-    let page = state.store.list_tasks(id, &filter, &page).await?;
-    Ok(HttpResponse::Ok().json(TaskList {
-        items: page.items.into_iter().map(TaskOut::from).collect(),
-        next_cursor: page.next.map(|k| encode_cursor(&k)),
-    }))
-}
-
-/// Add a task to a project (admin, manager). Not on archived projects (409).
-#[utoipa::path(operation_id = "create_project_task", post, path = "/api/v1/projects/{id}/tasks", tag = "projects",
-    params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request")),
-    request_body = TaskCreate,
-    security(("bearer" = [])),
-    responses(
-        (status = 201, body = TaskOut, headers(("ETag" = String), ("Location" = String))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The project is archived", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn create_task(
-    req: HttpRequest,
-    p: Principal,
-    state: web::Data<AppState>,
-    body: Json<TaskCreate>,
-) -> Result<HttpResponse, ApiError> {
-    p.require(Permission::WriteProjects)?;
-    let id = path_id(&req, "id")?;
-    let b = body.into_inner()?;
-    let project = state.store.get_project(id).await.map_err(not_found("project"))?;
-    writable_project(&project)?;
-    let mut errors = Vec::new();
-    hours("estimate_hours", b.estimate_hours.as_ref(), &mut errors);
-    if let Some(uid) = b.assignee_id {
-        check_user(&state, "assignee_id", uid, &mut errors).await?;
-    }
-    validate(&b, errors)?;
-    let data = TaskData {
-        name: b.name.trim().to_string(),
-        assignee_id: b.assignee_id,
-        estimate_hours: b.estimate_hours.map(|d| d.0),
-        notes: clean(b.notes.as_deref()),
-        done: b.done.unwrap_or(false),
-    };
-    let task = state.store.create_task(id, &data, &p.actor(&req)).await.map_err(not_found("project"))?;
-    let location = format!("/api/v1/projects/{id}/tasks/{}", task.id);
-    Ok(created_at(task_response(StatusCode::CREATED, task), &location))
-}
-
-/// Read a task.
-#[utoipa::path(operation_id = "get_project_task", get, path = "/api/v1/projects/{id}/tasks/{task_id}", tag = "projects",
-    params(("id" = i64, Path), ("task_id" = i64, Path)),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = TaskOut, headers(("ETag" = String))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn get_task(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    p.require(Permission::ReadProjects)?;
-    let id = path_id(&req, "id")?;
-    let task_id = path_id(&req, "task_id")?;
-    let task = state.store.get_task(task_id).await.map_err(not_found("task"))?;
-    if task.project_id != id {
-        return Err(ApiError::NotFound("task".into()));
-    }
-    Ok(task_response(StatusCode::OK, task))
-}
-
-/// Change a task (admin, manager). Send `If-Match` with the ETag you read.
-#[utoipa::path(operation_id = "update_project_task", patch, path = "/api/v1/projects/{id}/tasks/{task_id}", tag = "projects",
-    params(("id" = i64, Path), ("task_id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version you changed")),
-    request_body = TaskPatch,
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = TaskOut, headers(("ETag" = String))),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The project is archived", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
-pub async fn update_task(
-    req: HttpRequest,
-    p: Principal,
-    state: web::Data<AppState>,
-    body: Json<TaskPatch>,
-) -> Result<HttpResponse, ApiError> {
-    p.require(Permission::WriteProjects)?;
-    let id = path_id(&req, "id")?;
-    let task_id = path_id(&req, "task_id")?;
-    let b = body.into_inner()?;
-    let project = state.store.get_project(id).await.map_err(not_found("project"))?;
-    writable_project(&project)?;
-    let mut errors = Vec::new();
-    hours("estimate_hours", b.estimate_hours.as_ref().and_then(|o| o.as_ref()), &mut errors);
-    if let Some(Some(uid)) = b.assignee_id {
-        check_user(&state, "assignee_id", uid, &mut errors).await?;
-    }
-    validate(&b, errors)?;
-    let version = IfMatch::from_request(&req, "project_task", task_id).version()?;
-    let task = state
-        .store
-        .update_task(id, task_id, version, &p.actor(&req), |cur: &ProjectTask| -> Result<TaskData, ApiError> {
-            let c = &cur.data;
-            Ok(TaskData {
-                name: b.name.as_deref().map(|n| n.trim().to_string()).unwrap_or_else(|| c.name.clone()),
-                assignee_id: b.assignee_id.unwrap_or(c.assignee_id),
-                estimate_hours: match b.estimate_hours {
-                    Some(v) => v.map(|d| d.0),
-                    None => c.estimate_hours,
-                },
-                notes: match &b.notes {
-                    Some(v) => clean(v.as_deref()),
-                    None => c.notes.clone(),
-                },
-                done: b.done.unwrap_or(c.done),
-            })
-        })
-        .await
-        .map_err(api_not_found("task"))?;
-    Ok(task_response(StatusCode::OK, task))
-}
-
-/// Delete a task (admin, manager). Only while no booking, expense or ticket refers to
-/// it (409 otherwise: mark it done instead).
-#[utoipa::path(operation_id = "delete_project_task", delete, path = "/api/v1/projects/{id}/tasks/{task_id}", tag = "projects",
-    params(("id" = i64, Path), ("task_id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version you deleted")),
-    security(("bearer" = [])),
-    responses(
-        (status = 204, description = "Deleted"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Referenced by bookings, expenses or tickets, or the project is archived", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json")))]
-pub async fn delete_task(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    p.require(Permission::WriteProjects)?;
-    let id = path_id(&req, "id")?;
-    let task_id = path_id(&req, "task_id")?;
-    state.store.get_project(id).await.map_err(not_found("project"))?;
-    let version = IfMatch::from_request(&req, "project_task", task_id).version()?;
-    state.store.delete_task(id, task_id, version, &p.actor(&req)).await.map_err(not_found("task"))?;
-    Ok(HttpResponse::NoContent().finish())
-}
-
-// ---- events ----
-
-/// Read the event outbox, oldest first (admin): `project.status_changed`,
-/// `project.estimate_exceeded`, … with their payloads and delivery state.
-#[utoipa::path(operation_id = "list_events", get, path = "/api/v1/events", tag = "events", params(EventQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = EventList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid query parameter", body = Problem, content_type = "application/problem+json")))]
-pub async fn list_events(
-    p: Principal,
-    state: web::Data<AppState>,
-    q: Query<EventQuery>,
-) -> Result<HttpResponse, ApiError> {
-    // The outbox shows changes across all records, like the audit log: admins only.
-    p.require(Permission::ReadAuditLog)?;
-    let q = q.0;
-    let filter = EventFilter {
-        event_type: clean(q.event_type.as_deref()),
-        entity_type: clean(q.entity_type.as_deref()),
-        entity_id: q.entity_id,
-    };
-    let page = PageRequest { limit: limit(q.limit)?, after: decode_cursor::<i64>(q.cursor.as_deref())? };
-    let page = state.store.list_events_filtered(&filter, &page).await?;
-    Ok(HttpResponse::Ok().json(EventList {
-        items: page.items.into_iter().map(EventOut::from).collect(),
-        next_cursor: page.next.map(|k| encode_cursor(&k)),
-    }))
 }
 
 /// OpenAPI paths of this module (merged into the API document).
