@@ -80,8 +80,6 @@ pub struct AccountingFeed {
     security(("bearer" = []), ("api_key" = ["invoices:read"]), ("api_key" = ["invoices:export"])),
     responses(
         (status = 200, body = AccountingFeed),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Bad `limit`, or a cursor this feed did not issue (malformed, or ahead of every document issued so far)", body = Problem, content_type = "application/problem+json")))]
 pub async fn feed(p: Principal, state: web::Data<AppState>, q: Query<FeedQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadInvoices)?;
@@ -114,9 +112,6 @@ pub async fn feed(p: Principal, state: web::Data<AppState>, q: Query<FeedQuery>)
     security(("bearer" = []), ("api_key" = ["invoices:export"])),
     responses(
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A draft (not issued, so not exportable)", body = Problem, content_type = "application/problem+json")))]
 pub async fn acknowledge(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ExportInvoices)?;

@@ -108,7 +108,6 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 201, body = ApiClientCreated, headers(("Location" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     req: HttpRequest,

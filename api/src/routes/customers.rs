@@ -427,8 +427,6 @@ fn customer_response(status: StatusCode, c: Customer, contacts: Option<Vec<Conta
     security(("bearer" = []), ("api_key" = ["customers:read"]), ("api_key" = ["customers:write"])),
     responses(
         (status = 200, body = CustomerList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid query parameter", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<CustomerQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadCustomers)?;
@@ -464,9 +462,7 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<CustomerQue
     responses(
         (status = 201, body = CustomerOut, headers(("ETag" = String), ("Location" = String))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Number or external reference taken", body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (see `errors`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     req: HttpRequest,
@@ -525,7 +521,6 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     security(("bearer" = []), ("api_key" = ["customers:write"])),
     responses(
         (status = 200, body = CustomerOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Archived, or number taken", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -600,7 +595,6 @@ pub async fn update(
     security(("bearer" = []), ("api_key" = ["customers:write"])),
     responses(
         (status = 200, description = "Archived", body = CustomerOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json")))]
 pub async fn archive(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     set_archived(req, p, state, true).await
@@ -663,7 +657,6 @@ async fn writable_customer(state: &AppState, id: i64) -> Result<Customer, ApiErr
     security(("bearer" = []), ("api_key" = ["customers:write"])),
     responses(
         (status = 201, body = ContactOut),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create_contact(
     req: HttpRequest,
@@ -688,7 +681,6 @@ pub async fn create_contact(
     security(("bearer" = []), ("api_key" = ["customers:write"])),
     responses(
         (status = 200, body = ContactOut),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn update_contact(
     req: HttpRequest,

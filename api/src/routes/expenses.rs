@@ -214,7 +214,6 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<ExpenseQuer
     security(("bearer" = []), ("api_key" = ["bookings:write"])),
     responses(
         (status = 201, body = ExpenseOut, headers(("ETag" = String), ("Location" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     req: HttpRequest,
@@ -301,10 +300,7 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     security(("bearer" = []), ("api_key" = ["bookings:write"])),
     responses(
         (status = 200, body = ExpenseOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Billed and locked", body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     req: HttpRequest,
@@ -364,8 +360,6 @@ pub async fn update(
     security(("bearer" = []), ("api_key" = ["bookings:write"])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Billed and locked", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteBookings)?;

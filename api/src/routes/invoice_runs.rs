@@ -428,7 +428,6 @@ async fn plan(state: &AppState, r: &RunRequest) -> Result<RunPlan, ApiError> {
     responses(
         (status = 200, description = "Preview, or the replay of a completed committed run", body = RunPreview),
         (status = 201, description = "Committed run", body = InvoiceRunOut, headers(("Location" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn run(
     req: HttpRequest,
@@ -576,7 +575,6 @@ pub struct RunListQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, body = InvoiceRunList),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_runs(
     p: Principal,
@@ -601,7 +599,6 @@ pub async fn list_runs(
     security(("bearer" = [])),
     responses(
         (status = 200, body = InvoiceRunOut),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_run(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadInvoices)?;
@@ -671,7 +668,6 @@ pub struct ReadyQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ReadyToInvoice),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBilling)?;

@@ -360,7 +360,6 @@ pub struct InvoiceQuery {
     security(("bearer" = []), ("api_key" = ["invoices:read"]), ("api_key" = ["invoices:export"])),
     responses(
         (status = 200, body = InvoiceList),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<InvoiceQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadInvoices)?;
@@ -394,7 +393,6 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<InvoiceQuer
     security(("bearer" = []), ("api_key" = ["invoices:read"]), ("api_key" = ["invoices:export"])),
     responses(
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadInvoices)?;
@@ -421,10 +419,7 @@ const CONFLICT_DOC: &str = "Not a draft (issued documents are immutable), or a l
     security(("bearer" = [])),
     responses(
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     req: HttpRequest,
@@ -457,8 +452,6 @@ pub async fn update(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = CONFLICT_DOC, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -496,10 +489,7 @@ pub struct ManualLineIn {
     security(("bearer" = [])),
     responses(
         (status = 201, body = InvoiceOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn add_line(
     req: HttpRequest,
@@ -556,8 +546,6 @@ pub async fn add_line(
     security(("bearer" = [])),
     responses(
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = CONFLICT_DOC, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json")))]
 pub async fn remove_line(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -596,7 +584,6 @@ pub enum ReleasableKind {
     security(("bearer" = [])),
     responses(
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such draft, or it does not settle that booking or expense", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a draft, billed on a line, or used prepaid quota", body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json")))]
@@ -663,10 +650,7 @@ fn issue_options(b: IssueIn, default_series: &str) -> Result<IssueOptions, ApiEr
     security(("bearer" = [])),
     responses(
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not a draft, a draft without lines, or dated before the newest document of the series", body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn issue(
     req: HttpRequest,
@@ -699,8 +683,6 @@ pub struct PaidIn {
     security(("bearer" = [])),
     responses(
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not issued (a draft, paid already, cancelled, a credit note)", body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json")))]
 pub async fn mark_paid(
@@ -753,10 +735,7 @@ pub struct Cancellation {
     responses(
         (status = 201, body = Cancellation, headers(("Location" = String, description = "The credit note"))),
         (status = 200, description = "A settlement cancelled (no credit note)", body = Cancellation),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A draft (delete it instead), cancelled already, or a credit note", body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel(
     req: HttpRequest,

@@ -126,7 +126,6 @@ impl From<QuotaStatus> for QuotaFigures {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ContractQuota),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such contract, or it has no quota", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The contract is not active in that period", body = Problem, content_type = "application/problem+json")))]
 pub async fn contract_quota(

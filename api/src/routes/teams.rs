@@ -161,8 +161,6 @@ impl From<StoreError> for TeamProblem {
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = TeamList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid query parameter", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<TeamQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadCatalog)?;
@@ -187,10 +185,7 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<TeamQuery>)
     responses(
         (status = 201, body = TeamOut, headers(("ETag" = String), ("Location" = String))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Name taken", body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (see `errors`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     req: HttpRequest,
@@ -212,8 +207,6 @@ pub async fn create(
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = TeamOut, headers(("ETag" = String))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadCatalog)?;
@@ -231,8 +224,6 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     responses(
         (status = 200, body = TeamOut, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Archived, or name taken", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -271,8 +262,6 @@ pub async fn update(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Archived", body = TeamOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json")))]
 pub async fn archive(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     set_archived(req, p, state, true).await
@@ -284,8 +273,6 @@ pub async fn archive(req: HttpRequest, p: Principal, state: web::Data<AppState>)
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Active again", body = TeamOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json")))]
 pub async fn restore(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     set_archived(req, p, state, false).await
@@ -310,8 +297,6 @@ async fn set_archived(
     security(("bearer" = []), ("api_key" = [])),
     responses(
         (status = 200, body = TeamMemberList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_members(
     req: HttpRequest,
@@ -333,7 +318,6 @@ pub async fn list_members(
     responses(
         (status = 201, description = "Added", body = TeamOut, headers(("ETag" = String))),
         (status = 200, description = "Already a member; nothing changed", body = TeamOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such team", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The team is archived", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No such user, or the user is deactivated (field `user_id`)", body = Problem, content_type = "application/problem+json")))]
@@ -368,7 +352,6 @@ pub async fn add_member(req: HttpRequest, p: Principal, state: web::Data<AppStat
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Removed; the team and its remaining members", body = TeamOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such team, or the user is not a member", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The team is archived", body = Problem, content_type = "application/problem+json")))]
 pub async fn remove_member(

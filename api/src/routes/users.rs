@@ -214,7 +214,6 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     request_body = UserPatch, security(("bearer" = [])),
     responses(
         (status = 200, body = UserOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The last active admin would lose the admin role or be deactivated, or an admin would deactivate themselves", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]

@@ -76,8 +76,6 @@ pub struct ProjectEffortOut {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ProjectEffortOut),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn effort(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadProjects)?;

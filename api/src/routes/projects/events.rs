@@ -72,8 +72,6 @@ pub struct EventQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, body = EventList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid query parameter", body = Problem, content_type = "application/problem+json")))]
 pub async fn list_events(
     p: Principal,

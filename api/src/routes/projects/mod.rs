@@ -328,8 +328,6 @@ fn writable_project(project: &Project) -> Result<(), ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ProjectList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid query parameter", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<ProjectQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadProjects)?;
@@ -367,9 +365,6 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<ProjectQuer
     responses(
         (status = 201, body = ProjectOut, headers(("ETag" = String), ("Location" = String))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields, unknown or archived customer, unknown or inactive users (see `errors`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     req: HttpRequest,
@@ -422,8 +417,6 @@ pub async fn create(
     security(("bearer" = [])),
     responses(
         (status = 200, body = ProjectOut, headers(("ETag" = String))),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadProjects)?;
@@ -441,9 +434,6 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     responses(
         (status = 200, body = ProjectOut, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Archived, or the customer of a project with bookings", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
@@ -528,9 +518,7 @@ pub async fn update(
     responses(
         (status = 200, description = "The project in its new status", body = ProjectOut, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The step belongs to someone else", body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No such step from the current status; `allowed` lists the possible next statuses", body = Problem, content_type = "application/problem+json"),
         (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown status", body = Problem, content_type = "application/problem+json")))]

@@ -68,7 +68,6 @@ fn path_date(req: &HttpRequest) -> Result<Date, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, body = HolidayList),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_holidays(
     p: Principal,
@@ -95,7 +94,6 @@ pub async fn list_holidays(
     responses(
         (status = 200, body = HolidayOut),
         (status = 201, body = HolidayOut),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn put_holiday(
     req: HttpRequest,
@@ -118,8 +116,6 @@ pub async fn put_holiday(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_holiday(
     req: HttpRequest,

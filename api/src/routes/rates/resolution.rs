@@ -377,7 +377,6 @@ fn query_facts(q: ResolveQuery) -> Result<Facts, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, body = ResolutionOut),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such booking or customer", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Missing rate, currency mismatch, contract outside its term, or invalid query", body = Problem, content_type = "application/problem+json")))]
 pub async fn resolve(

@@ -102,7 +102,6 @@ pub struct RoundingQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, body = RoundingRuleList),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_rounding_rules(
     p: Principal,
@@ -136,7 +135,6 @@ async fn get_rounding(state: &AppState, owner: RoundingOwner, instead: &str) -> 
     security(("bearer" = [])),
     responses(
         (status = 200, body = RoundingRuleOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No global rule stored: the default applies", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_global_rounding(p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBilling)?;
@@ -150,7 +148,6 @@ pub async fn get_global_rounding(p: Principal, state: web::Data<AppState>) -> Re
     security(("bearer" = [])),
     responses(
         (status = 200, body = RoundingRuleOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such customer, or it has no rule of its own", body = Problem, content_type = "application/problem+json")))]
 pub async fn get_customer_rounding(
     req: HttpRequest,
@@ -191,8 +188,6 @@ async fn put_rounding(
     responses(
         (status = 200, body = RoundingRuleOut, headers(("ETag" = String))),
         (status = 201, body = RoundingRuleOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn put_global_rounding(
     req: HttpRequest,
@@ -211,9 +206,7 @@ pub async fn put_global_rounding(
     responses(
         (status = 200, body = RoundingRuleOut, headers(("ETag" = String))),
         (status = 201, body = RoundingRuleOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such customer", body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn put_customer_rounding(
     req: HttpRequest,
@@ -235,7 +228,6 @@ pub async fn put_customer_rounding(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The customer has no rule", body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_customer_rounding(

@@ -189,7 +189,6 @@ fn surcharge_response(status: StatusCode, s: StoredSurcharge) -> HttpResponse {
     security(("bearer" = [])),
     responses(
         (status = 200, body = SurchargeList),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn list_surcharges(
     p: Principal,
@@ -221,7 +220,6 @@ pub async fn list_surcharges(
     responses(
         (status = 201, body = SurchargeOut, headers(("ETag" = String), ("Location" = String))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (see `errors`)", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_surcharge(
     req: HttpRequest,
@@ -254,7 +252,6 @@ pub async fn create_surcharge(
     security(("bearer" = [])),
     responses(
         (status = 200, body = SurchargeOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn get_surcharge(
     req: HttpRequest,
@@ -272,9 +269,6 @@ pub async fn get_surcharge(
     security(("bearer" = [])),
     responses(
         (status = 200, body = SurchargeOut, headers(("ETag" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn update_surcharge(
     req: HttpRequest,
@@ -319,8 +313,6 @@ pub async fn update_surcharge(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_surcharge(
     req: HttpRequest,

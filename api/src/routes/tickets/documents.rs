@@ -69,9 +69,6 @@ pub struct DocumentUpload {
     security(("bearer" = []), ("api_key" = ["tickets:write"])),
     responses(
         (status = 201, body = DocumentOut, headers(("Location" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn upload_document(
     req: HttpRequest,

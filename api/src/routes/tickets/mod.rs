@@ -405,7 +405,6 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<TicketQuery
     security(("bearer" = []), ("api_key" = ["tickets:write"])),
     responses(
         (status = 201, body = TicketOut, headers(("ETag" = String), ("Location" = String))),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "External reference already used", body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
@@ -462,8 +461,6 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     security(("bearer" = []), ("api_key" = ["tickets:write"])),
     responses(
         (status = 200, body = TicketOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     req: HttpRequest,
@@ -559,7 +556,6 @@ pub struct StatusChange {
     security(("bearer" = []), ("api_key" = ["tickets:write"])),
     responses(
         (status = 200, body = TicketOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Transition not allowed; `allowed` lists the possible ones", body = Problem, content_type = "application/problem+json"),
         (status = 412, body = Problem, content_type = "application/problem+json")))]
 pub async fn change_status(
