@@ -107,8 +107,7 @@ pub async fn list(
 #[utoipa::path(operation_id = "create_api_client", post, path = "/api/v1/api-clients", tag = "api-clients", request_body = ApiClientCreate,
     security(("bearer" = [])),
     responses(
-        (status = 201, body = ApiClientCreated, headers(("Location" = String))),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 201, body = ApiClientCreated, headers(("Location" = String)))))]
 pub async fn create(
     req: HttpRequest,
     p: Principal,

@@ -416,8 +416,7 @@ pub struct BookingQuery {
 /// List bookings, newest work date first.
 #[utoipa::path(get, path = "/api/v1/bookings", operation_id = "list_bookings", tag = "bookings", params(BookingQuery),
     security(("bearer" = []), ("api_key" = ["bookings:read"]), ("api_key" = ["bookings:write"])),
-    responses((status = 200, body = BookingList), (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = BookingList), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<BookingQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBookings)?;
     let q = q.0;
@@ -453,8 +452,7 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<BookingQuer
     security(("bearer" = []), ("api_key" = ["bookings:write"])),
     responses(
         (status = 201, body = BookingOut, headers(("ETag" = String), ("Location" = String))),
-        (status = 403, description = "Booking for someone else, or a rate override without the billing role", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 403, description = "Booking for someone else, or a rate override without the billing role", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     req: HttpRequest,
     p: Principal,
@@ -507,8 +505,7 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     security(("bearer" = []), ("api_key" = ["bookings:write"])),
     responses(
         (status = 200, body = BookingOut, headers(("ETag" = String))),
-        (status = 409, description = "Billed and locked", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Billed and locked", body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     req: HttpRequest,
     p: Principal,

@@ -366,8 +366,7 @@ pub async fn create(
     params(("id" = i64, Path)),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, body = CustomFieldOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = CustomFieldOut, headers(("ETag" = String)))))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadCatalog)?;
     let id = path_id(&req, "id")?;
@@ -464,8 +463,7 @@ pub async fn update(
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Archived", body = CustomFieldOut, headers(("ETag" = String))),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, description = "Archived", body = CustomFieldOut, headers(("ETag" = String)))))]
 pub async fn archive(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     set_archived(req, p, state, true).await
 }
@@ -475,8 +473,7 @@ pub async fn archive(req: HttpRequest, p: Principal, state: web::Data<AppState>)
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Active again", body = CustomFieldOut, headers(("ETag" = String))),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, description = "Active again", body = CustomFieldOut, headers(("ETag" = String)))))]
 pub async fn restore(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     set_archived(req, p, state, false).await
 }

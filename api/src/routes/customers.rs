@@ -504,8 +504,7 @@ pub async fn create(
 #[utoipa::path(operation_id = "get_customer", get, path = "/api/v1/customers/{id}", tag = "customers", params(("id" = i64, Path)),
     security(("bearer" = []), ("api_key" = ["customers:read"]), ("api_key" = ["customers:write"])),
     responses(
-        (status = 200, body = CustomerOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = CustomerOut, headers(("ETag" = String)))))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadCustomers)?;
     let id = path_id(&req, "id")?;
@@ -522,8 +521,7 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     responses(
         (status = 200, body = CustomerOut, headers(("ETag" = String))),
         (status = 409, description = "Archived, or number taken", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     req: HttpRequest,
     p: Principal,
@@ -594,8 +592,7 @@ pub async fn update(
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     security(("bearer" = []), ("api_key" = ["customers:write"])),
     responses(
-        (status = 200, description = "Archived", body = CustomerOut, headers(("ETag" = String))),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, description = "Archived", body = CustomerOut, headers(("ETag" = String)))))]
 pub async fn archive(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     set_archived(req, p, state, true).await
 }
@@ -605,8 +602,7 @@ pub async fn archive(req: HttpRequest, p: Principal, state: web::Data<AppState>)
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     security(("bearer" = []), ("api_key" = ["customers:write"])),
     responses(
-        (status = 200, description = "Active again", body = CustomerOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, description = "Active again", body = CustomerOut, headers(("ETag" = String)))))]
 pub async fn restore(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     set_archived(req, p, state, false).await
 }
@@ -656,8 +652,7 @@ async fn writable_customer(state: &AppState, id: i64) -> Result<Customer, ApiErr
     request_body = ContactCreate,
     security(("bearer" = []), ("api_key" = ["customers:write"])),
     responses(
-        (status = 201, body = ContactOut),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 201, body = ContactOut)))]
 pub async fn create_contact(
     req: HttpRequest,
     p: Principal,
@@ -680,8 +675,7 @@ pub async fn create_contact(
     params(("id" = i64, Path), ("contact_id" = i64, Path)), request_body = ContactPatch,
     security(("bearer" = []), ("api_key" = ["customers:write"])),
     responses(
-        (status = 200, body = ContactOut),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = ContactOut)))]
 pub async fn update_contact(
     req: HttpRequest,
     p: Principal,

@@ -213,8 +213,7 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<ExpenseQuer
 #[utoipa::path(post, path = "/api/v1/expenses", operation_id = "create_expense", tag = "expenses", request_body = ExpenseCreate,
     security(("bearer" = []), ("api_key" = ["bookings:write"])),
     responses(
-        (status = 201, body = ExpenseOut, headers(("ETag" = String), ("Location" = String))),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 201, body = ExpenseOut, headers(("ETag" = String), ("Location" = String)))))]
 pub async fn create(
     req: HttpRequest,
     p: Principal,
@@ -300,8 +299,7 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     security(("bearer" = []), ("api_key" = ["bookings:write"])),
     responses(
         (status = 200, body = ExpenseOut, headers(("ETag" = String))),
-        (status = 409, description = "Billed and locked", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Billed and locked", body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     req: HttpRequest,
     p: Principal,

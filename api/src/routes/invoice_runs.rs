@@ -8,7 +8,7 @@
 
 use crate::auth::Principal;
 use crate::dto::{date_text, timestamp, DecimalString};
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::extract::{created_at, path_id, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::state::AppState;
@@ -427,8 +427,7 @@ async fn plan(state: &AppState, r: &RunRequest) -> Result<RunPlan, ApiError> {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Preview, or the replay of a completed committed run", body = RunPreview),
-        (status = 201, description = "Committed run", body = InvoiceRunOut, headers(("Location" = String))),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 201, description = "Committed run", body = InvoiceRunOut, headers(("Location" = String)))))]
 pub async fn run(
     req: HttpRequest,
     p: Principal,
@@ -574,8 +573,7 @@ pub struct RunListQuery {
     params(RunListQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = InvoiceRunList),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = InvoiceRunList)))]
 pub async fn list_runs(
     p: Principal,
     state: web::Data<AppState>,
@@ -598,8 +596,7 @@ pub async fn list_runs(
     params(("id" = i64, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = InvoiceRunOut),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = InvoiceRunOut)))]
 pub async fn get_run(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadInvoices)?;
     let id = path_id(&req, "id")?;
@@ -667,8 +664,7 @@ pub struct ReadyQuery {
     params(ReadyQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = ReadyToInvoice),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = ReadyToInvoice)))]
 pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBilling)?;
     let q = q.0;

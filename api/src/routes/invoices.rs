@@ -359,8 +359,7 @@ pub struct InvoiceQuery {
 #[utoipa::path(get, path = "/api/v1/invoices", operation_id = "list_invoices", tag = "invoices", params(InvoiceQuery),
     security(("bearer" = []), ("api_key" = ["invoices:read"]), ("api_key" = ["invoices:export"])),
     responses(
-        (status = 200, body = InvoiceList),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = InvoiceList)))]
 pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<InvoiceQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadInvoices)?;
     let q = q.0;
@@ -392,8 +391,7 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<InvoiceQuer
 #[utoipa::path(get, path = "/api/v1/invoices/{id}", operation_id = "get_invoice", tag = "invoices", params(("id" = i64, Path)),
     security(("bearer" = []), ("api_key" = ["invoices:read"]), ("api_key" = ["invoices:export"])),
     responses(
-        (status = 200, body = InvoiceOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = InvoiceOut, headers(("ETag" = String)))))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadInvoices)?;
     let id = path_id(&req, "id")?;
@@ -419,8 +417,7 @@ const CONFLICT_DOC: &str = "Not a draft (issued documents are immutable), or a l
     security(("bearer" = [])),
     responses(
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
-        (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     req: HttpRequest,
     p: Principal,
@@ -452,8 +449,7 @@ pub async fn update(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 409, description = CONFLICT_DOC, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = CONFLICT_DOC, body = Problem, content_type = "application/problem+json")))]
 pub async fn delete(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageInvoices)?;
     let id = path_id(&req, "id")?;
@@ -489,8 +485,7 @@ pub struct ManualLineIn {
     security(("bearer" = [])),
     responses(
         (status = 201, body = InvoiceOut, headers(("ETag" = String))),
-        (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Not a draft", body = Problem, content_type = "application/problem+json")))]
 pub async fn add_line(
     req: HttpRequest,
     p: Principal,
@@ -546,8 +541,7 @@ pub async fn add_line(
     security(("bearer" = [])),
     responses(
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
-        (status = 409, description = CONFLICT_DOC, body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = CONFLICT_DOC, body = Problem, content_type = "application/problem+json")))]
 pub async fn remove_line(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageInvoices)?;
     let id = path_id(&req, "id")?;
@@ -585,8 +579,7 @@ pub enum ReleasableKind {
     responses(
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
         (status = 404, description = "No such draft, or it does not settle that booking or expense", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Not a draft, billed on a line, or used prepaid quota", body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Not a draft, billed on a line, or used prepaid quota", body = Problem, content_type = "application/problem+json")))]
 pub async fn release_position(
     req: HttpRequest,
     p: Principal,
@@ -650,8 +643,7 @@ fn issue_options(b: IssueIn, default_series: &str) -> Result<IssueOptions, ApiEr
     security(("bearer" = [])),
     responses(
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
-        (status = 409, description = "Not a draft, a draft without lines, or dated before the newest document of the series", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Not a draft, a draft without lines, or dated before the newest document of the series", body = Problem, content_type = "application/problem+json")))]
 pub async fn issue(
     req: HttpRequest,
     p: Principal,
@@ -683,8 +675,7 @@ pub struct PaidIn {
     security(("bearer" = [])),
     responses(
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
-        (status = 409, description = "Not issued (a draft, paid already, cancelled, a credit note)", body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Not issued (a draft, paid already, cancelled, a credit note)", body = Problem, content_type = "application/problem+json")))]
 pub async fn mark_paid(
     req: HttpRequest,
     p: Principal,
@@ -735,8 +726,7 @@ pub struct Cancellation {
     responses(
         (status = 201, body = Cancellation, headers(("Location" = String, description = "The credit note"))),
         (status = 200, description = "A settlement cancelled (no credit note)", body = Cancellation),
-        (status = 409, description = "A draft (delete it instead), cancelled already, or a credit note", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "A draft (delete it instead), cancelled already, or a credit note", body = Problem, content_type = "application/problem+json")))]
 pub async fn cancel(
     req: HttpRequest,
     p: Principal,

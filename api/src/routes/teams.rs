@@ -206,8 +206,7 @@ pub async fn create(
 #[utoipa::path(operation_id = "get_team", get, path = "/api/v1/teams/{id}", tag = "teams", params(("id" = i64, Path)),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, body = TeamOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = TeamOut, headers(("ETag" = String)))))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadCatalog)?;
     let id = path_id(&req, "id")?;
@@ -225,8 +224,7 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
         (status = 200, body = TeamOut, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Archived, or name taken", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     req: HttpRequest,
     p: Principal,
@@ -261,8 +259,7 @@ pub async fn update(
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Archived", body = TeamOut, headers(("ETag" = String))),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, description = "Archived", body = TeamOut, headers(("ETag" = String)))))]
 pub async fn archive(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     set_archived(req, p, state, true).await
 }
@@ -272,8 +269,7 @@ pub async fn archive(req: HttpRequest, p: Principal, state: web::Data<AppState>)
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Active again", body = TeamOut, headers(("ETag" = String))),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, description = "Active again", body = TeamOut, headers(("ETag" = String)))))]
 pub async fn restore(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     set_archived(req, p, state, false).await
 }
@@ -296,8 +292,7 @@ async fn set_archived(
     params(("id" = i64, Path)),
     security(("bearer" = []), ("api_key" = [])),
     responses(
-        (status = 200, body = TeamMemberList),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = TeamMemberList)))]
 pub async fn list_members(
     req: HttpRequest,
     p: Principal,

@@ -162,8 +162,7 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<UserQuery>)
     params(("Idempotency-Key" = Option<String>, Header, description = "Replays the first response for a retried request")),
     responses(
         (status = 201, body = UserOut, headers(("ETag" = String), ("Location" = String))),
-        (status = 409, description = "E-mail taken", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "E-mail taken", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     req: HttpRequest,
     p: Principal,
@@ -215,8 +214,7 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     responses(
         (status = 200, body = UserOut, headers(("ETag" = String))),
         (status = 409, description = "The last active admin would lose the admin role or be deactivated, or an admin would deactivate themselves", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 412, description = "Changed since read", body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     req: HttpRequest,
     p: Principal,

@@ -162,8 +162,7 @@ pub async fn create(
 #[utoipa::path(operation_id = "get_contract", get, path = "/api/v1/contracts/{id}", tag = "contracts", params(("id" = i64, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = ContractOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = ContractOut, headers(("ETag" = String)))))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBilling)?;
     let id = path_id(&req, "id")?;
@@ -181,8 +180,7 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
         (status = 200, body = ContractOut, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Archived, or number taken", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     req: HttpRequest,
     p: Principal,
@@ -250,8 +248,7 @@ pub async fn update(
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Archived", body = ContractOut, headers(("ETag" = String))),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, description = "Archived", body = ContractOut, headers(("ETag" = String)))))]
 pub async fn archive(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     set_archived(req, p, state, true).await
 }
@@ -261,8 +258,7 @@ pub async fn archive(req: HttpRequest, p: Principal, state: web::Data<AppState>)
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Active again", body = ContractOut, headers(("ETag" = String))),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, description = "Active again", body = ContractOut, headers(("ETag" = String)))))]
 pub async fn restore(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     set_archived(req, p, state, false).await
 }

@@ -3,7 +3,7 @@
 
 use crate::auth::Principal;
 use crate::dto::DecimalString;
-use crate::error::{not_found, ApiError, Problem};
+use crate::error::{not_found, ApiError};
 use crate::extract::path_id;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -75,8 +75,7 @@ pub struct ProjectEffortOut {
 #[utoipa::path(operation_id = "get_project_effort", get, path = "/api/v1/projects/{id}/effort", tag = "projects", params(("id" = i64, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = ProjectEffortOut),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = ProjectEffortOut)))]
 pub async fn effort(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadProjects)?;
     let id = path_id(&req, "id")?;

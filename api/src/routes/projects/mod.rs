@@ -416,8 +416,7 @@ pub async fn create(
 #[utoipa::path(operation_id = "get_project", get, path = "/api/v1/projects/{id}", tag = "projects", params(("id" = i64, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = ProjectOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = ProjectOut, headers(("ETag" = String)))))]
 pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadProjects)?;
     let id = path_id(&req, "id")?;
@@ -435,8 +434,7 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
         (status = 200, body = ProjectOut, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Archived, or the customer of a project with bookings", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json")))]
 pub async fn update(
     req: HttpRequest,
     p: Principal,

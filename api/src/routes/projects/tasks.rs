@@ -145,8 +145,7 @@ pub async fn list_tasks(
     responses(
         (status = 201, body = TaskOut, headers(("ETag" = String), ("Location" = String))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The project is archived", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "The project is archived", body = Problem, content_type = "application/problem+json")))]
 pub async fn create_task(
     req: HttpRequest,
     p: Principal,
@@ -181,8 +180,7 @@ pub async fn create_task(
     params(("id" = i64, Path), ("task_id" = i64, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = TaskOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = TaskOut, headers(("ETag" = String)))))]
 pub async fn get_task(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadProjects)?;
     let id = path_id(&req, "id")?;
@@ -203,8 +201,7 @@ pub async fn get_task(req: HttpRequest, p: Principal, state: web::Data<AppState>
         (status = 200, body = TaskOut, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The project is archived", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json")))]
 pub async fn update_task(
     req: HttpRequest,
     p: Principal,

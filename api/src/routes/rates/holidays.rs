@@ -67,8 +67,7 @@ fn path_date(req: &HttpRequest) -> Result<Date, ApiError> {
 #[utoipa::path(operation_id = "list_holidays", get, path = "/api/v1/holidays", tag = "rates", params(HolidayQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = HolidayList),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = HolidayList)))]
 pub async fn list_holidays(
     p: Principal,
     state: web::Data<AppState>,
@@ -93,8 +92,7 @@ pub async fn list_holidays(
     security(("bearer" = [])),
     responses(
         (status = 200, body = HolidayOut),
-        (status = 201, body = HolidayOut),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 201, body = HolidayOut)))]
 pub async fn put_holiday(
     req: HttpRequest,
     p: Principal,
@@ -116,7 +114,7 @@ pub async fn put_holiday(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "`date` is not a `YYYY-MM-DD` date", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_holiday(
     req: HttpRequest,
     p: Principal,

@@ -389,8 +389,7 @@ pub async fn create_rate(
 #[utoipa::path(operation_id = "get_rate", get, path = "/api/v1/rates/{id}", tag = "rates", params(("id" = i64, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = RateOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = RateOut, headers(("ETag" = String)))))]
 pub async fn get_rate(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBilling)?;
     let entry = state.store.get_rate_entry(path_id(&req, "id")?).await.map_err(map_store("rate entry"))?;
@@ -406,8 +405,7 @@ pub async fn get_rate(req: HttpRequest, p: Principal, state: web::Data<AppState>
         (status = 200, body = RateOut, headers(("ETag" = String))),
         (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Overlaps another entry", body = Problem, content_type = "application/problem+json"),
-        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 412, description = "Changed since you read it", body = Problem, content_type = "application/problem+json")))]
 pub async fn update_rate(
     req: HttpRequest,
     p: Principal,
@@ -456,8 +454,7 @@ pub async fn update_rate(
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     security(("bearer" = [])),
     responses(
-        (status = 204, description = "Deleted"),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 204, description = "Deleted")))]
 pub async fn delete_rate(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ManageBilling)?;
     let id = path_id(&req, "id")?;

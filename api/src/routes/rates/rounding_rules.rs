@@ -101,8 +101,7 @@ pub struct RoundingQuery {
 #[utoipa::path(operation_id = "list_rounding_rules", get, path = "/api/v1/rounding-rules", tag = "rates", params(RoundingQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = RoundingRuleList),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = RoundingRuleList)))]
 pub async fn list_rounding_rules(
     p: Principal,
     state: web::Data<AppState>,
@@ -187,8 +186,7 @@ async fn put_rounding(
     security(("bearer" = [])),
     responses(
         (status = 200, body = RoundingRuleOut, headers(("ETag" = String))),
-        (status = 201, body = RoundingRuleOut, headers(("ETag" = String))),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 201, body = RoundingRuleOut, headers(("ETag" = String)))))]
 pub async fn put_global_rounding(
     req: HttpRequest,
     p: Principal,
@@ -206,8 +204,7 @@ pub async fn put_global_rounding(
     responses(
         (status = 200, body = RoundingRuleOut, headers(("ETag" = String))),
         (status = 201, body = RoundingRuleOut, headers(("ETag" = String))),
-        (status = 404, description = "No such customer", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "No such customer", body = Problem, content_type = "application/problem+json")))]
 pub async fn put_customer_rounding(
     req: HttpRequest,
     p: Principal,
@@ -228,8 +225,7 @@ pub async fn put_customer_rounding(
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Removed"),
-        (status = 404, description = "The customer has no rule", body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 404, description = "The customer has no rule", body = Problem, content_type = "application/problem+json")))]
 pub async fn delete_customer_rounding(
     req: HttpRequest,
     p: Principal,

@@ -188,8 +188,7 @@ fn surcharge_response(status: StatusCode, s: StoredSurcharge) -> HttpResponse {
 #[utoipa::path(operation_id = "list_surcharges", get, path = "/api/v1/surcharges", tag = "rates", params(SurchargeQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = SurchargeList),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = SurchargeList)))]
 pub async fn list_surcharges(
     p: Principal,
     state: web::Data<AppState>,
@@ -251,8 +250,7 @@ pub async fn create_surcharge(
 #[utoipa::path(operation_id = "get_surcharge", get, path = "/api/v1/surcharges/{id}", tag = "rates", params(("id" = i64, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = SurchargeOut, headers(("ETag" = String))),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = SurchargeOut, headers(("ETag" = String)))))]
 pub async fn get_surcharge(
     req: HttpRequest,
     p: Principal,
@@ -268,8 +266,7 @@ pub async fn get_surcharge(
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)), request_body = SurchargePatch,
     security(("bearer" = [])),
     responses(
-        (status = 200, body = SurchargeOut, headers(("ETag" = String))),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = SurchargeOut, headers(("ETag" = String)))))]
 pub async fn update_surcharge(
     req: HttpRequest,
     p: Principal,
@@ -312,8 +309,7 @@ pub async fn update_surcharge(
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)),
     security(("bearer" = [])),
     responses(
-        (status = 204, description = "Deleted"),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 204, description = "Deleted")))]
 pub async fn delete_surcharge(
     req: HttpRequest,
     p: Principal,

@@ -90,8 +90,7 @@ pub async fn list_appointments(
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/appointments", operation_id = "add_ticket_appointment", tag = "tickets",
     params(("id" = i64, Path)), request_body = AppointmentCreate,
     security(("bearer" = []), ("api_key" = ["tickets:write"])),
-    responses((status = 201, body = AppointmentOut), (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = AppointmentOut), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn add_appointment(
     req: HttpRequest,
     p: Principal,

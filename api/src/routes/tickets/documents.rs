@@ -4,7 +4,7 @@
 use super::not_found;
 use crate::auth::Principal;
 use crate::dto::timestamp;
-use crate::error::{ApiError, Problem};
+use crate::error::ApiError;
 use crate::extract::path_id;
 use crate::state::AppState;
 use actix_web::http::header;
@@ -68,8 +68,7 @@ pub struct DocumentUpload {
     request_body(content = DocumentUpload, content_type = "multipart/form-data"),
     security(("bearer" = []), ("api_key" = ["tickets:write"])),
     responses(
-        (status = 201, body = DocumentOut, headers(("Location" = String))),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 201, body = DocumentOut, headers(("Location" = String)))))]
 pub async fn upload_document(
     req: HttpRequest,
     p: Principal,
@@ -104,8 +103,7 @@ pub async fn upload_document(
     params(("id" = i64, Path)),
     security(("bearer" = []), ("api_key" = ["tickets:read"]), ("api_key" = ["tickets:write"])),
     responses(
-        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, description = "The file", content_type = "application/octet-stream", body = Vec<u8>)))]
 pub async fn download_document(
     req: HttpRequest,
     p: Principal,

@@ -370,8 +370,7 @@ pub struct TicketQuery {
 /// List tickets, newest first.
 #[utoipa::path(get, path = "/api/v1/tickets", operation_id = "list_tickets", tag = "tickets", params(TicketQuery),
     security(("bearer" = []), ("api_key" = ["tickets:read"]), ("api_key" = ["tickets:write"])),
-    responses((status = 200, body = TicketList), (status = 403, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TicketList), (status = 403, body = Problem, content_type = "application/problem+json")))]
 pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<TicketQuery>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadTickets)?;
     let q = q.0;
@@ -405,8 +404,7 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<TicketQuery
     security(("bearer" = []), ("api_key" = ["tickets:write"])),
     responses(
         (status = 201, body = TicketOut, headers(("ETag" = String), ("Location" = String))),
-        (status = 409, description = "External reference already used", body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "External reference already used", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     req: HttpRequest,
     p: Principal,
@@ -460,8 +458,7 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header)), request_body = TicketPatch,
     security(("bearer" = []), ("api_key" = ["tickets:write"])),
     responses(
-        (status = 200, body = TicketOut, headers(("ETag" = String))),
-        (status = 422, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = TicketOut, headers(("ETag" = String)))))]
 pub async fn update(
     req: HttpRequest,
     p: Principal,
@@ -556,8 +553,7 @@ pub struct StatusChange {
     security(("bearer" = []), ("api_key" = ["tickets:write"])),
     responses(
         (status = 200, body = TicketOut, headers(("ETag" = String))),
-        (status = 409, description = "Transition not allowed; `allowed` lists the possible ones", body = Problem, content_type = "application/problem+json"),
-        (status = 412, body = Problem, content_type = "application/problem+json")))]
+        (status = 409, description = "Transition not allowed; `allowed` lists the possible ones", body = Problem, content_type = "application/problem+json")))]
 pub async fn change_status(
     req: HttpRequest,
     p: Principal,

@@ -193,8 +193,7 @@ fn map_entry_error(e: StoreError) -> ApiError {
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/notes", operation_id = "add_ticket_note", tag = "tickets",
     params(("id" = i64, Path)), request_body = NoteCreate,
     security(("bearer" = []), ("api_key" = ["tickets:write"])),
-    responses((status = 201, body = TimelineEntryOut), (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = TimelineEntryOut), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn add_note(
     req: HttpRequest,
     p: Principal,
@@ -222,8 +221,7 @@ pub async fn add_note(
 #[utoipa::path(post, path = "/api/v1/tickets/{id}/correspondence", operation_id = "add_ticket_correspondence", tag = "tickets",
     params(("id" = i64, Path)), request_body = CorrespondenceCreate,
     security(("bearer" = []), ("api_key" = ["tickets:write"])),
-    responses((status = 201, body = TimelineEntryOut), (status = 404, body = Problem, content_type = "application/problem+json"),
-              (status = 422, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 201, body = TimelineEntryOut), (status = 404, body = Problem, content_type = "application/problem+json")))]
 pub async fn add_correspondence(
     req: HttpRequest,
     p: Principal,
