@@ -9,21 +9,18 @@ use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm as ArgonAlgorithm, Argon2, Params, Version};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use domain::{Permission, Role, Scope};
 use hmac::{Hmac, Mac};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::future::{ready, Ready};
 
 /// The password rules live in the domain (the configuration checks them too).
 pub use domain::user::{MAX_PASSWORD_LEN, MIN_PASSWORD_LEN};
 
-/// Clock skew tolerated on `exp` (and `nbf`) of access tokens, in seconds.
-pub const TOKEN_LEEWAY_SECONDS: u64 = 5;
+/// Access tokens are signed and verified in [`crate::tokens`] (the application state
+/// holds the keys; this module reads the state, not the other way round).
+pub use crate::tokens::{random_token, Claims, TokenKeys, ISSUER, TOKEN_LEEWAY_SECONDS};
 /// Prefix of every API key, so that keys are recognisable (and scannable) in leaks.
 pub const API_KEY_PREFIX: &str = "ktr_";
 
@@ -64,13 +61,6 @@ pub async fn verify_password(password: String, hash: Option<String>) -> Result<b
     .map_err(|e| ApiError::Internal(format!("verification task failed: {e}")))
 }
 
-/// A URL-safe random token of `bytes` random bytes.
-pub fn random_token(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rngs::OsRng.fill_bytes(&mut buf);
-    URL_SAFE_NO_PAD.encode(buf)
-}
-
 /// SHA-256 hex digest (refresh tokens are 256-bit random values: a plain hash suffices).
 pub fn sha256_hex(s: &str) -> String {
     let digest = Sha256::digest(s.as_bytes());
@@ -90,76 +80,6 @@ pub fn new_api_key() -> (String, String) {
     rand::rngs::OsRng.fill_bytes(&mut p);
     let prefix: String = p.iter().map(|b| format!("{b:02x}")).collect();
     (format!("{API_KEY_PREFIX}{prefix}_{}", random_token(32)), prefix)
-}
-
-/// Claims of an access token.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Claims {
-    /// User id.
-    pub sub: String,
-    /// Issued at (Unix seconds).
-    pub iat: i64,
-    /// Expires at (Unix seconds).
-    pub exp: i64,
-    /// Always `kontor`.
-    pub iss: String,
-    /// Unique token id.
-    pub jti: String,
-    /// The session (login) the token belongs to: the family of its refresh tokens. The
-    /// token works only while the session is live.
-    pub sid: String,
-}
-
-/// Issuer claim of Kontor's access tokens.
-pub const ISSUER: &str = "kontor";
-
-/// Signs and verifies access tokens with one fixed algorithm (HS256).
-#[derive(Clone)]
-pub struct TokenKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
-}
-
-impl TokenKeys {
-    /// Keys from the shared secret.
-    pub fn new(secret: &[u8]) -> TokenKeys {
-        TokenKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
-    }
-
-    /// A signed access token for `user_id` valid for `ttl`.
-    pub fn issue(&self, user_id: i64, session: &str, ttl: std::time::Duration) -> Result<String, ApiError> {
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let claims = Claims {
-            sub: user_id.to_string(),
-            iat: now,
-            exp: now + ttl.as_secs() as i64,
-            iss: ISSUER.into(),
-            jti: random_token(12),
-            sid: session.to_string(),
-        };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
-            .map_err(|e| ApiError::Internal(format!("cannot sign token: {e}")))
-    }
-
-    /// The user id and session of a valid, unexpired token signed with HS256 by this
-    /// server (with [`TOKEN_LEEWAY_SECONDS`] of clock skew).
-    pub fn verify(&self, token: &str) -> Result<(i64, String), ApiError> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_issuer(&[ISSUER]);
-        validation.set_required_spec_claims(&["exp", "iss", "sub"]);
-        // At most a few seconds of clock skew between nodes: an expired token stops working.
-        validation.leeway = TOKEN_LEEWAY_SECONDS;
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|e| {
-            use jsonwebtoken::errors::ErrorKind;
-            ApiError::Unauthenticated(match e.kind() {
-                ErrorKind::ExpiredSignature => "the access token has expired; refresh it".into(),
-                _ => "the access token is invalid".into(),
-            })
-        })?;
-        let user_id =
-            data.claims.sub.parse().map_err(|_| ApiError::Unauthenticated("the access token is invalid".into()))?;
-        Ok((user_id, data.claims.sid))
-    }
 }
 
 /// Who is calling: an employee or a machine client.
@@ -315,23 +235,6 @@ impl FromRequest for Principal {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn tokens_signed_with_another_secret_are_rejected() {
-        let ours = TokenKeys::new(&[1u8; 32]);
-        let theirs = TokenKeys::new(&[2u8; 32]);
-        let token = theirs.issue(7, "session", std::time::Duration::from_secs(60)).unwrap();
-        assert!(ours.verify(&token).is_err());
-        assert_eq!(theirs.verify(&token).unwrap(), (7, "session".to_string()));
-    }
-
-    #[test]
-    fn unsigned_alg_none_tokens_are_rejected() {
-        let keys = TokenKeys::new(&[1u8; 32]);
-        let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
-        let payload = URL_SAFE_NO_PAD.encode(r#"{"sub":"1","exp":9999999999,"iat":0,"iss":"kontor","jti":"x"}"#);
-        assert!(keys.verify(&format!("{header}.{payload}.")).is_err());
-    }
 
     #[test]
     fn api_keys_carry_their_lookup_prefix() {

@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod routes;
 pub mod state;
+pub mod tokens;
 
 pub use config::{Config, ConfigError, LogFormat};
 

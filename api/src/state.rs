@@ -1,7 +1,7 @@
 //! Shared application state handed to every handler.
 
-use crate::auth::TokenKeys;
 use crate::config::Config;
+use crate::tokens::TokenKeys;
 use persistence::Store;
 
 /// What handlers share: the store, token keys and configuration.
