@@ -271,14 +271,17 @@ impl EmptyRunReason {
 
 list_response!(InvoiceRunList, InvoiceRunOut, "A page of committed invoice runs, newest first.");
 
-/// A run for the wire, with its documents read from the store.
+/// A run for the wire, with its documents read from the store. `created_now` are the
+/// documents a commit call created (a continued run lists only the new ones); a read
+/// lists all of the run's documents.
 async fn run_out(
     state: &AppState,
     run: InvoiceRun,
-    invoice_ids: Vec<i64>,
+    created_now: Option<Vec<i64>>,
     projects_billed: Vec<i64>,
 ) -> Result<InvoiceRunOut, ApiError> {
     let documents = state.store.run_documents(run.id).await?;
+    let invoice_ids = created_now.unwrap_or_else(|| documents.iter().map(|d| d.id).collect());
     let empty_reason = EmptyRunReason::of(&run, documents.len());
     let scope = serde_json::from_value(serde_json::Value::String(run.scope.clone())).unwrap_or(RunScope::All);
     let status = if run.status == "completed" { RunStatus::Completed } else { RunStatus::Running };
@@ -463,7 +466,7 @@ pub async fn run(
     let location = format!("/api/v1/invoice-runs/{}", run.id);
     let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok(created_at(
-        HttpResponse::build(status).json(run_out(&state, run, invoice_ids, projects_billed).await?),
+        HttpResponse::build(status).json(run_out(&state, run, Some(invoice_ids), projects_billed).await?),
         &location,
     ))
 }
@@ -584,8 +587,7 @@ pub async fn list_runs(
     let page = state.store.list_runs(&page).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for run in page.items {
-        let ids = state.store.run_invoice_ids(run.id).await?;
-        items.push(run_out(&state, run, ids, Vec::new()).await?);
+        items.push(run_out(&state, run, None, Vec::new()).await?);
     }
     Ok(HttpResponse::Ok().json(InvoiceRunList { items, next_cursor: page.next.map(|k| encode_cursor(&k)) }))
 }
@@ -601,8 +603,7 @@ pub async fn get_run(req: HttpRequest, p: Principal, state: web::Data<AppState>)
     p.require(Permission::ReadInvoices)?;
     let id = path_id(&req, "id")?;
     let run = state.store.get_run(id).await.map_err(crate::error::not_found("invoice run"))?;
-    let ids = state.store.run_invoice_ids(id).await?;
-    Ok(HttpResponse::Ok().json(run_out(&state, run, ids, Vec::new()).await?))
+    Ok(HttpResponse::Ok().json(run_out(&state, run, None, Vec::new()).await?))
 }
 
 /// Open billable work of one customer, contract, project or ticket.

@@ -52,6 +52,56 @@ macro_rules! check_no_later_contract_invoice {
     }};
 }
 
+/// Refuses (409) to take `$positions` out of draft `$id` when one of them used prepaid
+/// quota: its ledger entries depend on it, only deleting the draft undoes them.
+/// `$what` starts the message ("the line bills work that", "the position").
+macro_rules! refuse_quota_positions {
+    ($tx:expr, $id:expr, $positions:expr, $what:expr) => {{
+        let quota_rows: Vec<crate::billing::LedgerRow> = sqlx::query_as(
+            "SELECT contract_id, period_start, origin_period_start, kind, amount, position FROM invoice_quota_entries \
+             WHERE invoice_id = $1",
+        )
+        .bind($id)
+        .fetch_all(&mut *$tx)
+        .await
+        .map_err(StoreError::from)?;
+        for e in quota_rows {
+            let e = e.into_entry()?;
+            if e.position.is_some_and(|p| $positions.contains(&p)) {
+                return Err(StoreError::Conflict(format!(
+                    "{} used the prepaid quota of contract {}; delete the draft and run again instead \
+                     (e.g. after marking the work not billable)",
+                    $what, e.contract_id
+                )));
+            }
+        }
+    }};
+}
+
+/// Opens a reserved booking and/or expense again (it left its draft).
+macro_rules! reopen_position_owner {
+    ($tx:expr, $booking_id:expr, $expense_id:expr) => {{
+        if let Some(bid) = $booking_id {
+            sqlx::query(
+                "UPDATE bookings SET state = 'open', version = version + 1 WHERE id = $1 AND state = 'reserved'",
+            )
+            .bind(bid)
+            .execute(&mut *$tx)
+            .await
+            .map_err(StoreError::from)?;
+        }
+        if let Some(eid) = $expense_id {
+            sqlx::query(
+                "UPDATE expenses SET state = 'open', version = version + 1 WHERE id = $1 AND state = 'reserved'",
+            )
+            .bind(eid)
+            .execute(&mut *$tx)
+            .await
+            .map_err(StoreError::from)?;
+        }
+    }};
+}
+
 impl Store {
     /// Adds a manual line to a draft and recomputes its totals.
     pub async fn add_manual_line(
@@ -119,19 +169,7 @@ impl Store {
                 .bind(id).fetch_all(&mut *tx).await?;
             let all: Vec<PositionRef> = settled.iter().map(PositionRow::position).collect::<Result<_>>()?;
             let released = invoice::released_positions(&line_positions, &leaving, &all);
-            let quota_rows: Vec<crate::billing::LedgerRow> = sqlx::query_as(
-                "SELECT contract_id, period_start, origin_period_start, kind, amount, position FROM invoice_quota_entries \
-                 WHERE invoice_id = $1").bind(id).fetch_all(&mut *tx).await?;
-            for e in quota_rows {
-                let e = e.into_entry()?;
-                if e.position.is_some_and(|p| released.contains(&p)) {
-                    return Err(StoreError::Conflict(format!(
-                        "the line bills work that used the prepaid quota of contract {}; delete the draft and run again \
-                         instead (e.g. after marking the work not billable)",
-                        e.contract_id
-                    )));
-                }
-            }
+            refuse_quota_positions!(tx, id, released, "the line bills work that");
             let fee_contracts: BTreeSet<i64> = released
                 .iter()
                 .filter_map(|p| match p {
@@ -145,14 +183,7 @@ impl Store {
                 // Release the booking or expense itself (once per owner).
                 let row = settled.iter().find(|r| r.position_key == key);
                 if let Some(r) = row {
-                    if let Some(bid) = r.booking_id.filter(|_| key.starts_with("booking:")) {
-                        sqlx::query("UPDATE bookings SET state = 'open', version = version + 1 WHERE id = $1 AND state = 'reserved'")
-                            .bind(bid).execute(&mut *tx).await?;
-                    }
-                    if let Some(eid) = r.expense_id {
-                        sqlx::query("UPDATE expenses SET state = 'open', version = version + 1 WHERE id = $1 AND state = 'reserved'")
-                            .bind(eid).execute(&mut *tx).await?;
-                    }
+                    reopen_position_owner!(tx, r.booking_id.filter(|_| key.starts_with("booking:")), r.expense_id);
                 }
                 sqlx::query("DELETE FROM invoice_positions WHERE invoice_id = $1 AND position_key = $2")
                     .bind(id).bind(&key).execute(&mut *tx).await?;
@@ -207,29 +238,13 @@ impl Store {
                     line.line_no, line.id
                 )));
             }
-            let quota_rows: Vec<crate::billing::LedgerRow> = sqlx::query_as(
-                "SELECT contract_id, period_start, origin_period_start, kind, amount, position FROM invoice_quota_entries \
-                 WHERE invoice_id = $1").bind(id).fetch_all(&mut *tx).await?;
-            for e in quota_rows {
-                let e = e.into_entry()?;
-                if e.position.is_some_and(|p| refs.contains(&p)) {
-                    return Err(StoreError::Conflict(format!(
-                        "the position used the prepaid quota of contract {}; delete the draft and run again instead",
-                        e.contract_id
-                    )));
-                }
-            }
-            match position {
-                PositionRef::Booking { id: bid } => {
-                    sqlx::query("UPDATE bookings SET state = 'open', version = version + 1 WHERE id = $1 AND state = 'reserved'")
-                        .bind(bid).execute(&mut *tx).await?;
-                }
-                PositionRef::Expense { id: eid } => {
-                    sqlx::query("UPDATE expenses SET state = 'open', version = version + 1 WHERE id = $1 AND state = 'reserved'")
-                        .bind(eid).execute(&mut *tx).await?;
-                }
-                _ => {}
-            }
+            refuse_quota_positions!(tx, id, refs, "the position");
+            let (booking_id, expense_id) = match position {
+                PositionRef::Booking { id } => (Some(id), None),
+                PositionRef::Expense { id } => (None, Some(id)),
+                _ => (None, None),
+            };
+            reopen_position_owner!(tx, booking_id, expense_id);
             for r in &rows {
                 sqlx::query("DELETE FROM invoice_positions WHERE invoice_id = $1 AND position_key = $2")
                     .bind(id).bind(&r.position_key).execute(&mut *tx).await?;
