@@ -194,6 +194,21 @@ struct ExpenseRow {
     user_id: Option<i64>,
 }
 
+/// The billing state of a booking or expense row (`$t` its table alias or name) as SQL: `open`
+/// when no document holds it, `reserved` by a draft, `billed` by any other live document.
+macro_rules! held_state {
+    ($t:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $t,
+            ".invoice_id IS NULL THEN 'open' WHEN (SELECT h.status FROM invoices h WHERE h.id = ",
+            $t,
+            ".invoice_id) = 'draft' THEN 'reserved' ELSE 'billed' END"
+        )
+    };
+}
+pub(crate) use held_state;
+
 /// Fails with a conflict when a booking or expense (`what`) in `state` is locked by an
 /// invoice: `reserved` by a draft, or `billed` by an issued invoice.
 pub fn check_open(what: &str, state: &str) -> Result<()> {
@@ -248,8 +263,8 @@ impl Store {
     pub async fn customers_to_bill(&self, period_end: Date) -> Result<Vec<i64>> {
         with_pool!(self, pool => Ok(sqlx::query_scalar(
             "SELECT id FROM customers WHERE id IN ( \
-               SELECT customer_id FROM bookings WHERE state = 'open' AND customer_id IS NOT NULL AND work_date <= $1 \
-               UNION SELECT customer_id FROM expenses WHERE state = 'open' AND customer_id IS NOT NULL AND expense_date <= $1 \
+               SELECT customer_id FROM bookings WHERE invoice_id IS NULL AND customer_id IS NOT NULL AND work_date <= $1 \
+               UNION SELECT customer_id FROM expenses WHERE invoice_id IS NULL AND customer_id IS NOT NULL AND expense_date <= $1 \
                UNION SELECT customer_id FROM contracts WHERE archived_at IS NULL AND start_date <= $1) \
              ORDER BY id")
             .bind(period_end).fetch_all(pool).await?))
@@ -265,16 +280,18 @@ impl Store {
         scope: PositionScope,
         booking_fields: &[CustomFieldDefinition],
     ) -> Result<(Vec<Booking>, Vec<Expense>, PositionVersions)> {
+        // Custom-field values are read (and their JSON decoded) only when a field is billed.
+        let custom_fields = if billing_mappings(booking_fields).is_empty() { "'{}'" } else { "b.custom_fields" };
         let (bookings, expenses): (Vec<BookingRow>, Vec<ExpenseRow>) = with_pool!(self, pool => {
-            let bookings = sqlx::query_as(
+            let bookings = sqlx::query_as(&format!(
                 "SELECT b.id, b.version, b.customer_id, b.user_id, b.work_date, b.start_time, b.duration_minutes, b.service_id, \
                  b.description, b.ticket_id, t.number AS ticket_number, b.project_id, t.contract_id, b.billable, \
-                 b.rate_override, b.custom_fields \
+                 b.rate_override, {custom_fields} AS custom_fields \
                  FROM bookings b LEFT JOIN tickets t ON t.id = b.ticket_id \
-                 WHERE b.customer_id = $1 AND b.state = 'open' AND b.work_date <= $2 \
+                 WHERE b.customer_id = $1 AND b.invoice_id IS NULL AND b.work_date <= $2 \
                  AND ($3 IS NULL OR b.project_id = $3) AND ($4 IS NULL OR b.ticket_id = $4) \
                  AND ($5 = FALSE OR b.ticket_id IS NULL OR t.status IN ('resolved', 'closed')) \
-                 ORDER BY b.work_date, b.id")
+                 ORDER BY b.work_date, b.id"))
                 .bind(customer_id).bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
                 .bind(scope.resolved_tickets_only)
                 .fetch_all(pool).await?;
@@ -283,7 +300,7 @@ impl Store {
                  e.unit_price, e.vat_rate, e.billable, e.ticket_id, t.number AS ticket_number, e.project_id, \
                  t.contract_id, e.user_id \
                  FROM expenses e LEFT JOIN tickets t ON t.id = e.ticket_id \
-                 WHERE e.customer_id = $1 AND e.state = 'open' AND e.expense_date <= $2 \
+                 WHERE e.customer_id = $1 AND e.invoice_id IS NULL AND e.expense_date <= $2 \
                  AND ($3 IS NULL OR e.project_id = $3) AND ($4 IS NULL OR e.ticket_id = $4) \
                  AND ($5 = FALSE OR e.ticket_id IS NULL OR t.status IN ('resolved', 'closed')) \
                  ORDER BY e.expense_date, e.id")
@@ -373,23 +390,51 @@ impl Store {
         Ok(out)
     }
 
-    /// Per contract of the customer: the first days of the fee periods that a live invoice
-    /// (draft, issued, paid; not cancelled) bills. A cancelled invoice's periods are not
-    /// among them, so the next run bills them again.
-    ///
-    /// (`active` is filtered here, not in `WHERE`: there PostgreSQL may combine the fee
-    /// index with the partial unique index over every active position and read all of it
-    /// per customer.)
+    /// Per contract of the customer: the first days of the fee periods that a live document
+    /// (draft, issued, paid, settled; not cancelled) bills. A cancelled invoice's periods are
+    /// not among them, so the next run bills them again.
     pub async fn fee_periods_billed(&self, customer_id: i64) -> Result<HashMap<i64, BTreeSet<Date>>> {
-        let rows: Vec<(i64, Date, bool)> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT p.fee_contract_id, p.fee_period_start, p.active FROM invoice_positions p \
-             JOIN contracts c ON c.id = p.fee_contract_id \
-             WHERE c.customer_id = $1 AND p.fee_period_start IS NOT NULL")
+        let rows: Vec<(i64, Date)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT f.contract_id, f.period_start FROM contract_fee_periods f \
+             JOIN contracts c ON c.id = f.contract_id WHERE c.customer_id = $1")
             .bind(customer_id).fetch_all(pool).await?);
         let mut out: HashMap<i64, BTreeSet<Date>> = HashMap::new();
-        for (contract_id, period_start, _) in rows.into_iter().filter(|r| r.2) {
+        for (contract_id, period_start) in rows {
             out.entry(contract_id).or_default().insert(period_start);
         }
         Ok(out)
+    }
+
+    /// Puts a booking or expense (`table`) in billing state `state` directly: `open` clears
+    /// its stamp; `reserved` / `billed` make an empty settlement of its customer (draft /
+    /// settled) hold it. Tests use it to lock a position without a run.
+    pub(crate) async fn hold_position(&self, table: crate::bulk::PositionTable, id: i64, state: &str) -> Result<()> {
+        let t = match table {
+            crate::bulk::PositionTable::Bookings => "bookings",
+            crate::bulk::PositionTable::Expenses => "expenses",
+        };
+        let status = match state {
+            "open" => None,
+            "reserved" => Some("draft"),
+            "billed" => Some("settled"),
+            other => return Err(crate::StoreError::Conflict(format!("unknown billing state `{other}`"))),
+        };
+        in_tx!(self, tx => {
+            let customer: Option<Option<i64>> = sqlx::query_scalar(&format!("SELECT customer_id FROM {t} WHERE id = $1"))
+                .bind(id).fetch_optional(&mut *tx).await?;
+            let Some(customer) = customer else { return Err(crate::StoreError::NotFound) };
+            let holder = match (status, customer) {
+                (None, _) => None,
+                (Some(status), Some(customer)) => Some(sqlx::query_scalar::<_, i64>(
+                    "INSERT INTO invoices (kind, status, customer_id, currency, period_end, net, vat, gross, version, \
+                     created_at, updated_at) VALUES ('settlement', $1, $2, 'EUR', $3, '0.00', '0.00', '0.00', 1, $4, $4) RETURNING id")
+                    .bind(status).bind(customer).bind(time::macros::date!(2026 - 01 - 01)).bind(crate::types::DbTime::now())
+                    .fetch_one(&mut *tx).await?),
+                (Some(_), None) => return Err(crate::StoreError::Conflict("the position has no customer".into())),
+            };
+            sqlx::query(&format!("UPDATE {t} SET invoice_id = $1, treatment = $2, version = version + 1 WHERE id = $3"))
+                .bind(holder).bind(holder.map(|_| "billed")).bind(id).execute(&mut *tx).await?;
+        });
+        Ok(())
     }
 }

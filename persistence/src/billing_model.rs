@@ -206,8 +206,8 @@ async fn apply(
             let date = Date::from_calendar_date(2026, Month::try_from(month).expect("month"), day).expect("date");
             let id: i64 = with_pool!(store, pool => sqlx::query_scalar(
                 "INSERT INTO bookings (user_id, work_date, duration_minutes, service_id, description, customer_id, \
-                 billable, state, created_by, version, created_at, updated_at) \
-                 SELECT u.id, $1, $2, s.id, 'work', $3, $4, 'open', 'model', 1, $5, $5 \
+                 billable, created_by, version, created_at, updated_at) \
+                 SELECT u.id, $1, $2, s.id, 'work', $3, $4, 'model', 1, $5, $5 \
                  FROM users u, services s WHERE u.email = 'model@x.example' AND s.code = 'REMOTE' RETURNING id")
                 .bind(date).bind(i64::from(minutes)).bind(m.id).bind(billable).bind(DbTime::now())
                 .fetch_one(pool).await)
@@ -235,12 +235,12 @@ async fn apply(
             Ok(None)
         }
         Op::Preview { customer, month } => {
-            let before = scalar(store, "SELECT COUNT(*) + $1 FROM invoice_positions", 0).await?;
+            let before = scalar(store, "SELECT COUNT(*) + $1 FROM settled_positions", 0).await?;
             let cr =
                 setup.customer_input(store, model[customer].id, params(month_end(month))).await.map_err(store_err)?;
             let billing = compute_customer(&setup.ctx, &cr.input);
             prop_assert!(billing.is_committable(), "preview blocked: {:?}", billing.problems);
-            let after = scalar(store, "SELECT COUNT(*) + $1 FROM invoice_positions", 0).await?;
+            let after = scalar(store, "SELECT COUNT(*) + $1 FROM settled_positions", 0).await?;
             prop_assert_eq!(before, after, "a preview writes nothing");
             Ok(None)
         }
@@ -313,19 +313,20 @@ async fn check_always(store: &Store, model: &[ModelCustomer]) -> Result<(), Test
         Ok::<(), TestCaseError>(())
     };
     zero(
-        "SELECT COUNT(*) + $1 FROM (SELECT position_key FROM invoice_positions WHERE active \
+        "SELECT COUNT(*) + $1 FROM (SELECT position_key FROM settled_positions WHERE active \
           GROUP BY position_key HAVING COUNT(*) > 1) t",
     )
     .await?;
     zero(
-        "SELECT COUNT(*) + $1 FROM invoice_positions p JOIN invoices i ON i.id = p.invoice_id \
+        "SELECT COUNT(*) + $1 FROM settled_positions p JOIN invoices i ON i.id = p.invoice_id \
           WHERE (p.active AND i.status = 'cancelled') OR (NOT p.active AND i.status <> 'cancelled')",
     )
     .await?;
-    // A booking is open without a live document, reserved by a draft, billed otherwise.
-    zero("SELECT COUNT(*) + $1 FROM bookings b LEFT JOIN invoice_positions p ON p.booking_id = b.id AND p.active \
-          LEFT JOIN invoices i ON i.id = p.invoice_id \
-          WHERE b.state <> CASE WHEN i.id IS NULL THEN 'open' WHEN i.status = 'draft' THEN 'reserved' ELSE 'billed' END")
+    // A booking is held only by a live document of its own customer, with a treatment.
+    zero(
+        "SELECT COUNT(*) + $1 FROM bookings b JOIN invoices i ON i.id = b.invoice_id \
+          WHERE i.customer_id <> b.customer_id OR i.status = 'cancelled' OR b.treatment IS NULL",
+    )
     .await?;
     // Numbers gapless per series and year.
     zero(
@@ -370,7 +371,7 @@ async fn check_after_commit(
 ) -> Result<(), TestCaseError> {
     for b in m.bookings.iter().filter(|b| b.work_date <= end) {
         let live =
-            scalar(store, "SELECT COUNT(*) FROM invoice_positions WHERE active AND booking_id = $1", b.id).await?;
+            scalar(store, "SELECT COUNT(*) FROM settled_positions WHERE active AND booking_id = $1", b.id).await?;
         prop_assert_eq!(live, 1, "booking {} of {} up to {} in {} live documents", b.id, b.work_date, end, live);
     }
     let fee_due: Vec<Date> = {
@@ -387,7 +388,7 @@ async fn check_after_commit(
     if has_fee {
         for start in fee_due {
             let live: i64 = with_pool!(store, pool => sqlx::query_scalar(
-                "SELECT COUNT(*) FROM invoice_positions WHERE active AND fee_contract_id = $1 AND fee_period_start = $2")
+                "SELECT COUNT(*) FROM settled_positions WHERE active AND fee_contract_id = $1 AND fee_period_start = $2")
                 .bind(m.contract).bind(start).fetch_one(pool).await)
             .map_err(|e| fail(format!("fee count: {e}")))?;
             prop_assert_eq!(

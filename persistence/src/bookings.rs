@@ -151,8 +151,8 @@ impl Store {
     /// Records a booking (always accepted on any ticket or project state: continuous recording).
     pub async fn create_booking(&self, d: &BookingData, actor: &Actor) -> Result<Booking> {
         let sql = format!(
-            "INSERT INTO bookings ({BOOKING_COLUMNS}, state, created_by, version, created_at, updated_at) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 'open', $15, 1, $16, $16) RETURNING *"
+            "INSERT INTO bookings ({BOOKING_COLUMNS}, created_by, version, created_at, updated_at) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16) RETURNING *, 'open' AS state"
         );
         let booking = in_tx!(self, tx => {
             let booking: Booking = bind_booking_data!(sqlx::query_as(&sql), d)
@@ -169,7 +169,7 @@ impl Store {
 
     /// The booking with this id.
     pub async fn get_booking(&self, id: i64) -> Result<Booking> {
-        with_pool!(self, pool => Ok(sqlx::query_as("SELECT * FROM bookings WHERE id = $1").bind(id).fetch_one(pool).await?))
+        with_pool!(self, pool => Ok(sqlx::query_as(concat!("SELECT *, ", crate::billing::held_state!("bookings"), " AS state FROM bookings WHERE id = $1")).bind(id).fetch_one(pool).await?))
     }
 
     /// Bookings by work date, newest first; `after` is the (date, id) of the last one seen.
@@ -183,12 +183,12 @@ impl Store {
             None => (None, 0),
         };
         let rows: Vec<Booking> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT * FROM bookings WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR customer_id = $2) \
+            concat!("SELECT *, ", crate::billing::held_state!("bookings"), " AS state FROM bookings WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR customer_id = $2) \
              AND ($3 IS NULL OR project_id = $3) AND ($4 IS NULL OR task_id = $4) AND ($5 IS NULL OR ticket_id = $5) \
              AND ($6 IS NULL OR service_id = $6) AND ($7 IS NULL OR work_date >= $7) AND ($8 IS NULL OR work_date <= $8) \
-             AND ($9 IS NULL OR billable = $9) AND ($10 IS NULL OR state = $10) \
+             AND ($9 IS NULL OR billable = $9) AND ($10 IS NULL OR ", crate::billing::held_state!("bookings"), " = $10) \
              AND ($11 IS NULL OR work_date < $11 OR (work_date = $11 AND id < $12)) \
-             ORDER BY work_date DESC, id DESC LIMIT $13")
+             ORDER BY work_date DESC, id DESC LIMIT $13"))
             .bind(f.user_id).bind(f.customer_id).bind(f.project_id).bind(f.task_id).bind(f.ticket_id)
             .bind(f.service_id).bind(f.from).bind(f.to).bind(f.billable).bind(f.state.as_deref())
             .bind(after_date).bind(after_id).bind(i64::from(page.limit) + 1)
@@ -206,10 +206,10 @@ impl Store {
     ) -> std::result::Result<Booking, E> {
         let sql = format!(
             "UPDATE bookings SET ({BOOKING_COLUMNS}) = ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14), \
-             version = version + 1, updated_at = $15 WHERE id = $16 AND version = $17 AND state = 'open' RETURNING *"
+             version = version + 1, updated_at = $15 WHERE id = $16 AND version = $17 AND invoice_id IS NULL RETURNING *, 'open' AS state"
         );
         let booking = in_tx!(self, tx => {
-            let before: Booking = sqlx::query_as("SELECT * FROM bookings WHERE id = $1")
+            let before: Booking = sqlx::query_as(concat!("SELECT *, ", crate::billing::held_state!("bookings"), " AS state FROM bookings WHERE id = $1"))
                 .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
             crate::billing::check_open("booking", &before.state)?;
             if if_version.is_some_and(|v| v != before.version) {
@@ -238,14 +238,14 @@ impl Store {
         allow: impl FnOnce(&Booking) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         in_tx!(self, tx => {
-            let before: Booking = sqlx::query_as("SELECT * FROM bookings WHERE id = $1")
+            let before: Booking = sqlx::query_as(concat!("SELECT *, ", crate::billing::held_state!("bookings"), " AS state FROM bookings WHERE id = $1"))
                 .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
             allow(&before)?;
             crate::billing::check_open("booking", &before.state)?;
             if if_version.is_some_and(|v| v != before.version) {
                 return Err(StoreError::StaleVersion.into());
             }
-            sqlx::query("DELETE FROM bookings WHERE id = $1 AND state = 'open'").bind(id).execute(&mut *tx).await.map_err(StoreError::from)?;
+            sqlx::query("DELETE FROM bookings WHERE id = $1 AND invoice_id IS NULL").bind(id).execute(&mut *tx).await.map_err(StoreError::from)?;
             audit!(tx, actor, "booking", id, "delete", Some(&before), None::<&Booking>);
             if let Some(project_id) = before.data.project_id {
                 check_project_estimate!(tx, project_id);
@@ -254,17 +254,10 @@ impl Store {
         Ok(())
     }
 
-    /// Sets a booking's billing state (`open`/`reserved`/`billed`). Used by invoicing; tests use it to
-    /// lock a booking.
+    /// Sets a booking's billing state (`open`/`reserved`/`billed`) without a run (tests lock a
+    /// booking with it; see [`Store::hold_position`]).
     pub async fn set_booking_state(&self, id: i64, state: &str) -> Result<()> {
-        with_pool!(self, pool => {
-            let res = sqlx::query("UPDATE bookings SET state = $1, version = version + 1 WHERE id = $2")
-                .bind(state).bind(id).execute(pool).await?;
-            if res.rows_affected() == 0 {
-                return Err(StoreError::NotFound);
-            }
-        });
-        Ok(())
+        self.hold_position(crate::bulk::PositionTable::Bookings, id, state).await
     }
 
     /// Minutes and billable minutes per user, customer, project or service in a date range.

@@ -1,6 +1,6 @@
-//! The bulk writes of invoice runs and issuing — a customer's draft lines, settled positions
-//! and quota entries, and the state moves of its bookings and expenses — in the form each
-//! backend writes fastest:
+//! The bulk writes of invoice runs — a customer's draft lines and quota entries, the stamps
+//! that make its bookings and expenses held by a draft, its fee periods — and the history of
+//! cancelled documents, in the form each backend writes fastest:
 //!
 //! - PostgreSQL: one statement per table over `UNNEST` of column arrays (a handful of
 //!   parameters whatever the row count; the statement is prepared once per connection);
@@ -16,41 +16,42 @@ use rust_decimal::Decimal;
 use sqlx::{PgConnection, SqliteConnection};
 use time::Date;
 
-/// A table whose rows are invoice positions (their `state` is open, reserved or billed).
+/// A table whose rows are invoice positions (held by at most one document: `invoice_id`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PositionTable {
     Bookings,
     Expenses,
 }
 
-impl PositionTable {
-    fn name(self) -> &'static str {
-        match self {
-            PositionTable::Bookings => "bookings",
-            PositionTable::Expenses => "expenses",
-        }
-    }
+/// The stamp a draft writes on a booking or expense it holds: which document holds it and
+/// how it settles it. Written only where the row is still open in `version`.
+#[derive(Debug, Clone)]
+pub(crate) struct PositionStamp {
+    pub(crate) id: i64,
+    pub(crate) version: i64,
+    pub(crate) invoice_id: i64,
+    pub(crate) contract_id: Option<i64>,
+    /// `None` for a booking whose own minutes the document does not settle (only fields).
+    pub(crate) treatment: Option<PositionStatus>,
+    pub(crate) actual: Option<i64>,
+    pub(crate) rounded: Option<i64>,
+    pub(crate) covered: Option<i64>,
+    pub(crate) covered_value: Option<Decimal>,
+    /// Bookings: the settled custom-field quantities as JSON ([`SettledField`]s).
+    pub(crate) fields: Option<String>,
 }
 
-/// The state of a booking or expense in billing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PositionState {
-    Open,
-    Reserved,
-    Billed,
+/// A custom-field quantity of a booking that a document settles (in `bookings.settled_fields`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct SettledField {
+    pub(crate) field_id: i64,
+    pub(crate) contract_id: Option<i64>,
+    pub(crate) treatment: String,
+    pub(crate) covered_value: Option<String>,
 }
 
-impl PositionState {
-    fn as_str(self) -> &'static str {
-        match self {
-            PositionState::Open => "open",
-            PositionState::Reserved => "reserved",
-            PositionState::Billed => "billed",
-        }
-    }
-}
-
-/// One settled position of a draft as stored in `invoice_positions`.
+/// One settled position of a document (as `settled_positions` shows it; cancelled documents
+/// keep theirs in `invoice_positions`).
 #[derive(Debug, Clone)]
 pub(crate) struct PositionInsert {
     pub(crate) key: String,
@@ -73,22 +74,16 @@ pub(crate) type LineInsert<'a> = (i64, i64, &'a InvoiceLine);
 pub(crate) trait BulkWrite {
     /// Inserts invoice lines.
     async fn insert_lines(&mut self, rows: &[LineInsert<'_>]) -> Result<usize>;
-    /// Inserts settled positions (`(invoice id, position)`), active. A position already
-    /// active in another invoice fails with [`crate::StoreError::Duplicate`].
-    async fn insert_positions(&mut self, rows: &[(i64, PositionInsert)]) -> Result<usize>;
+    /// Inserts the positions of a cancelled document into the history (`invoice_positions`).
+    async fn insert_history(&mut self, rows: &[(i64, PositionInsert)]) -> Result<usize>;
     /// Inserts the quota entries a draft writes when issued (`(invoice id, entry)`).
     async fn insert_quota_entries(&mut self, rows: &[(i64, &QuotaEntry)]) -> Result<usize>;
-    /// Moves the rows `(id, version)` of `table` from `open` to `reserved`, each only if it
-    /// is still open in that version; returns how many moved.
-    async fn reserve(&mut self, table: PositionTable, pairs: &[(i64, i64)]) -> Result<u64>;
-    /// Moves the rows `ids` of `table` that are in state `from` to `to`.
-    async fn move_state(
-        &mut self,
-        table: PositionTable,
-        ids: &[i64],
-        from: PositionState,
-        to: PositionState,
-    ) -> Result<u64>;
+    /// Stamps the rows of `table` with the document holding them, each only if it is open
+    /// (no document) and still in the version computed; returns how many were stamped.
+    async fn stamp(&mut self, table: PositionTable, rows: &[PositionStamp]) -> Result<u64>;
+    /// Records the fee periods `(invoice id, contract id, period start)` a document bills. A
+    /// period another live document bills fails with [`crate::StoreError::Duplicate`].
+    async fn insert_fee_periods(&mut self, rows: &[(i64, i64, Date)]) -> Result<usize>;
 }
 
 /// A count of minutes as stored (`None` when absent or beyond `i64`).
@@ -139,7 +134,7 @@ impl BulkWrite for PgConnection {
         Ok(rows.len())
     }
 
-    async fn insert_positions(&mut self, rows: &[(i64, PositionInsert)]) -> Result<usize> {
+    async fn insert_history(&mut self, rows: &[(i64, PositionInsert)]) -> Result<usize> {
         if rows.is_empty() {
             return Ok(0);
         }
@@ -147,7 +142,7 @@ impl BulkWrite for PgConnection {
             "INSERT INTO invoice_positions (invoice_id, position_key, booking_id, expense_id, fee_contract_id, \
              fee_period_start, contract_id, treatment, actual_minutes, rounded_minutes, covered_minutes, covered_value, \
              position_version, active) \
-             SELECT *, TRUE FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], \
+             SELECT *, FALSE FROM UNNEST($1::BIGINT[], $2::TEXT[], $3::BIGINT[], $4::BIGINT[], $5::BIGINT[], \
              $6::DATE[], $7::BIGINT[], $8::TEXT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], $12::NUMERIC[], \
              $13::BIGINT[])",
         )
@@ -195,40 +190,61 @@ impl BulkWrite for PgConnection {
         Ok(rows.len())
     }
 
-    async fn reserve(&mut self, table: PositionTable, pairs: &[(i64, i64)]) -> Result<u64> {
-        if pairs.is_empty() {
+    async fn stamp(&mut self, table: PositionTable, rows: &[PositionStamp]) -> Result<u64> {
+        if rows.is_empty() {
             return Ok(0);
         }
-        let t = table.name();
-        let sql = format!(
-            "UPDATE {t} SET state = 'reserved', version = {t}.version + 1 \
-             FROM UNNEST($1::BIGINT[], $2::BIGINT[]) AS v(id, version) \
-             WHERE {t}.id = v.id AND {t}.version = v.version AND {t}.state = 'open'"
-        );
-        let done = sqlx::query(&sql)
-            .bind(pairs.iter().map(|p| p.0).collect::<Vec<i64>>())
-            .bind(pairs.iter().map(|p| p.1).collect::<Vec<i64>>())
-            .execute(self)
-            .await?;
-        Ok(done.rows_affected())
+        let q = match table {
+            PositionTable::Bookings => sqlx::query(
+                "UPDATE bookings SET invoice_id = v.invoice_id, settled_contract_id = v.contract_id, \
+                 treatment = v.treatment, actual_minutes = v.actual, rounded_minutes = v.rounded, \
+                 covered_minutes = v.covered, covered_value = v.covered_value, settled_fields = v.fields, \
+                 version = bookings.version + 1 \
+                 FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[], $6::BIGINT[], \
+                 $7::BIGINT[], $8::BIGINT[], $9::NUMERIC[], $10::TEXT[]) \
+                 AS v(id, version, invoice_id, contract_id, treatment, actual, rounded, covered, covered_value, fields) \
+                 WHERE bookings.id = v.id AND bookings.version = v.version AND bookings.invoice_id IS NULL",
+            ),
+            PositionTable::Expenses => sqlx::query(
+                "UPDATE expenses SET invoice_id = v.invoice_id, settled_contract_id = v.contract_id, \
+                 treatment = v.treatment, covered_value = v.covered_value, version = expenses.version + 1 \
+                 FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::BIGINT[], $4::BIGINT[], $5::TEXT[], $6::NUMERIC[]) \
+                 AS v(id, version, invoice_id, contract_id, treatment, covered_value) \
+                 WHERE expenses.id = v.id AND expenses.version = v.version AND expenses.invoice_id IS NULL",
+            ),
+        };
+        let q = q
+            .bind(rows.iter().map(|r| r.id).collect::<Vec<i64>>())
+            .bind(rows.iter().map(|r| r.version).collect::<Vec<i64>>())
+            .bind(rows.iter().map(|r| r.invoice_id).collect::<Vec<i64>>())
+            .bind(rows.iter().map(|r| r.contract_id).collect::<Vec<Option<i64>>>())
+            .bind(rows.iter().map(|r| r.treatment.map(|t| t.as_str())).collect::<Vec<Option<&str>>>());
+        let q = match table {
+            PositionTable::Bookings => q
+                .bind(rows.iter().map(|r| r.actual).collect::<Vec<Option<i64>>>())
+                .bind(rows.iter().map(|r| r.rounded).collect::<Vec<Option<i64>>>())
+                .bind(rows.iter().map(|r| r.covered).collect::<Vec<Option<i64>>>())
+                .bind(rows.iter().map(|r| r.covered_value).collect::<Vec<Option<Decimal>>>())
+                .bind(rows.iter().map(|r| r.fields.as_deref()).collect::<Vec<Option<&str>>>()),
+            PositionTable::Expenses => q.bind(rows.iter().map(|r| r.covered_value).collect::<Vec<Option<Decimal>>>()),
+        };
+        Ok(q.execute(self).await?.rows_affected())
     }
 
-    async fn move_state(
-        &mut self,
-        table: PositionTable,
-        ids: &[i64],
-        from: PositionState,
-        to: PositionState,
-    ) -> Result<u64> {
-        if ids.is_empty() {
+    async fn insert_fee_periods(&mut self, rows: &[(i64, i64, Date)]) -> Result<usize> {
+        if rows.is_empty() {
             return Ok(0);
         }
-        let sql = format!(
-            "UPDATE {} SET state = $1, version = version + 1 WHERE id = ANY($2::BIGINT[]) AND state = $3",
-            table.name()
-        );
-        let done = sqlx::query(&sql).bind(to.as_str()).bind(ids).bind(from.as_str()).execute(self).await?;
-        Ok(done.rows_affected())
+        sqlx::query(
+            "INSERT INTO contract_fee_periods (invoice_id, contract_id, period_start) \
+             SELECT * FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::DATE[])",
+        )
+        .bind(rows.iter().map(|r| r.0).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|r| r.1).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|r| r.2).collect::<Vec<Date>>())
+        .execute(self)
+        .await?;
+        Ok(rows.len())
     }
 }
 
@@ -237,8 +253,8 @@ impl BulkWrite for PgConnection {
 
 /// Most rows per multi-row `INSERT` (15 parameters a line: far below SQLite's 32766).
 const INSERT_BATCH: usize = 256;
-/// Most `(id, version)` pairs per reserving statement.
-const RESERVE_BATCH: usize = 1024;
+/// Most rows per stamping statement (10 parameters a row).
+const STAMP_BATCH: usize = 1024;
 
 /// Rows per multi-row statement: `max` while that many are left, then the largest power of
 /// two not above what is left — a handful of statement shapes (prepared once per
@@ -317,7 +333,7 @@ impl BulkWrite for SqliteConnection {
         Ok(n as usize)
     }
 
-    async fn insert_positions(&mut self, rows: &[(i64, PositionInsert)]) -> Result<usize> {
+    async fn insert_history(&mut self, rows: &[(i64, PositionInsert)]) -> Result<usize> {
         let n = in_chunks!(rows, INSERT_BATCH, |chunk| {
             let sql = values_sql(
                 "INSERT INTO invoice_positions (invoice_id, position_key, booking_id, expense_id, fee_contract_id, \
@@ -325,7 +341,7 @@ impl BulkWrite for SqliteConnection {
                  covered_value, position_version, active) VALUES",
                 13,
                 chunk.len(),
-                ", TRUE)",
+                ", FALSE)",
             );
             let mut q = sqlx::query(&sql);
             for (id, s) in chunk {
@@ -374,39 +390,69 @@ impl BulkWrite for SqliteConnection {
         Ok(n as usize)
     }
 
-    async fn reserve(&mut self, table: PositionTable, pairs: &[(i64, i64)]) -> Result<u64> {
-        let t = table.name();
-        Ok(in_chunks!(pairs, RESERVE_BATCH, |chunk| {
-            let head = format!("UPDATE {t} SET state = 'reserved', version = {t}.version + 1 FROM (VALUES");
-            let sql = values_sql(&head, 2, chunk.len(), ")")
-                + &format!(") AS v WHERE {t}.id = v.column1 AND {t}.version = v.column2 AND {t}.state = 'open'");
+    async fn stamp(&mut self, table: PositionTable, rows: &[PositionStamp]) -> Result<u64> {
+        Ok(in_chunks!(rows, STAMP_BATCH, |chunk| {
+            let sql = match table {
+                PositionTable::Bookings => {
+                    values_sql(
+                        "UPDATE bookings SET invoice_id = v.column3, settled_contract_id = v.column4, \
+                         treatment = v.column5, actual_minutes = v.column6, rounded_minutes = v.column7, \
+                         covered_minutes = v.column8, covered_value = v.column9, settled_fields = v.column10, \
+                         version = bookings.version + 1 FROM (VALUES",
+                        10,
+                        chunk.len(),
+                        ")",
+                    ) + ") AS v WHERE bookings.id = v.column1 AND bookings.version = v.column2 \
+                         AND bookings.invoice_id IS NULL"
+                }
+                PositionTable::Expenses => {
+                    values_sql(
+                        "UPDATE expenses SET invoice_id = v.column3, settled_contract_id = v.column4, \
+                         treatment = v.column5, covered_value = v.column6, version = expenses.version + 1 FROM (VALUES",
+                        6,
+                        chunk.len(),
+                        ")",
+                    ) + ") AS v WHERE expenses.id = v.column1 AND expenses.version = v.column2 \
+                         AND expenses.invoice_id IS NULL"
+                }
+            };
             let mut q = sqlx::query(&sql);
-            for &(id, version) in chunk {
-                q = q.bind(id).bind(version);
+            for r in chunk {
+                q = q
+                    .bind(r.id)
+                    .bind(r.version)
+                    .bind(r.invoice_id)
+                    .bind(r.contract_id)
+                    .bind(r.treatment.map(|t| t.as_str()));
+                q = match table {
+                    PositionTable::Bookings => q
+                        .bind(r.actual)
+                        .bind(r.rounded)
+                        .bind(r.covered)
+                        .bind(r.covered_value.map(ExactDecimal))
+                        .bind(r.fields.as_deref()),
+                    PositionTable::Expenses => q.bind(r.covered_value.map(ExactDecimal)),
+                };
             }
             q.execute(&mut *self).await?.rows_affected()
         }))
     }
 
-    async fn move_state(
-        &mut self,
-        table: PositionTable,
-        ids: &[i64],
-        from: PositionState,
-        to: PositionState,
-    ) -> Result<u64> {
-        Ok(in_chunks!(ids, INSERT_BATCH, |chunk| {
-            let params = vec!["?"; chunk.len()].join(", ");
-            let sql = format!(
-                "UPDATE {} SET state = ?, version = version + 1 WHERE state = ? AND id IN ({params})",
-                table.name()
+    async fn insert_fee_periods(&mut self, rows: &[(i64, i64, Date)]) -> Result<usize> {
+        let n = in_chunks!(rows, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "INSERT INTO contract_fee_periods (invoice_id, contract_id, period_start) VALUES",
+                3,
+                chunk.len(),
+                ")",
             );
-            let mut q = sqlx::query(&sql).bind(to.as_str()).bind(from.as_str());
-            for id in chunk {
-                q = q.bind(*id);
+            let mut q = sqlx::query(&sql);
+            for &(invoice_id, contract_id, period_start) in chunk {
+                q = q.bind(invoice_id).bind(contract_id).bind(period_start);
             }
             q.execute(&mut *self).await?.rows_affected()
-        }))
+        });
+        Ok(n as usize)
     }
 }
 

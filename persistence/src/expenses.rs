@@ -78,8 +78,8 @@ impl Store {
     /// Records an expense.
     pub async fn create_expense(&self, d: &ExpenseData, actor: &Actor) -> Result<Expense> {
         let sql = format!(
-            "INSERT INTO expenses ({EXPENSE_COLUMNS}, state, created_by, version, created_at, updated_at) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open', $14, 1, $15, $15) RETURNING *"
+            "INSERT INTO expenses ({EXPENSE_COLUMNS}, created_by, version, created_at, updated_at) VALUES \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15) RETURNING *, 'open' AS state"
         );
         let expense = in_tx!(self, tx => {
             let expense: Expense = bind_expense_data!(sqlx::query_as(&sql), d)
@@ -93,7 +93,7 @@ impl Store {
 
     /// The expense with this id.
     pub async fn get_expense(&self, id: i64) -> Result<Expense> {
-        with_pool!(self, pool => Ok(sqlx::query_as("SELECT * FROM expenses WHERE id = $1").bind(id).fetch_one(pool).await?))
+        with_pool!(self, pool => Ok(sqlx::query_as(concat!("SELECT *, ", crate::billing::held_state!("expenses"), " AS state FROM expenses WHERE id = $1")).bind(id).fetch_one(pool).await?))
     }
 
     /// Expenses by date, newest first; `after` is the (date, id) of the last one seen.
@@ -107,12 +107,12 @@ impl Store {
             None => (None, 0),
         };
         let rows: Vec<Expense> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT * FROM expenses WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR customer_id = $2) \
+            concat!("SELECT *, ", crate::billing::held_state!("expenses"), " AS state FROM expenses WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR customer_id = $2) \
              AND ($3 IS NULL OR project_id = $3) AND ($4 IS NULL OR ticket_id = $4) \
              AND ($5 IS NULL OR expense_date >= $5) AND ($6 IS NULL OR expense_date <= $6) \
-             AND ($7 IS NULL OR billable = $7) AND ($8 IS NULL OR state = $8) \
+             AND ($7 IS NULL OR billable = $7) AND ($8 IS NULL OR ", crate::billing::held_state!("expenses"), " = $8) \
              AND ($9 IS NULL OR expense_date < $9 OR (expense_date = $9 AND id < $10)) \
-             ORDER BY expense_date DESC, id DESC LIMIT $11")
+             ORDER BY expense_date DESC, id DESC LIMIT $11"))
             .bind(f.user_id).bind(f.customer_id).bind(f.project_id).bind(f.ticket_id)
             .bind(f.from).bind(f.to).bind(f.billable).bind(f.state.as_deref())
             .bind(after_date).bind(after_id).bind(i64::from(page.limit) + 1)
@@ -130,10 +130,10 @@ impl Store {
     ) -> std::result::Result<Expense, E> {
         let sql = format!(
             "UPDATE expenses SET ({EXPENSE_COLUMNS}) = ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13), \
-             version = version + 1, updated_at = $14 WHERE id = $15 AND version = $16 AND state = 'open' RETURNING *"
+             version = version + 1, updated_at = $14 WHERE id = $15 AND version = $16 AND invoice_id IS NULL RETURNING *, 'open' AS state"
         );
         let expense = in_tx!(self, tx => {
-            let before: Expense = sqlx::query_as("SELECT * FROM expenses WHERE id = $1")
+            let before: Expense = sqlx::query_as(concat!("SELECT *, ", crate::billing::held_state!("expenses"), " AS state FROM expenses WHERE id = $1"))
                 .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
             crate::billing::check_open("expense", &before.state)?;
             if if_version.is_some_and(|v| v != before.version) {
@@ -159,28 +159,21 @@ impl Store {
         allow: impl FnOnce(&Expense) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         in_tx!(self, tx => {
-            let before: Expense = sqlx::query_as("SELECT * FROM expenses WHERE id = $1")
+            let before: Expense = sqlx::query_as(concat!("SELECT *, ", crate::billing::held_state!("expenses"), " AS state FROM expenses WHERE id = $1"))
                 .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
             allow(&before)?;
             crate::billing::check_open("expense", &before.state)?;
             if if_version.is_some_and(|v| v != before.version) {
                 return Err(StoreError::StaleVersion.into());
             }
-            sqlx::query("DELETE FROM expenses WHERE id = $1 AND state = 'open'").bind(id).execute(&mut *tx).await.map_err(StoreError::from)?;
+            sqlx::query("DELETE FROM expenses WHERE id = $1 AND invoice_id IS NULL").bind(id).execute(&mut *tx).await.map_err(StoreError::from)?;
             audit!(tx, actor, "expense", id, "delete", Some(&before), None::<&Expense>);
         });
         Ok(())
     }
 
-    /// Sets an expense's billing state (`open`/`billed`). Used by invoicing and tests.
+    /// Sets an expense's billing state (`open`/`reserved`/`billed`) without a run (tests).
     pub async fn set_expense_state(&self, id: i64, state: &str) -> Result<()> {
-        with_pool!(self, pool => {
-            let res = sqlx::query("UPDATE expenses SET state = $1, version = version + 1 WHERE id = $2")
-                .bind(state).bind(id).execute(pool).await?;
-            if res.rows_affected() == 0 {
-                return Err(StoreError::NotFound);
-            }
-        });
-        Ok(())
+        self.hold_position(crate::bulk::PositionTable::Expenses, id, state).await
     }
 }

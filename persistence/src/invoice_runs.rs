@@ -17,6 +17,7 @@ use crate::types::DbTime;
 use crate::{Result, Store, StoreError};
 use domain::position::PositionRef;
 use futures_util::StreamExt;
+use std::collections::HashMap;
 use time::Date;
 
 /// What billing one customer of a run did.
@@ -260,10 +261,23 @@ impl Store {
         let rows: Vec<RunDocumentRow> = with_pool!(self, pool => sqlx::query_as(
             "SELECT i.id, i.kind, i.status, i.customer_id, c.name AS customer_name, i.currency, i.net, i.gross, \
              (SELECT COUNT(*) FROM invoice_lines l WHERE l.invoice_id = i.id) AS lines, \
-             (SELECT COUNT(*) FROM invoice_positions p WHERE p.invoice_id = i.id) AS positions \
+             (SELECT COUNT(*) FROM bookings b WHERE b.invoice_id = i.id AND b.treatment IS NOT NULL) \
+             + (SELECT COUNT(*) FROM expenses e WHERE e.invoice_id = i.id) \
+             + (SELECT COUNT(*) FROM contract_fee_periods f WHERE f.invoice_id = i.id) \
+             + (SELECT COUNT(*) FROM invoice_positions p WHERE p.invoice_id = i.id) AS positions \
              FROM invoices i JOIN customers c ON c.id = i.customer_id \
              WHERE i.run_id = $1 AND i.kind <> 'credit_note' ORDER BY i.id")
             .bind(run_id).fetch_all(pool).await?);
+        // The custom-field quantities held documents settle (one position each).
+        let fields: Vec<(i64, String)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT b.invoice_id, b.settled_fields FROM invoices i JOIN bookings b ON b.invoice_id = i.id \
+             WHERE i.run_id = $1 AND b.settled_fields IS NOT NULL")
+            .bind(run_id).fetch_all(pool).await?);
+        let mut field_positions: HashMap<i64, i64> = HashMap::new();
+        for (invoice_id, json) in fields {
+            let n = serde_json::from_str::<Vec<serde_json::Value>>(&json)?.len() as i64;
+            *field_positions.entry(invoice_id).or_default() += n;
+        }
         rows.into_iter()
             .map(|r| {
                 Ok(RunDocument {
@@ -279,7 +293,7 @@ impl Store {
                     net: r.net.0,
                     gross: r.gross.0,
                     lines: r.lines,
-                    positions: r.positions,
+                    positions: r.positions + field_positions.get(&r.id).copied().unwrap_or_default(),
                 })
             })
             .collect()
@@ -350,7 +364,7 @@ impl Store {
     async fn refresh_invoice_statistics(&self) -> Result<()> {
         if let crate::store::Db::Postgres(pool) = &*self.db {
             sqlx::query(
-                "ANALYZE invoices, invoice_lines, invoice_positions, invoice_quota_entries, customer_billing_state",
+                "ANALYZE invoices, invoice_lines, invoice_quota_entries, contract_fee_periods, customer_billing_state",
             )
             .execute(pool)
             .await?;

@@ -2,8 +2,9 @@
 //! bookings and expenses of an invoice, a ticket or a project with how each was settled,
 //! and the ticket notes flagged `in_report`.
 //!
-//! - An invoice's report lists the positions it settles (`invoice_positions`), also after
-//!   it was cancelled, with the treatment and minutes stored when it was created.
+//! - An invoice's report lists the positions it settles (`settled_positions`: the stamps of
+//!   a live document, the history of a cancelled one), with the treatment and minutes
+//!   stored when it was created.
 //! - A ticket's or project's report lists its bookings and expenses with the invoice (draft
 //!   or issued, never a cancelled one) that settles each now; unsettled work is open.
 //!   A project's report includes the work on the project's tickets.
@@ -294,10 +295,12 @@ impl NoteRow {
     }
 }
 
+/// The columns of a booking with how `{p}` settles it (`p`: a document's position, `b`: the
+/// stamp on the booking itself).
 const BOOKING_SELECT: &str = "SELECT b.id, b.work_date, b.start_time, b.end_time, b.user_id, u.name AS user_name, \
     b.ticket_id, t.number AS ticket_number, t.title AS ticket_title, b.project_id, pr.name AS project_name, \
     b.task_id, tk.name AS task_name, b.service_id, s.code AS service_code, s.name AS service_name, b.description, \
-    b.billable, b.duration_minutes, p.treatment, p.actual_minutes, p.rounded_minutes, p.covered_minutes, \
+    b.billable, b.duration_minutes, {p}.treatment, {p}.actual_minutes, {p}.rounded_minutes, {p}.covered_minutes, \
     i.id AS invoice_id, i.number AS invoice_number, i.status AS invoice_status \
     FROM bookings b JOIN users u ON u.id = b.user_id JOIN services s ON s.id = b.service_id \
     LEFT JOIN tickets t ON t.id = b.ticket_id LEFT JOIN projects pr ON pr.id = b.project_id \
@@ -307,27 +310,43 @@ const BOOKING_SELECT: &str = "SELECT b.id, b.work_date, b.start_time, b.end_time
 /// sort differently in SQLite and PostgreSQL).
 const BOOKING_ORDER: &str = "ORDER BY b.work_date, b.start_time IS NULL, b.start_time, b.id";
 
+/// The columns of an expense with how `{p}` settles it (`p`: a document's position, `e`: the
+/// stamp on the expense itself, which has no minutes).
 const EXPENSE_SELECT: &str = "SELECT e.id, e.expense_date, e.description, e.quantity, e.unit, e.service_id, \
     s.code AS service_code, s.name AS service_name, e.ticket_id, t.number AS ticket_number, t.title AS ticket_title, \
-    e.project_id, e.billable, p.treatment, p.actual_minutes, p.rounded_minutes, p.covered_minutes, \
+    e.project_id, e.billable, {p}.treatment, {minutes} \
     i.id AS invoice_id, i.number AS invoice_number, i.status AS invoice_status \
     FROM expenses e LEFT JOIN services s ON s.id = e.service_id LEFT JOIN tickets t ON t.id = e.ticket_id";
 
+/// [`BOOKING_SELECT`] settled by the invoice's positions (`p`) or by the booking's stamp.
+fn booking_select(by_position: bool) -> String {
+    BOOKING_SELECT.replace("{p}", if by_position { "p" } else { "b" })
+}
+
+/// [`EXPENSE_SELECT`] settled by the invoice's positions (`p`) or by the expense's stamp.
+fn expense_select(by_position: bool) -> String {
+    let minutes = if by_position {
+        "p.actual_minutes, p.rounded_minutes, p.covered_minutes,"
+    } else {
+        "CAST(NULL AS BIGINT) AS actual_minutes, CAST(NULL AS BIGINT) AS rounded_minutes, \
+         CAST(NULL AS BIGINT) AS covered_minutes,"
+    };
+    EXPENSE_SELECT.replace("{p}", if by_position { "p" } else { "e" }).replace("{minutes}", minutes)
+}
+
 const EXPENSE_ORDER: &str = "ORDER BY e.expense_date, e.id";
 
-/// The positions invoice `$1` settles (also inactive ones: a cancelled invoice still
-/// shows what it billed). `booking:` keys only — `booking_field:` keys are the
-/// custom-field quantities of the same bookings.
-const INVOICE_BOOKINGS: &str = "JOIN invoice_positions p ON p.booking_id = b.id AND p.invoice_id = $1 \
-    AND p.position_key LIKE 'booking:%' JOIN invoices i ON i.id = p.invoice_id";
-const INVOICE_EXPENSES: &str =
-    "JOIN invoice_positions p ON p.expense_id = e.id AND p.invoice_id = $1 JOIN invoices i ON i.id = p.invoice_id";
+/// The positions invoice `$1` settles (a cancelled invoice: settled, from the history).
+/// `booking:` keys only — `booking_field:` keys are the custom-field quantities of the same
+/// bookings. (The view is read for the one invoice first, then joined.)
+const INVOICE_BOOKINGS: &str = "JOIN (SELECT * FROM settled_positions WHERE invoice_id = $1 \
+    AND position_key LIKE 'booking:%') p ON p.booking_id = b.id JOIN invoices i ON i.id = p.invoice_id";
+const INVOICE_EXPENSES: &str = "JOIN (SELECT * FROM settled_positions WHERE invoice_id = $1 \
+    AND expense_id IS NOT NULL) p ON p.expense_id = e.id JOIN invoices i ON i.id = p.invoice_id";
 
-/// The position of a not cancelled invoice (draft or issued) that settles the booking now.
-const CURRENT_BOOKING_SETTLEMENT: &str = "LEFT JOIN invoice_positions p ON p.booking_id = b.id AND p.active \
-    AND p.position_key LIKE 'booking:%' LEFT JOIN invoices i ON i.id = p.invoice_id";
-const CURRENT_EXPENSE_SETTLEMENT: &str =
-    "LEFT JOIN invoice_positions p ON p.expense_id = e.id AND p.active LEFT JOIN invoices i ON i.id = p.invoice_id";
+/// The document (draft or issued) that holds the booking now: its stamp is on the row.
+const CURRENT_BOOKING_SETTLEMENT: &str = "LEFT JOIN invoices i ON i.id = b.invoice_id";
+const CURRENT_EXPENSE_SETTLEMENT: &str = "LEFT JOIN invoices i ON i.id = e.invoice_id";
 
 /// `$2`/`$3`: first and last work date, or `NULL`.
 const BOOKING_DATES: &str = "($2 IS NULL OR b.work_date >= $2) AND ($3 IS NULL OR b.work_date <= $3)";
@@ -343,8 +362,11 @@ const NOTE_SELECT: &str = "SELECT n.id, n.ticket_id, t.number AS ticket_number, 
 const NOTE_ORDER: &str = "ORDER BY n.ticket_id, n.id";
 
 /// The tickets of the bookings and expenses invoice `$1` settles.
-const INVOICE_TICKETS: &str = "n.ticket_id IN (SELECT b.ticket_id FROM invoice_positions p \
-    JOIN bookings b ON b.id = p.booking_id WHERE p.invoice_id = $1 AND b.ticket_id IS NOT NULL \
+const INVOICE_TICKETS: &str = "n.ticket_id IN (SELECT b.ticket_id FROM bookings b \
+    WHERE b.invoice_id = $1 AND b.ticket_id IS NOT NULL \
+    UNION SELECT e.ticket_id FROM expenses e WHERE e.invoice_id = $1 AND e.ticket_id IS NOT NULL \
+    UNION SELECT b.ticket_id FROM invoice_positions p JOIN bookings b ON b.id = p.booking_id \
+    WHERE p.invoice_id = $1 AND b.ticket_id IS NOT NULL \
     UNION SELECT e.ticket_id FROM invoice_positions p JOIN expenses e ON e.id = p.expense_id \
     WHERE p.invoice_id = $1 AND e.ticket_id IS NOT NULL)";
 
@@ -364,8 +386,8 @@ impl Store {
     /// treatment and minutes it stored, and the report notes of their tickets. The invoice
     /// must exist (see [`Store::get_invoice`]).
     pub async fn invoice_proof(&self, invoice_id: i64) -> Result<ProofOfService> {
-        let bookings = format!("{BOOKING_SELECT} {INVOICE_BOOKINGS} {BOOKING_ORDER}");
-        let expenses = format!("{EXPENSE_SELECT} {INVOICE_EXPENSES} {EXPENSE_ORDER}");
+        let bookings = format!("{} {INVOICE_BOOKINGS} {BOOKING_ORDER}", booking_select(true));
+        let expenses = format!("{} {INVOICE_EXPENSES} {EXPENSE_ORDER}", expense_select(true));
         let notes = format!("{NOTE_SELECT} AND {INVOICE_TICKETS} {NOTE_ORDER}");
         let (b, e, n, missing): (Vec<BookingRow>, Vec<ExpenseRow>, Vec<NoteRow>, i64) = with_pool!(self, pool => {
             let b = sqlx::query_as(&bookings).bind(invoice_id).fetch_all(pool).await?;
@@ -373,7 +395,7 @@ impl Store {
             let n = sqlx::query_as(&notes).bind(invoice_id).bind(None::<DbTime>).bind(None::<DbTime>)
                 .fetch_all(pool).await?;
             let missing = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM invoice_positions WHERE invoice_id = $1 \
+                "SELECT COUNT(*) FROM settled_positions WHERE invoice_id = $1 \
                  AND ((position_key LIKE 'booking:%' AND booking_id IS NULL) \
                    OR (position_key LIKE 'expense:%' AND expense_id IS NULL))")
                 .bind(invoice_id).fetch_one(pool).await?;
@@ -392,10 +414,12 @@ impl Store {
         max_entries: usize,
     ) -> Result<std::result::Result<ProofOfService, ReportTooLarge>> {
         let bookings = format!(
-            "{BOOKING_SELECT} {CURRENT_BOOKING_SETTLEMENT} WHERE b.ticket_id = $1 AND {BOOKING_DATES} {BOOKING_ORDER}"
+            "{} {CURRENT_BOOKING_SETTLEMENT} WHERE b.ticket_id = $1 AND {BOOKING_DATES} {BOOKING_ORDER}",
+            booking_select(false)
         );
         let expenses = format!(
-            "{EXPENSE_SELECT} {CURRENT_EXPENSE_SETTLEMENT} WHERE e.ticket_id = $1 AND {EXPENSE_DATES} {EXPENSE_ORDER}"
+            "{} {CURRENT_EXPENSE_SETTLEMENT} WHERE e.ticket_id = $1 AND {EXPENSE_DATES} {EXPENSE_ORDER}",
+            expense_select(false)
         );
         let notes = format!("{NOTE_SELECT} AND n.ticket_id = $1 {NOTE_ORDER}");
         self.work_proof(ticket_id, period, max_entries, &bookings, &expenses, &notes).await
@@ -412,12 +436,14 @@ impl Store {
         max_entries: usize,
     ) -> Result<std::result::Result<ProofOfService, ReportTooLarge>> {
         let bookings = format!(
-            "{BOOKING_SELECT} {CURRENT_BOOKING_SETTLEMENT} WHERE (b.project_id = $1 OR t.project_id = $1) \
-             AND {BOOKING_DATES} {BOOKING_ORDER}"
+            "{} {CURRENT_BOOKING_SETTLEMENT} WHERE (b.project_id = $1 OR t.project_id = $1) \
+             AND {BOOKING_DATES} {BOOKING_ORDER}",
+            booking_select(false)
         );
         let expenses = format!(
-            "{EXPENSE_SELECT} {CURRENT_EXPENSE_SETTLEMENT} WHERE (e.project_id = $1 OR t.project_id = $1) \
-             AND {EXPENSE_DATES} {EXPENSE_ORDER}"
+            "{} {CURRENT_EXPENSE_SETTLEMENT} WHERE (e.project_id = $1 OR t.project_id = $1) \
+             AND {EXPENSE_DATES} {EXPENSE_ORDER}",
+            expense_select(false)
         );
         let notes = format!("{NOTE_SELECT} AND {PROJECT_TICKETS} {NOTE_ORDER}");
         self.work_proof(project_id, period, max_entries, &bookings, &expenses, &notes).await

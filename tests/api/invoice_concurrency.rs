@@ -188,7 +188,6 @@ struct DocRow {
 
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 struct SettledRow {
-    id: i64,
     invoice_id: i64,
     position_key: String,
     booking_id: Option<i64>,
@@ -259,9 +258,18 @@ impl Sql {
             )
             .await;
         let positions = self
-            .rows("SELECT id, invoice_id, position_key, booking_id, active FROM invoice_positions ORDER BY id")
+            .rows(
+                "SELECT invoice_id, position_key, booking_id, active FROM settled_positions \
+                 ORDER BY invoice_id, position_key",
+            )
             .await;
-        let bookings = self.rows("SELECT id, customer_id, billable, state FROM bookings ORDER BY id").await;
+        let bookings = self
+            .rows(
+                "SELECT b.id, b.customer_id, b.billable, CASE WHEN b.invoice_id IS NULL THEN 'open' \
+                 WHEN i.status = 'draft' THEN 'reserved' ELSE 'billed' END AS state \
+                 FROM bookings b LEFT JOIN invoices i ON i.id = b.invoice_id ORDER BY b.id",
+            )
+            .await;
         let counters: Vec<(String, i64)> = self
             .rows(
                 "SELECT name, next_value FROM number_sequences WHERE name LIKE 'invoice:%' OR name = 'accounting_feed'",
@@ -768,18 +776,19 @@ async fn two_nodes_running_issuing_and_cancelling_at_once_bill_every_position_on
     assert!(tally.cancelled > 0 && tally.credit_notes == tally.cancelled, "{tally:?}");
     assert!(books.bookings.iter().all(|b| b.state != "reserved"), "no draft is left");
 
-    // The database itself refuses a second active settlement of a position …
-    let held = books.positions.iter().find(|p| p.active).expect("an active position");
+    // The database itself holds a booking in one document only (one `invoice_id` column, taken
+    // only while empty) …
+    let held = books.positions.iter().find(|p| p.active && p.booking_id.is_some()).expect("an active position");
     let other = books.docs.values().find(|d| d.kind == "invoice" && d.id != held.invoice_id).expect("another invoice");
-    let insert = on_sql!(&c.sql, pool => sqlx::query(
-        "INSERT INTO invoice_positions (invoice_id, position_key, treatment, active) VALUES ($1, $2, 'billed', TRUE)")
-        .bind(other.id).bind(&held.position_key).execute(pool).await.map(|_| ()));
-    let err = insert.expect_err("a second active row of a position key is refused");
-    let db_err = err.as_database_error().expect("a database error");
-    assert_eq!(db_err.kind(), sqlx::error::ErrorKind::UniqueViolation, "{err}");
-    if c.db.is_postgres() {
-        assert_eq!(db_err.constraint(), Some("invoice_positions_once"));
-    }
+    let restamp = on_sql!(&c.sql, pool => sqlx::query(
+        "UPDATE bookings SET invoice_id = $1 WHERE id = $2 AND invoice_id IS NULL")
+        .bind(other.id).bind(held.booking_id).execute(pool).await.map(|r| r.rows_affected()));
+    assert_eq!(restamp.expect("the update runs"), 0, "a held booking is not stamped again");
+    // … refuses a stamp naming no document …
+    let dangling = on_sql!(&c.sql, pool => sqlx::query("UPDATE bookings SET invoice_id = $1 WHERE id = $2")
+        .bind(i64::MAX).bind(held.booking_id).execute(pool).await.map(|_| ()));
+    let err = dangling.expect_err("a stamp must name an existing document");
+    assert_eq!(err.as_database_error().map(|e| e.kind()), Some(sqlx::error::ErrorKind::ForeignKeyViolation), "{err}");
     // … and a number used twice in a series and year.
     let numbered: Vec<&DocRow> = books.docs.values().filter(|d| d.series.as_deref() == Some("RE")).collect();
     let (a, b) = (numbered[0], numbered[1]);

@@ -130,8 +130,8 @@ async fn book(app: &TestApp, project_id: i64, task_id: Option<i64>, user_id: i64
              SELECT 'TEST', 'Test work', 'hour', 'work', '19', TRUE, {ts}, {ts} \
              WHERE NOT EXISTS (SELECT 1 FROM services WHERE code = 'TEST');\
              INSERT INTO bookings (user_id, work_date, duration_minutes, service_id, description, project_id, task_id, \
-             billable, state, created_by, created_at, updated_at) \
-             SELECT {user_id}, '2026-01-05', {minutes}, id, 'work', {project_id}, {task}, TRUE, 'open', 'test', {ts}, {ts} \
+             billable, created_by, created_at, updated_at) \
+             SELECT {user_id}, '2026-01-05', {minutes}, id, 'work', {project_id}, {task}, TRUE, 'test', {ts}, {ts} \
              FROM services WHERE code = 'TEST';",
             task = task_id.map(|t| t.to_string()).unwrap_or_else(|| "NULL".into()),
         ),

@@ -1,5 +1,7 @@
 //! Storing a run's proposals: one customer's draft invoices and settlements in one
-//! transaction, reserving exactly the positions computed ([`Store::create_drafts`]).
+//! transaction, holding exactly the positions computed ([`Store::create_drafts`]): each
+//! booking and expense is stamped with its document (one row write per position), each fee
+//! period recorded once.
 
 use super::*;
 
@@ -49,6 +51,70 @@ fn settled_positions(
         }
     }
     out
+}
+
+/// What a customer's drafts hold: the stamps of its bookings and expenses and its fee periods.
+struct Held {
+    bookings: Vec<PositionStamp>,
+    expenses: Vec<PositionStamp>,
+    fees: Vec<(i64, i64, Date)>,
+}
+
+/// Turns the settled positions `(invoice id, position)` into stamps: one per booking (its
+/// minutes and its custom-field quantities together), one per expense, one per fee period.
+fn stamps(settled: &[(i64, PositionInsert)]) -> Result<Held> {
+    let mut bookings: BTreeMap<i64, (PositionStamp, Vec<SettledField>)> = BTreeMap::new();
+    let mut held = Held { bookings: Vec::new(), expenses: Vec::new(), fees: Vec::new() };
+    for (invoice_id, s) in settled {
+        let stamp = |id: i64| PositionStamp {
+            id,
+            version: s.version.unwrap_or_default(),
+            invoice_id: *invoice_id,
+            contract_id: None,
+            treatment: None,
+            actual: None,
+            rounded: None,
+            covered: None,
+            covered_value: None,
+            fields: None,
+        };
+        if let Some((contract_id, period_start)) = s.fee {
+            held.fees.push((*invoice_id, contract_id, period_start));
+        } else if let Some(id) = s.expense_id {
+            held.expenses.push(PositionStamp {
+                contract_id: s.contract_id,
+                treatment: Some(s.treatment),
+                covered_value: s.covered_value,
+                ..stamp(id)
+            });
+        } else if let Some(id) = s.booking_id {
+            let entry = bookings.entry(id).or_insert_with(|| (stamp(id), Vec::new()));
+            match s.key.strip_prefix("booking_field:").and_then(|rest| rest.split(':').nth(1)) {
+                Some(field) => entry.1.push(SettledField {
+                    field_id: field.parse().map_err(|_| bad(format!("unknown position key `{}`", s.key)))?,
+                    contract_id: s.contract_id,
+                    treatment: s.treatment.as_str().to_string(),
+                    covered_value: s.covered_value.map(|v| v.to_string()),
+                }),
+                None => {
+                    let b = &mut entry.0;
+                    b.contract_id = s.contract_id;
+                    b.treatment = Some(s.treatment);
+                    b.actual = s.actual;
+                    b.rounded = s.rounded;
+                    b.covered = s.covered;
+                    b.covered_value = s.covered_value;
+                }
+            }
+        }
+    }
+    for (_, (mut b, fields)) in bookings {
+        if !fields.is_empty() {
+            b.fields = Some(serde_json::to_string(&fields)?);
+        }
+        held.bookings.push(b);
+    }
+    Ok(held)
 }
 
 impl Store {
@@ -125,34 +191,20 @@ impl Store {
                 ids.push(id);
             }
             BulkWrite::insert_lines(&mut *tx, &lines).await?;
-            let reserved = match BulkWrite::insert_positions(&mut *tx, &settled).await {
-                Ok(n) => n,
-                // Another run took a position first: compute again.
+            BulkWrite::insert_quota_entries(&mut *tx, &quota).await?;
+            let held = stamps(&settled)?;
+            let reserved = settled.len();
+            // A fee period another document took first: compute again.
+            match BulkWrite::insert_fee_periods(&mut *tx, &held.fees).await {
+                Ok(_) => {}
                 Err(StoreError::Duplicate(_)) => return Ok(DraftOutcome::Stale),
                 Err(e) => return Err(e),
-            };
-            BulkWrite::insert_quota_entries(&mut *tx, &quota).await?;
-            // Reserve exactly the versions computed: a position changed or taken meanwhile
-            // makes the count differ and the whole customer is computed again. The rows are
-            // found by primary key from the (id, version) pairs the positions were stored with.
-            // (A booking settled twice — its minutes and a custom-field quantity — is one row.)
-            let (mut bookings, mut expenses) = (BTreeSet::new(), BTreeSet::new());
-            let (mut booking_versions, mut expense_versions) = (BTreeSet::new(), BTreeSet::new());
-            for (_, s) in &settled {
-                if let Some(id) = s.booking_id {
-                    bookings.insert(id);
-                    booking_versions.extend(s.version.map(|v| (id, v)));
-                }
-                if let Some(id) = s.expense_id {
-                    expenses.insert(id);
-                    expense_versions.extend(s.version.map(|v| (id, v)));
-                }
             }
-            let booking_versions: Vec<(i64, i64)> = booking_versions.into_iter().collect();
-            let expense_versions: Vec<(i64, i64)> = expense_versions.into_iter().collect();
-            let booked = BulkWrite::reserve(&mut *tx, PositionTable::Bookings, &booking_versions).await?;
-            let spent = BulkWrite::reserve(&mut *tx, PositionTable::Expenses, &expense_versions).await?;
-            if booked != bookings.len() as u64 || spent != expenses.len() as u64 {
+            // Hold exactly the versions computed: a position changed or taken meanwhile makes
+            // the count differ and the whole customer is computed again.
+            let booked = BulkWrite::stamp(&mut *tx, PositionTable::Bookings, &held.bookings).await?;
+            let spent = BulkWrite::stamp(&mut *tx, PositionTable::Expenses, &held.expenses).await?;
+            if booked != held.bookings.len() as u64 || spent != held.expenses.len() as u64 {
                 return Ok(DraftOutcome::Stale);
             }
             // Settlements are final: their positions are settled and their quota entries

@@ -78,26 +78,83 @@ macro_rules! refuse_quota_positions {
     }};
 }
 
-/// Opens a reserved booking and/or expense again (it left its draft).
-macro_rules! reopen_position_owner {
-    ($tx:expr, $booking_id:expr, $expense_id:expr) => {{
-        if let Some(bid) = $booking_id {
-            sqlx::query(
-                "UPDATE bookings SET state = 'open', version = version + 1 WHERE id = $1 AND state = 'reserved'",
-            )
-            .bind(bid)
-            .execute(&mut *$tx)
-            .await
-            .map_err(StoreError::from)?;
-        }
-        if let Some(eid) = $expense_id {
-            sqlx::query(
-                "UPDATE expenses SET state = 'open', version = version + 1 WHERE id = $1 AND state = 'reserved'",
-            )
-            .bind(eid)
-            .execute(&mut *$tx)
-            .await
-            .map_err(StoreError::from)?;
+/// Opens booking `$booking_id` held by document `$id` again inside `$tx` (with its fields).
+macro_rules! clear_booking_stamp {
+    ($tx:expr, $id:expr, $booking_id:expr) => {{
+        sqlx::query(
+            "UPDATE bookings SET invoice_id = NULL, settled_contract_id = NULL, treatment = NULL, \
+             actual_minutes = NULL, rounded_minutes = NULL, covered_minutes = NULL, covered_value = NULL, \
+             settled_fields = NULL, version = version + 1 WHERE id = $1 AND invoice_id = $2",
+        )
+        .bind($booking_id)
+        .bind($id)
+        .execute(&mut *$tx)
+        .await
+        .map_err(StoreError::from)?;
+    }};
+}
+
+/// Takes position `$position` out of draft `$id` inside `$tx`: a booking's or expense's stamp
+/// is cleared (it is open again), a custom-field quantity leaves the booking's settled
+/// fields, a fee period is no longer billed.
+macro_rules! release_position {
+    ($tx:expr, $id:expr, $position:expr) => {{
+        let id: i64 = $id;
+        match *$position {
+            PositionRef::Booking { id: booking_id } => clear_booking_stamp!($tx, id, booking_id),
+            PositionRef::BookingField { booking_id, field_id } => {
+                let held: Option<(Option<String>, Option<String>)> =
+                    sqlx::query_as("SELECT treatment, settled_fields FROM bookings WHERE id = $1 AND invoice_id = $2")
+                        .bind(booking_id)
+                        .bind(id)
+                        .fetch_optional(&mut *$tx)
+                        .await
+                        .map_err(StoreError::from)?;
+                if let Some((treatment, fields)) = held {
+                    let mut fields: Vec<SettledField> = match fields {
+                        Some(f) => serde_json::from_str(&f).map_err(StoreError::from)?,
+                        None => Vec::new(),
+                    };
+                    fields.retain(|f| f.field_id != field_id);
+                    if fields.is_empty() && treatment.is_none() {
+                        clear_booking_stamp!($tx, id, booking_id);
+                    } else {
+                        let json = if fields.is_empty() {
+                            None
+                        } else {
+                            Some(serde_json::to_string(&fields).map_err(StoreError::from)?)
+                        };
+                        sqlx::query("UPDATE bookings SET settled_fields = $1, version = version + 1 WHERE id = $2")
+                            .bind(json)
+                            .bind(booking_id)
+                            .execute(&mut *$tx)
+                            .await
+                            .map_err(StoreError::from)?;
+                    }
+                }
+            }
+            PositionRef::Expense { id: expense_id } => {
+                sqlx::query(
+                    "UPDATE expenses SET invoice_id = NULL, settled_contract_id = NULL, treatment = NULL, \
+                     covered_value = NULL, version = version + 1 WHERE id = $1 AND invoice_id = $2",
+                )
+                .bind(expense_id)
+                .bind(id)
+                .execute(&mut *$tx)
+                .await
+                .map_err(StoreError::from)?;
+            }
+            PositionRef::ContractFee { contract_id, period_start } => {
+                sqlx::query(
+                    "DELETE FROM contract_fee_periods WHERE contract_id = $1 AND period_start = $2 AND invoice_id = $3",
+                )
+                .bind(contract_id)
+                .bind(period_start)
+                .bind(id)
+                .execute(&mut *$tx)
+                .await
+                .map_err(StoreError::from)?;
+            }
         }
     }};
 }
@@ -165,7 +222,7 @@ impl Store {
             let line_positions: Vec<Vec<PositionRef>> = before.lines.iter().map(|l| l.line.positions.clone()).collect();
             let leaving = invoice::lines_leaving_with(&line_positions, idx);
             let settled: Vec<PositionRow> = sqlx::query_as(&format!(
-                "SELECT * FROM invoice_positions WHERE invoice_id = $1 {SETTLED_ORDER}"))
+                "SELECT * FROM settled_positions WHERE invoice_id = $1 {SETTLED_ORDER}"))
                 .bind(id).fetch_all(&mut *tx).await?;
             let all: Vec<PositionRef> = settled.iter().map(PositionRow::position).collect::<Result<_>>()?;
             let released = invoice::released_positions(&line_positions, &leaving, &all);
@@ -179,14 +236,8 @@ impl Store {
                 .collect();
             check_no_later_contract_invoice!(tx, id, fee_contracts);
             let removed: Vec<i64> = leaving.iter().filter_map(|&i| before.lines.get(i)).map(|l| l.id).collect();
-            for key in released.iter().map(position_key) {
-                // Release the booking or expense itself (once per owner).
-                let row = settled.iter().find(|r| r.position_key == key);
-                if let Some(r) = row {
-                    reopen_position_owner!(tx, r.booking_id.filter(|_| key.starts_with("booking:")), r.expense_id);
-                }
-                sqlx::query("DELETE FROM invoice_positions WHERE invoice_id = $1 AND position_key = $2")
-                    .bind(id).bind(&key).execute(&mut *tx).await?;
+            for p in &released {
+                release_position!(tx, id, p);
             }
             for lid in &removed {
                 sqlx::query("DELETE FROM invoice_lines WHERE id = $1").bind(lid).execute(&mut *tx).await?;
@@ -225,7 +276,7 @@ impl Store {
             before.check(InvoiceAction::Edit)?;
             advance_billing_version!(tx, before.customer_id, None);
             let settled: Vec<PositionRow> = sqlx::query_as(&format!(
-                "SELECT * FROM invoice_positions WHERE invoice_id = $1 {SETTLED_ORDER}"))
+                "SELECT * FROM settled_positions WHERE invoice_id = $1 {SETTLED_ORDER}"))
                 .bind(id).fetch_all(&mut *tx).await?;
             let rows: Vec<&PositionRow> = settled.iter().filter(|r| owner_keys(&r.position_key)).collect();
             if rows.is_empty() {
@@ -239,16 +290,8 @@ impl Store {
                 )));
             }
             refuse_quota_positions!(tx, id, refs, "the position");
-            let (booking_id, expense_id) = match position {
-                PositionRef::Booking { id } => (Some(id), None),
-                PositionRef::Expense { id } => (None, Some(id)),
-                _ => (None, None),
-            };
-            reopen_position_owner!(tx, booking_id, expense_id);
-            for r in &rows {
-                sqlx::query("DELETE FROM invoice_positions WHERE invoice_id = $1 AND position_key = $2")
-                    .bind(id).bind(&r.position_key).execute(&mut *tx).await?;
-            }
+            // The booking or expense itself: its stamp goes with its fields.
+            release_position!(tx, id, &position);
             let lines: Vec<&InvoiceLine> = before.lines.iter().map(|l| &l.line).collect();
             retotal!(tx, &before, &lines);
             let after = fetch_invoice!(&mut *tx, id);
@@ -291,9 +334,8 @@ impl Store {
             advance_billing_version!(tx, before.customer_id, None);
             let contracts = contracts_with_quota!(tx, id);
             check_no_later_contract_invoice!(tx, id, contracts);
-            move_positions!(tx, id, PositionState::Reserved, PositionState::Open);
+            release_positions!(tx, id);
             sqlx::query("DELETE FROM invoice_quota_entries WHERE invoice_id = $1").bind(id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM invoice_positions WHERE invoice_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM invoice_lines WHERE invoice_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM invoices WHERE id = $1").bind(id).execute(&mut *tx).await?;
             audit!(tx, actor, "invoice", id, "delete", Some(&audit_view(&before)), None::<&AuditView>);

@@ -239,9 +239,15 @@ impl Store {
             };
             // The reversal entries are the credit note's; a settlement's are its own.
             let reversed_by = credit.unwrap_or(id);
-            move_positions!(tx, id, PositionState::Billed, PositionState::Open);
-            sqlx::query("UPDATE invoice_positions SET active = FALSE WHERE invoice_id = $1")
-                .bind(id).execute(&mut *tx).await?;
+            // What it settled stays readable (proof of service, re-billing) as history; the
+            // positions are open again.
+            let settled: Vec<PositionRow> = sqlx::query_as(&format!(
+                "SELECT * FROM settled_positions WHERE invoice_id = $1 {SETTLED_ORDER}"))
+                .bind(id).fetch_all(&mut *tx).await?;
+            let history: Vec<(i64, PositionInsert)> =
+                settled.into_iter().map(|r| Ok((id, r.into_history()?))).collect::<Result<_>>()?;
+            BulkWrite::insert_history(&mut *tx, &history).await?;
+            release_positions!(tx, id);
             let written: Vec<crate::billing::LedgerRow> = sqlx::query_as(
                 "SELECT contract_id, period_start, origin_period_start, kind, amount, position FROM quota_ledger \
                  WHERE invoice_id = $1 ORDER BY id").bind(id).fetch_all(&mut *tx).await?;

@@ -3,8 +3,12 @@
 //! (edit, delete, issue, mark paid, cancel by credit note) with numbering.
 //!
 //! Invariants the database enforces, not only this code:
-//! - a position is settled by at most one invoice that is not cancelled
-//!   (`invoice_positions_once`, a partial unique index over the position key);
+//! - a position is settled by at most one document that is not cancelled: a booking or
+//!   expense carries the one document holding it (`invoice_id`, stamped only while it is
+//!   NULL), a fee period is one row of `contract_fee_periods` (primary key contract and
+//!   period); cancelling clears the stamps and keeps the history in `invoice_positions`;
+//! - whether a held position is reserved or billed follows from its document's status, so
+//!   issuing writes the invoice row only;
 //! - numbers are unique per series and year, and a draft has none (checks and unique keys);
 //! - numbers are gapless: the counter row advances inside the issuing transaction, so a
 //!   failed issue gives its number back;
@@ -28,7 +32,7 @@
 
 use crate::audit::Actor;
 use crate::billing::PositionVersions;
-use crate::bulk::{to_i64, BulkWrite, LineInsert, PositionInsert, PositionState, PositionTable};
+use crate::bulk::{to_i64, BulkWrite, LineInsert, PositionInsert, PositionStamp, PositionTable, SettledField};
 use crate::page::{Page, PageRequest};
 use crate::types::{DbTime, ExactDecimal};
 use crate::{Result, Store, StoreError};
@@ -241,6 +245,7 @@ struct PositionRow {
     rounded_minutes: Option<i64>,
     covered_minutes: Option<i64>,
     covered_value: Option<ExactDecimal>,
+    position_version: Option<i64>,
     active: bool,
 }
 
@@ -365,6 +370,23 @@ impl PositionRow {
             }
             _ => Err(bad(format!("unknown position key `{}`", self.position_key))),
         }
+    }
+
+    /// The row as written to the history of a cancelled document.
+    fn into_history(self) -> Result<PositionInsert> {
+        Ok(PositionInsert {
+            treatment: parse_enum(&self.treatment)?,
+            key: self.position_key,
+            booking_id: self.booking_id,
+            expense_id: self.expense_id,
+            fee: self.fee_contract_id.zip(self.fee_period_start),
+            contract_id: self.contract_id,
+            actual: self.actual_minutes,
+            rounded: self.rounded_minutes,
+            covered: self.covered_minutes,
+            covered_value: self.covered_value.map(|v| v.0),
+            version: self.position_version,
+        })
     }
 
     fn into_settled(self) -> Result<SettledPosition> {
@@ -528,25 +550,21 @@ macro_rules! fetch_invoice {
     }};
 }
 
-/// Sets the bookings and expenses that invoice `$id` settles (active positions) from state
-/// `$from` to `$to` inside `$tx`, found by primary key from the invoice's positions.
-macro_rules! move_positions {
-    ($tx:expr, $id:expr, $from:expr, $to:expr) => {{
+/// Opens every position document `$id` holds again inside `$tx`: clears the stamps of its
+/// bookings and expenses (found through their `invoice_id` index) and deletes its fee periods.
+macro_rules! release_positions {
+    ($tx:expr, $id:expr) => {{
         let id: i64 = $id;
-        // `active` is filtered here, not in SQL: with a condition on `active` PostgreSQL may
-        // combine the invoice index with the partial unique index (`WHERE active`, every
-        // active position) and read all of it for each invoice.
-        let settled: Vec<(Option<i64>, Option<i64>, bool)> =
-            sqlx::query_as("SELECT booking_id, expense_id, active FROM invoice_positions WHERE invoice_id = $1")
-                .bind(id)
-                .fetch_all(&mut *$tx)
-                .await
-                .map_err(StoreError::from)?;
-        let active = || settled.iter().filter(|r| r.2);
-        let bookings: Vec<i64> = active().filter_map(|r| r.0).collect::<BTreeSet<_>>().into_iter().collect();
-        let expenses: Vec<i64> = active().filter_map(|r| r.1).collect::<BTreeSet<_>>().into_iter().collect();
-        BulkWrite::move_state(&mut *$tx, PositionTable::Bookings, &bookings, $from, $to).await?;
-        BulkWrite::move_state(&mut *$tx, PositionTable::Expenses, &expenses, $from, $to).await?;
+        for sql in [
+            "UPDATE bookings SET invoice_id = NULL, settled_contract_id = NULL, treatment = NULL, actual_minutes = NULL, \
+             rounded_minutes = NULL, covered_minutes = NULL, covered_value = NULL, settled_fields = NULL, \
+             version = version + 1 WHERE invoice_id = $1",
+            "UPDATE expenses SET invoice_id = NULL, settled_contract_id = NULL, treatment = NULL, covered_value = NULL, \
+             version = version + 1 WHERE invoice_id = $1",
+            "DELETE FROM contract_fee_periods WHERE invoice_id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *$tx).await.map_err(StoreError::from)?;
+        }
     }};
 }
 
@@ -598,14 +616,12 @@ macro_rules! write_ledger {
     }};
 }
 
-/// What issuing and settling share, inside `$tx`: the positions of `$id` locked (reserved
-/// → billed, found by primary key from its active positions: planners misjudge
-/// `state = 'reserved'` with stale statistics and scan the table for a subquery), its quota
-/// entries written to the ledger and its threshold crossings emitted.
+/// What issuing and settling share, inside `$tx`: the quota entries of `$id` written to the
+/// ledger and its threshold crossings emitted. (Its positions are billed because the
+/// document is: nothing to write per position.)
 macro_rules! bill_positions_and_write_ledger {
     ($tx:expr, $id:expr, $crossings:expr, $now:expr) => {{
         let id: i64 = $id;
-        move_positions!($tx, id, PositionState::Reserved, PositionState::Billed);
         write_ledger!($tx, id, $now);
         for c in $crossings {
             emit_event!($tx, "contract.quota_threshold", "contract", c.contract_id, c);
@@ -636,7 +652,10 @@ mod rebill;
 #[cfg(test)]
 mod tests;
 
-const SETTLED_ORDER: &str = "ORDER BY id";
+/// The order of a document's positions: bookings (each before its custom-field quantities),
+/// expenses, fees.
+const SETTLED_ORDER: &str = "ORDER BY fee_contract_id IS NOT NULL, expense_id IS NOT NULL, \
+    COALESCE(booking_id, expense_id, fee_contract_id), fee_period_start, position_key";
 
 impl Store {
     /// The invoice with its lines.
@@ -644,10 +663,10 @@ impl Store {
         Ok(with_pool!(self, pool => fetch_invoice!(pool, id)))
     }
 
-    /// The positions an invoice settles, in the order they were stored.
+    /// The positions a document settles (a cancelled one: settled), bookings first.
     pub async fn invoice_positions(&self, id: i64) -> Result<Vec<SettledPosition>> {
         let rows: Vec<PositionRow> = with_pool!(self, pool => sqlx::query_as(&format!(
-            "SELECT * FROM invoice_positions WHERE invoice_id = $1 {SETTLED_ORDER}"))
+            "SELECT * FROM settled_positions WHERE invoice_id = $1 {SETTLED_ORDER}"))
             .bind(id).fetch_all(pool).await?);
         rows.into_iter().map(PositionRow::into_settled).collect()
     }
@@ -658,11 +677,15 @@ impl Store {
             "SELECT * FROM invoices i WHERE ($1 IS NULL OR i.customer_id = $1) AND ($2 IS NULL OR i.contract_id = $2) \
              AND ($3 IS NULL OR i.run_id = $3) AND ($4 IS NULL OR i.status = $4) AND ($5 IS NULL OR i.kind = $5) \
              AND ($6 IS NULL OR i.issue_date >= $6) AND ($7 IS NULL OR i.issue_date <= $7) \
-             AND ($8 IS NULL OR EXISTS (SELECT 1 FROM invoice_positions p JOIN bookings b ON b.id = p.booking_id \
+             AND ($8 IS NULL OR EXISTS (SELECT 1 FROM bookings b WHERE b.invoice_id = i.id AND b.ticket_id = $8) \
+                  OR EXISTS (SELECT 1 FROM expenses e WHERE e.invoice_id = i.id AND e.ticket_id = $8) \
+                  OR EXISTS (SELECT 1 FROM invoice_positions p JOIN bookings b ON b.id = p.booking_id \
                   WHERE p.invoice_id = i.id AND b.ticket_id = $8) \
                   OR EXISTS (SELECT 1 FROM invoice_positions p JOIN expenses e ON e.id = p.expense_id \
                   WHERE p.invoice_id = i.id AND e.ticket_id = $8)) \
-             AND ($9 IS NULL OR EXISTS (SELECT 1 FROM invoice_positions p JOIN bookings b ON b.id = p.booking_id \
+             AND ($9 IS NULL OR EXISTS (SELECT 1 FROM bookings b WHERE b.invoice_id = i.id AND b.project_id = $9) \
+                  OR EXISTS (SELECT 1 FROM expenses e WHERE e.invoice_id = i.id AND e.project_id = $9) \
+                  OR EXISTS (SELECT 1 FROM invoice_positions p JOIN bookings b ON b.id = p.booking_id \
                   WHERE p.invoice_id = i.id AND b.project_id = $9) \
                   OR EXISTS (SELECT 1 FROM invoice_positions p JOIN expenses e ON e.id = p.expense_id \
                   WHERE p.invoice_id = i.id AND e.project_id = $9)) \
@@ -718,11 +741,11 @@ impl Store {
         rows.into_iter().map(crate::billing::LedgerRow::into_entry).collect()
     }
 
-    /// Open (not reserved, not billed) positions of a project, dated any time.
+    /// Open positions of a project (held by no document), dated any time.
     pub async fn project_open_positions(&self, project_id: i64) -> Result<i64> {
         with_pool!(self, pool => Ok(sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM bookings WHERE project_id = $1 AND state = 'open') + \
-                    (SELECT COUNT(*) FROM expenses WHERE project_id = $1 AND state = 'open')")
+            "SELECT (SELECT COUNT(*) FROM bookings WHERE project_id = $1 AND invoice_id IS NULL) + \
+                    (SELECT COUNT(*) FROM expenses WHERE project_id = $1 AND invoice_id IS NULL)")
             .bind(project_id).fetch_one(pool).await?))
     }
 
@@ -730,10 +753,10 @@ impl Store {
     /// whole run).
     pub async fn projects_of_run(&self, run_id: i64) -> Result<Vec<i64>> {
         let rows: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(
-            "SELECT b.project_id FROM invoices i JOIN invoice_positions p ON p.invoice_id = i.id \
-             JOIN bookings b ON b.id = p.booking_id WHERE i.run_id = $1 AND b.project_id IS NOT NULL \
-             UNION SELECT e.project_id FROM invoices i JOIN invoice_positions p ON p.invoice_id = i.id \
-             JOIN expenses e ON e.id = p.expense_id WHERE i.run_id = $1 AND e.project_id IS NOT NULL \
+            "SELECT b.project_id FROM invoices i JOIN bookings b ON b.invoice_id = i.id \
+             WHERE i.run_id = $1 AND b.project_id IS NOT NULL \
+             UNION SELECT e.project_id FROM invoices i JOIN expenses e ON e.invoice_id = i.id \
+             WHERE i.run_id = $1 AND e.project_id IS NOT NULL \
              ORDER BY 1")
             .bind(run_id).fetch_all(pool).await?);
         Ok(rows)

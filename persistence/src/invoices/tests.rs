@@ -37,15 +37,15 @@ async fn seed(store: &Store) {
         for (day, minutes) in [(2u8, 30i64), (3, 45), (4, 60)] {
             sqlx::query(
                 "INSERT INTO bookings (user_id, work_date, duration_minutes, service_id, description, customer_id, \
-                 billable, state, created_by, version, created_at, updated_at) \
-                 VALUES (1, $1, $2, 1, 'Support', 1, TRUE, 'open', 'test', 1, $3, $3)")
+                 billable, created_by, version, created_at, updated_at) \
+                 VALUES (1, $1, $2, 1, 'Support', 1, TRUE, 'test', 1, $3, $3)")
                 .bind(Date::from_calendar_date(2026, time::Month::November, day).unwrap()).bind(minutes).bind(now)
                 .execute(pool).await.unwrap();
         }
         sqlx::query(
             "INSERT INTO expenses (user_id, expense_date, service_id, description, quantity, unit, unit_price, \
-             vat_rate, billable, customer_id, state, created_by, version, created_at, updated_at) \
-             VALUES (1, $1, 1, 'Hard disk', $2, 'piece', $3, $4, TRUE, 1, 'open', 'test', 1, $5, $5)")
+             vat_rate, billable, customer_id, created_by, version, created_at, updated_at) \
+             VALUES (1, $1, 1, 'Hard disk', $2, 'piece', $3, $4, TRUE, 1, 'test', 1, $5, $5)")
             .bind(date!(2026 - 11 - 05)).bind(ExactDecimal(Decimal::ONE)).bind(ExactDecimal(Decimal::new(8900, 2)))
             .bind(ExactDecimal(Decimal::from(19))).bind(now)
             .execute(pool).await.unwrap();
@@ -87,8 +87,8 @@ async fn drafts(store: &Store, cr: &CustomerRun, billing: &CustomerBilling) -> D
     store.create_drafts(&batch).await.unwrap()
 }
 
-const OPEN: &str = "SELECT (SELECT COUNT(*) FROM bookings WHERE state = 'open') \
-                    + (SELECT COUNT(*) FROM expenses WHERE state = 'open')";
+const OPEN: &str = "SELECT (SELECT COUNT(*) FROM bookings WHERE invoice_id IS NULL) \
+                    + (SELECT COUNT(*) FROM expenses WHERE invoice_id IS NULL)";
 
 #[tokio::test]
 async fn drafts_reserve_exactly_the_versions_computed_and_issuing_bills_them() {
@@ -102,7 +102,7 @@ async fn drafts_reserve_exactly_the_versions_computed_and_issuing_bills_them() {
     exec(store, "UPDATE bookings SET version = version + 1 WHERE id = 2").await;
     assert_eq!(drafts(store, &cr, &billing).await, DraftOutcome::Stale);
     assert_eq!(count(store, "SELECT COUNT(*) FROM invoices").await, 0);
-    assert_eq!(count(store, "SELECT COUNT(*) FROM invoice_positions").await, 0);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM settled_positions").await, 0);
     assert_eq!(count(store, OPEN).await, 4);
     assert_eq!(store.billing_version(1).await.unwrap(), cr.billing_version, "rolled back");
 
@@ -114,8 +114,13 @@ async fn drafts_reserve_exactly_the_versions_computed_and_issuing_bills_them() {
     assert_eq!((invoice_ids.len(), positions), (1, 4));
     let id = invoice_ids[0];
     assert_eq!(count(store, OPEN).await, 0);
-    assert_eq!(count(store, "SELECT COUNT(*) FROM bookings WHERE state = 'reserved' AND version = 2").await, 2);
-    assert_eq!(count(store, "SELECT COUNT(*) FROM bookings WHERE state = 'reserved' AND version = 3").await, 1);
+    let held = format!("SELECT COUNT(*) FROM bookings WHERE invoice_id = {id} AND treatment = 'billed'");
+    assert_eq!(count(store, &format!("{held} AND version = 2")).await, 2);
+    assert_eq!(count(store, &format!("{held} AND version = 3")).await, 1);
+    assert_eq!(
+        count(store, &format!("SELECT COUNT(*) FROM expenses WHERE invoice_id = {id} AND version = 2")).await,
+        1
+    );
     let draft = store.get_invoice(id).await.unwrap();
     let created: Option<String> = with_pool!(store, pool => sqlx::query_scalar(
         "SELECT after_state FROM audit_log WHERE entity_type = 'invoice' AND entity_id = $1 AND action = 'create'")
@@ -125,12 +130,13 @@ async fn drafts_reserve_exactly_the_versions_computed_and_issuing_bills_them() {
 
     // The same computation once more: the billing version moved on.
     assert_eq!(drafts(store, &cr, &billing).await, DraftOutcome::Stale);
-    // A position a draft holds, open again by hand: the unique index refuses it.
-    exec(store, "UPDATE bookings SET state = 'open' WHERE id = 1").await;
+    // A position read open but taken by another document before the drafts are stored (in
+    // the same version): the stamp only takes open rows, so nothing is written.
+    exec(store, "UPDATE bookings SET invoice_id = NULL WHERE id = 1").await;
     let (cr, billing) = compute(&setup, store).await;
+    exec(store, &format!("UPDATE bookings SET invoice_id = {id} WHERE id = 1")).await;
     assert_eq!(drafts(store, &cr, &billing).await, DraftOutcome::Stale);
     assert_eq!(count(store, "SELECT COUNT(*) FROM invoices").await, 1);
-    exec(store, "UPDATE bookings SET state = 'reserved' WHERE id = 1").await;
 
     // Issuing bills exactly the draft's positions and returns the stored invoice.
     let opts = IssueOptions { series: "RE".into(), issue_date: date!(2026 - 12 - 01) };
@@ -138,7 +144,16 @@ async fn drafts_reserve_exactly_the_versions_computed_and_issuing_bills_them() {
     assert_eq!(issued, store.get_invoice(id).await.unwrap());
     assert_eq!(issued.number.as_deref(), Some("RE-2026-00001"));
     assert_eq!(issued.lines, draft.lines);
-    assert_eq!(count(store, "SELECT COUNT(*) FROM bookings WHERE state = 'billed'").await, 3);
-    assert_eq!(count(store, "SELECT COUNT(*) FROM expenses WHERE state = 'billed'").await, 1);
+    let billed =
+        "SELECT (SELECT COUNT(*) FROM bookings b JOIN invoices i ON i.id = b.invoice_id WHERE i.status = 'issued') \
+                  + (SELECT COUNT(*) FROM expenses e JOIN invoices i ON i.id = e.invoice_id WHERE i.status = 'issued')";
+    assert_eq!(count(store, billed).await, 4);
+    let issued_booking = store.get_booking(1).await.unwrap();
+    assert_eq!(issued_booking.state, "billed", "billed follows from the issued invoice");
+    assert_eq!(
+        count(store, "SELECT COUNT(*) FROM bookings WHERE version = 2 AND id = 1").await,
+        1,
+        "issuing writes no position"
+    );
     test.remove().await;
 }
