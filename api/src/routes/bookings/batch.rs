@@ -80,7 +80,7 @@ pub struct BatchCreated {
             example = json!({"type": "urn:kontor:problem:validation", "title": "Validation failed", "status": 422,
                 "detail": "2 invalid field(s)", "errors": [
                     {"field": "bookings[3].service_id", "code": "unknown_reference", "message": "no such service"},
-                    {"field": "bookings[7].duration_minutes", "code": "invalid_duration", "message": "give a duration or a start and end time"}]}))))]
+                    {"field": "bookings[7].duration_minutes", "code": "invalid_duration", "message": "a booking lasts from 1 to 1440 minutes"}]}))))]
 pub async fn create(
     req: HttpRequest,
     p: Principal,
