@@ -1,7 +1,7 @@
 //! Storage of time bookings: who worked how long on which ticket/project, with which
 //! service, billable or not. A billed booking is locked. Writing a booking on a project
 //! also checks the project's estimate and records `project.estimate_exceeded` once when
-//! the booked effort first passes it.
+//! the booked effort first passes it. New rows are written in the `insert` submodule only.
 
 use crate::audit::Actor;
 use crate::page::{Page, PageRequest};
@@ -147,24 +147,29 @@ macro_rules! check_project_estimate {
     }};
 }
 
+mod insert;
+use insert::BookingInsert;
+
 impl Store {
     /// Records a booking (always accepted on any ticket or project state: continuous recording).
     pub async fn create_booking(&self, d: &BookingData, actor: &Actor) -> Result<Booking> {
-        let sql = format!(
-            "INSERT INTO bookings ({BOOKING_COLUMNS}, created_by, version, created_at, updated_at) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16) RETURNING *, 'open' AS state"
-        );
-        let booking = in_tx!(self, tx => {
-            let booking: Booking = bind_booking_data!(sqlx::query_as(&sql), d)
-                .bind(&actor.name).bind(DbTime::now())
-                .fetch_one(&mut *tx).await?;
-            audit!(tx, actor, "booking", booking.id, "create", None::<&Booking>, Some(&booking));
-            if let Some(project_id) = booking.data.project_id {
+        self.create_bookings(std::slice::from_ref(d), actor).await?.pop().ok_or(StoreError::NotFound)
+    }
+
+    /// Records bookings all at once (one transaction, one multi-row insert; a day's time
+    /// pushed by a helpdesk) and returns them in the order given. Each project booked on
+    /// is checked against its estimate once.
+    pub async fn create_bookings(&self, rows: &[BookingData], actor: &Actor) -> Result<Vec<Booking>> {
+        let now = DbTime::now();
+        let created = in_tx!(self, tx => {
+            let created = BookingInsert::insert_bookings(&mut *tx, rows, actor, now).await?;
+            let projects: std::collections::BTreeSet<i64> = created.iter().filter_map(|b| b.data.project_id).collect();
+            for project_id in projects {
                 check_project_estimate!(tx, project_id);
             }
-            booking
+            created
         });
-        Ok(booking)
+        Ok(created)
     }
 
     /// The booking with this id.

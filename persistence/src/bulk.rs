@@ -259,7 +259,7 @@ const STAMP_BATCH: usize = 1024;
 /// Rows per multi-row statement: `max` while that many are left, then the largest power of
 /// two not above what is left — a handful of statement shapes (prepared once per
 /// connection) cover any number of rows.
-fn batch_len(left: usize, max: usize) -> usize {
+pub(crate) fn batch_len(left: usize, max: usize) -> usize {
     if left >= max {
         max
     } else {
@@ -271,7 +271,7 @@ fn batch_len(left: usize, max: usize) -> usize {
 /// by `tail` (e.g. `, TRUE)`). sqlx looks every parameter of a SQLite statement up by name
 /// (`sqlite3_bind_parameter_name` walks the list of named parameters), which makes binding
 /// a statement with many numbered parameters quadratic; anonymous ones bind in order.
-fn values_sql(head: &str, cols: usize, rows: usize, tail: &str) -> String {
+pub(crate) fn values_sql(head: &str, cols: usize, rows: usize, tail: &str) -> String {
     let mut sql = String::with_capacity(head.len() + rows * (cols * 3 + tail.len() + 4));
     sql.push_str(head);
     for r in 0..rows {

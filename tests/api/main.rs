@@ -6,6 +6,7 @@ mod api_clients;
 mod auth;
 mod billing_flows;
 mod bookings;
+mod bookings_batch;
 mod browser;
 mod catalog;
 mod contracts;

@@ -2,166 +2,37 @@
 //! billable or not. Agents book and change only their own time; managers, the billing
 //! office and `bookings:write` integrations book for anyone. A booking on a draft or issued invoice is locked.
 
+mod batch;
+mod derive;
+
+pub(crate) use derive::{booking_user, may_change, resolve_target};
+
 use crate::auth::Principal;
 use crate::dto::{date_text, double_option, timestamp, validate, DecimalString};
-use crate::error::{not_found, ApiError, FieldError, Problem};
+use crate::error::{not_found, ApiError, Problem};
 use crate::extract::{created_at, path_id, versioned, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
-use crate::routes::custom_fields::validate_custom_fields;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use domain::catalog::Unit;
+use derive::{booking_data, build, clock, requested_user, user_in, Draft};
 use domain::custom_field::CustomFieldEntity;
-use domain::timekeeping::booked_minutes;
 use domain::Permission;
 use persistence::bookings::{Booking, BookingData, BookingFilter, SummaryGroup, SummaryRow};
-use persistence::types::{ExactDecimal, JsonText};
+use persistence::refs::{BookingRefIds, BookingRefs};
 use persistence::PageRequest;
 use serde::{Deserialize, Serialize};
-use time::{Date, Time};
+use time::Date;
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use validator::Validate;
 
 /// OpenAPI paths of this module.
 #[derive(OpenApi)]
 #[openapi(
-    paths(list, create, get, update, delete, summary),
+    paths(list, create, batch::create, get, update, delete, summary),
     tags((name = "bookings", description = "Time bookings on tickets and projects"))
 )]
 pub struct Doc;
-
-/// Where a position was worked: the ticket and/or project it is booked on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct WorkTarget {
-    pub customer_id: Option<i64>,
-    pub ticket_id: Option<i64>,
-    pub project_id: Option<i64>,
-    pub task_id: Option<i64>,
-    /// Booked on an internal project: never billable.
-    pub internal: bool,
-}
-
-/// Resolves ticket/project/task into a consistent target: the ticket's project and task
-/// are inherited, a task implies its project, and the customer comes from the ticket or
-/// the (customer) project.
-pub(crate) async fn resolve_target(
-    state: &AppState,
-    ticket_id: Option<i64>,
-    mut project_id: Option<i64>,
-    mut task_id: Option<i64>,
-) -> Result<WorkTarget, ApiError> {
-    let store = &state.store;
-    let mut errors = Vec::new();
-    let mut customer_id = None;
-    if ticket_id.is_none() && project_id.is_none() && task_id.is_none() {
-        // No single field is missing: one of three is. Name them all.
-        let message = "book on a ticket, a project or a project task: give ticket_id, project_id or task_id";
-        return Err(ApiError::Validation(
-            ["ticket_id", "project_id", "task_id"].map(|f| FieldError::new(f, "one_required", message)).to_vec(),
-        ));
-    }
-    if let Some(t) = ticket_id {
-        match store.ticket_ref(t).await? {
-            None => errors.push(FieldError::new("ticket_id", "unknown_reference", "no such ticket")),
-            Some(ticket) => {
-                customer_id = ticket.customer_id;
-                match (project_id, ticket.project_id) {
-                    (None, p) => {
-                        project_id = p;
-                        if task_id.is_none() {
-                            task_id = ticket.task_id;
-                        }
-                    }
-                    (Some(p), Some(tp)) if p != tp => {
-                        errors.push(FieldError::new("project_id", "mismatch", "the ticket belongs to another project"))
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-    if let Some(task) = task_id {
-        match (store.task_project(task).await?, project_id) {
-            (None, _) => errors.push(FieldError::new("task_id", "unknown_reference", "no such task")),
-            (Some(tp), None) => project_id = Some(tp),
-            (Some(tp), Some(p)) if tp != p => {
-                errors.push(FieldError::new("task_id", "mismatch", "the task belongs to another project"))
-            }
-            _ => {}
-        }
-    }
-    let mut internal = false;
-    if let Some(p) = project_id {
-        match store.project_ref(p).await? {
-            None => errors.push(FieldError::new("project_id", "unknown_reference", "no such project")),
-            Some(project) if project.archived => {
-                errors.push(FieldError::new("project_id", "archived", "the project is archived and read-only"))
-            }
-            Some(project) => {
-                internal = project.internal;
-                match (customer_id, project.customer_id) {
-                    (None, pc) => customer_id = pc,
-                    (Some(c), Some(pc)) if c != pc => errors.push(FieldError::new(
-                        "project_id",
-                        "mismatch",
-                        "the project belongs to another customer than the ticket",
-                    )),
-                    _ => {}
-                }
-            }
-        }
-    }
-    if errors.is_empty() {
-        Ok(WorkTarget { customer_id, ticket_id, project_id, task_id, internal })
-    } else {
-        Err(ApiError::Validation(errors))
-    }
-}
-
-/// The user a write is for: agents only for themselves; others for anyone (given) or
-/// themselves (absent). API clients must name the user.
-pub(crate) async fn booking_user(state: &AppState, p: &Principal, requested: Option<i64>) -> Result<i64, ApiError> {
-    let all = p.require(Permission::WriteAllBookings).is_ok();
-    let user = match (p, requested) {
-        (Principal::User { id, .. }, None) => *id,
-        (Principal::User { id, .. }, Some(u)) if u != *id && !all => {
-            return Err(ApiError::Forbidden("agents book only their own time".into()))
-        }
-        (_, Some(u)) => u,
-        (Principal::ApiClient { .. }, None) => {
-            return Err(ApiError::invalid("user_id", "required", "an API client books for a named user"))
-        }
-    };
-    match state.store.user_ref(user).await? {
-        Some(true) => Ok(user),
-        Some(false) => Err(ApiError::invalid("user_id", "inactive", "the user is deactivated")),
-        None => Err(ApiError::invalid("user_id", "unknown_reference", "no such user")),
-    }
-}
-
-/// Whether the principal may change a position recorded for `owner`.
-pub(crate) fn may_change(p: &Principal, owner: Option<i64>) -> Result<(), ApiError> {
-    if p.require(Permission::WriteAllBookings).is_ok() {
-        return Ok(());
-    }
-    match p {
-        Principal::User { id, .. } if owner == Some(*id) => Ok(()),
-        _ => Err(ApiError::Forbidden("you may change only your own bookings and expenses".into())),
-    }
-}
-
-fn parse_clock(field: &str, s: &str) -> Result<Time, ApiError> {
-    let fmt = time::macros::format_description!("[hour]:[minute]");
-    let fmt_s = time::macros::format_description!("[hour]:[minute]:[second]");
-    Time::parse(s, &fmt)
-        .or_else(|_| Time::parse(s, &fmt_s))
-        .map_err(|_| ApiError::invalid(field, "invalid_time", "must be a time of day like 09:30"))
-}
-
-fn clock(t: Option<Time>) -> Option<String> {
-    t.map(|t| format!("{:02}:{:02}", t.hour(), t.minute()))
-}
 
 /// A time booking.
 #[derive(Debug, Serialize, ToSchema)]
@@ -299,89 +170,6 @@ pub struct BookingPatch {
     pub custom_fields: Option<serde_json::Value>,
 }
 
-/// Everything a booking write needs, after defaults: validated into `BookingData`.
-struct Draft {
-    user_id: i64,
-    work_date: Date,
-    duration: Option<i64>,
-    start: Option<String>,
-    end: Option<String>,
-    service_id: i64,
-    description: String,
-    ticket_id: Option<i64>,
-    project_id: Option<i64>,
-    task_id: Option<i64>,
-    billable: Option<bool>,
-    rate_override: Option<DecimalString>,
-    /// Whether this write sets or changes the override (that needs the billing role).
-    override_changed: bool,
-    /// New values (validated against the active definitions), or `Err(stored)` to keep
-    /// the stored ones as they are even if a definition changed since.
-    custom_fields: Result<serde_json::Value, serde_json::Value>,
-}
-
-async fn build(state: &AppState, p: &Principal, d: Draft) -> Result<BookingData, ApiError> {
-    let start = d.start.as_deref().map(|s| parse_clock("start_time", s)).transpose()?;
-    let end = d.end.as_deref().map(|s| parse_clock("end_time", s)).transpose()?;
-    let minutes = booked_minutes(d.duration, start, end)
-        .map_err(|e| ApiError::invalid("duration_minutes", "invalid_duration", e.to_string()))?;
-    let service = state
-        .store
-        .find_service(d.service_id)
-        .await?
-        .ok_or_else(|| ApiError::invalid("service_id", "unknown_reference", "no such service"))?;
-    if service.is_archived() {
-        return Err(ApiError::invalid("service_id", "archived", "the service is archived"));
-    }
-    if service.data.unit != Unit::Hour {
-        return Err(ApiError::invalid(
-            "service_id",
-            "unit",
-            format!(
-                "time is booked on hourly services; `{}` is measured in {} (record it as an expense)",
-                service.data.name, service.data.unit
-            ),
-        ));
-    }
-    let target = resolve_target(state, d.ticket_id, d.project_id, d.task_id).await?;
-    if target.internal && d.billable == Some(true) {
-        return Err(ApiError::invalid(
-            "billable",
-            "internal_project",
-            "bookings on internal projects are never billable",
-        ));
-    }
-    if d.override_changed {
-        p.require(Permission::OverrideRates)
-            .map_err(|_| ApiError::Forbidden("only the billing office may set or change a rate override".into()))?;
-    }
-    if let Some(r) = &d.rate_override {
-        if r.0.is_sign_negative() {
-            return Err(ApiError::invalid("rate_override", "range", "must not be negative"));
-        }
-    }
-    let custom_fields = match d.custom_fields {
-        Ok(new) => serde_json::Value::Object(validate_custom_fields(state, CustomFieldEntity::Booking, &new).await?),
-        Err(stored) => stored,
-    };
-    Ok(BookingData {
-        user_id: d.user_id,
-        work_date: d.work_date,
-        start_time: start,
-        end_time: end,
-        duration_minutes: minutes,
-        service_id: d.service_id,
-        description: d.description.trim().to_string(),
-        customer_id: target.customer_id,
-        ticket_id: target.ticket_id,
-        project_id: target.project_id,
-        task_id: target.task_id,
-        billable: !target.internal && d.billable.unwrap_or(service.data.billable_by_default),
-        rate_override: d.rate_override.map(|r| ExactDecimal(r.0)),
-        custom_fields: JsonText(custom_fields),
-    })
-}
-
 fn booking_response(status: StatusCode, b: Booking) -> HttpResponse {
     versioned(status, "booking", b.id, b.version, BookingOut::from(b))
 }
@@ -462,31 +250,45 @@ pub async fn create(
     p.require(Permission::WriteBookings)?;
     let b = body.into_inner()?;
     validate(&b, vec![])?;
-    let user_id = booking_user(&state, &p, b.user_id).await?;
-    let data = build(
-        &state,
-        &p,
-        Draft {
-            user_id,
-            work_date: b.work_date,
-            duration: b.duration_minutes,
-            start: b.start_time,
-            end: b.end_time,
-            service_id: b.service_id,
-            description: b.description,
-            ticket_id: b.ticket_id,
-            project_id: b.project_id,
-            task_id: b.task_id,
-            billable: b.billable,
-            override_changed: b.rate_override.is_some(),
-            rate_override: b.rate_override,
-            custom_fields: Ok(b.custom_fields.unwrap_or_else(|| serde_json::json!({}))),
-        },
-    )
-    .await?;
+    let refs = state.store.booking_refs(&ref_ids([&b], &p)).await?;
+    let fields = state.store.active_custom_fields(CustomFieldEntity::Booking.as_str()).await?;
+    let data = booking_data(&refs, &fields, &p, draft(&refs, &p, b)?)?;
     let booking = state.store.create_booking(&data, &p.actor(&req)).await?;
     let location = format!("/api/v1/bookings/{}", booking.id);
     Ok(created_at(booking_response(StatusCode::CREATED, booking), &location))
+}
+
+/// The records new bookings point at, for one read of them all.
+fn ref_ids<'a>(items: impl IntoIterator<Item = &'a BookingCreate>, p: &Principal) -> BookingRefIds {
+    let mut ids = BookingRefIds::default();
+    for b in items {
+        ids.users.extend(requested_user(p, b.user_id));
+        ids.services.push(b.service_id);
+        ids.tickets.extend(b.ticket_id);
+        ids.projects.extend(b.project_id);
+        ids.tasks.extend(b.task_id);
+    }
+    ids
+}
+
+/// A new booking with its defaults, for the user it is for (the own-booking rule applied).
+fn draft(refs: &BookingRefs, p: &Principal, b: BookingCreate) -> Result<Draft, ApiError> {
+    Ok(Draft {
+        user_id: user_in(refs, p, b.user_id)?,
+        work_date: b.work_date,
+        duration: b.duration_minutes,
+        start: b.start_time,
+        end: b.end_time,
+        service_id: b.service_id,
+        description: b.description,
+        ticket_id: b.ticket_id,
+        project_id: b.project_id,
+        task_id: b.task_id,
+        billable: b.billable,
+        override_changed: b.rate_override.is_some(),
+        rate_override: b.rate_override,
+        custom_fields: Ok(b.custom_fields.unwrap_or_else(|| serde_json::json!({}))),
+    })
 }
 
 /// Read a booking.
@@ -696,6 +498,7 @@ pub async fn summary(
 /// Routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/bookings/summary").route(web::get().to(summary)))
+        .service(web::resource("/bookings/batch").route(web::post().to(batch::create)))
         .service(web::resource("/bookings").route(web::get().to(list)).route(web::post().to(create)))
         .service(
             web::resource("/bookings/{id}")

@@ -1,0 +1,135 @@
+//! The one place that writes new booking rows: a multi-row insert in the form each backend
+//! writes fastest (PostgreSQL: `UNNEST` over column arrays; SQLite: multi-row `VALUES` of a
+//! few fixed shapes, as in `bulk`), and the audit entries of the new bookings.
+//! A single booking is a batch of one.
+
+use super::{Booking, BookingData, BOOKING_COLUMNS};
+use crate::audit::Actor;
+use crate::bulk::{batch_len, values_sql};
+use crate::types::{DbTime, ExactDecimal};
+use crate::Result;
+use sqlx::{PgConnection, SqliteConnection};
+use time::{Date, Time};
+
+/// Most rows per SQLite statement (17 parameters a row: far below SQLite's 32766).
+const SQLITE_ROWS: usize = 256;
+
+/// Writing new bookings inside a transaction (`&mut *tx`).
+pub(crate) trait BookingInsert {
+    /// Inserts `rows` as open bookings in version 1 created by `actor` at `now`, writes
+    /// their audit entries and returns them in the order of `rows`.
+    async fn insert_bookings(&mut self, rows: &[BookingData], actor: &Actor, now: DbTime) -> Result<Vec<Booking>>;
+}
+
+/// The audit entries' after-states of `created`.
+fn after_states(created: &[Booking]) -> Result<Vec<String>> {
+    created.iter().map(|b| Ok(serde_json::to_string(b)?)).collect()
+}
+
+/// Ids come from one sequence in row order: sorting by id restores the order of the rows.
+fn in_row_order(mut created: Vec<Booking>) -> Vec<Booking> {
+    created.sort_unstable_by_key(|b| b.id);
+    created
+}
+
+impl BookingInsert for PgConnection {
+    async fn insert_bookings(&mut self, rows: &[BookingData], actor: &Actor, now: DbTime) -> Result<Vec<Booking>> {
+        if rows.is_empty() {
+            return Ok(vec![]);
+        }
+        let custom_fields: Vec<String> = rows.iter().map(|d| d.custom_fields.0.to_string()).collect();
+        let sql = format!(
+            "INSERT INTO bookings ({BOOKING_COLUMNS}, created_by, version, created_at, updated_at) \
+             SELECT u.user_id, u.work_date, u.start_time, u.end_time, u.duration_minutes, u.service_id, u.description, \
+             u.customer_id, u.ticket_id, u.project_id, u.task_id, u.billable, u.rate_override, u.custom_fields, \
+             $15, 1, $16, $16 \
+             FROM UNNEST($1::BIGINT[], $2::DATE[], $3::TIME[], $4::TIME[], $5::BIGINT[], $6::BIGINT[], $7::TEXT[], \
+             $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], $12::BOOLEAN[], $13::NUMERIC[], $14::TEXT[]) \
+             WITH ORDINALITY AS u({BOOKING_COLUMNS}, n) ORDER BY u.n RETURNING *, 'open' AS state"
+        );
+        let created: Vec<Booking> = sqlx::query_as(&sql)
+            .bind(rows.iter().map(|d| d.user_id).collect::<Vec<i64>>())
+            .bind(rows.iter().map(|d| d.work_date).collect::<Vec<Date>>())
+            .bind(rows.iter().map(|d| d.start_time).collect::<Vec<Option<Time>>>())
+            .bind(rows.iter().map(|d| d.end_time).collect::<Vec<Option<Time>>>())
+            .bind(rows.iter().map(|d| d.duration_minutes).collect::<Vec<i64>>())
+            .bind(rows.iter().map(|d| d.service_id).collect::<Vec<i64>>())
+            .bind(rows.iter().map(|d| d.description.as_str()).collect::<Vec<&str>>())
+            .bind(rows.iter().map(|d| d.customer_id).collect::<Vec<Option<i64>>>())
+            .bind(rows.iter().map(|d| d.ticket_id).collect::<Vec<Option<i64>>>())
+            .bind(rows.iter().map(|d| d.project_id).collect::<Vec<Option<i64>>>())
+            .bind(rows.iter().map(|d| d.task_id).collect::<Vec<Option<i64>>>())
+            .bind(rows.iter().map(|d| d.billable).collect::<Vec<bool>>())
+            .bind(rows.iter().map(|d| d.rate_override).collect::<Vec<Option<ExactDecimal>>>())
+            .bind(custom_fields)
+            .bind(&actor.name)
+            .bind(now)
+            .fetch_all(&mut *self)
+            .await?;
+        let created = in_row_order(created);
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor_type, actor_id, actor_name, entity_type, entity_id, action, \
+             before_state, after_state, request_id) \
+             SELECT $1, $2, $3, $4, 'booking', u.id, 'create', NULL, u.after_state, $5 \
+             FROM UNNEST($6::BIGINT[], $7::TEXT[]) AS u(id, after_state)",
+        )
+        .bind(now)
+        .bind(actor.kind.as_str())
+        .bind(actor.id)
+        .bind(&actor.name)
+        .bind(actor.request_id.as_deref())
+        .bind(created.iter().map(|b| b.id).collect::<Vec<i64>>())
+        .bind(after_states(&created)?)
+        .execute(&mut *self)
+        .await?;
+        Ok(created)
+    }
+}
+
+impl BookingInsert for SqliteConnection {
+    async fn insert_bookings(&mut self, rows: &[BookingData], actor: &Actor, now: DbTime) -> Result<Vec<Booking>> {
+        let mut created = Vec::with_capacity(rows.len());
+        let mut rest = rows;
+        while !rest.is_empty() {
+            let (chunk, tail) = rest.split_at(batch_len(rest.len(), SQLITE_ROWS));
+            let head = format!(
+                "INSERT INTO bookings ({BOOKING_COLUMNS}, created_by, created_at, updated_at, version) VALUES"
+            );
+            let sql = values_sql(&head, 17, chunk.len(), ", 1)") + " RETURNING *, 'open' AS state";
+            let mut q = sqlx::query_as::<_, Booking>(&sql);
+            for d in chunk {
+                q = bind_booking_data!(q, d).bind(&actor.name).bind(now).bind(now);
+            }
+            let rows: Vec<Booking> = q.fetch_all(&mut *self).await?;
+            created.extend(rows);
+            rest = tail;
+        }
+        let created = in_row_order(created);
+        let after = after_states(&created)?;
+        let pairs: Vec<(i64, &String)> = created.iter().map(|b| b.id).zip(&after).collect();
+        let mut rest = &pairs[..];
+        while !rest.is_empty() {
+            let (chunk, tail) = rest.split_at(batch_len(rest.len(), SQLITE_ROWS));
+            let sql = values_sql(
+                "INSERT INTO audit_log (at, actor_type, actor_id, actor_name, entity_type, entity_id, action, \
+                 before_state, after_state, request_id) \
+                 SELECT ?, ?, ?, ?, 'booking', column1, 'create', NULL, column2, ? FROM (VALUES",
+                2,
+                chunk.len(),
+                ")",
+            ) + ")";
+            let mut q = sqlx::query(&sql)
+                .bind(now)
+                .bind(actor.kind.as_str())
+                .bind(actor.id)
+                .bind(&actor.name)
+                .bind(actor.request_id.as_deref());
+            for &(id, after) in chunk {
+                q = q.bind(id).bind(after.as_str());
+            }
+            q.execute(&mut *self).await?;
+            rest = tail;
+        }
+        Ok(created)
+    }
+}
