@@ -21,6 +21,9 @@ pub enum LogFormat {
 pub struct Config {
     /// Listen address.
     pub bind: SocketAddr,
+    /// Listen address of the separate metrics listener (`GET /metrics`, no credential);
+    /// `None` serves `/metrics` on the API port to admins only.
+    pub metrics_bind: Option<SocketAddr>,
     /// `sqlite://…` or `postgres://…`.
     pub database_url: String,
     /// Directory for documents and other local files.
@@ -73,6 +76,7 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Config")
             .field("bind", &self.bind)
+            .field("metrics_bind", &self.metrics_bind)
             .field("database_url", &persistence::types::redact(&self.database_url))
             .field("data_dir", &self.data_dir)
             .field("jwt_secret", &self.jwt_secret.as_ref().map(|_| "***"))
@@ -127,6 +131,20 @@ impl Config {
         let bind = bind.parse::<SocketAddr>().unwrap_or_else(|_| {
             errors.push(format!("KONTOR_BIND: `{bind}` is not an address like 127.0.0.1:8080"));
             SocketAddr::from(([127, 0, 0, 1], 8080))
+        });
+
+        let metrics_bind = var("KONTOR_METRICS_BIND").and_then(|raw| match raw.trim().parse::<SocketAddr>() {
+            Ok(addr) if addr == bind && addr.port() != 0 => {
+                errors.push(format!(
+                    "KONTOR_METRICS_BIND: `{raw}` is the API address (KONTOR_BIND); choose another port"
+                ));
+                None
+            }
+            Ok(addr) => Some(addr),
+            Err(_) => {
+                errors.push(format!("KONTOR_METRICS_BIND: `{raw}` is not an address like 127.0.0.1:9464"));
+                None
+            }
         });
 
         let database_url = var("DATABASE_URL").unwrap_or_else(|| "sqlite://data/kontor.db?mode=rwc".into());
@@ -247,6 +265,7 @@ impl Config {
         }
         Ok(Config {
             bind,
+            metrics_bind,
             database_url,
             data_dir: var("KONTOR_DATA_DIR").unwrap_or_else(|| "data".into()),
             jwt_secret,
@@ -299,6 +318,17 @@ mod tests {
         for bad in ["*", "app.example.com", "https://app.example.com/spa", "ftp://x.example", "https://x:0"] {
             let err = cfg(&[("KONTOR_CORS_ORIGINS", bad)]).unwrap_err();
             assert!(err.to_string().contains("KONTOR_CORS_ORIGINS"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn metrics_listen_on_their_own_address_only_when_asked() {
+        assert_eq!(cfg(&[]).unwrap().metrics_bind, None);
+        let c = cfg(&[("KONTOR_METRICS_BIND", "127.0.0.1:9464")]).unwrap();
+        assert_eq!(c.metrics_bind, Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
+        for bad in ["9464", "localhost:9464", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:8080"] {
+            let err = cfg(&[("KONTOR_METRICS_BIND", bad)]).unwrap_err();
+            assert!(err.to_string().contains("KONTOR_METRICS_BIND"), "{bad}: {err}");
         }
     }
 

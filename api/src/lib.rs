@@ -8,6 +8,7 @@ pub mod documents;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
@@ -43,6 +44,8 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    /// The separate metrics listener (`KONTOR_METRICS_BIND`) and its port.
+    metrics: Option<(u16, Server)>,
     store: Store,
 }
 
@@ -56,6 +59,12 @@ impl Application {
 
     /// Like [`Application::build`] on an already bound listener (tests bind port 0).
     pub async fn build_with_listener(config: Config, listener: TcpListener) -> Result<Application, StartupError> {
+        let metrics_listener = match config.metrics_bind {
+            Some(addr) => {
+                Some(TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr: addr.to_string(), source })?)
+            }
+            None => None,
+        };
         let store =
             Store::open(&StoreOptions { url: config.database_url.clone(), max_connections: config.db_max_connections })
                 .await?;
@@ -75,7 +84,14 @@ impl Application {
             tokens: TokenKeys::new(jwt_secret.as_bytes()),
             api_key_pepper: pepper.into_bytes(),
             config: config.clone(),
+            metrics: metrics::Metrics::new(store.backend()),
         });
+        let metrics = match metrics_listener {
+            Some(listener) => Some(metrics_server(state.clone(), listener)?),
+            None => None,
+        };
+        // Without a metrics listener, admins read the metrics on the API port.
+        let metrics_on_api_port = config.metrics_bind.is_none();
         let max_body = config.max_body_bytes;
         let cors_origins = config.cors_origins.clone();
         let mut server = HttpServer::new(move || {
@@ -87,11 +103,21 @@ impl Application {
                 .wrap(from_fn(browser::security_headers))
                 .wrap(Condition::new(!cors_origins.is_empty(), browser::cors(&cors_origins)))
                 .wrap(from_fn(middleware::request_id_and_log))
+                .wrap(from_fn(metrics::record_requests))
                 .service(web::resource("/healthz").route(web::get().to(routes::health::healthz)))
                 .service(web::resource("/readyz").route(web::get().to(routes::health::readyz)))
                 .service(web::resource("/openapi.json").route(web::get().to(openapi_json)))
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi-docs.json", openapi::document()))
                 .service(web::redirect("/docs", "/docs/"))
+                .configure(|cfg| {
+                    if metrics_on_api_port {
+                        cfg.service(
+                            web::resource("/metrics")
+                                .wrap(from_fn(middleware::authentication))
+                                .route(web::get().to(metrics::scrape_as_admin)),
+                        );
+                    }
+                })
                 .service(
                     web::scope("/api/v1")
                         .wrap(from_fn(middleware::list_scope))
@@ -107,7 +133,7 @@ impl Application {
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
-        Ok(Application { port, server: server.run(), store })
+        Ok(Application { port, server: server.run(), metrics, store })
     }
 
     /// The port the server listens on.
@@ -115,13 +141,55 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish), then closes the pool.
+    /// The port of the separate metrics listener, if `KONTOR_METRICS_BIND` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
+    }
+
+    /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish), then stops the
+    /// metrics listener and closes the pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let result = self.server.await;
+        let (metrics_handle, metrics_server) = match self.metrics {
+            Some((_, server)) => (Some(server.handle()), Some(server)),
+            None => (None, None),
+        };
+        let api = async {
+            let result = self.server.await;
+            if let Some(handle) = metrics_handle {
+                handle.stop(true).await;
+            }
+            result
+        };
+        let metrics = async {
+            if let Some(Err(e)) = match metrics_server {
+                Some(server) => Some(server.await),
+                None => None,
+            } {
+                tracing::error!(error = %e, "the metrics listener failed");
+            }
+        };
+        let (result, ()) = tokio::join!(api, metrics);
         tracing::info!("server stopped; closing database connections");
         self.store.close().await;
         result
     }
+}
+
+/// The separate metrics listener: `GET /metrics` only, without credentials, on one worker.
+/// It stops with the API server (it does not handle signals itself).
+fn metrics_server(state: web::Data<AppState>, listener: TcpListener) -> Result<(u16, Server), StartupError> {
+    let bind_error = |source| StartupError::Bind { addr: "metrics listener".into(), source };
+    let port = listener.local_addr().map_err(bind_error)?.port();
+    let server = HttpServer::new(move || {
+        App::new().app_data(state.clone()).service(web::resource("/metrics").route(web::get().to(metrics::scrape)))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(5)
+    .listen(listener)
+    .map_err(bind_error)?
+    .run();
+    Ok((port, server))
 }
 
 async fn openapi_json() -> HttpResponse {

@@ -53,6 +53,7 @@ const DESCRIPTION: &str = r#"Kontor turns helpdesk tickets and technicians' time
     paths(
         routes::health::healthz,
         routes::health::readyz,
+        crate::metrics::scrape_as_admin,
         routes::auth::login,
         routes::auth::refresh,
         routes::auth::logout,
@@ -79,7 +80,7 @@ const DESCRIPTION: &str = r#"Kontor turns helpdesk tickets and technicians' time
     ),
     modifiers(&SecuritySchemes),
     tags(
-        (name = "operations", description = "Health and readiness probes"),
+        (name = "operations", description = "Health and readiness probes, metrics"),
         (name = "auth", description = "Login, tokens, the current principal"),
         (name = "users", description = "Employee accounts (admin)"),
         (name = "api-clients", description = "Machine credentials with scopes (admin)"),

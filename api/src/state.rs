@@ -1,10 +1,11 @@
 //! Shared application state handed to every handler.
 
 use crate::config::Config;
+use crate::metrics::Metrics;
 use crate::tokens::TokenKeys;
 use persistence::Store;
 
-/// What handlers share: the store, token keys and configuration.
+/// What handlers share: the store, token keys, configuration and metrics.
 pub struct AppState {
     /// Storage.
     pub store: Store,
@@ -14,4 +15,6 @@ pub struct AppState {
     pub api_key_pepper: Vec<u8>,
     /// The configuration the server started with.
     pub config: Config,
+    /// The server's metrics (`GET /metrics`).
+    pub metrics: Metrics,
 }

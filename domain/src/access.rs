@@ -103,6 +103,8 @@ pub enum Permission {
     ManageInvoices,
     /// Acknowledge the export of an invoice to accounting.
     ExportInvoices,
+    /// Read the operational metrics on the API port (`GET /metrics` without a metrics bind).
+    ReadMetrics,
 }
 
 impl Permission {
@@ -115,7 +117,8 @@ impl Permission {
             Permission::ManageUsers
             | Permission::ManageApiClients
             | Permission::ReadAuditLog
-            | Permission::ManageCustomFields => any(&[Role::Admin]),
+            | Permission::ManageCustomFields
+            | Permission::ReadMetrics => any(&[Role::Admin]),
             Permission::ReadCatalog | Permission::ReadProjects | Permission::ReadTickets | Permission::ReadBookings => {
                 !roles.is_empty()
             }
@@ -162,7 +165,8 @@ impl Permission {
             | Permission::OverrideRates
             | Permission::ReadBilling
             | Permission::ManageBilling
-            | Permission::ManageInvoices => false,
+            | Permission::ManageInvoices
+            | Permission::ReadMetrics => false,
         }
     }
 }

@@ -50,7 +50,7 @@ pub use customers::{Contact, ContactData, Customer, CustomerData, CustomerFilter
 pub use error::StoreError;
 pub use idempotency::{IdempotencyBegin, StoredResponse};
 pub use page::{Page, PageRequest};
-pub use store::{Backend, Store, StoreOptions};
+pub use store::{Backend, PoolStatus, Store, StoreOptions};
 pub use users::{NewUser, User, UserData};
 
 /// Result of a store operation.

@@ -37,6 +37,24 @@ impl std::fmt::Debug for StoreOptions {
     }
 }
 
+/// The connections of a store's pool at one moment (for the metrics endpoint).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Open connections, idle or in use.
+    pub size: u32,
+    /// Open connections waiting for work.
+    pub idle: u32,
+    /// Most connections the pool opens.
+    pub max: u32,
+}
+
+impl PoolStatus {
+    /// Open connections currently lent to a query or transaction.
+    pub fn in_use(&self) -> u32 {
+        self.size.saturating_sub(self.idle)
+    }
+}
+
 /// Kontor's storage. Cheap to clone (pools and the writer turn are shared).
 #[derive(Clone)]
 pub struct Store {
@@ -185,6 +203,15 @@ impl Store {
         Ok(())
     }
 
+    /// The pool's connections right now; reads counters only, never waits for the database.
+    pub fn pool_status(&self) -> PoolStatus {
+        with_pool!(self, pool => PoolStatus {
+            size: pool.size(),
+            idle: u32::try_from(pool.num_idle()).unwrap_or(u32::MAX),
+            max: pool.options().get_max_connections(),
+        })
+    }
+
     /// Closes all connections (graceful shutdown).
     pub async fn close(&self) {
         with_pool!(self, pool => pool.close().await)
@@ -204,5 +231,35 @@ impl Store {
                 .fetch_one(pool)
                 .await?)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::test_support::fresh_store;
+
+    #[tokio::test]
+    async fn pool_status_counts_the_connections_lent_out() {
+        let t = fresh_store().await;
+        t.store.ping().await.expect("ping");
+        // A dropped connection goes back to the pool in a task of its own.
+        let mut idle = t.store.pool_status();
+        for _ in 0..100 {
+            if idle.in_use() == 0 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            idle = t.store.pool_status();
+        }
+        assert_eq!(idle.max, 2);
+        assert!((1..=idle.max).contains(&idle.size), "{idle:?}");
+        assert_eq!(idle.in_use(), 0, "{idle:?}");
+        let busy = with_pool!(t.store, pool => {
+            let _held = pool.acquire().await.expect("acquire");
+            t.store.pool_status()
+        });
+        assert_eq!(busy.in_use(), 1, "{busy:?}");
+        assert_eq!(busy.idle, busy.size - 1, "{busy:?}");
+        t.remove().await;
     }
 }

@@ -107,6 +107,9 @@ pub struct TestApp {
     pub db: TestDb,
     /// URL of the test's database (for direct store access, e.g. to mark positions billed).
     pub database_url: String,
+    /// `http://127.0.0.1:<port>` of the separate metrics listener, when the test asked for
+    /// one (`metrics_bind`).
+    pub metrics_address: Option<String>,
 }
 
 /// Starts a server with the default test configuration.
@@ -132,9 +135,10 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind a random port");
     let app = Application::build_with_listener(config, listener).await.expect("server starts");
     let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = app.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run_until_stopped());
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
-    let mut test_app = TestApp { address, client, admin_token: String::new(), db, database_url: url };
+    let mut test_app = TestApp { address, client, admin_token: String::new(), db, database_url: url, metrics_address };
     test_app.admin_token = test_app.token_for(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     test_app
 }

@@ -17,6 +17,7 @@ mod helpers;
 mod invoice_concurrency;
 mod invoice_runs;
 mod invoices;
+mod metrics;
 mod money_format;
 mod operations;
 mod process;
