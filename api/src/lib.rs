@@ -44,6 +44,9 @@ pub struct Application {
     port: u16,
     server: Server,
     store: Store,
+    /// The job worker (invoice runs, issuing a run's drafts), stopped with the server,
+    /// and the owner id of its leases.
+    worker: (tokio::task::JoinHandle<()>, String),
 }
 
 impl Application {
@@ -107,7 +110,17 @@ impl Application {
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
-        Ok(Application { port, server: server.run(), store })
+        let worker = persistence::jobs::JobWorker::new(
+            store.clone(),
+            persistence::jobs::WorkerOptions {
+                poll_interval: config.job_poll_interval,
+                lease: config.job_lease,
+                max_fee_periods: config.max_fee_periods_per_run,
+            },
+        );
+        let worker_owner = worker.owner().to_string();
+        let worker = (tokio::spawn(worker.run()), worker_owner);
+        Ok(Application { port, server: server.run(), store, worker })
     }
 
     /// The port the server listens on.
@@ -118,6 +131,13 @@ impl Application {
     /// Serves until SIGINT/SIGTERM (graceful: in-flight requests finish), then closes the pool.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        // A job stopped mid-customer rolls that customer back; releasing its lease lets the
+        // next worker (another node, or this one after a restart) resume it at once.
+        let (worker, owner) = self.worker;
+        worker.abort();
+        if let Err(e) = self.store.release_leases(&owner).await {
+            tracing::warn!(error = %e, "could not release the job worker's leases; they expire by themselves");
+        }
         tracing::info!("server stopped; closing database connections");
         self.store.close().await;
         result
