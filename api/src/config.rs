@@ -70,6 +70,11 @@ pub struct Config {
     /// Origins (`https://app.example.com`) whose browser code may call the API (CORS);
     /// empty means no CORS.
     pub cors_origins: Vec<String>,
+    /// Pause of the job worker between looks for queued work (`KONTOR_JOB_POLL_MS`).
+    pub job_poll_interval: Duration,
+    /// Lease of a job held by a worker (`KONTOR_JOB_LEASE_SECONDS`): a dead node's job is
+    /// resumed by another worker after at most this long.
+    pub job_lease: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -214,6 +219,8 @@ impl Config {
             .unwrap_or(domain::engine::DEFAULT_MAX_FEE_PERIODS as u64) as usize;
         let max_report_entries = number("KONTOR_MAX_REPORT_ENTRIES", 1, 1_000_000).unwrap_or(10_000) as usize;
         let login_max_accounts_per_ip = number("KONTOR_LOGIN_MAX_ACCOUNTS_PER_IP", 1, 100_000).unwrap_or(10) as i64;
+        let job_poll_interval = Duration::from_millis(number("KONTOR_JOB_POLL_MS", 10, 60_000).unwrap_or(200));
+        let job_lease = Duration::from_secs(number("KONTOR_JOB_LEASE_SECONDS", 2, 3600).unwrap_or(30));
 
         let trust_proxy_headers = match var("KONTOR_TRUST_PROXY_HEADERS").as_deref() {
             None | Some("false") | Some("0") => false,
@@ -287,6 +294,8 @@ impl Config {
             max_fee_periods_per_run,
             max_report_entries,
             cors_origins,
+            job_poll_interval,
+            job_lease,
         })
     }
 }

@@ -47,6 +47,9 @@ pub struct Application {
     /// The separate metrics listener (`KONTOR_METRICS_BIND`) and its port.
     metrics: Option<(u16, Server)>,
     store: Store,
+    /// The job worker (invoice runs, issuing a run's drafts), stopped with the server,
+    /// and the owner id of its leases.
+    worker: (tokio::task::JoinHandle<()>, String),
 }
 
 impl Application {
@@ -133,7 +136,17 @@ impl Application {
         if let Some(workers) = config.workers {
             server = server.workers(workers);
         }
-        Ok(Application { port, server: server.run(), metrics, store })
+        let worker = persistence::jobs::JobWorker::new(
+            store.clone(),
+            persistence::jobs::WorkerOptions {
+                poll_interval: config.job_poll_interval,
+                lease: config.job_lease,
+                max_fee_periods: config.max_fee_periods_per_run,
+            },
+        );
+        let worker_owner = worker.owner().to_string();
+        let worker = (tokio::spawn(worker.run()), worker_owner);
+        Ok(Application { port, server: server.run(), metrics, store, worker })
     }
 
     /// The port the server listens on.
@@ -169,6 +182,13 @@ impl Application {
             }
         };
         let (result, ()) = tokio::join!(api, metrics);
+        // A job stopped mid-customer rolls that customer back; releasing its lease lets the
+        // next worker (another node, or this one after a restart) resume it at once.
+        let (worker, owner) = self.worker;
+        worker.abort();
+        if let Err(e) = self.store.release_leases(&owner).await {
+            tracing::warn!(error = %e, "could not release the job worker's leases; they expire by themselves");
+        }
         tracing::info!("server stopped; closing database connections");
         self.store.close().await;
         result

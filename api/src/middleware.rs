@@ -157,7 +157,8 @@ pub async fn list_scope(
 const REPLAYED_HEADERS: [header::HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::ETAG];
 
 /// `Idempotency-Key` on POST: the first response is stored and replayed for the same
-/// key and body; the same key with another body is answered with 422.
+/// key and body (a `202 Accepted` job by its handler, with the job's current state); the
+/// same key with another body is answered with 422.
 pub async fn idempotency(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -211,6 +212,11 @@ pub async fn idempotency(
             "this Idempotency-Key was already used with a different request; use a new key".into(),
         ))),
         Ok(IdempotencyBegin::InProgress) => Ok(req.error_response(ApiError::IdempotencyInProgress)),
+        // An accepted job (202) is answered as it is now, not as it was: its handler finds
+        // the job by the key and creates nothing new.
+        Ok(IdempotencyBegin::Replay(stored)) if stored.status == StatusCode::ACCEPTED.as_u16() => {
+            Ok(next.call(req).await?.map_into_boxed_body())
+        }
         Ok(IdempotencyBegin::Replay(stored)) => {
             let mut res = HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
             for (name, value) in &stored.headers {

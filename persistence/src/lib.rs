@@ -29,6 +29,7 @@ pub mod expenses;
 mod idempotency;
 pub mod invoice_runs;
 pub mod invoices;
+pub mod jobs;
 pub mod page;
 pub mod postgres;
 pub mod projects;

@@ -128,6 +128,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         "KONTOR_ADMIN_PASSWORD" => Some(ADMIN_PASSWORD.into()),
         "KONTOR_WORKERS" => Some("1".into()),
         "KONTOR_DB_MAX_CONNECTIONS" => Some("4".into()),
+        "KONTOR_JOB_POLL_MS" => Some("20".into()),
         _ => None,
     })
     .expect("test configuration is valid");
@@ -243,6 +244,43 @@ impl TestApp {
         res.json().await.expect("json")
     }
 
+    /// Commits an invoice run as admin (`body` must say `mode: commit`) and returns the
+    /// finished run: a 201 as it is, a 202 (runs over all customers are jobs) by
+    /// following its Location until the run has finished ([`TestApp::wait_for_job`]).
+    pub async fn commit_run_and_wait(&self, body: &Value) -> Value {
+        let res = self.post("/api/v1/invoice-runs", &self.admin_token, body).await;
+        match res.status() {
+            StatusCode::CREATED | StatusCode::OK => res.json().await.expect("json"),
+            StatusCode::ACCEPTED => {
+                let location = location_of(&res);
+                let queued: Value = res.json().await.expect("json");
+                assert!(["queued", "running"].contains(&queued["status"].as_str().unwrap_or("")), "{queued}");
+                self.wait_for_job(&location).await
+            }
+            other => panic!("commit: {other} {}", res.text().await.unwrap_or_default()),
+        }
+    }
+
+    /// Polls a job resource (a run, a run's issue job) as admin until its `status` is no
+    /// longer `queued` or `running`; returns it. Panics after 60 s.
+    pub async fn wait_for_job(&self, location: &str) -> Value {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let res = self.get(location, &self.admin_token).await;
+            assert_eq!(res.status(), StatusCode::OK, "poll {location}");
+            let unfinished = res.headers().contains_key("retry-after");
+            let job: Value = res.json().await.expect("json");
+            let status = job["status"].as_str().unwrap_or("").to_string();
+            if !["queued", "running"].contains(&status.as_str()) {
+                assert!(!unfinished, "a finished job has no Retry-After: {job}");
+                return job;
+            }
+            assert!(unfinished, "an unfinished job says when to poll again: {job}");
+            assert!(std::time::Instant::now() < deadline, "job at {location} did not finish: {job}");
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Number of audit entries (all, or of one entity type).
     pub async fn audit_count(&self, entity_type: Option<&str>) -> usize {
         let mut total = 0;
@@ -283,6 +321,11 @@ impl TestApp {
             }
         }
     }
+}
+
+/// The `Location` header of a response (panics without one).
+pub fn location_of(res: &Response) -> String {
+    res.headers().get("location").and_then(|v| v.to_str().ok()).expect("Location header").to_string()
 }
 
 /// Reads a problem response and checks its status and media type.

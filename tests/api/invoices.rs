@@ -24,13 +24,14 @@ pub async fn book(app: &TestApp, body: Value) -> Value {
     res.json().await.unwrap()
 }
 
-/// Commits a run as admin; panics unless 201.
+/// Commits a run as admin and returns it finished (a run over all customers is a job:
+/// followed until it has finished); panics unless it was created.
 pub async fn commit(app: &TestApp, body: Value) -> Value {
     let mut body = body;
     body["mode"] = json!("commit");
-    let res = app.post("/api/v1/invoice-runs", &app.admin_token, &body).await;
-    assert_eq!(res.status(), StatusCode::CREATED, "commit: {}", res.text().await.unwrap_or_default());
-    res.json().await.unwrap()
+    let run = app.commit_run_and_wait(&body).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    run
 }
 
 /// Reads an invoice as admin.
@@ -74,7 +75,7 @@ async fn a_committed_run_creates_a_draft_that_reserves_its_positions_and_a_secon
     let app = spawn_app().await;
     let (customer, _, bookings) = two_bookings(&app).await;
     let run = commit(&app, json!({"scope": "all", "period_start": "2026-11-01", "period_end": "2026-11-30"})).await;
-    assert_eq!(run["status"], "completed");
+    assert_eq!(run["status"], "succeeded");
     assert_eq!(run["mode"], "commit");
     assert_eq!(run["customers_billed"], 1);
     assert_eq!(run["invoices_created"], 1);

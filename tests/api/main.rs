@@ -24,6 +24,7 @@ mod process;
 mod projects;
 mod proof_of_service;
 mod rates;
+mod run_jobs;
 mod settlements;
 mod teams;
 mod tickets;

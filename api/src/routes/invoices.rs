@@ -619,7 +619,7 @@ pub struct IssueIn {
     pub issue_date: Option<Date>,
 }
 
-fn issue_options(b: IssueIn, default_series: &str) -> Result<IssueOptions, ApiError> {
+pub(crate) fn issue_options(b: IssueIn, default_series: &str) -> Result<IssueOptions, ApiError> {
     let series = b.series.unwrap_or_else(|| default_series.to_string());
     if !invoice::valid_series(&series) {
         return Err(ApiError::invalid(

@@ -1,10 +1,16 @@
-//! Invoice runs and what is ready to invoice. `POST /invoice-runs` runs the billing engine
-//! over the open positions in scope, customer by customer: `mode=preview` returns the
-//! invoices it would create with every line plus the blocking problems — writing nothing;
-//! `mode=commit` stores them as draft invoices that reserve their positions, one
-//! transaction per customer, and records the run (the work is in
-//! [`persistence::invoice_runs`]). "Ready to invoice" uses the same engine to value the
-//! open billable work per customer, contract, project and ticket.
+//! Invoice runs. `POST /invoice-runs` runs the billing engine over the open positions in
+//! scope, customer by customer: `mode=preview` returns the invoices it would create with
+//! every line plus the blocking problems — writing nothing; `mode=commit` stores them as
+//! draft invoices that reserve their positions, one transaction per customer, and records
+//! the run (the work is in [`persistence::invoice_runs`]). A commit over all customers is
+//! a job (202, polled at its Location; [`jobs`] has cancelling and issuing the drafts);
+//! [`ready`] values the open billable work with the same engine.
+
+mod jobs;
+mod ready;
+
+pub use jobs::{IssueJobOut, IssueProblemOut};
+pub use ready::{ReadyItem, ReadyQuery, ReadyToInvoice};
 
 use crate::auth::Principal;
 use crate::dto::{date_text, timestamp, DecimalString};
@@ -19,10 +25,9 @@ use domain::position::PositionRef;
 use domain::{BillingMode, Permission};
 use persistence::billing::{BillingSetup, InputParams, PositionScope};
 use persistence::invoice_runs::{InvoiceRun, RunPlan, RunResult, RunScope as PlanScope, RunStart, StartedVia};
+use persistence::jobs::JobStatus;
 use persistence::PageRequest;
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use time::Date;
 use utoipa::{OpenApi, ToSchema};
 
@@ -35,7 +40,7 @@ async fn billing_setup(state: &AppState) -> Result<BillingSetup, ApiError> {
 
 /// OpenAPI paths of this module.
 #[derive(OpenApi)]
-#[openapi(paths(run, list_runs, get_run, ready), tags((name = "invoice-runs", description = "Invoice runs: what is ready to invoice, previews, and committed runs that create draft invoices")))]
+#[openapi(paths(run, list_runs, get_run, jobs::cancel_run, jobs::issue_run, jobs::get_run_issue, ready::ready), tags((name = "invoice-runs", description = "Invoice runs: what is ready to invoice, previews, and committed runs that create draft invoices (runs over all customers, and issuing a run's drafts, are jobs: 202 Accepted, then poll the Location)")))]
 pub struct Doc;
 
 /// What a run bills.
@@ -172,7 +177,16 @@ pub struct InvoiceRunOut {
     #[schema(value_type = String, format = Date)]
     pub period_end: String,
     pub status: RunStatus,
+    /// A cancel was requested: the run stops before its next customer (`status` becomes
+    /// `cancelled`).
+    pub cancel_requested: bool,
+    /// Why a `failed` run failed.
+    pub failure: Option<String>,
     pub started_by: StartedBy,
+    /// Customers in scope (`null` while queued).
+    pub customers_total: Option<i64>,
+    /// Customers done so far: billed, left out with problems, or with nothing to bill.
+    pub customers_done: i64,
     /// Customers that got drafts.
     pub customers_billed: i64,
     /// Customers left out because of blocking problems (see `problems`).
@@ -186,29 +200,56 @@ pub struct InvoiceRunOut {
     /// for proposals without lines (`kind: settlement`, no number, never in the accounting
     /// feed: they settle covered and non-billable work and close quota periods).
     pub invoice_ids: Vec<i64>,
-    /// Projects this call moved from `manager_done` to `billed` (their last open work is
-    /// in a draft now).
+    /// Projects the run moved from `manager_done` to `billed` (their last open work is in
+    /// a draft now).
     pub projects_billed: Vec<i64>,
     /// What the run created, per document: whom it bills, net and gross, lines and
     /// positions, and its status now.
     pub documents: Vec<RunDocumentOut>,
-    /// Why the run created nothing (`null` when it created documents).
+    /// Why the run created nothing (`null` when it created documents, and while it runs).
     pub empty_reason: Option<EmptyRunReason>,
+    /// When the run was recorded.
     #[schema(value_type = String, format = DateTime)]
-    pub started_at: String,
+    pub queued_at: String,
+    /// When billing started (`null` while queued).
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub started_at: Option<String>,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub finished_at: Option<String>,
+    /// Milliseconds from start to finish (so far, while running).
+    pub duration_ms: Option<u64>,
+    /// The latest job issuing the run's drafts (`POST /invoice-runs/{id}/issue`), if any.
+    pub issue: Option<IssueJobOut>,
 }
 
-/// Where a committed run is.
+/// Where a committed run (or an issue job) is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
-    /// Running, or interrupted while running: starting it again with the same
-    /// `Idempotency-Key` continues it.
+    /// Waiting for a worker (poll the run's Location).
+    Queued,
+    /// Being worked on. A run whose node died stays `running` until its lease expires
+    /// (30 s by default); then another worker resumes it after the last customer done.
     Running,
-    /// Every customer in scope was billed or left out with its problems.
-    Completed,
+    /// Every customer in scope was billed or left out with its problems (an issue job:
+    /// every draft was issued or listed as a problem).
+    Succeeded,
+    /// Given up (see `failure`): what was committed stays; run again to continue.
+    Failed,
+    /// Stopped on request between customers (invoices); what was committed stays.
+    Cancelled,
+}
+
+impl RunStatus {
+    fn of(status: JobStatus) -> RunStatus {
+        match status {
+            JobStatus::Queued => RunStatus::Queued,
+            JobStatus::Running => RunStatus::Running,
+            JobStatus::Succeeded => RunStatus::Succeeded,
+            JobStatus::Failed => RunStatus::Failed,
+            JobStatus::Cancelled => RunStatus::Cancelled,
+        }
+    }
 }
 
 /// One document of a run, summarised.
@@ -247,7 +288,7 @@ pub struct EmptyRunReason {
 impl EmptyRunReason {
     /// The reason of a run that created nothing; `None` when it created documents.
     fn of(run: &InvoiceRun, documents: usize) -> Option<Self> {
-        if documents > 0 || run.invoices_created > 0 {
+        if documents > 0 || run.invoices_created > 0 || !run.job_status().is_finished() {
             return None;
         }
         Some(if run.customers_blocked > 0 {
@@ -274,17 +315,15 @@ list_response!(InvoiceRunList, InvoiceRunOut, "A page of committed invoice runs,
 /// A run for the wire, with its documents read from the store. `created_now` are the
 /// documents a commit call created (a continued run lists only the new ones); a read
 /// lists all of the run's documents.
-async fn run_out(
-    state: &AppState,
-    run: InvoiceRun,
-    created_now: Option<Vec<i64>>,
-    projects_billed: Vec<i64>,
-) -> Result<InvoiceRunOut, ApiError> {
+async fn run_out(state: &AppState, run: InvoiceRun, created_now: Option<Vec<i64>>) -> Result<InvoiceRunOut, ApiError> {
     let documents = state.store.run_documents(run.id).await?;
     let invoice_ids = created_now.unwrap_or_else(|| documents.iter().map(|d| d.id).collect());
     let empty_reason = EmptyRunReason::of(&run, documents.len());
     let scope = serde_json::from_value(serde_json::Value::String(run.scope.clone())).unwrap_or(RunScope::All);
-    let status = if run.status == "completed" { RunStatus::Completed } else { RunStatus::Running };
+    let status = RunStatus::of(run.job_status());
+    let duration_ms = run.duration().map(|d| d.as_millis() as u64);
+    let issue = state.store.latest_run_issue(run.id).await?.map(IssueJobOut::of);
+    let queued_at = run.queued_at.as_ref().or(run.started_at.as_ref()).map(timestamp).unwrap_or_default();
     Ok(InvoiceRunOut {
         id: run.id,
         mode: RunMode::Commit,
@@ -294,7 +333,11 @@ async fn run_out(
         period_start: run.period_start.map(date_text),
         period_end: date_text(run.period_end),
         status,
+        cancel_requested: run.cancel_requested,
+        failure: run.failure,
         started_by: StartedBy { kind: run.started_by_type, id: run.started_by_id, name: run.started_by_name },
+        customers_total: run.customers_total,
+        customers_done: run.customers_done,
         customers_billed: run.customers_billed,
         customers_blocked: run.customers_blocked,
         invoices_created: run.invoices_created,
@@ -312,7 +355,7 @@ async fn run_out(
             })
             .collect(),
         invoice_ids,
-        projects_billed,
+        projects_billed: run.projects_billed.0,
         documents: documents
             .into_iter()
             .map(|d| RunDocumentOut {
@@ -329,8 +372,11 @@ async fn run_out(
             })
             .collect(),
         empty_reason,
-        started_at: timestamp(&run.started_at),
+        queued_at,
+        started_at: run.started_at.as_ref().map(timestamp),
         finished_at: run.finished_at.as_ref().map(timestamp),
+        duration_ms,
+        issue,
     })
 }
 
@@ -345,15 +391,7 @@ async fn plan(state: &AppState, r: &RunRequest) -> Result<RunPlan, ApiError> {
             .ok_or_else(|| ApiError::invalid("scope_id", "required", "name the customer, contract, project or ticket"))
     };
     let unknown = |what: &str| ApiError::invalid("scope_id", "unknown_reference", format!("no such {what}"));
-    let mut params = InputParams {
-        period_start: r.period_start,
-        period_end: r.period_end,
-        scope: PositionScope::default(),
-        contract_id: None,
-        partial: false,
-        per_booking: false,
-    };
-    let (scope, customers) = match r.scope {
+    let scope = match r.scope {
         RunScope::All => {
             if r.scope_id.is_some() {
                 return Err(ApiError::invalid(
@@ -362,44 +400,39 @@ async fn plan(state: &AppState, r: &RunRequest) -> Result<RunPlan, ApiError> {
                     "a run over all customers takes no scope_id",
                 ));
             }
-            (PlanScope::All, store.customers_to_bill(r.period_end).await?)
+            PlanScope::All
         }
         RunScope::Customer => {
             let c = id()?;
             store.customer_ref(c).await?.ok_or_else(|| unknown("customer"))?;
-            (PlanScope::Customer(c), vec![c])
+            PlanScope::Customer(c)
         }
         RunScope::Contract => {
             let c = id()?;
-            let (customer, archived) = store.contract_ref(c).await?.ok_or_else(|| unknown("contract"))?;
+            let (_, archived) = store.contract_ref(c).await?.ok_or_else(|| unknown("contract"))?;
             if archived {
                 return Err(ApiError::invalid("scope_id", "archived", "the contract is archived"));
             }
-            params.contract_id = Some(c);
-            (PlanScope::Contract(c), vec![customer])
+            PlanScope::Contract(c)
         }
         RunScope::Project => {
             let p = id()?;
             let project = store.project_ref(p).await?.ok_or_else(|| unknown("project"))?;
-            let customer = project.customer_id.filter(|_| !project.internal).ok_or_else(|| {
-                ApiError::invalid("scope_id", "internal_project", "internal projects are never invoiced")
-            })?;
-            params.scope.project_id = Some(p);
-            params.partial = true;
-            (PlanScope::Project(p), vec![customer])
+            if project.internal || project.customer_id.is_none() {
+                return Err(ApiError::invalid("scope_id", "internal_project", "internal projects are never invoiced"));
+            }
+            PlanScope::Project(p)
         }
         RunScope::Ticket => {
             let t = id()?;
             let ticket = store.ticket_ref(t).await?.ok_or_else(|| unknown("ticket"))?;
-            let customer = ticket.customer_id.ok_or_else(|| {
-                ApiError::invalid("scope_id", "internal_project", "the ticket has no customer to invoice")
-            })?;
-            params.scope.ticket_id = Some(t);
-            params.partial = true;
-            (PlanScope::Ticket(t), vec![customer])
+            if ticket.customer_id.is_none() {
+                return Err(ApiError::invalid("scope_id", "internal_project", "the ticket has no customer to invoice"));
+            }
+            PlanScope::Ticket(t)
         }
     };
-    Ok(RunPlan { scope, customers, params })
+    Ok(store.run_plan(scope, r.period_start, r.period_end).await?)
 }
 
 /// Run an invoice run: preview or commit.
@@ -419,18 +452,32 @@ async fn plan(state: &AppState, r: &RunRequest) -> Result<RunPlan, ApiError> {
 ///   their positions — a second run does not take them, and a position is in at most one
 ///   invoice that is not cancelled (enforced by the database, also across nodes). Customers
 ///   with blocking problems get no draft and are listed in `problems`. The run is recorded
-///   (`GET /invoice-runs/{id}`): the answer lists each document created (`documents`:
-///   customer, net, gross, lines, positions) and, when none was, why (`empty_reason`:
-///   `nothing_open` or `all_blocked`). With `Idempotency-Key`, a retry creates nothing new.
-///   A committed run that puts the last open positions of a `manager_done` project into a
-///   draft moves the project to `billed`. Billing role only.
+///   (`GET /invoice-runs/{id}`): it lists each document created (`documents`: customer,
+///   net, gross, lines, positions) and, when none was, why (`empty_reason`: `nothing_open`
+///   or `all_blocked`). A committed run that puts the last open positions of a
+///   `manager_done` project into a draft moves the project to `billed`. Billing role only.
+///
+/// A commit over **all customers is a job**: the answer is `202 Accepted` with the run
+/// record (`status: queued`), `Location: /api/v1/invoice-runs/{id}` and `Retry-After`
+/// (seconds). Poll the Location until `status` is `succeeded`, `failed` or `cancelled`;
+/// `customers_done` / `customers_total` show the progress. A worker bills the customers
+/// in id order; when its node dies another worker resumes the run after the last customer
+/// done (no position is billed twice). `POST /invoice-runs/{id}/cancel` stops it between
+/// customers. A commit of one customer, contract, project or ticket answers `201` with the
+/// finished run.
+///
+/// With `Idempotency-Key` a retry creates no second run: it answers with the run's
+/// current record (`202` while it runs, `200` once finished).
 #[utoipa::path(post, path = "/api/v1/invoice-runs", operation_id = "run_invoice_run", tag = "invoice-runs",
     request_body = RunRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe commit: the same key and body replay the first response, and a run interrupted by a crash is continued; the same key with another body is 422")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Retry-safe commit: the same key and body create no second run and answer with its current record; a run interrupted by a crash is continued; the same key with another body is 422")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Preview, or the replay of a completed committed run", body = RunPreview),
-        (status = 201, description = "Committed run", body = InvoiceRunOut, headers(("Location" = String)))))]
+        (status = 200, description = "Preview, or the replay of a finished committed run", body = RunPreview),
+        (status = 201, description = "Committed run (one customer, contract, project or ticket), finished", body = InvoiceRunOut, headers(("Location" = String))),
+        (status = 202, description = "Committed run over all customers, queued as a job (or a replay while it runs): poll the Location", body = InvoiceRunOut,
+            headers(("Location" = String, description = "The run: poll it until its status is succeeded, failed or cancelled"),
+                    ("Retry-After" = i64, description = "Seconds to wait before polling")))))]
 pub async fn run(
     req: HttpRequest,
     p: Principal,
@@ -453,22 +500,40 @@ pub async fn run(
         }
     }
     let plan = plan(&state, &r).await?;
-    let setup = billing_setup(&state).await?;
     if r.mode == RunMode::Preview {
+        let setup = billing_setup(&state).await?;
         return Ok(HttpResponse::Ok().json(preview(&state, &setup, &r, &plan).await?));
     }
+    commit(&req, &p, &state, &plan).await
+}
+
+/// Commits a planned run: over all customers queued as a job (202), else in this request
+/// (201); a replay of the same idempotency key answers with the run as it is now.
+async fn commit(req: &HttpRequest, p: &Principal, state: &AppState, plan: &RunPlan) -> Result<HttpResponse, ApiError> {
     let idempotency =
         req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(|k| (p.key(), k.to_string()));
-    let actor = p.actor(&req);
+    let actor = p.actor(req);
     let start = RunStart { via: StartedVia::Api, actor: &actor, idempotency };
-    let RunResult { run, invoice_ids, projects_billed, replayed } =
-        state.store.commit_run(&setup, &plan, &start).await?;
+    if plan.scope == PlanScope::All {
+        let (run, _) = state.store.queue_run(plan, &start).await?;
+        let finished = run.job_status().is_finished();
+        let out = run_out(state, run, None).await?;
+        return Ok(jobs::job_response(
+            finished,
+            StatusCode::ACCEPTED,
+            &format!("/api/v1/invoice-runs/{}", out.id),
+            &out,
+        ));
+    }
+    let setup = billing_setup(state).await?;
+    let RunResult { run, invoice_ids, replayed, .. } = state.store.commit_run(&setup, plan, &start).await?;
     let location = format!("/api/v1/invoice-runs/{}", run.id);
-    let status = if replayed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok(created_at(
-        HttpResponse::build(status).json(run_out(&state, run, Some(invoice_ids), projects_billed).await?),
-        &location,
-    ))
+    let finished = run.job_status().is_finished();
+    let out = run_out(state, run, Some(invoice_ids)).await?;
+    if replayed {
+        return Ok(jobs::job_response(finished, StatusCode::ACCEPTED, &location, &out));
+    }
+    Ok(created_at(HttpResponse::Created().json(out), &location))
 }
 
 async fn preview(
@@ -587,207 +652,36 @@ pub async fn list_runs(
     let page = state.store.list_runs(&page).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for run in page.items {
-        items.push(run_out(&state, run, None, Vec::new()).await?);
+        items.push(run_out(&state, run, None).await?);
     }
     Ok(HttpResponse::Ok().json(InvoiceRunList { items, next_cursor: page.next.map(|k| encode_cursor(&k)) }))
 }
 
-/// Read a committed run: its parameters, who started it, what it produced and which
-/// customers it left out with which problems.
+/// Read a committed run: its parameters, who started it, its status and progress (poll
+/// this while a run is `queued` or `running`; `Retry-After` says when to look again),
+/// what it produced and which customers it left out with which problems.
 #[utoipa::path(get, path = "/api/v1/invoice-runs/{id}", operation_id = "get_invoice_run", tag = "invoice-runs",
     params(("id" = i64, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, body = InvoiceRunOut)))]
+        (status = 200, body = InvoiceRunOut, headers(("Retry-After" = i64, description = "While the run is queued or running: seconds to wait before polling again")))))]
 pub async fn get_run(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadInvoices)?;
     let id = path_id(&req, "id")?;
     let run = state.store.get_run(id).await.map_err(crate::error::not_found("invoice run"))?;
-    Ok(HttpResponse::Ok().json(run_out(&state, run, None, Vec::new()).await?))
-}
-
-/// Open billable work of one customer, contract, project or ticket.
-#[derive(Debug, Default, Serialize, ToSchema)]
-pub struct ReadyItem {
-    /// Id of the customer, contract, project or ticket.
-    pub id: i64,
-    pub customer_id: i64,
-    /// Customer name, contract number or name, project name, or ticket number.
-    pub label: String,
-    /// Open billable bookings and expenses.
-    pub open_positions: usize,
-    /// Their actual minutes (bookings).
-    pub billable_minutes: i64,
-    /// What they would be invoiced at today (contract fees not included), in `currency`.
-    #[schema(value_type = String, example = "1250.00")]
-    pub unbilled_value: DecimalString,
-    /// ISO 4217.
-    pub currency: String,
-    /// Positions that cannot be priced yet (e.g. missing rate): see the run preview.
-    pub unpriced_positions: usize,
-}
-
-/// Everything with open billable work.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ReadyToInvoice {
-    #[schema(value_type = String, format = Date)]
-    pub as_of: String,
-    pub customers: Vec<ReadyItem>,
-    pub contracts: Vec<ReadyItem>,
-    pub projects: Vec<ReadyItem>,
-    pub tickets: Vec<ReadyItem>,
-    /// Pass as `cursor` (with the same `as_of`) for the next customers; `null` on the last
-    /// page.
-    pub next_cursor: Option<String>,
-}
-
-/// Parameters of "ready to invoice".
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct ReadyQuery {
-    /// Positions dated up to this day (default today).
-    #[param(value_type = Option<String>, format = Date)]
-    #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
-    pub as_of: Option<Date>,
-    /// Customers per page (1–200, default 50); their contracts, projects and tickets come
-    /// on the same page.
-    pub limit: Option<u32>,
-    /// `next_cursor` of the previous page.
-    pub cursor: Option<String>,
-}
-
-/// Ready to invoice: customers, contracts, projects and tickets with open billable
-/// positions, their minutes and their unbilled value at today's rates (the billing engine
-/// prices each position; contract fees are not included; covered work counts as 0).
-/// Paged by customer in id order: a page holds up to `limit` customers with open billable
-/// work and the contracts, projects and tickets of exactly these customers.
-#[utoipa::path(get, path = "/api/v1/billing/ready", operation_id = "ready_to_invoice", tag = "invoice-runs",
-    params(ReadyQuery),
-    security(("bearer" = [])),
-    responses(
-        (status = 200, body = ReadyToInvoice)))]
-pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery>) -> Result<HttpResponse, ApiError> {
-    p.require(Permission::ReadBilling)?;
-    let q = q.0;
-    let page_size = limit(q.limit)? as usize;
-    let after: Option<i64> = decode_cursor(q.cursor.as_deref())?;
-    let as_of = q.as_of.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
-    let setup = billing_setup(&state).await?;
-    let (mut customers, mut contracts, mut projects, mut tickets) =
-        (Vec::new(), BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
-    let mut next_cursor = None;
-    for customer_id in state.store.customers_to_bill(as_of).await?.into_iter().filter(|&c| after.is_none_or(|a| c > a))
-    {
-        if customers.len() == page_size {
-            next_cursor = customers.last().map(|c: &ReadyItem| encode_cursor(&c.customer_id));
-            break;
-        }
-        let params = InputParams {
-            period_start: None,
-            period_end: as_of,
-            scope: PositionScope::default(),
-            contract_id: None,
-            partial: true,
-            per_booking: true,
-        };
-        let cr = setup.customer_input(&state.store, customer_id, params).await?;
-        let billing = compute_customer(&setup.ctx, &cr.input);
-        let (input, customer) = (cr.input, cr.customer);
-        let currency = input.customer.currency.code().to_string();
-        let zero = DecimalString::money(Decimal::ZERO, input.customer.currency);
-        // Each position's priced value (per-booking detail: one position per line).
-        let mut value: BTreeMap<PositionRef, (Decimal, Option<i64>)> = BTreeMap::new();
-        for line in billing.proposals.iter().flat_map(|p| &p.lines) {
-            let owner = line.positions.iter().find(|p| !matches!(p, PositionRef::ContractFee { .. }));
-            if let Some(position) = owner {
-                let booking = match position {
-                    PositionRef::BookingField { booking_id, .. } => PositionRef::Booking { id: *booking_id },
-                    other => *other,
-                };
-                let entry = value.entry(booking).or_insert((Decimal::ZERO, line.contract_id));
-                entry.0 += line.net;
-            }
-        }
-        let unpriced: std::collections::BTreeSet<PositionRef> =
-            billing.problems.iter().filter_map(|p| p.position).collect();
-        let mut total = ReadyItem {
-            id: customer_id,
-            customer_id,
-            label: customer.data.name,
-            currency: currency.clone(),
-            unbilled_value: zero,
-            ..Default::default()
-        };
-        let add = |item: &mut ReadyItem, r: PositionRef, minutes: i64| {
-            let (net, _) = value.get(&r).copied().unwrap_or((Decimal::ZERO, None));
-            item.open_positions += 1;
-            item.billable_minutes += minutes;
-            item.unbilled_value.0 += net;
-            if unpriced.contains(&r) {
-                item.unpriced_positions += 1;
-            }
-        };
-        let blank = |id: i64, label: String| ReadyItem {
-            id,
-            customer_id,
-            label,
-            currency: currency.clone(),
-            unbilled_value: zero,
-            ..Default::default()
-        };
-        let positions = input
-            .bookings
-            .iter()
-            .filter(|b| b.billable)
-            .map(|b| (PositionRef::Booking { id: b.id }, i64::from(b.minutes), b.ticket.clone(), b.project_id))
-            .chain(
-                input
-                    .expenses
-                    .iter()
-                    .filter(|e| e.billable)
-                    .map(|e| (PositionRef::Expense { id: e.id }, 0, e.ticket.clone(), e.project_id)),
-            );
-        for (r, minutes, ticket, project) in positions {
-            add(&mut total, r, minutes);
-            if let Some(contract) = value.get(&r).and_then(|(_, c)| *c) {
-                let label = input
-                    .contracts
-                    .iter()
-                    .find(|c| c.contract.id == contract)
-                    .map(|c| c.contract.number.clone())
-                    .unwrap_or_default();
-                add(contracts.entry(contract).or_insert_with(|| blank(contract, label)), r, minutes);
-            }
-            if let Some(p) = project {
-                add(projects.entry(p).or_insert_with(|| blank(p, String::new())), r, minutes);
-            }
-            if let Some(t) = ticket {
-                add(tickets.entry(t.id).or_insert_with(|| blank(t.id, t.number.clone())), r, minutes);
-            }
-        }
-        if total.open_positions > 0 {
-            customers.push(total);
-        }
-    }
-    let mut projects: Vec<ReadyItem> = projects.into_values().collect();
-    for p in &mut projects {
-        if let Ok(project) = state.store.get_project(p.id).await {
-            p.label = project.data.name;
-        }
-    }
-    Ok(HttpResponse::Ok().json(ReadyToInvoice {
-        as_of: crate::dto::date_text(as_of),
-        customers,
-        contracts: contracts.into_values().collect(),
-        projects,
-        tickets: tickets.into_values().collect(),
-        next_cursor,
-    }))
+    let finished = run.job_status().is_finished();
+    Ok(jobs::polled(finished, &run_out(&state, run, None).await?))
 }
 
 /// Routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/invoice-runs").route(web::post().to(run)).route(web::get().to(list_runs)))
         .service(web::resource("/invoice-runs/{id}").route(web::get().to(get_run)))
-        .service(web::resource("/billing/ready").route(web::get().to(ready)));
+        .service(web::resource("/invoice-runs/{id}/cancel").route(web::post().to(jobs::cancel_run)))
+        .service(
+            web::resource("/invoice-runs/{id}/issue")
+                .route(web::post().to(jobs::issue_run))
+                .route(web::get().to(jobs::get_run_issue)),
+        )
+        .service(web::resource("/billing/ready").route(web::get().to(ready::ready)));
 }

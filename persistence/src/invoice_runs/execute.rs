@@ -1,0 +1,312 @@
+//! Billing a run's customers: one transaction per customer (read the engine input,
+//! compute, store the drafts with [`Store::create_drafts`]), in id order, a few at a time
+//! on PostgreSQL. Whoever bills — the request of a small run, or the job worker — holds
+//! the run's lease: a heartbeat renews it, and after each customer the progress is
+//! recorded (counters, problems, `last_customer_id`) with the lease renewed and the
+//! cancel flag read. A cancel stops the run before the next customer; a lost lease (a
+//! slow node whose run another worker took over) stops this holder without finishing.
+//!
+//! A customer with a blocking problem gets no draft and is listed in the run's problems;
+//! the others are committed. When what a computation read changes before its drafts are
+//! stored (another node's run, a draft deleted, a position edited), the customer is
+//! computed again.
+
+use super::{InvoiceRun, RunPlan, RunProblem, RunResult, RunStart};
+use crate::audit::Actor;
+use crate::billing::BillingSetup;
+use crate::invoices::{DraftBatch, DraftOutcome};
+use crate::jobs::{JobLease, JobSignal, JobStatus, JobTable, WorkEnd, DEFAULT_LEASE};
+use crate::{Result, Store};
+use futures_util::StreamExt;
+
+/// What billing one customer of a run did.
+enum CustomerOutcome {
+    /// Drafts stored.
+    Billed { invoice_ids: Vec<i64>, positions: usize },
+    /// Nothing to bill.
+    Nothing,
+    /// Kept out of the run: the engine's blocking problems, or positions that kept changing.
+    Blocked { problems: Vec<RunProblem> },
+}
+
+/// After how many customers a run refreshes the statistics of the invoice tables
+/// ([`Store::refresh_invoice_statistics`]): early, then as the tables grow.
+const REFRESH_STATISTICS_AFTER: [usize; 4] = [32, 256, 1024, 4096];
+
+/// How often a customer is computed again when its data changed meanwhile.
+const MAX_ATTEMPTS: usize = 5;
+
+/// The progress recorded after one customer.
+struct Step {
+    customer_id: i64,
+    billed: bool,
+    invoices: usize,
+    positions: usize,
+}
+
+impl Store {
+    /// Commits a run in the calling request (small scopes): records it held by this
+    /// request's lease, bills each customer of the plan, moves `manager_done` projects
+    /// whose last open positions it billed to `billed`, and marks it `succeeded`.
+    ///
+    /// With the idempotency key of an earlier run: a finished run is returned as it is
+    /// (`replayed`); an interrupted one whose lease expired is taken over and continued
+    /// after its last customer; one still held elsewhere is returned as it is.
+    pub async fn commit_run(&self, setup: &BillingSetup, plan: &RunPlan, start: &RunStart<'_>) -> Result<RunResult> {
+        let lease = JobLease::new(DEFAULT_LEASE);
+        let (mut run, new) = self.record_run(plan, start, Some(&lease)).await?;
+        if !new {
+            let claimed = match run.job_status().is_finished() {
+                true => None,
+                false => self.claim_job(JobTable::Runs, &lease, Some(run.id)).await?,
+            };
+            match claimed {
+                Some(id) => run = self.get_run(id).await?,
+                None => {
+                    let invoice_ids = self.run_invoice_ids(run.id).await?;
+                    return Ok(RunResult { run, invoice_ids, projects_billed: Vec::new(), replayed: true });
+                }
+            }
+        }
+        let (invoice_ids, projects_billed, _) = self.execute_run(setup, plan, &run, &lease).await?;
+        let run = self.get_run(run.id).await?;
+        Ok(RunResult { run, invoice_ids, projects_billed, replayed: false })
+    }
+
+    /// Runs a claimed run for the job worker: plans it from its record and bills the
+    /// customers after its last one done.
+    pub(crate) async fn run_job(&self, run: &InvoiceRun, lease: &JobLease, max_fee_periods: usize) -> Result<()> {
+        let plan = self.plan_of(run).await?;
+        let mut setup = BillingSetup::load(self).await?;
+        setup.ctx.max_fee_periods = max_fee_periods;
+        let (_, _, end) = self.execute_run(&setup, &plan, run, lease).await?;
+        tracing::info!(run = run.id, end = ?end, "invoice run job ended");
+        Ok(())
+    }
+
+    /// Bills the customers of a held run after its last one done, with the heartbeat
+    /// running, and finishes the run (`succeeded` or `cancelled`) unless the lease was
+    /// lost. Returns the drafts created and the projects billed by this holder.
+    async fn execute_run(
+        &self,
+        setup: &BillingSetup,
+        plan: &RunPlan,
+        run: &InvoiceRun,
+        lease: &JobLease,
+    ) -> Result<(Vec<i64>, Vec<i64>, WorkEnd)> {
+        let signal = JobSignal::default();
+        if run.cancel_requested {
+            signal.cancel();
+        }
+        let work = self.bill_customers(setup, plan, run, lease, &signal);
+        let heartbeat = self.keep_lease(JobTable::Runs, run.id, lease, &signal);
+        let invoice_ids = tokio::select! {
+            out = work => out?,
+            never = heartbeat => match never {},
+        };
+        let end = WorkEnd::of(&signal);
+        let status = match end {
+            WorkEnd::LeaseLost => return Ok((invoice_ids, Vec::new(), end)),
+            WorkEnd::Cancelled => JobStatus::Cancelled,
+            WorkEnd::Done => JobStatus::Succeeded,
+        };
+        // Over all drafts of the run, also those of an interrupted earlier holder.
+        let projects_billed = self.bill_finished_projects(run.id, &run.actor()).await?;
+        if !projects_billed.is_empty() {
+            let mut all = self.get_run(run.id).await?.projects_billed.0;
+            all.extend(projects_billed.iter().filter(|p| !all.contains(p)).copied().collect::<Vec<_>>());
+            with_pool!(self, pool => sqlx::query("UPDATE invoice_runs SET projects_billed = $1 WHERE id = $2")
+                .bind(serde_json::to_string(&all)?).bind(run.id).execute(pool).await.map(|_| ())?);
+        }
+        self.finish_job(JobTable::Runs, run.id, lease, status, None).await?;
+        Ok((invoice_ids, projects_billed, end))
+    }
+
+    /// Bills the plan's customers after the run's last one done, in id order, until done
+    /// or `signal` says stop; records the progress after each. Returns the drafts created.
+    async fn bill_customers(
+        &self,
+        setup: &BillingSetup,
+        plan: &RunPlan,
+        run: &InvoiceRun,
+        lease: &JobLease,
+        signal: &JobSignal,
+    ) -> Result<Vec<i64>> {
+        let remaining: Vec<i64> =
+            plan.customers.iter().copied().filter(|&c| run.last_customer_id.is_none_or(|last| c > last)).collect();
+        self.set_customers_total(run.id, run.customers_done + remaining.len() as i64).await?;
+        let actor = run.actor();
+        let mut problems = run.problems.0.clone();
+        let mut invoice_ids = Vec::new();
+        // Customers are independent (one transaction each, optimistic checks): a few are
+        // billed at a time so that reading, computing and writing overlap. Outcomes are
+        // taken in plan order; no customer is started once the run is stopping.
+        let mut outcomes = futures_util::stream::iter(remaining)
+            .take_while(|_| std::future::ready(!signal.stopping()))
+            .map(|customer_id| {
+                let actor = &actor;
+                async move { (customer_id, self.bill_customer(setup, plan, run.id, actor, customer_id).await) }
+            })
+            .buffered(self.run_concurrency());
+        let mut done = 0usize;
+        while let Some((customer_id, outcome)) = outcomes.next().await {
+            done += 1;
+            if REFRESH_STATISTICS_AFTER.contains(&done) {
+                self.refresh_invoice_statistics().await?;
+            }
+            let mut step = Step { customer_id, billed: false, invoices: 0, positions: 0 };
+            let had_problems = problems.iter().any(|p| p.customer_id == customer_id);
+            problems.retain(|p| p.customer_id != customer_id);
+            match outcome? {
+                CustomerOutcome::Billed { invoice_ids: ids, positions } => {
+                    step = Step { billed: true, invoices: ids.len(), positions, ..step };
+                    invoice_ids.extend(ids);
+                }
+                CustomerOutcome::Nothing => {}
+                CustomerOutcome::Blocked { problems: found } => problems.extend(found),
+            }
+            let changed = had_problems || problems.last().is_some_and(|p| p.customer_id == customer_id);
+            if signal.lost() {
+                continue;
+            }
+            match self.record_progress(run.id, lease, &step, changed.then_some(&problems)).await? {
+                Some(true) => signal.cancel(),
+                Some(false) => {}
+                None => signal.lose(),
+            }
+        }
+        Ok(invoice_ids)
+    }
+
+    async fn set_customers_total(&self, run_id: i64, total: i64) -> Result<()> {
+        with_pool!(self, pool => sqlx::query("UPDATE invoice_runs SET customers_total = $1 WHERE id = $2")
+            .bind(total).bind(run_id).execute(pool).await.map(|_| ())?);
+        Ok(())
+    }
+
+    /// Records one customer done and renews the lease; `None` when the lease is lost,
+    /// else whether a cancel was requested. `problems` are the run's problems when they
+    /// changed.
+    async fn record_progress(
+        &self,
+        run_id: i64,
+        lease: &JobLease,
+        step: &Step,
+        problems: Option<&Vec<RunProblem>>,
+    ) -> Result<Option<bool>> {
+        let problems_json = problems.map(serde_json::to_string).transpose()?;
+        let blocked =
+            problems.map(|p| p.iter().map(|p| p.customer_id).collect::<std::collections::BTreeSet<_>>().len() as i64);
+        with_pool!(self, pool => Ok(sqlx::query_scalar::<_, bool>(
+            "UPDATE invoice_runs SET customers_done = customers_done + 1, last_customer_id = $1, \
+             customers_billed = customers_billed + $2, invoices_created = invoices_created + $3, \
+             positions_reserved = positions_reserved + $4, problems = COALESCE($5, problems), \
+             customers_blocked = COALESCE($6, customers_blocked), lease_expires_at = $7 \
+             WHERE id = $8 AND lease_owner = $9 AND status = 'running' RETURNING cancel_requested")
+            .bind(step.customer_id).bind(i64::from(step.billed)).bind(step.invoices as i64).bind(step.positions as i64)
+            .bind(problems_json).bind(blocked).bind(lease.expiry()).bind(run_id).bind(&lease.owner)
+            .fetch_optional(pool).await?))
+    }
+
+    /// Refreshes the planner statistics of the tables a run fills (PostgreSQL). A big first
+    /// run fills them from empty faster than autovacuum (if it runs at all) analyzes them,
+    /// and plans made for an empty `invoices` table — the foreign-key check of every
+    /// position inserted among them — scan the whole table per row.
+    async fn refresh_invoice_statistics(&self) -> Result<()> {
+        if let crate::store::Db::Postgres(pool) = &*self.db {
+            sqlx::query(
+                "ANALYZE invoices, invoice_lines, invoice_quota_entries, contract_fee_periods, customer_billing_state",
+            )
+            .execute(pool)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Customers billed at the same time by one run: PostgreSQL works on several
+    /// transactions at once; SQLite writes one at a time (billing two at once measured no
+    /// faster).
+    fn run_concurrency(&self) -> usize {
+        match self.backend() {
+            crate::Backend::Postgres => 3,
+            crate::Backend::Sqlite => 1,
+        }
+    }
+
+    /// Bills one customer of a run: reads its input, computes, and stores the drafts in
+    /// one transaction; computes again (up to [`MAX_ATTEMPTS`] times) when what it read
+    /// changed before the drafts were stored.
+    async fn bill_customer(
+        &self,
+        setup: &BillingSetup,
+        plan: &RunPlan,
+        run_id: i64,
+        actor: &Actor,
+        customer_id: i64,
+    ) -> Result<CustomerOutcome> {
+        let (scope_ticket_id, scope_project_id, scope_contract_id) = plan.scope.draft_scope();
+        for _ in 0..MAX_ATTEMPTS {
+            let cr = setup.customer_input(self, customer_id, plan.params).await?;
+            let billing = domain::engine::compute_customer(&setup.ctx, &cr.input);
+            if !billing.is_committable() {
+                let problems = billing
+                    .problems
+                    .iter()
+                    .map(|p| RunProblem {
+                        customer_id,
+                        code: p.code.as_str().to_string(),
+                        message: p.message.clone(),
+                        position: p.position,
+                        contract_id: p.contract_id,
+                    })
+                    .collect();
+                return Ok(CustomerOutcome::Blocked { problems });
+            }
+            if billing.proposals.is_empty() {
+                return Ok(CustomerOutcome::Nothing);
+            }
+            let batch = DraftBatch {
+                run_id,
+                customer_id,
+                billing_version: cr.billing_version,
+                billing: &billing,
+                versions: &cr.versions,
+                scope_ticket_id,
+                scope_project_id,
+                scope_contract_id,
+                actor,
+            };
+            match self.create_drafts(&batch).await? {
+                DraftOutcome::Created { invoice_ids, positions } => {
+                    return Ok(CustomerOutcome::Billed { invoice_ids, positions })
+                }
+                DraftOutcome::Stale => continue,
+            }
+        }
+        Ok(CustomerOutcome::Blocked {
+            problems: vec![RunProblem {
+                customer_id,
+                code: "concurrent_change".into(),
+                message: format!(
+                    "the customer's positions kept changing during the run ({MAX_ATTEMPTS} attempts); run it again"
+                ),
+                position: None,
+                contract_id: None,
+            }],
+        })
+    }
+
+    /// Moves each `manager_done` project whose positions the run's drafts settle and which
+    /// has no open position left to `billed` ("PO abgerechnet"); returns the projects moved.
+    async fn bill_finished_projects(&self, run_id: i64, actor: &Actor) -> Result<Vec<i64>> {
+        let mut moved = Vec::new();
+        for project_id in self.projects_of_run(run_id).await? {
+            if self.project_open_positions(project_id).await? == 0
+                && self.mark_project_billed(project_id, actor).await?.is_some()
+            {
+                moved.push(project_id);
+            }
+        }
+        Ok(moved)
+    }
+}
