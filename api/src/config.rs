@@ -67,6 +67,10 @@ pub struct Config {
     /// Origins (`https://app.example.com`) whose browser code may call the API (CORS);
     /// empty means no CORS.
     pub cors_origins: Vec<String>,
+    /// How long an authenticated principal is reused without asking the database (zero:
+    /// never). Also how long another node's change of a user, session or key may take
+    /// to reach this node.
+    pub principal_cache_ttl: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -83,6 +87,7 @@ impl std::fmt::Debug for Config {
             .field("db_max_connections", &self.db_max_connections)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("workers", &self.workers)
+            .field("principal_cache_ttl", &self.principal_cache_ttl)
             .finish_non_exhaustive()
     }
 }
@@ -103,6 +108,12 @@ fn is_origin(o: &str) -> bool {
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
 pub struct ConfigError(pub Vec<String>);
+
+/// Default lifetime of a cached principal.
+pub const DEFAULT_PRINCIPAL_CACHE_TTL: Duration = Duration::from_secs(5);
+/// Longest lifetime of a cached principal: it bounds how late another node's change of a
+/// user or key takes effect here.
+pub const MAX_PRINCIPAL_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// Minimum length of a configured JWT secret.
 pub const MIN_SECRET_LEN: usize = 32;
@@ -237,6 +248,19 @@ impl Config {
             }
         }
 
+        let principal_cache_ttl = match var("KONTOR_PRINCIPAL_CACHE_TTL") {
+            None => DEFAULT_PRINCIPAL_CACHE_TTL,
+            Some(raw) => match humantime::parse_duration(raw.trim()) {
+                Ok(d) if d <= MAX_PRINCIPAL_CACHE_TTL => d,
+                _ => {
+                    errors.push(format!(
+                        "KONTOR_PRINCIPAL_CACHE_TTL: `{raw}` is not a duration from 0 (off) to 60s, like 5s or 500ms"
+                    ));
+                    DEFAULT_PRINCIPAL_CACHE_TTL
+                }
+            },
+        };
+
         let api_key_pepper = var("KONTOR_API_KEY_PEPPER");
         if api_key_pepper.as_ref().is_some_and(|p| p.len() < MIN_SECRET_LEN) {
             errors.push(format!("KONTOR_API_KEY_PEPPER: must be at least {MIN_SECRET_LEN} characters"));
@@ -268,6 +292,7 @@ impl Config {
             max_fee_periods_per_run,
             max_report_entries,
             cors_origins,
+            principal_cache_ttl,
         })
     }
 }
@@ -299,6 +324,20 @@ mod tests {
         for bad in ["*", "app.example.com", "https://app.example.com/spa", "ftp://x.example", "https://x:0"] {
             let err = cfg(&[("KONTOR_CORS_ORIGINS", bad)]).unwrap_err();
             assert!(err.to_string().contains("KONTOR_CORS_ORIGINS"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_principal_cache_lives_five_seconds_unless_set_and_zero_switches_it_off() {
+        assert_eq!(cfg(&[]).unwrap().principal_cache_ttl, Duration::from_secs(5));
+        assert_eq!(cfg(&[("KONTOR_PRINCIPAL_CACHE_TTL", "0")]).unwrap().principal_cache_ttl, Duration::ZERO);
+        assert_eq!(
+            cfg(&[("KONTOR_PRINCIPAL_CACHE_TTL", "500ms")]).unwrap().principal_cache_ttl,
+            Duration::from_millis(500)
+        );
+        for bad in ["forever", "-1s", "2m"] {
+            let err = cfg(&[("KONTOR_PRINCIPAL_CACHE_TTL", bad)]).unwrap_err();
+            assert!(err.to_string().contains("KONTOR_PRINCIPAL_CACHE_TTL"), "{bad}: {err}");
         }
     }
 

@@ -37,10 +37,13 @@ impl std::fmt::Debug for StoreOptions {
     }
 }
 
-/// Kontor's storage. Cheap to clone (pools are shared).
+/// Kontor's storage. Cheap to clone (pools and the credentials epoch are shared).
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: std::sync::Arc<Db>,
+    /// Counts committed changes of credentials made through this store (see
+    /// [`Store::credentials_epoch`]).
+    pub(crate) credentials: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of the store's backend.
@@ -108,7 +111,7 @@ impl Store {
                 redact(&opts.url)
             )));
         };
-        let store = Store { db: std::sync::Arc::new(db) };
+        let store = Store { db: std::sync::Arc::new(db), credentials: Default::default() };
         store.migrate().await?;
         Ok(store)
     }

@@ -18,6 +18,7 @@ mod invoice_runs;
 mod invoices;
 mod money_format;
 mod operations;
+mod principal_cache;
 mod process;
 mod projects;
 mod proof_of_service;
