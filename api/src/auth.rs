@@ -3,6 +3,7 @@
 //! every protected handler receives.
 
 use crate::error::ApiError;
+use crate::principal_cache::{KeyPrincipal, ReadMark};
 use crate::state::AppState;
 use actix_web::dev::Payload;
 use actix_web::http::header;
@@ -163,11 +164,17 @@ fn credential(req: &HttpRequest) -> Result<Option<Credential>, ApiError> {
 }
 
 /// Resolves the request's credential to a principal: `Ok(None)` when there is none.
+/// A fresh principal of the same session or key comes from [`AppState::principals`]
+/// without a database round trip ([`crate::principal_cache`] says how fresh).
 pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Option<Principal>, ApiError> {
     match credential(req)? {
         None => Ok(None),
         Some(Credential::Jwt(token)) => {
             let (user_id, session) = state.tokens.verify(&token)?;
+            let mark = ReadMark::new(state.store.credentials_epoch());
+            if let Some(principal) = state.principals.session(user_id, &session, mark.epoch()) {
+                return Ok(Some(principal));
+            }
             // The user and the liveness of the token's session in one query: a logout, a
             // password change, a deactivation or a reused refresh token ends the session and
             // with it every access token issued for it.
@@ -182,32 +189,50 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Option<
             if !user.active {
                 return Err(ApiError::Unauthenticated("the account is deactivated".into()));
             }
-            Ok(Some(Principal::User { id: user.id, email: user.email, name: user.name, roles: user.roles }))
+            let principal = Principal::User { id: user.id, email: user.email, name: user.name, roles: user.roles };
+            state.principals.remember_session(user_id, session, principal.clone(), mark);
+            Ok(Some(principal))
         }
         Some(Credential::ApiKey(key)) => {
-            let invalid = || ApiError::Unauthenticated("the API key is invalid or revoked".into());
-            let prefix = key
-                .strip_prefix(API_KEY_PREFIX)
-                .and_then(|rest| rest.split_once('_'))
-                .map(|(p, _)| p)
-                .ok_or_else(invalid)?;
-            let (client, stored_hash) = state.store.api_client_by_prefix(prefix).await?.ok_or_else(invalid)?;
-            let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&state.api_key_pepper)
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
-            mac.update(key.as_bytes());
-            let expected = hex_decode(&stored_hash).ok_or_else(invalid)?;
-            if mac.verify_slice(&expected).is_err() || client.revoked_at.is_some() {
-                return Err(invalid());
-            }
+            let mark = ReadMark::new(state.store.credentials_epoch());
+            let known = match state.principals.key(&key, mark.epoch()) {
+                Some(known) => known,
+                None => {
+                    let known = verify_api_key(state, &key).await?;
+                    state.principals.remember_key(key.clone(), known.clone(), mark);
+                    known
+                }
+            };
             // Record the use at most once a minute: a busy integration must not write on
             // every request.
             let now = time::OffsetDateTime::now_utc();
-            if client.last_used_at.as_ref().is_none_or(|t| now - t.0 >= time::Duration::minutes(1)) {
-                state.store.touch_api_client(client.id).await?;
+            if known.last_used_at.is_none_or(|t| now - t >= time::Duration::minutes(1)) {
+                state.store.touch_api_client(known.client_id).await?;
+                state.principals.key_used(&key, now);
             }
-            Ok(Some(Principal::ApiClient { id: client.id, name: client.name, scopes: client.scopes }))
+            Ok(Some(known.principal))
         }
     }
+}
+
+/// Looks the key up by its prefix and checks it against the stored keyed hash.
+async fn verify_api_key(state: &AppState, key: &str) -> Result<KeyPrincipal, ApiError> {
+    let invalid = || ApiError::Unauthenticated("the API key is invalid or revoked".into());
+    let prefix =
+        key.strip_prefix(API_KEY_PREFIX).and_then(|rest| rest.split_once('_')).map(|(p, _)| p).ok_or_else(invalid)?;
+    let (client, stored_hash) = state.store.api_client_by_prefix(prefix).await?.ok_or_else(invalid)?;
+    let mut mac =
+        <Hmac<Sha256> as Mac>::new_from_slice(&state.api_key_pepper).map_err(|e| ApiError::Internal(e.to_string()))?;
+    mac.update(key.as_bytes());
+    let expected = hex_decode(&stored_hash).ok_or_else(invalid)?;
+    if mac.verify_slice(&expected).is_err() || client.revoked_at.is_some() {
+        return Err(invalid());
+    }
+    Ok(KeyPrincipal {
+        client_id: client.id,
+        last_used_at: client.last_used_at.map(|t| t.0),
+        principal: Principal::ApiClient { id: client.id, name: client.name, scopes: client.scopes },
+    })
 }
 
 fn hex_decode(s: &str) -> Option<Vec<u8>> {

@@ -75,6 +75,10 @@ pub struct Config {
     /// Lease of a job held by a worker (`KONTOR_JOB_LEASE_SECONDS`): a dead node's job is
     /// resumed by another worker after at most this long.
     pub job_lease: Duration,
+    /// How long an authenticated principal is reused without asking the database (zero:
+    /// never). Also how long another node's change of a user, session or key may take
+    /// to reach this node.
+    pub principal_cache_ttl: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -92,6 +96,7 @@ impl std::fmt::Debug for Config {
             .field("db_max_connections", &self.db_max_connections)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("workers", &self.workers)
+            .field("principal_cache_ttl", &self.principal_cache_ttl)
             .finish_non_exhaustive()
     }
 }
@@ -112,6 +117,12 @@ fn is_origin(o: &str) -> bool {
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration:\n  - {}", .0.join("\n  - "))]
 pub struct ConfigError(pub Vec<String>);
+
+/// Default lifetime of a cached principal.
+pub const DEFAULT_PRINCIPAL_CACHE_TTL: Duration = Duration::from_secs(5);
+/// Longest lifetime of a cached principal: it bounds how late another node's change of a
+/// user or key takes effect here.
+pub const MAX_PRINCIPAL_CACHE_TTL: Duration = Duration::from_secs(60);
 
 /// Minimum length of a configured JWT secret.
 pub const MIN_SECRET_LEN: usize = 32;
@@ -262,6 +273,19 @@ impl Config {
             }
         }
 
+        let principal_cache_ttl = match var("KONTOR_PRINCIPAL_CACHE_TTL") {
+            None => DEFAULT_PRINCIPAL_CACHE_TTL,
+            Some(raw) => match humantime::parse_duration(raw.trim()) {
+                Ok(d) if d <= MAX_PRINCIPAL_CACHE_TTL => d,
+                _ => {
+                    errors.push(format!(
+                        "KONTOR_PRINCIPAL_CACHE_TTL: `{raw}` is not a duration from 0 (off) to 60s, like 5s or 500ms"
+                    ));
+                    DEFAULT_PRINCIPAL_CACHE_TTL
+                }
+            },
+        };
+
         let api_key_pepper = var("KONTOR_API_KEY_PEPPER");
         if api_key_pepper.as_ref().is_some_and(|p| p.len() < MIN_SECRET_LEN) {
             errors.push(format!("KONTOR_API_KEY_PEPPER: must be at least {MIN_SECRET_LEN} characters"));
@@ -296,6 +320,7 @@ impl Config {
             cors_origins,
             job_poll_interval,
             job_lease,
+            principal_cache_ttl,
         })
     }
 }
@@ -338,6 +363,20 @@ mod tests {
         for bad in ["9464", "localhost:9464", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:8080"] {
             let err = cfg(&[("KONTOR_METRICS_BIND", bad)]).unwrap_err();
             assert!(err.to_string().contains("KONTOR_METRICS_BIND"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_principal_cache_lives_five_seconds_unless_set_and_zero_switches_it_off() {
+        assert_eq!(cfg(&[]).unwrap().principal_cache_ttl, Duration::from_secs(5));
+        assert_eq!(cfg(&[("KONTOR_PRINCIPAL_CACHE_TTL", "0")]).unwrap().principal_cache_ttl, Duration::ZERO);
+        assert_eq!(
+            cfg(&[("KONTOR_PRINCIPAL_CACHE_TTL", "500ms")]).unwrap().principal_cache_ttl,
+            Duration::from_millis(500)
+        );
+        for bad in ["forever", "-1s", "2m"] {
+            let err = cfg(&[("KONTOR_PRINCIPAL_CACHE_TTL", bad)]).unwrap_err();
+            assert!(err.to_string().contains("KONTOR_PRINCIPAL_CACHE_TTL"), "{bad}: {err}");
         }
     }
 

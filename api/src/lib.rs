@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod pagination;
+pub mod principal_cache;
 pub mod routes;
 pub mod state;
 pub mod tokens;
@@ -86,6 +87,7 @@ impl Application {
             store: store.clone(),
             tokens: TokenKeys::new(jwt_secret.as_bytes()),
             api_key_pepper: pepper.into_bytes(),
+            principals: principal_cache::PrincipalCache::new(config.principal_cache_ttl),
             config: config.clone(),
             metrics: metrics::Metrics::new(store.backend()),
         });

@@ -149,8 +149,7 @@ pub async fn list_scope(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
     let (path, query) = (req.path().to_string(), req.query_string().to_string());
-    crate::pagination::in_list_scope(&path, &query, async move { Ok(next.call(req).await?.map_into_boxed_body()) })
-        .await
+    crate::pagination::in_list_scope(path, query, async move { Ok(next.call(req).await?.map_into_boxed_body()) }).await
 }
 
 /// Header names replayed with an idempotent response.
@@ -163,9 +162,12 @@ pub async fn idempotency(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    if req.method() != Method::POST || !req.headers().contains_key("idempotency-key") {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
     let key = req.headers().get("idempotency-key").map(|v| v.to_str().map(str::to_string));
     let principal = req.extensions().get::<Principal>().map(Principal::key);
-    let (Some(key), Some(principal), true) = (key, principal, req.method() == Method::POST) else {
+    let (Some(key), Some(principal)) = (key, principal) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
     let key = match key {

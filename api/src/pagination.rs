@@ -22,9 +22,22 @@ pub fn limit(raw: Option<u32>) -> Result<u32, ApiError> {
 }
 
 tokio::task_local! {
-    /// The list a request reads: its path and query without `cursor` and `limit`
-    /// ([`list_fingerprint`]), set for the request by [`in_list_scope`].
-    static LIST: String;
+    /// The list a request reads, set for the request by [`in_list_scope`].
+    static LIST: ListScope;
+}
+
+/// The path and query of a request; their [`list_fingerprint`] is computed only when a
+/// cursor is made or read (most requests never do).
+struct ListScope {
+    path: String,
+    query: String,
+    fingerprint: std::cell::OnceCell<String>,
+}
+
+impl ListScope {
+    fn fingerprint(&self) -> String {
+        self.fingerprint.get_or_init(|| list_fingerprint(&self.path, &self.query)).clone()
+    }
 }
 
 /// A short fingerprint of the list a request reads: the path and every query parameter
@@ -48,10 +61,10 @@ pub fn list_fingerprint(path: &str, query: &str) -> String {
     URL_SAFE_NO_PAD.encode(&h.finalize()[..9])
 }
 
-/// Runs `fut` (a request's handling) with the list fingerprint of `path` and `query`, which
-/// [`encode_cursor`] and [`decode_cursor`] use.
-pub async fn in_list_scope<F: std::future::Future>(path: &str, query: &str, fut: F) -> F::Output {
-    LIST.scope(list_fingerprint(path, query), fut).await
+/// Runs `fut` (a request's handling) within the list of `path` and `query`, whose
+/// fingerprint [`encode_cursor`] and [`decode_cursor`] use.
+pub async fn in_list_scope<F: std::future::Future>(path: String, query: String, fut: F) -> F::Output {
+    LIST.scope(ListScope { path, query, fingerprint: std::cell::OnceCell::new() }, fut).await
 }
 
 /// A cursor: the position after which the next page starts and the list it belongs to.
@@ -64,7 +77,7 @@ struct Cursor<K> {
 
 /// Encodes the position after which the next page starts (bound to the current list).
 pub fn encode_cursor<K: Serialize>(key: &K) -> String {
-    let cursor = Cursor { k: key, l: LIST.try_with(Clone::clone).ok() };
+    let cursor = Cursor { k: key, l: LIST.try_with(ListScope::fingerprint).ok() };
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
 }
 
@@ -82,7 +95,7 @@ pub fn decode_cursor<K: DeserializeOwned>(cursor: Option<&str>) -> Result<Option
             "not a cursor of this list; pass `next_cursor` back unchanged",
         ));
     };
-    let current = LIST.try_with(Clone::clone).ok();
+    let current = LIST.try_with(ListScope::fingerprint).ok();
     if let (Some(made_for), Some(current)) = (&decoded.l, &current) {
         if made_for != current {
             return Err(ApiError::invalid(

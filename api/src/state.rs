@@ -2,10 +2,12 @@
 
 use crate::config::Config;
 use crate::metrics::Metrics;
+use crate::principal_cache::PrincipalCache;
 use crate::tokens::TokenKeys;
 use persistence::Store;
 
-/// What handlers share: the store, token keys, configuration and metrics.
+/// What handlers share: the store, token keys, the cache of principals, configuration and
+/// metrics.
 pub struct AppState {
     /// Storage.
     pub store: Store,
@@ -13,6 +15,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// Key of the keyed hash over API keys.
     pub api_key_pepper: Vec<u8>,
+    /// Recently authenticated principals (no database round trip while fresh).
+    pub principals: PrincipalCache,
     /// The configuration the server started with.
     pub config: Config,
     /// The server's metrics (`GET /metrics`).

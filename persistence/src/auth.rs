@@ -1,4 +1,6 @@
-//! Credentials state: refresh-token families, login attempts (rate limiting) and API clients.
+//! Credentials state: refresh-token families, login attempts (rate limiting), API clients,
+//! and the credentials epoch that tells caches of authenticated principals on this node
+//! that a user, session or API key changed.
 
 use crate::audit::Actor;
 use crate::page::{Page, PageRequest};
@@ -90,6 +92,20 @@ pub struct LoginFailures {
 }
 
 impl Store {
+    /// The credentials epoch: a number that grows whenever a change that can end or narrow
+    /// access commits through this store (any user change — roles, activity, password —,
+    /// an ended session, a revoked API key). A cache of principals read at one epoch is
+    /// stale once the epoch has moved. Other nodes' changes do not move it.
+    pub fn credentials_epoch(&self) -> u64 {
+        self.credentials.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Moves the credentials epoch; called after the change has committed, so that a
+    /// reader that sees the new epoch also sees the change.
+    pub(crate) fn credentials_changed(&self) {
+        self.credentials.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
     /// Stores a new refresh token (hash only) of a token family.
     pub async fn store_refresh_token(
         &self,
@@ -144,6 +160,9 @@ impl Store {
                 }
             }
         });
+        if out == RefreshOutcome::Reused {
+            self.credentials_changed();
+        }
         Ok(out)
     }
 
@@ -154,6 +173,9 @@ impl Store {
                 "UPDATE refresh_tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND family_id = \
                  (SELECT family_id FROM refresh_tokens WHERE token_hash = $2)")
                 .bind(DbTime::now()).bind(token_hash).execute(pool).await?;
+            if res.rows_affected() > 0 {
+                self.credentials_changed();
+            }
             Ok(res.rows_affected() > 0)
         })
     }
@@ -251,6 +273,7 @@ impl Store {
                 after
             }
         });
+        self.credentials_changed();
         Ok(client)
     }
 }

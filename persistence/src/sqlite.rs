@@ -35,6 +35,9 @@ pub(crate) async fn connect(url: &str, max: Option<u32>) -> Result<SqlitePool> {
         let res = SqlitePoolOptions::new()
             .max_connections(max.unwrap_or(DEFAULT_MAX_CONNECTIONS))
             .acquire_timeout(Duration::from_secs(10))
+            // A connection to a local file does not go stale: no ping (a round trip to the
+            // connection's worker thread) before every query.
+            .test_before_acquire(false)
             .connect_with(opts.clone())
             .await;
         match res {

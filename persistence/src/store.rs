@@ -55,7 +55,8 @@ impl PoolStatus {
     }
 }
 
-/// Kontor's storage. Cheap to clone (pools and the writer turn are shared).
+/// Kontor's storage. Cheap to clone (pools, the writer turn and the credentials epoch are
+/// shared).
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: std::sync::Arc<Db>,
@@ -63,6 +64,9 @@ pub struct Store {
     /// (first come, first served) instead of in SQLite's busy handler, which polls with
     /// sleeps of up to 100 ms and made busy writers wait far longer than the write takes.
     pub(crate) write_turns: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Counts committed changes of credentials made through this store (see
+    /// [`Store::credentials_epoch`]).
+    pub(crate) credentials: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 /// How long a write transaction waits for its turn (as long as SQLite's busy timeout).
@@ -135,7 +139,7 @@ impl Store {
                 redact(&opts.url)
             )));
         };
-        let store = Store { db: std::sync::Arc::new(db), write_turns: Default::default() };
+        let store = Store { db: std::sync::Arc::new(db), write_turns: Default::default(), credentials: Default::default() };
         store.migrate().await?;
         Ok(store)
     }

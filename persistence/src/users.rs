@@ -222,6 +222,8 @@ impl Store {
             audit!(tx, actor, "user", id, "update", Some(&before), Some(&after));
             after
         });
+        // Roles, activity, name or password changed: cached principals of this user are stale.
+        self.credentials_changed();
         Ok(out)
     }
 }

@@ -20,6 +20,7 @@ mod invoices;
 mod metrics;
 mod money_format;
 mod operations;
+mod principal_cache;
 mod process;
 mod projects;
 mod proof_of_service;
