@@ -99,6 +99,7 @@ impl Application {
         let metrics_on_api_port = config.metrics_bind.is_none();
         let max_body = config.max_body_bytes;
         let cors_origins = config.cors_origins.clone();
+        let observed = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -144,6 +145,9 @@ impl Application {
                 poll_interval: config.job_poll_interval,
                 lease: config.job_lease,
                 max_fee_periods: config.max_fee_periods_per_run,
+                on_run_ended: Some(std::sync::Arc::new(move |run: &persistence::invoice_runs::InvoiceRun| {
+                    metrics::observe_finished_run(&observed.metrics, run)
+                })),
             },
         );
         let worker_owner = worker.owner().to_string();

@@ -227,7 +227,18 @@ pub async fn record_requests(
     result
 }
 
-fn exposition(state: &AppState) -> Result<HttpResponse, ApiError> {
+/// Records a finished run (job or synchronous) in `metrics`: its duration from start to
+/// finish and the positions it put on drafts.
+pub fn observe_finished_run(metrics: &Metrics, run: &persistence::invoice_runs::InvoiceRun) {
+    if let (Some(started), Some(finished)) = (&run.started_at, &run.finished_at) {
+        let duration = (finished.0 - started.0).try_into().unwrap_or_default();
+        metrics.observe_run(duration, u64::try_from(run.positions_reserved).unwrap_or_default());
+    }
+}
+
+async fn exposition(state: &AppState) -> Result<HttpResponse, ApiError> {
+    // The queue is the database's (shared by every node): read when scraped.
+    state.metrics.set_job_queue_depth(state.store.job_queue_depth().await?);
     let text = state
         .metrics
         .render(state.store.pool_status())
@@ -237,7 +248,7 @@ fn exposition(state: &AppState) -> Result<HttpResponse, ApiError> {
 
 /// `GET /metrics` on the metrics listener: no credential, its address is the protection.
 pub async fn scrape(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    exposition(&state)
+    exposition(&state).await
 }
 
 /// Operational metrics (Prometheus text format)
@@ -254,7 +265,7 @@ pub async fn scrape(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
          body = Problem, content_type = "application/problem+json")))]
 pub async fn scrape_as_admin(principal: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     principal.require(Permission::ReadMetrics)?;
-    exposition(&state)
+    exposition(&state).await
 }
 
 #[cfg(test)]

@@ -313,8 +313,11 @@ impl Store {
     }
 }
 
+/// Told about a run job that ended (see [`WorkerOptions::on_run_ended`]).
+pub type RunObserver = std::sync::Arc<dyn Fn(&crate::invoice_runs::InvoiceRun) + Send + Sync>;
+
 /// How a server's job worker runs.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct WorkerOptions {
     /// Pause between looks for work when there was none.
     pub poll_interval: Duration,
@@ -322,6 +325,19 @@ pub struct WorkerOptions {
     pub lease: Duration,
     /// Most fee periods a run proposes per contract (the installation's bound).
     pub max_fee_periods: usize,
+    /// Told about every run job that ended (succeeded, cancelled or failed), e.g. for metrics.
+    pub on_run_ended: Option<RunObserver>,
+}
+
+impl std::fmt::Debug for WorkerOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerOptions")
+            .field("poll_interval", &self.poll_interval)
+            .field("lease", &self.lease)
+            .field("max_fee_periods", &self.max_fee_periods)
+            .field("on_run_ended", &self.on_run_ended.is_some())
+            .finish()
+    }
 }
 
 /// The background worker of one server: claims jobs and runs them one at a time.
@@ -368,6 +384,12 @@ impl JobWorker {
                 self.store.run_job(&run, &self.lease, self.options.max_fee_periods).await
             };
             self.settle(JobTable::Runs, id, run.attempts, result).await?;
+            if let Some(observe) = &self.options.on_run_ended {
+                let run = self.store.get_run(id).await?;
+                if run.job_status().is_finished() {
+                    observe(&run);
+                }
+            }
             return Ok(true);
         }
         if let Some(id) = self.store.claim_job(JobTable::Issues, &self.lease, None).await? {

@@ -139,7 +139,8 @@ impl Store {
                 redact(&opts.url)
             )));
         };
-        let store = Store { db: std::sync::Arc::new(db), write_turns: Default::default(), credentials: Default::default() };
+        let store =
+            Store { db: std::sync::Arc::new(db), write_turns: Default::default(), credentials: Default::default() };
         store.migrate().await?;
         Ok(store)
     }

@@ -205,3 +205,37 @@ async fn without_a_metrics_listener_only_admins_read_metrics_on_the_api_port() {
     assert_eq!((refused("401"), refused("403")), (1.0, 2.0));
     assert!(s.value("kontor_db_pool_max_connections", &[]) == 4.0);
 }
+
+#[tokio::test]
+async fn finished_invoice_runs_are_observed_whether_run_as_jobs_or_at_once() {
+    let app = spawn_app_with_metrics_listener().await;
+    let customer = app.create_customer(json!({"name": "Lauf GmbH"})).await["id"].as_i64().expect("id");
+    let runs = |s: &Scrape| s.value("kontor_invoice_run_duration_seconds_count", &[]);
+    let before = scrape(&app).await;
+    assert_eq!(runs(&before), 0.0);
+
+    // All customers: a job, observed by the worker when it ends.
+    let all = app.commit_run_and_wait(&json!({"mode": "commit", "scope": "all", "period_end": "2026-11-30"})).await;
+    assert_eq!(all["status"], "succeeded", "{all}");
+    let mut after_job = scrape(&app).await;
+    for _ in 0..50 {
+        if runs(&after_job) >= 1.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        after_job = scrape(&app).await;
+    }
+    assert_eq!(runs(&after_job), 1.0);
+
+    // One customer: committed at once (201), observed by the handler.
+    let one = app
+        .commit_run_and_wait(
+            &json!({"mode": "commit", "scope": "customer", "scope_id": customer, "period_end": "2026-11-30"}),
+        )
+        .await;
+    assert_eq!(one["status"], "succeeded", "{one}");
+    let after = scrape(&app).await;
+    assert_eq!(runs(&after), 2.0);
+    assert_eq!(after.value("kontor_invoice_run_positions_total", &[]), 0.0, "nothing was open");
+    assert_eq!(after.value("kontor_job_queue_depth", &[]), 0.0, "no job waits");
+}

@@ -92,9 +92,8 @@ impl BookingInsert for SqliteConnection {
         let mut rest = rows;
         while !rest.is_empty() {
             let (chunk, tail) = rest.split_at(batch_len(rest.len(), SQLITE_ROWS));
-            let head = format!(
-                "INSERT INTO bookings ({BOOKING_COLUMNS}, created_by, created_at, updated_at, version) VALUES"
-            );
+            let head =
+                format!("INSERT INTO bookings ({BOOKING_COLUMNS}, created_by, created_at, updated_at, version) VALUES");
             let sql = values_sql(&head, 17, chunk.len(), ", 1)") + " RETURNING *, 'open' AS state";
             let mut q = sqlx::query_as::<_, Booking>(&sql);
             for d in chunk {

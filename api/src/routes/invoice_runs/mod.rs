@@ -527,6 +527,9 @@ async fn commit(req: &HttpRequest, p: &Principal, state: &AppState, plan: &RunPl
     }
     let setup = billing_setup(state).await?;
     let RunResult { run, invoice_ids, replayed, .. } = state.store.commit_run(&setup, plan, &start).await?;
+    if !replayed {
+        crate::metrics::observe_finished_run(&state.metrics, &run);
+    }
     let location = format!("/api/v1/invoice-runs/{}", run.id);
     let finished = run.job_status().is_finished();
     let out = run_out(state, run, Some(invoice_ids)).await?;
