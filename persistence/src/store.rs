@@ -55,22 +55,14 @@ impl PoolStatus {
     }
 }
 
-/// Kontor's storage. Cheap to clone (pools, the writer turn and the credentials epoch are
-/// shared).
+/// Kontor's storage. Cheap to clone (pools and the credentials epoch are shared).
 #[derive(Clone)]
 pub struct Store {
     pub(crate) db: std::sync::Arc<Db>,
-    /// SQLite has one writer at a time: write transactions of this process take turns here
-    /// (first come, first served) instead of in SQLite's busy handler, which polls with
-    /// sleeps of up to 100 ms and made busy writers wait far longer than the write takes.
-    pub(crate) write_turns: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// Counts committed changes of credentials made through this store (see
     /// [`Store::credentials_epoch`]).
     pub(crate) credentials: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
-
-/// How long a write transaction waits for its turn (as long as SQLite's busy timeout).
-const WRITER_TURN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Runs `$body` with `$pool` bound to the concrete pool of the store's backend.
 macro_rules! with_pool {
@@ -83,15 +75,13 @@ macro_rules! with_pool {
 }
 
 /// Runs `$body` inside a write transaction bound to `$tx` and commits it when `$body`
-/// evaluates without an early return. SQLite write transactions first wait for the
-/// process's writer turn, then start with `BEGIN IMMEDIATE` so that writers of other
-/// processes queue on the busy timeout instead of failing when a read lock would have to
-/// be upgraded.
+/// evaluates without an early return. SQLite write transactions start with
+/// `BEGIN IMMEDIATE` so that concurrent writers queue on the busy timeout instead of
+/// failing when a read lock would have to be upgraded.
 macro_rules! in_tx {
     ($store:expr, $tx:ident => $body:expr) => {
         match &*$store.db {
             $crate::store::Db::Sqlite(pool) => {
-                let _turn = $store.writer_turn().await?;
                 #[allow(unused_mut)]
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err($crate::StoreError::from)?;
                 let out = $body;
@@ -139,18 +129,9 @@ impl Store {
                 redact(&opts.url)
             )));
         };
-        let store =
-            Store { db: std::sync::Arc::new(db), write_turns: Default::default(), credentials: Default::default() };
+        let store = Store { db: std::sync::Arc::new(db), credentials: Default::default() };
         store.migrate().await?;
         Ok(store)
-    }
-
-    /// Waits for this process's turn to write to SQLite (see [`Store`]); a turn not
-    /// granted within the busy timeout fails like a busy database.
-    pub(crate) async fn writer_turn(&self) -> Result<tokio::sync::MutexGuard<'_, ()>> {
-        tokio::time::timeout(WRITER_TURN_TIMEOUT, self.write_turns.lock())
-            .await
-            .map_err(|_| StoreError::Database(sqlx::Error::PoolTimedOut))
     }
 
     /// Which engine this store runs on.
