@@ -46,6 +46,9 @@ async fn serve() -> ExitCode {
         }
     };
     tracing::info!(port = app.port(), "listening; API docs at /docs");
+    if let Some(port) = app.metrics_port() {
+        tracing::info!(port, "metrics listener serves /metrics (KONTOR_METRICS_BIND)");
+    }
     match app.run_until_stopped().await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -180,11 +180,10 @@ impl Application {
             result
         };
         let metrics = async {
-            if let Some(Err(e)) = match metrics_server {
-                Some(server) => Some(server.await),
-                None => None,
-            } {
-                tracing::error!(error = %e, "the metrics listener failed");
+            if let Some(server) = metrics_server {
+                if let Err(e) = server.await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
             }
         };
         let (result, ()) = tokio::join!(api, metrics);
