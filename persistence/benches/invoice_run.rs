@@ -1149,8 +1149,9 @@ async fn run() -> BenchResult<()> {
     let issue_time = t.elapsed();
     let issued_positions = conn
         .scalar(
-            "SELECT COUNT(*) FROM settled_positions p JOIN invoices i ON i.id = p.invoice_id \
-             WHERE i.status IN ('issued', 'settled') AND p.active",
+            // Every live position once no draft is left (checked below). (A join of the view
+            // with `invoices` is planned as a scan of the view per invoice on PostgreSQL.)
+            "SELECT COUNT(*) FROM settled_positions WHERE active",
         )
         .await?;
     println!(
