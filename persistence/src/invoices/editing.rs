@@ -81,16 +81,12 @@ macro_rules! refuse_quota_positions {
 /// Opens booking `$booking_id` held by document `$id` again inside `$tx` (with its fields).
 macro_rules! clear_booking_stamp {
     ($tx:expr, $id:expr, $booking_id:expr) => {{
-        sqlx::query(
-            "UPDATE bookings SET invoice_id = NULL, settled_contract_id = NULL, treatment = NULL, \
-             actual_minutes = NULL, rounded_minutes = NULL, covered_minutes = NULL, covered_value = NULL, \
-             settled_fields = NULL, version = version + 1 WHERE id = $1 AND invoice_id = $2",
-        )
-        .bind($booking_id)
-        .bind($id)
-        .execute(&mut *$tx)
-        .await
-        .map_err(StoreError::from)?;
+        sqlx::query(concat!("UPDATE bookings SET ", booking_unstamped!(), " WHERE id = $1 AND invoice_id = $2"))
+            .bind($booking_id)
+            .bind($id)
+            .execute(&mut *$tx)
+            .await
+            .map_err(StoreError::from)?;
     }};
 }
 
@@ -134,10 +130,11 @@ macro_rules! release_position {
                 }
             }
             PositionRef::Expense { id: expense_id } => {
-                sqlx::query(
-                    "UPDATE expenses SET invoice_id = NULL, settled_contract_id = NULL, treatment = NULL, \
-                     covered_value = NULL, version = version + 1 WHERE id = $1 AND invoice_id = $2",
-                )
+                sqlx::query(concat!(
+                    "UPDATE expenses SET ",
+                    expense_unstamped!(),
+                    " WHERE id = $1 AND invoice_id = $2"
+                ))
                 .bind(expense_id)
                 .bind(id)
                 .execute(&mut *$tx)

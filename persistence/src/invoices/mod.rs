@@ -550,17 +550,30 @@ macro_rules! fetch_invoice {
     }};
 }
 
+/// The `SET` list that opens a booking again: no document, no settlement (as a literal).
+macro_rules! booking_unstamped {
+    () => {
+        "invoice_id = NULL, settled_contract_id = NULL, treatment = NULL, actual_minutes = NULL, \
+         rounded_minutes = NULL, covered_minutes = NULL, covered_value = NULL, settled_fields = NULL, \
+         version = version + 1"
+    };
+}
+
+/// The `SET` list that opens an expense again (as a literal).
+macro_rules! expense_unstamped {
+    () => {
+        "invoice_id = NULL, settled_contract_id = NULL, treatment = NULL, covered_value = NULL, version = version + 1"
+    };
+}
+
 /// Opens every position document `$id` holds again inside `$tx`: clears the stamps of its
 /// bookings and expenses (found through their `invoice_id` index) and deletes its fee periods.
 macro_rules! release_positions {
     ($tx:expr, $id:expr) => {{
         let id: i64 = $id;
         for sql in [
-            "UPDATE bookings SET invoice_id = NULL, settled_contract_id = NULL, treatment = NULL, actual_minutes = NULL, \
-             rounded_minutes = NULL, covered_minutes = NULL, covered_value = NULL, settled_fields = NULL, \
-             version = version + 1 WHERE invoice_id = $1",
-            "UPDATE expenses SET invoice_id = NULL, settled_contract_id = NULL, treatment = NULL, covered_value = NULL, \
-             version = version + 1 WHERE invoice_id = $1",
+            concat!("UPDATE bookings SET ", booking_unstamped!(), " WHERE invoice_id = $1"),
+            concat!("UPDATE expenses SET ", expense_unstamped!(), " WHERE invoice_id = $1"),
             "DELETE FROM contract_fee_periods WHERE invoice_id = $1",
         ] {
             sqlx::query(sql).bind(id).execute(&mut *$tx).await.map_err(StoreError::from)?;

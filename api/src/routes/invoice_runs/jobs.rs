@@ -176,8 +176,7 @@ pub async fn issue_run(
     p.require(Permission::ManageInvoices)?;
     let id = path_id(&req, "id")?;
     let opts = issue_options(body.into_inner()?, invoice::INVOICE_SERIES)?;
-    let idempotency =
-        req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(|k| (p.key(), k.to_string()));
+    let idempotency = super::idempotency(&req, &p);
     let actor = p.actor(&req);
     let start = RunStart { via: StartedVia::Api, actor: &actor, idempotency };
     let (job, _) = state.store.queue_run_issue(id, &opts, &start).await.map_err(not_found("invoice run"))?;

@@ -507,11 +507,15 @@ pub async fn run(
     commit(&req, &p, &state, &plan).await
 }
 
+/// The caller's `Idempotency-Key` with the principal it belongs to, for a run or job record.
+pub(super) fn idempotency(req: &HttpRequest, p: &Principal) -> Option<(String, String)> {
+    req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(|k| (p.key(), k.to_string()))
+}
+
 /// Commits a planned run: over all customers queued as a job (202), else in this request
 /// (201); a replay of the same idempotency key answers with the run as it is now.
 async fn commit(req: &HttpRequest, p: &Principal, state: &AppState, plan: &RunPlan) -> Result<HttpResponse, ApiError> {
-    let idempotency =
-        req.headers().get("idempotency-key").and_then(|v| v.to_str().ok()).map(|k| (p.key(), k.to_string()));
+    let idempotency = idempotency(req, p);
     let actor = p.actor(req);
     let start = RunStart { via: StartedVia::Api, actor: &actor, idempotency };
     if plan.scope == PlanScope::All {
