@@ -18,7 +18,8 @@
 //!    stamp floor: one `UPDATE` setting an invoice id on every open booking and expense
 //!    (rolled back);
 //! 2. the committed all-customer run (`Store::commit_run`, scope all, November 2026);
-//! 3. the issue of every draft it created (`Store::issue_invoice`, series `RE`);
+//! 3. the issue of every draft it created (an issue job of the run, series `RE`, worked by a
+//!    `JobWorker` as the server does);
 //!
 //! and reports the ratios run / stamp floor (target ≤ 3) and issue / stamp floor (target ≤ 1)
 //! and the peak resident memory of the process (target < 256 MB)
@@ -39,6 +40,7 @@ use futures_util::TryStreamExt;
 use persistence::billing::{BillingSetup, InputParams, PositionScope};
 use persistence::invoice_runs::{RunPlan, RunScope, RunStart, StartedVia};
 use persistence::invoices::IssueOptions;
+use persistence::jobs::{JobWorker, WorkerOptions};
 use persistence::types::{DbTime, ExactDecimal};
 use persistence::{Actor, Store, StoreOptions};
 use rust_decimal::Decimal;
@@ -1125,28 +1127,30 @@ async fn run() -> BenchResult<()> {
     assert_eq!(r.customers_blocked, 0, "no customer blocked");
     assert_eq!(result.invoice_ids.len() as i64, r.invoices_created);
 
-    // 5. Issue every draft (settlements — proposals without lines — are final already).
+    // 5. Issue every draft (settlements — proposals without lines — are final already) as
+    //    the API does: an issue job of the run, worked by a job worker.
     let settlements = conn.scalar("SELECT COUNT(*) FROM invoices WHERE kind = 'settlement'").await?;
-    let drafts: Vec<i64> = if settlements == 0 {
-        result.invoice_ids.clone()
-    } else {
-        let mut drafts = Vec::new();
-        for &id in &result.invoice_ids {
-            if store.get_invoice(id).await?.kind == domain::invoice::InvoiceKind::Invoice {
-                drafts.push(id);
-            }
-        }
-        drafts
-    };
+    let drafts = conn.scalar("SELECT COUNT(*) FROM invoices WHERE status = 'draft'").await?;
     let opts = IssueOptions { series: "RE".into(), issue_date: ISSUE_DATE };
     let t = Instant::now();
-    let mut lines = 0usize;
-    for &id in &drafts {
-        let inv = store.issue_invoice(id, None, &opts, &actor).await?;
-        assert_eq!(inv.status, domain::invoice::InvoiceStatus::Issued, "invoice {id} issued");
-        lines += inv.lines.len();
-    }
+    let (job, _) = store.queue_run_issue(r.id, &opts, &start).await?;
+    let worker = JobWorker::new(
+        store.clone(),
+        WorkerOptions {
+            poll_interval: Duration::from_millis(100),
+            lease: Duration::from_secs(60),
+            max_fee_periods: 120,
+            on_run_ended: None,
+        },
+    );
+    assert!(worker.work_once().await?, "the issue job was worked");
     let issue_time = t.elapsed();
+    let job = store.get_run_issue(job.id).await?;
+    assert_eq!(job.status, "succeeded", "issue job: {job:?}");
+    assert_eq!((job.invoices_issued, job.invoices_skipped), (drafts, 0), "every draft issued: {:?}", job.problems);
+    let lines = conn
+        .scalar("SELECT COUNT(*) FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id WHERE i.status = 'issued'")
+        .await?;
     let issued_positions = conn
         .scalar(
             // Every live position once no draft is left (checked below). (A join of the view
@@ -1156,7 +1160,7 @@ async fn run() -> BenchResult<()> {
         .await?;
     println!(
         "{tag}: issued {} drafts ({lines} lines, {issued_positions} positions; {settlements} settlements) in {:.1} s",
-        drafts.len(),
+        drafts,
         secs(issue_time)
     );
     assert_eq!(issued_positions, r.positions_reserved, "every reserved position issued");
@@ -1212,7 +1216,7 @@ async fn run() -> BenchResult<()> {
     assert_eq!(unbilled_expenses, 0, "every billable expense billed");
     assert_eq!(twice, 0, "no position key active twice");
     assert_eq!(drafts_left, 0, "no draft left");
-    assert_eq!(n, drafts.len() as i64, "one number per invoice");
+    assert_eq!(n, drafts, "one number per invoice");
     assert!(n == 0 || (min == 1 && max == n && distinct == n), "numbers 1..N without gaps");
     assert_eq!(ledger, draft_quota, "every quota entry written to the ledger");
 

@@ -174,6 +174,75 @@ struct BookingRow {
     custom_fields: JsonText,
 }
 
+/// Which bookings of customer `$1` are open up to `$2` in the scope (`$3` project, `$4`
+/// ticket, `$5` resolved tickets only); `b` the booking, `t` its ticket.
+const OPEN_BOOKINGS: &str = "b.customer_id = $1 AND b.invoice_id IS NULL AND b.work_date <= $2 \
+    AND ($3 IS NULL OR b.project_id = $3) AND ($4 IS NULL OR b.ticket_id = $4) \
+    AND ($5 = FALSE OR b.ticket_id IS NULL OR t.status IN ('resolved', 'closed'))";
+
+/// A [`BookingRow`] as SQLite packs it into a JSON array (dates, times and decimals as
+/// text, flags as 0/1).
+#[derive(serde::Deserialize)]
+struct PackedBooking(
+    i64,
+    i64,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    String,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    Option<String>,
+    serde_json::Value,
+);
+
+impl TryFrom<PackedBooking> for BookingRow {
+    type Error = crate::StoreError;
+    fn try_from(p: PackedBooking) -> Result<BookingRow> {
+        const DATE: &[time::format_description::FormatItem<'static>] =
+            time::macros::format_description!("[year]-[month]-[day]");
+        const TIME: &[time::format_description::FormatItem<'static>] =
+            time::macros::format_description!("[hour]:[minute]:[second][optional [.[subsecond]]]");
+        let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+            crate::StoreError::Database(sqlx::Error::Decode(format!("booking {}: {what}: {e}", p.0).into()))
+        };
+        Ok(BookingRow {
+            id: p.0,
+            version: p.1,
+            customer_id: p.2,
+            user_id: p.3,
+            work_date: Date::parse(&p.4, DATE).map_err(|e| corrupt("work_date", &e))?,
+            start_time: p
+                .5
+                .as_deref()
+                .map(|t| Time::parse(t, TIME))
+                .transpose()
+                .map_err(|e| corrupt("start_time", &e))?,
+            duration_minutes: p.6,
+            service_id: p.7,
+            description: p.8,
+            ticket_id: p.9,
+            ticket_number: p.10,
+            project_id: p.11,
+            contract_id: p.12,
+            billable: p.13 != 0,
+            rate_override: p
+                .14
+                .as_deref()
+                .map(|d| d.parse().map(ExactDecimal))
+                .transpose()
+                .map_err(|e| corrupt("rate_override", &e))?,
+            custom_fields: JsonText(p.15),
+        })
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct ExpenseRow {
     id: i64,
@@ -283,18 +352,36 @@ impl Store {
         // Custom-field values are read (and their JSON decoded) only when a field is billed.
         let custom_fields = if billing_mappings(booking_fields).is_empty() { "'{}'" } else { "b.custom_fields" };
         let (bookings, expenses): (Vec<BookingRow>, Vec<ExpenseRow>) = with_pool!(self, pool => {
-            let bookings = sqlx::query_as(&format!(
+            let bookings = match &*self.db {
+                crate::store::Db::Sqlite(pool) => {
+                    // One row that carries them all: sqlx hands every SQLite row from the
+                    // connection's thread to the caller's on its own, which costs more than
+                    // reading it.
+                    let custom_fields = if custom_fields == "'{}'" { "json_object()" } else { "json(b.custom_fields)" };
+                    let packed: Option<String> = sqlx::query_scalar(&format!(
+                        "SELECT json_group_array(json_array(b.id, b.version, b.customer_id, b.user_id, b.work_date, \
+                         b.start_time, b.duration_minutes, b.service_id, b.description, b.ticket_id, t.number, \
+                         b.project_id, t.contract_id, b.billable, b.rate_override, {custom_fields})) \
+                         FROM bookings b LEFT JOIN tickets t ON t.id = b.ticket_id \
+                         WHERE {OPEN_BOOKINGS}"))
+                        .bind(customer_id).bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
+                        .bind(scope.resolved_tickets_only)
+                        .fetch_one(pool).await?;
+                    let packed: Vec<PackedBooking> = serde_json::from_str(packed.as_deref().unwrap_or("[]"))?;
+                    let mut rows = packed.into_iter().map(BookingRow::try_from).collect::<Result<Vec<_>>>()?;
+                    rows.sort_by_key(|r| (r.work_date, r.id));
+                    rows
+                }
+                crate::store::Db::Postgres(pool) => sqlx::query_as(&format!(
                 "SELECT b.id, b.version, b.customer_id, b.user_id, b.work_date, b.start_time, b.duration_minutes, b.service_id, \
                  b.description, b.ticket_id, t.number AS ticket_number, b.project_id, t.contract_id, b.billable, \
                  b.rate_override, {custom_fields} AS custom_fields \
                  FROM bookings b LEFT JOIN tickets t ON t.id = b.ticket_id \
-                 WHERE b.customer_id = $1 AND b.invoice_id IS NULL AND b.work_date <= $2 \
-                 AND ($3 IS NULL OR b.project_id = $3) AND ($4 IS NULL OR b.ticket_id = $4) \
-                 AND ($5 = FALSE OR b.ticket_id IS NULL OR t.status IN ('resolved', 'closed')) \
-                 ORDER BY b.work_date, b.id"))
+                 WHERE {OPEN_BOOKINGS} ORDER BY b.work_date, b.id"))
                 .bind(customer_id).bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
                 .bind(scope.resolved_tickets_only)
-                .fetch_all(pool).await?;
+                .fetch_all(pool).await?,
+            };
             let expenses = sqlx::query_as(
                 "SELECT e.id, e.version, e.customer_id, e.expense_date, e.service_id, e.description, e.quantity, e.unit, \
                  e.unit_price, e.vat_rate, e.billable, e.ticket_id, t.number AS ticket_number, e.project_id, \
@@ -436,5 +523,46 @@ impl Store {
                 .bind(holder).bind(holder.map(|_| "billed")).bind(id).execute(&mut *tx).await?;
         });
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_booking_packed_by_sqlite_reads_as_the_row_it_packs() {
+        let packed: Vec<PackedBooking> = serde_json::from_str(
+            r#"[[7, 2, 1, 3, "2026-11-07", "19:45:00.0", 90, 5, "Night shift", 11, "T-2026-000011", null, 4, 1,
+                 "120.50", {"km": 57}],
+                [8, 1, 1, 3, "2026-11-08", null, 30, 5, "Remote", null, null, 9, null, 0, null, {}]]"#,
+        )
+        .unwrap();
+        let rows: Vec<BookingRow> = packed.into_iter().map(|p| BookingRow::try_from(p).unwrap()).collect();
+        let night = &rows[0];
+        assert_eq!((night.id, night.version, night.customer_id, night.user_id), (7, 2, 1, 3));
+        assert_eq!(night.work_date, time::macros::date!(2026 - 11 - 07));
+        assert_eq!(night.start_time, Some(time::macros::time!(19:45)));
+        assert_eq!((night.duration_minutes, night.service_id, night.description.as_str()), (90, 5, "Night shift"));
+        assert_eq!((night.ticket_id, night.ticket_number.as_deref()), (Some(11), Some("T-2026-000011")));
+        assert_eq!((night.project_id, night.contract_id, night.billable), (None, Some(4), true));
+        assert_eq!(night.rate_override.as_ref().map(|d| d.0.to_string()).as_deref(), Some("120.50"));
+        assert_eq!(night.custom_fields.0, serde_json::json!({"km": 57}));
+        let remote = &rows[1];
+        assert_eq!(
+            (remote.start_time, remote.ticket_id, remote.project_id, remote.billable),
+            (None, None, Some(9), false)
+        );
+        assert!(remote.rate_override.is_none());
+    }
+
+    #[test]
+    fn a_corrupt_packed_date_is_a_decode_error_not_a_panic() {
+        let packed: PackedBooking = serde_json::from_str(
+            r#"[1, 1, 1, 1, "30.11.2026", null, 30, 1, "x", null, null, null, null, 1, null, {}]"#,
+        )
+        .unwrap();
+        let err = BookingRow::try_from(packed).err().expect("an error");
+        assert!(err.to_string().contains("booking 1: work_date"), "{err}");
     }
 }

@@ -1,6 +1,7 @@
 //! The bulk writes of invoice runs — a customer's draft lines and quota entries, the stamps
-//! that make its bookings and expenses held by a draft, its fee periods — and the history of
-//! cancelled documents, in the form each backend writes fastest:
+//! that make its bookings and expenses held by a draft, its fee periods; issuing many drafts
+//! at once (numbers, ledger, events, audit) — and the history of cancelled documents, in the
+//! form each backend writes fastest:
 //!
 //! - PostgreSQL: one statement per table over `UNNEST` of column arrays (a handful of
 //!   parameters whatever the row count; the statement is prepared once per connection);
@@ -8,7 +9,8 @@
 //!
 //! Rows are found by primary key in every update, never by scanning a table.
 
-use crate::types::ExactDecimal;
+use crate::audit::Actor;
+use crate::types::{DbTime, ExactDecimal};
 use crate::Result;
 use domain::engine::{InvoiceLine, PositionStatus};
 use domain::quota::QuotaEntry;
@@ -70,6 +72,34 @@ pub(crate) struct PositionInsert {
 /// One line of a draft: invoice id, line number, the line.
 pub(crate) type LineInsert<'a> = (i64, i64, &'a InvoiceLine);
 
+/// What issuing sets on one draft of a batch (series, year, issue date and time are the
+/// batch's).
+#[derive(Debug, Clone)]
+pub(crate) struct IssuedNumber {
+    pub(crate) id: i64,
+    pub(crate) seq: i64,
+    pub(crate) number: String,
+    pub(crate) due_date: Date,
+    /// The customer snapshot as JSON.
+    pub(crate) snapshot: String,
+    pub(crate) feed_seq: i64,
+}
+
+/// The numbering of a batch of drafts issued together.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct IssueBatchHead<'a> {
+    pub(crate) series: &'a str,
+    pub(crate) year: i64,
+    pub(crate) issue_date: Date,
+    pub(crate) at: DbTime,
+}
+
+/// An event to record (`events` row): type, entity type, entity id, payload JSON.
+pub(crate) type EventInsert<'a> = (&'a str, &'a str, i64, String);
+
+/// An audit record of one entity (`audit_log` row): entity id, state before and after (JSON).
+pub(crate) type AuditInsert = (i64, Option<String>, Option<String>);
+
 /// Bulk writes inside a transaction (`&mut *tx`).
 pub(crate) trait BulkWrite {
     /// Inserts invoice lines.
@@ -84,6 +114,21 @@ pub(crate) trait BulkWrite {
     /// Records the fee periods `(invoice id, contract id, period start)` a document bills. A
     /// period another live document bills fails with [`crate::StoreError::Duplicate`].
     async fn insert_fee_periods(&mut self, rows: &[(i64, i64, Date)]) -> Result<usize>;
+    /// Issues the drafts `rows` (each only while it is a draft); returns how many were issued.
+    async fn issue_drafts(&mut self, head: IssueBatchHead<'_>, rows: &[IssuedNumber]) -> Result<u64>;
+    /// Writes the quota entries of the documents `ids` to the ledger, document by document
+    /// in the order given (each document's entries in their order).
+    async fn write_ledger(&mut self, ids: &[i64], at: DbTime) -> Result<u64>;
+    /// Records events, in order, at `at`.
+    async fn insert_events(&mut self, rows: &[EventInsert<'_>], at: DbTime) -> Result<u64>;
+    /// Records what `actor` did (`action`) to entities of `entity_type`, in order.
+    async fn insert_audit(
+        &mut self,
+        actor: &Actor,
+        entity_type: &str,
+        action: &str,
+        rows: &[AuditInsert],
+    ) -> Result<u64>;
 }
 
 /// A count of minutes as stored (`None` when absent or beyond `i64`).
@@ -245,6 +290,102 @@ impl BulkWrite for PgConnection {
         .execute(self)
         .await?;
         Ok(rows.len())
+    }
+
+    async fn issue_drafts(&mut self, head: IssueBatchHead<'_>, rows: &[IssuedNumber]) -> Result<u64> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "UPDATE invoices SET status = 'issued', series = $1, number_year = $2, number_seq = v.seq, \
+             number = v.number, issue_date = $3, due_date = v.due_date, customer_snapshot = v.snapshot, \
+             feed_seq = v.feed_seq, issued_at = $4, version = invoices.version + 1, updated_at = $4 \
+             FROM UNNEST($5::BIGINT[], $6::BIGINT[], $7::TEXT[], $8::DATE[], $9::TEXT[], $10::BIGINT[]) \
+             AS v(id, seq, number, due_date, snapshot, feed_seq) \
+             WHERE invoices.id = v.id AND invoices.status = 'draft'",
+        )
+        .bind(head.series)
+        .bind(head.year)
+        .bind(head.issue_date)
+        .bind(head.at)
+        .bind(rows.iter().map(|r| r.id).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|r| r.seq).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|r| r.number.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| r.due_date).collect::<Vec<Date>>())
+        .bind(rows.iter().map(|r| r.snapshot.as_str()).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| r.feed_seq).collect::<Vec<i64>>())
+        .execute(self)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn write_ledger(&mut self, ids: &[i64], at: DbTime) -> Result<u64> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "INSERT INTO quota_ledger (contract_id, period_start, origin_period_start, kind, amount, position, \
+             invoice_id, created_at) SELECT q.contract_id, q.period_start, q.origin_period_start, q.kind, q.amount, \
+             q.position, q.invoice_id, $2 FROM UNNEST($1::BIGINT[]) WITH ORDINALITY AS d(id, ord) \
+             JOIN invoice_quota_entries q ON q.invoice_id = d.id ORDER BY d.ord, q.id",
+        )
+        .bind(ids)
+        .bind(at)
+        .execute(self)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_events(&mut self, rows: &[EventInsert<'_>], at: DbTime) -> Result<u64> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "INSERT INTO events (event_type, entity_type, entity_id, payload, created_at) \
+             SELECT e.event_type, e.entity_type, e.entity_id, e.payload, $5 \
+             FROM UNNEST($1::TEXT[], $2::TEXT[], $3::BIGINT[], $4::TEXT[]) WITH ORDINALITY \
+             AS e(event_type, entity_type, entity_id, payload, ord) ORDER BY e.ord",
+        )
+        .bind(rows.iter().map(|r| r.0).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| r.1).collect::<Vec<&str>>())
+        .bind(rows.iter().map(|r| r.2).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|r| r.3.as_str()).collect::<Vec<&str>>())
+        .bind(at)
+        .execute(self)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    async fn insert_audit(
+        &mut self,
+        actor: &Actor,
+        entity_type: &str,
+        action: &str,
+        rows: &[AuditInsert],
+    ) -> Result<u64> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let done = sqlx::query(
+            "INSERT INTO audit_log (at, actor_type, actor_id, actor_name, entity_type, entity_id, action, \
+             before_state, after_state, request_id) \
+             SELECT $1, $2, $3, $4, $5, a.entity_id, $6, a.before_state, a.after_state, $7 \
+             FROM UNNEST($8::BIGINT[], $9::TEXT[], $10::TEXT[]) WITH ORDINALITY \
+             AS a(entity_id, before_state, after_state, ord) ORDER BY a.ord",
+        )
+        .bind(DbTime::now())
+        .bind(actor.kind.as_str())
+        .bind(actor.id)
+        .bind(&actor.name)
+        .bind(entity_type)
+        .bind(action)
+        .bind(actor.request_id.as_deref())
+        .bind(rows.iter().map(|r| r.0).collect::<Vec<i64>>())
+        .bind(rows.iter().map(|r| r.1.as_deref()).collect::<Vec<Option<&str>>>())
+        .bind(rows.iter().map(|r| r.2.as_deref()).collect::<Vec<Option<&str>>>())
+        .execute(self)
+        .await?;
+        Ok(done.rows_affected())
     }
 }
 
@@ -453,6 +594,95 @@ impl BulkWrite for SqliteConnection {
             q.execute(&mut *self).await?.rows_affected()
         });
         Ok(n as usize)
+    }
+
+    async fn issue_drafts(&mut self, head: IssueBatchHead<'_>, rows: &[IssuedNumber]) -> Result<u64> {
+        Ok(in_chunks!(rows, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "UPDATE invoices SET status = 'issued', series = ?, number_year = ?, number_seq = v.column2, \
+                 number = v.column3, issue_date = ?, due_date = v.column4, customer_snapshot = v.column5, \
+                 feed_seq = v.column6, issued_at = ?, version = invoices.version + 1, updated_at = ? FROM (VALUES",
+                6,
+                chunk.len(),
+                ")",
+            ) + ") AS v WHERE invoices.id = v.column1 AND invoices.status = 'draft'";
+            let mut q =
+                sqlx::query(&sql).bind(head.series).bind(head.year).bind(head.issue_date).bind(head.at).bind(head.at);
+            for r in chunk {
+                q = q.bind(r.id).bind(r.seq).bind(&r.number).bind(r.due_date).bind(&r.snapshot).bind(r.feed_seq);
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        }))
+    }
+
+    async fn write_ledger(&mut self, ids: &[i64], at: DbTime) -> Result<u64> {
+        let mut offset = 0i64;
+        Ok(in_chunks!(ids, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "INSERT INTO quota_ledger (contract_id, period_start, origin_period_start, kind, amount, position, \
+                 invoice_id, created_at) SELECT q.contract_id, q.period_start, q.origin_period_start, q.kind, q.amount, \
+                 q.position, q.invoice_id, ? FROM (VALUES",
+                2,
+                chunk.len(),
+                ")",
+            ) + ") AS d JOIN invoice_quota_entries q ON q.invoice_id = d.column1 ORDER BY d.column2, q.id";
+            let mut q = sqlx::query(&sql).bind(at);
+            for &id in chunk {
+                q = q.bind(id).bind(offset);
+                offset += 1;
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        }))
+    }
+
+    async fn insert_events(&mut self, rows: &[EventInsert<'_>], at: DbTime) -> Result<u64> {
+        Ok(in_chunks!(rows, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "INSERT INTO events (event_type, entity_type, entity_id, payload, created_at) VALUES",
+                4,
+                chunk.len(),
+                ", ?)",
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q.bind(r.0).bind(r.1).bind(r.2).bind(&r.3).bind(at);
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        }))
+    }
+
+    async fn insert_audit(
+        &mut self,
+        actor: &Actor,
+        entity_type: &str,
+        action: &str,
+        rows: &[AuditInsert],
+    ) -> Result<u64> {
+        let at = DbTime::now();
+        Ok(in_chunks!(rows, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "INSERT INTO audit_log (at, actor_type, actor_id, actor_name, entity_type, entity_id, action, \
+                 before_state, after_state, request_id) VALUES",
+                10,
+                chunk.len(),
+                ")",
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(at)
+                    .bind(actor.kind.as_str())
+                    .bind(actor.id)
+                    .bind(&actor.name)
+                    .bind(entity_type)
+                    .bind(r.0)
+                    .bind(action)
+                    .bind(r.1.as_deref())
+                    .bind(r.2.as_deref())
+                    .bind(actor.request_id.as_deref());
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        }))
     }
 }
 

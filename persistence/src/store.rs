@@ -100,8 +100,25 @@ macro_rules! in_tx {
 }
 
 /// Allocates the next value of a named number sequence inside transaction `$tx`.
-/// The first allocation of a sequence returns `$start`.
+/// The first allocation of a sequence returns `$start`. With `count = n`, allocates `n`
+/// consecutive values and evaluates to the first.
 macro_rules! next_number {
+    ($tx:expr, $name:expr, $start:expr, count = $count:expr) => {{
+        // `count` values at once: the first of them (the counter ends on the last).
+        let count: i64 = $count;
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO number_sequences (name, next_value) VALUES ($1, $2 + $3 - 1) \
+             ON CONFLICT (name) DO UPDATE SET next_value = number_sequences.next_value + $3 \
+             RETURNING next_value",
+        )
+        .bind($name)
+        .bind($start as i64)
+        .bind(count)
+        .fetch_one(&mut *$tx)
+        .await
+        .map(|last| last - count + 1)
+        .map_err($crate::StoreError::from)
+    }};
     ($tx:expr, $name:expr, $start:expr) => {
         sqlx::query_scalar::<_, i64>(
             "INSERT INTO number_sequences (name, next_value) VALUES ($1, $2) \

@@ -1,7 +1,8 @@
 //! End-to-end tests: invoice runs as jobs — a run over all customers answers 202 and is
 //! polled until it has finished; cancelling between customers; a run whose node died is
 //! resumed by another worker without billing anything twice; issuing a run's drafts as a
-//! job with gapless numbers in customer-number order; refused states.
+//! job with gapless numbers in customer-number order, writing what issuing each draft alone
+//! writes; refused states.
 
 use crate::bookings::service;
 use crate::helpers::*;
@@ -10,6 +11,7 @@ use crate::invoices::{book, commit};
 use crate::tickets::create_ticket;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
+use std::collections::HashMap;
 use std::time::Duration;
 
 const ALL: &str = r#"{"mode": "commit", "scope": "all", "period_end": "2026-11-30"}"#;
@@ -369,4 +371,140 @@ async fn jobs_in_the_wrong_state_are_refused_and_queued_jobs_are_cancelled_at_on
     )
     .await;
     assert_eq!(sql.count("SELECT COUNT(*) FROM invoices WHERE number IS NOT NULL").await, 0, "nothing was issued");
+}
+
+/// Every record of `path` (all pages) without what differs between two servers doing the
+/// same (`id`s of the records themselves, times, request ids), invoices named by the
+/// customer number they are for (`invoices`: id → number; PostgreSQL bills customers side by
+/// side, so invoice ids differ between servers).
+async fn records(app: &TestApp, path: &str, invoices: &HashMap<i64, String>) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    let name = |v: &mut Value| {
+        if let Some(n) = v.as_i64().and_then(|id| invoices.get(&id)) {
+            *v = Value::from(format!("invoice for {n}"));
+        }
+    };
+    loop {
+        let page_path = match &cursor {
+            Some(c) => format!("{path}&cursor={c}"),
+            None => path.to_string(),
+        };
+        let page: Value = app.get(&page_path, &app.admin_token).await.json().await.unwrap();
+        for item in page["items"].as_array().unwrap() {
+            let mut item = item.clone();
+            for volatile in ["id", "at", "created_at", "delivered_at", "request_id"] {
+                item.as_object_mut().unwrap().remove(volatile);
+            }
+            if item["entity_type"] == "invoice" {
+                name(&mut item["entity_id"]);
+            }
+            if item["payload"]["invoice_id"].is_i64() {
+                name(&mut item["payload"]["invoice_id"]);
+            }
+            out.push(item);
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return out,
+        }
+    }
+}
+
+/// Four customers (one with a prepaid-hours contract used beyond its thresholds) and a
+/// committed run over all of them: the run's drafts (id and customer number) in
+/// customer-number order.
+async fn run_with_quota(app: &TestApp) -> Vec<(i64, String)> {
+    customers_with_work(app, [300, 100, 200]).await;
+    let services: Value = app.get("/api/v1/services", &app.admin_token).await.json().await.unwrap();
+    let remote = services["items"][0]["id"].clone();
+    let customer = app.create_customer(json!({"name": "Kontingent GmbH", "number": "K-0150"})).await["id"].clone();
+    let res = app
+        .post(
+            "/api/v1/contracts",
+            &app.admin_token,
+            &json!({"customer_id": customer, "name": "Support 10 h", "kind": "prepaid_hours", "start_date": "2026-11-01",
+                    "fee": "800.00", "hours_per_period": "10", "quota_thresholds": [50, 80, 100],
+                    "overage": {"type": "tiers", "tiers": [{"up_to_hours": null, "unit_price": "90.00"}]}}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+    let ticket = create_ticket(app, json!({"title": "Migration", "customer_id": customer})).await;
+    for day in ["2026-11-10", "2026-11-11"] {
+        book(app, json!({"work_date": day, "duration_minutes": 300, "service_id": remote, "ticket_id": ticket["id"], "description": "Migration"})).await;
+    }
+    let run = commit(app, json!({"scope": "all", "period_end": "2026-11-30"})).await;
+    let mut drafts = Vec::new();
+    for d in run["documents"].as_array().unwrap() {
+        let customer: Value =
+            app.get(&format!("/api/v1/customers/{}", d["customer_id"]), &app.admin_token).await.json().await.unwrap();
+        drafts.push((d["id"].as_i64().unwrap(), customer["number"].as_str().unwrap().to_string()));
+    }
+    drafts.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(drafts.len(), 4, "{run}");
+    drafts
+}
+
+#[tokio::test]
+async fn an_issue_job_writes_what_issuing_each_draft_alone_writes() {
+    // The same data on two servers: one issues the drafts one by one, the other by a job
+    // (in batches).
+    let (alone, together) = (spawn_app().await, spawn_app().await);
+    let drafts_alone = run_with_quota(&alone).await;
+    let drafts_together = run_with_quota(&together).await;
+    let customers = |d: &[(i64, String)]| d.iter().map(|(_, n)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(customers(&drafts_alone), ["K-0100", "K-0150", "K-0200", "K-0300"]);
+    assert_eq!(customers(&drafts_together), customers(&drafts_alone));
+    for (id, _) in &drafts_alone {
+        let res = alone
+            .post(&format!("/api/v1/invoices/{id}/issue"), &alone.admin_token, &json!({"issue_date": "2026-12-01"}))
+            .await;
+        assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap());
+    }
+    let runs: Value = together.get("/api/v1/invoice-runs", &together.admin_token).await.json().await.unwrap();
+    let path = format!("/api/v1/invoice-runs/{}/issue", runs["items"][0]["id"]);
+    let res = together.post(&path, &together.admin_token, &json!({"issue_date": "2026-12-01"})).await;
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let job = together.wait_for_job(&path).await;
+    assert_eq!((job["status"].as_str(), job["invoices_issued"].as_i64()), (Some("succeeded"), Some(4)), "{job}");
+
+    let fields = |mut v: Value| {
+        for volatile in ["id", "issued_at", "created_at", "updated_at", "run_id"] {
+            v.as_object_mut().unwrap().remove(volatile);
+        }
+        for line in v["lines"].as_array_mut().unwrap() {
+            line.as_object_mut().unwrap().remove("id");
+        }
+        v
+    };
+    let mut numbers = Vec::new();
+    for ((a_id, customer), (b_id, _)) in drafts_alone.iter().zip(&drafts_together) {
+        let a: Value = alone.get(&format!("/api/v1/invoices/{a_id}"), &alone.admin_token).await.json().await.unwrap();
+        let b: Value =
+            together.get(&format!("/api/v1/invoices/{b_id}"), &together.admin_token).await.json().await.unwrap();
+        assert_eq!((b["status"].as_str(), b["issue_date"].as_str()), (Some("issued"), Some("2026-12-01")), "{b}");
+        assert!(b["due_date"].is_string() && b["customer"]["number"] == customer.as_str(), "{b}");
+        numbers.push(b["number"].clone());
+        assert_eq!(fields(a), fields(b), "the invoice for {customer}");
+    }
+    assert_eq!(numbers, ["RE-2026-00001", "RE-2026-00002", "RE-2026-00003", "RE-2026-00004"].map(Value::from));
+    let named = |d: &[(i64, String)]| d.iter().cloned().collect::<HashMap<i64, String>>();
+    for path in [
+        "/api/v1/events?type=invoice.issued&limit=200",
+        "/api/v1/events?type=contract.quota_threshold&limit=200",
+        "/api/v1/audit-log?entity_type=invoice&limit=200",
+    ] {
+        let issued = |records: Vec<Value>| records.into_iter().filter(|r| r["action"] != "create").collect::<Vec<_>>();
+        let a = issued(records(&alone, path, &named(&drafts_alone)).await);
+        let b = issued(records(&together, path, &named(&drafts_together)).await);
+        assert!(!a.is_empty(), "{path}");
+        assert_eq!(a, b, "{path}");
+    }
+    let contracts: Value = together.get("/api/v1/contracts", &together.admin_token).await.json().await.unwrap();
+    let contract = &contracts["items"][0]["id"];
+    let quota = format!("/api/v1/contracts/{contract}/quota?period=2026-11-15");
+    let a: Value = alone.get(&quota, &alone.admin_token).await.json().await.unwrap();
+    let b: Value = together.get(&quota, &together.admin_token).await.json().await.unwrap();
+    assert!(!b["entries"].as_array().unwrap().is_empty(), "{b}");
+    assert_eq!(a, b, "the quota ledger");
 }

@@ -1,6 +1,7 @@
 //! Issuing the drafts of a run as a job: one job per request (at most one queued or
-//! running per run), numbers given in customer-number order, one transaction per invoice
-//! ([`Store::issue_invoice`], so numbers stay gapless). A draft that cannot be issued
+//! running per run), numbers given in customer-number order, [`ISSUE_BATCH`] drafts per
+//! transaction ([`Store::issue_drafts_together`]; numbers stay gapless: a batch takes its
+//! block of numbers inside its transaction). A draft that cannot be issued
 //! (e.g. one without lines, or one waiting for an earlier quota draft) is listed in the
 //! job's problems and skipped. A resumed job continues with the drafts still drafts;
 //! those listed as problems are not tried again.
@@ -11,6 +12,17 @@ use crate::jobs::{JobLease, JobSignal, JobStatus, JobTable, WorkEnd};
 use crate::types::DbTime;
 use crate::{Result, Store, StoreError};
 use time::Date;
+
+/// Drafts an issue job issues in one transaction: a step of its progress (and of a cancel).
+pub const ISSUE_BATCH: usize = 200;
+
+/// What one step of an issue job did.
+struct IssueStep {
+    issued: i64,
+    skipped: i64,
+    /// All problems so far as JSON, when the step added one.
+    problems: Option<String>,
+}
 
 /// A draft an issue job did not issue, and why.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -170,8 +182,10 @@ impl Store {
         Ok(())
     }
 
-    /// Issues the run's drafts in customer-number order, one transaction each, recording
-    /// the progress after each, until done or `signal` says stop.
+    /// Issues the run's drafts in customer-number order, [`ISSUE_BATCH`] at a time in one
+    /// transaction ([`Store::issue_drafts_together`]; a draft that cannot join a batch is
+    /// issued alone or listed as a problem), recording the progress after each step, until
+    /// done or `signal` says stop.
     async fn issue_drafts(&self, job: &RunIssue, lease: &JobLease, signal: &JobSignal) -> Result<()> {
         let drafts: Vec<(i64, i64)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT i.id, i.customer_id FROM invoices i JOIN customers c ON c.id = i.customer_id \
@@ -185,34 +199,49 @@ impl Store {
             .bind(done + drafts.len() as i64).bind(job.id).execute(pool).await.map(|_| ())?);
         let opts = IssueOptions { series: job.series.clone(), issue_date: job.issue_date };
         let actor = stored_actor(&job.started_by_type, job.started_by_id, &job.started_by_name, job.request_id.clone());
-        for (invoice_id, customer_id) in drafts {
-            if signal.stopping() {
-                break;
+        let mut rest = &drafts[..];
+        while !rest.is_empty() && !signal.stopping() {
+            let ids: Vec<i64> = rest.iter().take(ISSUE_BATCH).map(|(id, _)| *id).collect();
+            let together = self.issue_drafts_together(&ids, &opts, &actor).await?;
+            let mut step = IssueStep { issued: together as i64, skipped: 0, problems: None };
+            rest = &rest[together..];
+            if together < ids.len() {
+                // The draft that could not join the batch: alone, with its reason if it fails.
+                let (invoice_id, customer_id) = rest[0];
+                rest = &rest[1..];
+                let problem = match self.issue_invoice(invoice_id, None, &opts, &actor).await {
+                    Ok(_) => None,
+                    Err(StoreError::Conflict(message)) => Some(("conflict", message)),
+                    Err(StoreError::StaleVersion) => Some(("conflict", "the draft changed meanwhile".to_string())),
+                    Err(StoreError::NotFound) => Some(("not_found", "the draft was deleted meanwhile".to_string())),
+                    Err(e) => return Err(e),
+                };
+                match problem {
+                    None => step.issued += 1,
+                    Some((code, message)) => {
+                        problems.push(IssueProblem { invoice_id, customer_id, code: code.into(), message });
+                        step.skipped = 1;
+                        step.problems = Some(serde_json::to_string(&problems)?);
+                    }
+                }
             }
-            let problem = match self.issue_invoice(invoice_id, None, &opts, &actor).await {
-                Ok(_) => None,
-                Err(StoreError::Conflict(message)) => Some(("conflict", message)),
-                Err(StoreError::StaleVersion) => Some(("conflict", "the draft changed meanwhile".to_string())),
-                Err(StoreError::NotFound) => Some(("not_found", "the draft was deleted meanwhile".to_string())),
-                Err(e) => return Err(e),
-            };
-            let issued = problem.is_none();
-            if let Some((code, message)) = problem {
-                problems.push(IssueProblem { invoice_id, customer_id, code: code.into(), message });
-            }
-            let problems_json = (!issued).then(|| serde_json::to_string(&problems)).transpose()?;
-            let held: Option<bool> = with_pool!(self, pool => sqlx::query_scalar(
-                "UPDATE invoice_run_issues SET invoices_issued = invoices_issued + $1, \
-                 invoices_skipped = invoices_skipped + $2, problems = COALESCE($3, problems), lease_expires_at = $4 \
-                 WHERE id = $5 AND lease_owner = $6 AND status = 'running' RETURNING cancel_requested")
-                .bind(i64::from(issued)).bind(i64::from(!issued)).bind(problems_json).bind(lease.expiry())
-                .bind(job.id).bind(&lease.owner).fetch_optional(pool).await?);
-            match held {
+            match self.record_issue_progress(job.id, lease, &step).await? {
                 Some(true) => signal.cancel(),
                 Some(false) => {}
                 None => signal.lose(),
             }
         }
         Ok(())
+    }
+
+    /// Records a step of an issue job and renews its lease; `None` when the lease is lost,
+    /// else whether a cancel was requested.
+    async fn record_issue_progress(&self, job_id: i64, lease: &JobLease, step: &IssueStep) -> Result<Option<bool>> {
+        with_pool!(self, pool => Ok(sqlx::query_scalar(
+            "UPDATE invoice_run_issues SET invoices_issued = invoices_issued + $1, \
+             invoices_skipped = invoices_skipped + $2, problems = COALESCE($3, problems), lease_expires_at = $4 \
+             WHERE id = $5 AND lease_owner = $6 AND status = 'running' RETURNING cancel_requested")
+            .bind(step.issued).bind(step.skipped).bind(step.problems.as_deref()).bind(lease.expiry())
+            .bind(job_id).bind(&lease.owner).fetch_optional(pool).await?))
     }
 }

@@ -3,26 +3,6 @@
 
 use super::*;
 
-/// Fails with a conflict when the issue date is before the newest document of the series
-/// and year (numbers follow the dates).
-macro_rules! check_issue_date {
-    ($tx:expr, $series:expr, $year:expr, $date:expr) => {{
-        let latest: Option<Date> =
-            sqlx::query_scalar("SELECT MAX(issue_date) FROM invoices WHERE series = $1 AND number_year = $2")
-                .bind($series)
-                .bind(i64::from($year))
-                .fetch_one(&mut *$tx)
-                .await
-                .map_err(StoreError::from)?;
-        if let Some(latest) = latest.filter(|l| $date < *l) {
-            return Err(StoreError::Conflict(format!(
-                "the issue date is before {latest}, the date of the newest document of series {}; numbers follow the dates",
-                $series
-            )));
-        }
-    }};
-}
-
 /// Inserts the credit note cancelling `$before` (numbered in `$opts`' series, every amount
 /// negated, its lines mirrored) inside `$tx`; evaluates to its id.
 macro_rules! insert_credit_note {

@@ -26,7 +26,8 @@
 //!
 //! This module holds the stored shapes, the steps the others share (as macros, defined
 //! before the submodules so that they can use them) and the reads; `drafts` stores a
-//! run's proposals, `editing` changes drafts, `lifecycle` issues, settles and cancels,
+//! run's proposals, `editing` changes drafts, `lifecycle` issues, settles and cancels, `issue_batch` issues
+//! many drafts at once,
 //! `feed` serves the accounting pull, `rebill` compares re-billed positions with
 //! cancelled invoices.
 
@@ -613,6 +614,26 @@ macro_rules! earlier_quota_draft {
     }};
 }
 
+/// Fails with a conflict when the issue date is before the newest document of the series
+/// and year (numbers follow the dates).
+macro_rules! check_issue_date {
+    ($tx:expr, $series:expr, $year:expr, $date:expr) => {{
+        let latest: Option<Date> =
+            sqlx::query_scalar("SELECT MAX(issue_date) FROM invoices WHERE series = $1 AND number_year = $2")
+                .bind($series)
+                .bind(i64::from($year))
+                .fetch_one(&mut *$tx)
+                .await
+                .map_err(StoreError::from)?;
+        if let Some(latest) = latest.filter(|l| $date < *l) {
+            return Err(StoreError::Conflict(format!(
+                "the issue date is before {latest}, the date of the newest document of series {}; numbers follow the dates",
+                $series
+            )));
+        }
+    }};
+}
+
 /// Writes the quota-ledger entries of invoice `$id` (issued, or a settlement) inside `$tx`.
 macro_rules! write_ledger {
     ($tx:expr, $id:expr, $now:expr) => {{
@@ -660,6 +681,7 @@ macro_rules! settle {
 mod drafts;
 mod editing;
 mod feed;
+mod issue_batch;
 mod lifecycle;
 mod rebill;
 #[cfg(test)]

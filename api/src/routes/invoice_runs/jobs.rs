@@ -149,13 +149,14 @@ pub async fn cancel_run(req: HttpRequest, p: Principal, state: web::Data<AppStat
 }
 
 /// Issue all drafts of a finished run, as a job: each draft gets the next number of the
-/// series (gapless), in customer-number order, one transaction per invoice — as
-/// `POST /invoices/{id}/issue` would. Drafts that cannot be issued (e.g. one without
+/// series (gapless), in customer-number order, up to 200 drafts per transaction, each
+/// exactly as `POST /invoices/{id}/issue` would issue it (number, snapshot, due date,
+/// ledger entries, events, audit record). Drafts that cannot be issued (e.g. one without
 /// lines: 409 there) are listed in the job's `problems` and skipped; settlements waiting
 /// for an earlier draft are settled. Answers `202 Accepted` with the job,
 /// `Location: /api/v1/invoice-runs/{id}/issue` and `Retry-After`: poll it until `status`
 /// is `succeeded`, `failed` or `cancelled`. `POST /invoice-runs/{id}/cancel` stops it
-/// before the next invoice. The body is optional (series default `RE`, issue date default
+/// before the next batch. The body is optional (series default `RE`, issue date default
 /// today). With `Idempotency-Key` a retry starts no second job. Billing role only.
 #[utoipa::path(post, path = "/api/v1/invoice-runs/{id}/issue", operation_id = "issue_invoice_run", tag = "invoice-runs",
     params(("id" = i64, Path), ("Idempotency-Key" = Option<String>, Header, description = "Retry-safe: the same key starts no second job and answers with the job's current state")),
