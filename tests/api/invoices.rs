@@ -432,6 +432,37 @@ async fn drafts_computed_from_data_that_changed_meanwhile_are_not_stored() {
         app.get(&format!("/api/v1/invoices?customer_id={customer}"), &app.admin_token).await.json().await.unwrap();
     assert_eq!(one["items"].as_array().unwrap().len(), 1);
     assert_eq!(dec(&one["items"][0]["totals"]["net"]), d("240.00"), "the edited 2 h + 0.5 h at 96.00");
+
+    // Customers stored together (as a run stores a chunk): the one whose data changed
+    // writes nothing, the other is stored.
+    let services: Value = app.get("/api/v1/services", &app.admin_token).await.json().await.unwrap();
+    let remote = services["items"][0]["id"].clone();
+    let mut others = Vec::new();
+    for name in ["Beispiel AG", "Probe KG"] {
+        let c = app.create_customer(json!({"name": name})).await["id"].as_i64().unwrap();
+        let ticket = create_ticket(&app, json!({"title": "Printer", "customer_id": c})).await;
+        let b = book(&app, json!({"work_date": "2026-11-09", "duration_minutes": 45, "service_id": remote, "ticket_id": ticket["id"], "description": "Toner"})).await;
+        let read = setup.customer_input(&store, c, params).await.unwrap();
+        let billing = domain::engine::compute_customer(&setup.ctx, &read.input);
+        others.push((c, b["id"].clone(), read, billing));
+    }
+    let changed = &others[1].1;
+    let res = app
+        .patch(&format!("/api/v1/bookings/{changed}"), &app.admin_token, &json!({"description": "Toner, drum"}), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let batches: Vec<DraftBatch<'_>> =
+        others.iter().map(|(c, _, read, billing)| batch(run.id, *c, read, billing, &actor)).collect();
+    let outcomes = store.create_drafts_together(&batches).await.unwrap();
+    assert!(matches!(outcomes[0], DraftOutcome::Created { positions: 1, .. }), "{outcomes:?}");
+    assert_eq!(outcomes[1], DraftOutcome::Stale);
+    assert_eq!(booking_state(&app, &others[0].1).await, "reserved");
+    assert_eq!(booking_state(&app, changed).await, "open", "the stale customer's savepoint rolled back");
+    for (c, expected) in [(others[0].0, 1), (others[1].0, 0)] {
+        let docs: Value =
+            app.get(&format!("/api/v1/invoices?customer_id={c}"), &app.admin_token).await.json().await.unwrap();
+        assert_eq!(docs["items"].as_array().unwrap().len(), expected, "customer {c}");
+    }
 }
 
 /// Issue 11: the commit answer says what was created — per document whom it bills, net,

@@ -139,12 +139,13 @@ async fn a_run_over_all_customers_is_a_job_answered_202_and_polled_until_it_has_
 #[tokio::test]
 async fn cancelling_a_running_run_stops_it_between_customers_and_keeps_what_was_committed() {
     let app = spawn_app().await;
-    let customers = customers_with_work(&app, 1..=60).await;
+    // A run of 100 customers bills 12 at a time (PostgreSQL: three such chunks at once).
+    let customers = customers_with_work(&app, 1..=100).await;
     let res = app.post("/api/v1/invoice-runs", &app.admin_token, &all_customers()).await;
     assert_eq!(res.status(), StatusCode::ACCEPTED);
     let location = location_of(&res);
     let id = res.json::<Value>().await.unwrap()["id"].clone();
-    // Wait until the worker has billed a first customer, then cancel.
+    // Wait until the worker has billed a first chunk of customers, then cancel.
     loop {
         let run: Value = app.get(&location, &app.admin_token).await.json().await.unwrap();
         assert_eq!(run["status"].as_str().map(|s| ["queued", "running"].contains(&s)), Some(true), "{run}");

@@ -1,15 +1,16 @@
-//! Billing a run's customers: one transaction per customer (read the engine input,
-//! compute, store the drafts with [`Store::create_drafts`]), in id order, a few at a time
-//! on PostgreSQL. Whoever bills — the request of a small run, or the job worker — holds
-//! the run's lease: a heartbeat renews it, and after each customer the progress is
-//! recorded (counters, problems, `last_customer_id`) with the lease renewed and the
-//! cancel flag read. A cancel stops the run before the next customer; a lost lease (a
+//! Billing a run's customers in chunks of [`CHUNK`], in id order, a few chunks at a time
+//! on PostgreSQL: each customer of a chunk is read and computed, then the drafts of the
+//! whole chunk are stored in one transaction, a savepoint per customer
+//! ([`Store::create_drafts_together`]). Whoever bills — the request of a small run, or the
+//! job worker — holds the run's lease: a heartbeat renews it, and after each chunk the
+//! progress is recorded (counters, problems, `last_customer_id`) with the lease renewed
+//! and the cancel flag read. A cancel stops the run before the next chunk; a lost lease (a
 //! slow node whose run another worker took over) stops this holder without finishing.
 //!
 //! A customer with a blocking problem gets no draft and is listed in the run's problems;
 //! the others are committed. When what a computation read changes before its drafts are
-//! stored (another node's run, a draft deleted, a position edited), the customer is
-//! computed again.
+//! stored (another node's run, a draft deleted, a position edited), that customer's
+//! savepoint is rolled back and it is computed again on its own.
 
 use super::{InvoiceRun, RunPlan, RunProblem, RunResult, RunStart};
 use crate::audit::Actor;
@@ -36,10 +37,16 @@ const REFRESH_STATISTICS_AFTER: [usize; 4] = [32, 256, 1024, 4096];
 /// How often a customer is computed again when its data changed meanwhile.
 const MAX_ATTEMPTS: usize = 5;
 
-/// The progress recorded after one customer.
+/// Most customers billed together (a run of fewer than 8 × as many takes an eighth of its
+/// customers at a time): read and computed one after the other, their drafts stored in one
+/// transaction ([`Store::create_drafts_together`]), the progress recorded once.
+const CHUNK: usize = 32;
+
+/// The progress recorded after one chunk of customers.
 struct Step {
-    customer_id: i64,
-    billed: bool,
+    customers: usize,
+    last_customer_id: i64,
+    billed: usize,
     invoices: usize,
     positions: usize,
 }
@@ -122,8 +129,9 @@ impl Store {
         Ok((invoice_ids, projects_billed, end))
     }
 
-    /// Bills the plan's customers after the run's last one done, in id order, until done
-    /// or `signal` says stop; records the progress after each. Returns the drafts created.
+    /// Bills the plan's customers after the run's last one done, in id order and in
+    /// chunks of at most [`CHUNK`], until done or `signal` says stop; records the progress after
+    /// each chunk. Returns the drafts created.
     async fn bill_customers(
         &self,
         setup: &BillingSetup,
@@ -138,34 +146,46 @@ impl Store {
         let actor = run.actor();
         let mut problems = run.problems.0.clone();
         let mut invoice_ids = Vec::new();
-        // Customers are independent (one transaction each, optimistic checks): a few are
+        // Chunks are independent (one transaction each, optimistic checks): a few are
         // billed at a time so that reading, computing and writing overlap. Outcomes are
-        // taken in plan order; no customer is started once the run is stopping.
-        let mut outcomes = futures_util::stream::iter(remaining)
+        // taken in plan order; no chunk is started once the run is stopping.
+        // A small run in smaller chunks: its progress (and a cancel) still moves in steps.
+        let chunk = (remaining.len() / 8).clamp(1, CHUNK);
+        let chunks: Vec<Vec<i64>> = remaining.chunks(chunk).map(<[i64]>::to_vec).collect();
+        let mut outcomes = futures_util::stream::iter(chunks)
             .take_while(|_| std::future::ready(!signal.stopping()))
-            .map(|customer_id| {
+            .map(|chunk| {
                 let actor = &actor;
-                async move { (customer_id, self.bill_customer(setup, plan, run.id, actor, customer_id).await) }
+                async move {
+                    let outcome = self.bill_chunk(setup, plan, run.id, actor, &chunk).await;
+                    (chunk, outcome)
+                }
             })
             .buffered(self.run_concurrency());
         let mut done = 0usize;
-        while let Some((customer_id, outcome)) = outcomes.next().await {
-            done += 1;
-            if REFRESH_STATISTICS_AFTER.contains(&done) {
-                self.refresh_invoice_statistics().await?;
-            }
-            let mut step = Step { customer_id, billed: false, invoices: 0, positions: 0 };
-            let had_problems = problems.iter().any(|p| p.customer_id == customer_id);
-            problems.retain(|p| p.customer_id != customer_id);
-            match outcome? {
-                CustomerOutcome::Billed { invoice_ids: ids, positions } => {
-                    step = Step { billed: true, invoices: ids.len(), positions, ..step };
-                    invoice_ids.extend(ids);
+        while let Some((chunk, outcome)) = outcomes.next().await {
+            let mut step = Step { customers: chunk.len(), last_customer_id: 0, billed: 0, invoices: 0, positions: 0 };
+            let mut changed = false;
+            for (&customer_id, outcome) in chunk.iter().zip(outcome?) {
+                done += 1;
+                if REFRESH_STATISTICS_AFTER.contains(&done) {
+                    self.refresh_invoice_statistics().await?;
                 }
-                CustomerOutcome::Nothing => {}
-                CustomerOutcome::Blocked { problems: found } => problems.extend(found),
+                step.last_customer_id = customer_id;
+                let had_problems = problems.iter().any(|p| p.customer_id == customer_id);
+                problems.retain(|p| p.customer_id != customer_id);
+                match outcome {
+                    CustomerOutcome::Billed { invoice_ids: ids, positions } => {
+                        step.billed += 1;
+                        step.invoices += ids.len();
+                        step.positions += positions;
+                        invoice_ids.extend(ids);
+                    }
+                    CustomerOutcome::Nothing => {}
+                    CustomerOutcome::Blocked { problems: found } => problems.extend(found),
+                }
+                changed |= had_problems || problems.last().is_some_and(|p| p.customer_id == customer_id);
             }
-            let changed = had_problems || problems.last().is_some_and(|p| p.customer_id == customer_id);
             if signal.lost() {
                 continue;
             }
@@ -184,7 +204,7 @@ impl Store {
         Ok(())
     }
 
-    /// Records one customer done and renews the lease; `None` when the lease is lost,
+    /// Records a chunk of customers done and renews the lease; `None` when the lease is lost,
     /// else whether a cancel was requested. `problems` are the run's problems when they
     /// changed.
     async fn record_progress(
@@ -198,13 +218,14 @@ impl Store {
         let blocked =
             problems.map(|p| p.iter().map(|p| p.customer_id).collect::<std::collections::BTreeSet<_>>().len() as i64);
         with_pool!(self, pool => Ok(sqlx::query_scalar::<_, bool>(
-            "UPDATE invoice_runs SET customers_done = customers_done + 1, last_customer_id = $1, \
+            "UPDATE invoice_runs SET customers_done = customers_done + $10, last_customer_id = $1, \
              customers_billed = customers_billed + $2, invoices_created = invoices_created + $3, \
              positions_reserved = positions_reserved + $4, problems = COALESCE($5, problems), \
              customers_blocked = COALESCE($6, customers_blocked), lease_expires_at = $7 \
              WHERE id = $8 AND lease_owner = $9 AND status = 'running' RETURNING cancel_requested")
-            .bind(step.customer_id).bind(i64::from(step.billed)).bind(step.invoices as i64).bind(step.positions as i64)
+            .bind(step.last_customer_id).bind(step.billed as i64).bind(step.invoices as i64).bind(step.positions as i64)
             .bind(problems_json).bind(blocked).bind(lease.expiry()).bind(run_id).bind(&lease.owner)
+            .bind(step.customers as i64)
             .fetch_optional(pool).await?))
     }
 
@@ -223,14 +244,70 @@ impl Store {
         Ok(())
     }
 
-    /// Customers billed at the same time by one run: PostgreSQL works on several
-    /// transactions at once; SQLite writes one at a time (billing two at once measured no
-    /// faster).
+    /// Chunks billed at the same time by one run: PostgreSQL works on several
+    /// transactions at once; SQLite writes one at a time (reading the next chunk while one
+    /// is written made the run's own autocommit writes fail with a stale read snapshot).
     fn run_concurrency(&self) -> usize {
         match self.backend() {
             crate::Backend::Postgres => 3,
             crate::Backend::Sqlite => 1,
         }
+    }
+
+    /// Bills a chunk of a run's customers: reads and computes each, and stores the drafts
+    /// of all in one transaction. A customer whose computation turned stale meanwhile is
+    /// billed again on its own ([`Store::bill_customer`]). The outcomes in chunk order.
+    async fn bill_chunk(
+        &self,
+        setup: &BillingSetup,
+        plan: &RunPlan,
+        run_id: i64,
+        actor: &Actor,
+        customers: &[i64],
+    ) -> Result<Vec<CustomerOutcome>> {
+        let (scope_ticket_id, scope_project_id, scope_contract_id) = plan.scope.draft_scope();
+        let mut outcomes: Vec<Option<CustomerOutcome>> = Vec::with_capacity(customers.len());
+        let mut computed = Vec::new();
+        for &customer_id in customers {
+            let cr = setup.customer_input(self, customer_id, plan.params).await?;
+            let billing = domain::engine::compute_customer(&setup.ctx, &cr.input);
+            match nothing_to_store(customer_id, &billing) {
+                Some(outcome) => outcomes.push(Some(outcome)),
+                None => {
+                    outcomes.push(None);
+                    computed.push((customer_id, cr, billing));
+                }
+            }
+        }
+        let batches: Vec<DraftBatch<'_>> = computed
+            .iter()
+            .map(|(customer_id, cr, billing)| DraftBatch {
+                run_id,
+                customer_id: *customer_id,
+                billing_version: cr.billing_version,
+                billing,
+                versions: &cr.versions,
+                scope_ticket_id,
+                scope_project_id,
+                scope_contract_id,
+                actor,
+            })
+            .collect();
+        let mut stored = self.create_drafts_together(&batches).await?.into_iter();
+        let mut out = Vec::with_capacity(customers.len());
+        for (&customer_id, outcome) in customers.iter().zip(outcomes) {
+            out.push(match outcome {
+                Some(outcome) => outcome,
+                // Stored in the order computed.
+                None => match stored.next() {
+                    Some(DraftOutcome::Created { invoice_ids, positions }) => {
+                        CustomerOutcome::Billed { invoice_ids, positions }
+                    }
+                    _ => self.bill_customer(setup, plan, run_id, actor, customer_id).await?,
+                },
+            });
+        }
+        Ok(out)
     }
 
     /// Bills one customer of a run: reads its input, computes, and stores the drafts in
@@ -248,22 +325,8 @@ impl Store {
         for _ in 0..MAX_ATTEMPTS {
             let cr = setup.customer_input(self, customer_id, plan.params).await?;
             let billing = domain::engine::compute_customer(&setup.ctx, &cr.input);
-            if !billing.is_committable() {
-                let problems = billing
-                    .problems
-                    .iter()
-                    .map(|p| RunProblem {
-                        customer_id,
-                        code: p.code.as_str().to_string(),
-                        message: p.message.clone(),
-                        position: p.position,
-                        contract_id: p.contract_id,
-                    })
-                    .collect();
-                return Ok(CustomerOutcome::Blocked { problems });
-            }
-            if billing.proposals.is_empty() {
-                return Ok(CustomerOutcome::Nothing);
+            if let Some(outcome) = nothing_to_store(customer_id, &billing) {
+                return Ok(outcome);
             }
             let batch = DraftBatch {
                 run_id,
@@ -300,7 +363,7 @@ impl Store {
     /// has no open position left to `billed` ("PO abgerechnet"); returns the projects moved.
     async fn bill_finished_projects(&self, run_id: i64, actor: &Actor) -> Result<Vec<i64>> {
         let mut moved = Vec::new();
-        for project_id in self.projects_of_run(run_id).await? {
+        for project_id in self.finished_projects_of_run(run_id).await? {
             if self.project_open_positions(project_id).await? == 0
                 && self.mark_project_billed(project_id, actor).await?.is_some()
             {
@@ -309,4 +372,24 @@ impl Store {
         }
         Ok(moved)
     }
+}
+
+/// What a computation that stores nothing means for the run: kept out with the engine's
+/// blocking problems, or nothing to bill. `None` when it has drafts to store.
+fn nothing_to_store(customer_id: i64, billing: &domain::engine::CustomerBilling) -> Option<CustomerOutcome> {
+    if !billing.is_committable() {
+        let problems = billing
+            .problems
+            .iter()
+            .map(|p| RunProblem {
+                customer_id,
+                code: p.code.as_str().to_string(),
+                message: p.message.clone(),
+                position: p.position,
+                contract_id: p.contract_id,
+            })
+            .collect();
+        return Some(CustomerOutcome::Blocked { problems });
+    }
+    billing.proposals.is_empty().then_some(CustomerOutcome::Nothing)
 }

@@ -117,13 +117,13 @@ fn stamps(settled: &[(i64, PositionInsert)]) -> Result<Held> {
     Ok(held)
 }
 
-impl Store {
-    /// Stores the drafts of one customer's committable computation in one transaction,
-    /// reserving their positions — only if the customer's billing version is still the
-    /// one read and every position is still open in the version read; otherwise nothing
-    /// is written and [`DraftOutcome::Stale`] asks for a new computation.
-    pub async fn create_drafts(&self, b: &DraftBatch<'_>) -> Result<DraftOutcome> {
-        let outcome = in_tx!(self, tx => {
+/// Stores the drafts of one customer (`$b`, a [`DraftBatch`]) inside `$tx`: evaluates to
+/// its [`DraftOutcome`] (on `Stale` the caller rolls back what was written).
+macro_rules! write_drafts {
+    ($tx:expr, $b:expr) => {
+        async {
+            let tx = &mut *$tx;
+            let b: &DraftBatch<'_> = $b;
             if !advance_billing_version!(tx, b.customer_id, Some(b.billing_version)) {
                 return Ok(DraftOutcome::Stale);
             }
@@ -212,8 +212,41 @@ impl Store {
             for (id, crossings) in &settlements {
                 settle!(tx, *id, crossings, now);
             }
-            DraftOutcome::Created { invoice_ids: ids, positions: reserved }
+            Ok::<DraftOutcome, StoreError>(DraftOutcome::Created { invoice_ids: ids, positions: reserved })
+        }
+        .await
+    };
+}
+
+impl Store {
+    /// Stores the drafts of one customer's committable computation in one transaction,
+    /// reserving their positions — only if the customer's billing version is still the
+    /// one read and every position is still open in the version read; otherwise nothing
+    /// is written and [`DraftOutcome::Stale`] asks for a new computation.
+    pub async fn create_drafts(&self, b: &DraftBatch<'_>) -> Result<DraftOutcome> {
+        let mut outcomes = self.create_drafts_together(std::slice::from_ref(b)).await?;
+        Ok(outcomes.pop().unwrap_or(DraftOutcome::Stale))
+    }
+
+    /// Stores the drafts of several customers in one transaction, each as
+    /// [`Store::create_drafts`] would (a savepoint each: a customer whose computation is
+    /// stale writes nothing and gets [`DraftOutcome::Stale`], the others are stored).
+    /// One commit for many customers: their positions share pages, which are then written
+    /// once instead of once per customer.
+    pub async fn create_drafts_together(&self, batches: &[DraftBatch<'_>]) -> Result<Vec<DraftOutcome>> {
+        let outcomes = in_tx!(self, tx => {
+            let mut outcomes = Vec::with_capacity(batches.len());
+            for b in batches {
+                let mut customer = sqlx::Acquire::begin(&mut *tx).await?;
+                let outcome = write_drafts!(customer, b)?;
+                match outcome {
+                    DraftOutcome::Created { .. } => customer.commit().await?,
+                    DraftOutcome::Stale => customer.rollback().await?,
+                }
+                outcomes.push(outcome);
+            }
+            outcomes
         });
-        Ok(outcome)
+        Ok(outcomes)
     }
 }

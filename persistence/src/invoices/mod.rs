@@ -784,15 +784,18 @@ impl Store {
             .bind(project_id).fetch_one(pool).await?))
     }
 
-    /// The projects whose positions the invoices of run `run_id` settle (one query for the
-    /// whole run).
-    pub async fn projects_of_run(&self, run_id: i64) -> Result<Vec<i64>> {
+    /// The `manager_done` projects whose positions the invoices of run `run_id` settle —
+    /// those a run may move to `billed`. (Looked up from the few finished projects, each
+    /// stopping at its first position the run holds: not by reading every position of the
+    /// run.)
+    pub async fn finished_projects_of_run(&self, run_id: i64) -> Result<Vec<i64>> {
         let rows: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(
-            "SELECT b.project_id FROM invoices i JOIN bookings b ON b.invoice_id = i.id \
-             WHERE i.run_id = $1 AND b.project_id IS NOT NULL \
-             UNION SELECT e.project_id FROM invoices i JOIN expenses e ON e.invoice_id = i.id \
-             WHERE i.run_id = $1 AND e.project_id IS NOT NULL \
-             ORDER BY 1")
+            "SELECT p.id FROM projects p WHERE p.status = 'manager_done' \
+             AND (EXISTS (SELECT 1 FROM bookings b JOIN invoices i ON i.id = b.invoice_id \
+                          WHERE b.project_id = p.id AND i.run_id = $1) \
+                  OR EXISTS (SELECT 1 FROM expenses e JOIN invoices i ON i.id = e.invoice_id \
+                          WHERE e.project_id = p.id AND i.run_id = $1)) \
+             ORDER BY p.id")
             .bind(run_id).fetch_all(pool).await?);
         Ok(rows)
     }

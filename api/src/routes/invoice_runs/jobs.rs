@@ -118,7 +118,7 @@ impl IssueJobOut {
 }
 
 /// Cancel a run, or the job issuing its drafts. A queued run is cancelled at once; a
-/// running one stops before its next customer (`cancel_requested` is true until its
+/// running one stops before its next chunk of (at most 32) customers (`cancel_requested` is true until its
 /// worker has stopped: poll the run until `status` is `cancelled`). What was committed
 /// stays: the drafts of the customers billed so far are kept (delete them to open their
 /// positions again). A finished run with a queued or running issue job: that job is

@@ -1,7 +1,8 @@
 //! Invoice runs. `POST /invoice-runs` runs the billing engine over the open positions in
 //! scope, customer by customer: `mode=preview` returns the invoices it would create with
 //! every line plus the blocking problems — writing nothing; `mode=commit` stores them as
-//! draft invoices that reserve their positions, one transaction per customer, and records
+//! draft invoices that reserve their positions (a savepoint per customer, one transaction
+//! per chunk of customers), and records
 //! the run (the work is in [`persistence::invoice_runs`]). A commit over all customers is
 //! a job (202, polled at its Location; [`jobs`] has cancelling and issuing the drafts);
 //! [`ready`] values the open billable work with the same engine.
@@ -177,7 +178,7 @@ pub struct InvoiceRunOut {
     #[schema(value_type = String, format = Date)]
     pub period_end: String,
     pub status: RunStatus,
-    /// A cancel was requested: the run stops before its next customer (`status` becomes
+    /// A cancel was requested: the run stops before its next chunk of customers (`status` becomes
     /// `cancelled`).
     pub cancel_requested: bool,
     /// Why a `failed` run failed.
@@ -448,7 +449,8 @@ async fn plan(state: &AppState, r: &RunRequest) -> Result<RunPlan, ApiError> {
 /// - `mode=preview` (default): the invoices the run would create, every line with the
 ///   positions it bills, quota entries, blocking problems (e.g. `missing_rate`) and
 ///   profitability. Writes nothing; the same request gives the same answer.
-/// - `mode=commit`: stores draft invoices (one transaction per customer) that reserve
+/// - `mode=commit`: stores draft invoices (customers in chunks of 32, one transaction per
+///   chunk and a savepoint per customer: stale data rolls back that customer only) that reserve
 ///   their positions — a second run does not take them, and a position is in at most one
 ///   invoice that is not cancelled (enforced by the database, also across nodes). Customers
 ///   with blocking problems get no draft and are listed in `problems`. The run is recorded
