@@ -1018,7 +1018,7 @@ async fn an_issue_failing_at_its_last_step_leaves_the_draft_as_it_was_and_gives_
     assert!(books.bookings.iter().all(|b| b.state == "billed"));
 }
 
-const KILL_DRAFTS: usize = 40;
+const KILL_DRAFTS: usize = 80;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_node_killed_while_issuing_leaves_every_invoice_wholly_draft_or_wholly_issued() {
@@ -1076,8 +1076,11 @@ async fn a_node_killed_while_issuing_leaves_every_invoice_wholly_draft_or_wholly
         let r = h.await.expect("task").expect("node 1 keeps serving");
         assert!([StatusCode::OK, StatusCode::CONFLICT].contains(&r.status), "node 1: {r:?}");
     }
+    // Every invoice is wholly draft or wholly issued (check_books). Usually drafts are left
+    // for the restarted node; on a fast machine both nodes may have issued them all before
+    // the kill took effect, and the restart below then finds nothing left.
     let after_kill = check_books(&c.sql.books().await);
-    assert!(after_kill.drafts > 0 && after_kill.issued >= 5, "{after_kill:?}");
+    assert!(after_kill.issued >= 5, "{after_kill:?}");
 
     // Restarted, node 0 issues the rest; the numbers continue without a gap.
     c.nodes[0].boot().await;
