@@ -30,11 +30,6 @@ struct DraftHead {
     line_count: i64,
 }
 
-/// `$from`, `$from + 1`, … (`n` numbered parameters, comma separated).
-fn numbered_params(from: usize, n: usize) -> String {
-    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
 /// Whether draft `id` continues the quota periods of an earlier draft still open: one of
 /// `drafts` (contract, draft) of its `contracts` with a lower id that `issued` does not hold.
 fn waits_for_earlier(id: i64, contracts: &[i64], drafts: &BTreeSet<(i64, i64)>, issued: &BTreeSet<i64>) -> bool {
