@@ -13,6 +13,18 @@ pub const ADMIN_EMAIL: &str = "admin@test.example";
 pub const ADMIN_PASSWORD: &str = "admin-password-1234";
 /// JWT secret of every test server (tests mint tokens with it).
 pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+/// Every scope an API client can hold.
+pub const EVERY_SCOPE: [&str; 8] = [
+    "customers:read",
+    "customers:write",
+    "tickets:read",
+    "tickets:write",
+    "bookings:read",
+    "bookings:write",
+    "invoices:read",
+    "invoices:export",
+];
+
 /// Password given to users created by [`TestApp::user_with_roles`].
 pub const USER_PASSWORD: &str = "user-password-1234";
 

@@ -2,7 +2,7 @@
 //! pool gauges; served without credentials on the separate metrics listener
 //! (`KONTOR_METRICS_BIND`), otherwise on the API port to admins only.
 
-use crate::helpers::{problem, spawn_app, spawn_app_with, TestApp};
+use crate::helpers::{problem, spawn_app, spawn_app_with, TestApp, EVERY_SCOPE};
 use reqwest::StatusCode;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -184,18 +184,7 @@ async fn without_a_metrics_listener_only_admins_read_metrics_on_the_api_port() {
     problem(anonymous, StatusCode::UNAUTHORIZED).await;
     let (_, billing) = app.user_with_roles(&["billing"]).await;
     problem(app.get("/metrics", &billing).await, StatusCode::FORBIDDEN).await;
-    let (_, key) = app
-        .api_key(&[
-            "customers:read",
-            "customers:write",
-            "tickets:read",
-            "tickets:write",
-            "bookings:read",
-            "bookings:write",
-            "invoices:read",
-            "invoices:export",
-        ])
-        .await;
+    let (_, key) = app.api_key(&EVERY_SCOPE).await;
     problem(app.get("/metrics", &key).await, StatusCode::FORBIDDEN).await;
 
     let res = app.get("/metrics", &app.admin_token).await;

@@ -660,18 +660,7 @@ async fn the_billing_office_writes_managers_read_and_agents_viewers_and_api_keys
     let (_, manager) = app.user_with_roles(&["manager"]).await;
     let (_, agent) = app.user_with_roles(&["agent"]).await;
     let (_, viewer) = app.user_with_roles(&["viewer"]).await;
-    let (_, key) = app
-        .api_key(&[
-            "customers:read",
-            "customers:write",
-            "tickets:read",
-            "tickets:write",
-            "bookings:read",
-            "bookings:write",
-            "invoices:read",
-            "invoices:export",
-        ])
-        .await;
+    let (_, key) = app.api_key(&EVERY_SCOPE).await;
     let body =
         json!({"owner_type": "customer", "owner_id": customer, "unit_price": "90.00", "valid_from": "2026-01-01"});
     let res = app.post("/api/v1/rates", &billing, &body).await;

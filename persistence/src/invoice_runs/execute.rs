@@ -14,7 +14,7 @@
 
 use super::{InvoiceRun, RunPlan, RunProblem, RunResult, RunStart};
 use crate::audit::Actor;
-use crate::billing::BillingSetup;
+use crate::billing::{BillingSetup, CustomerRun};
 use crate::invoices::{DraftBatch, DraftOutcome};
 use crate::jobs::{JobLease, JobSignal, JobStatus, JobTable, WorkEnd, DEFAULT_LEASE};
 use crate::{Result, Store};
@@ -265,7 +265,6 @@ impl Store {
         actor: &Actor,
         customers: &[i64],
     ) -> Result<Vec<CustomerOutcome>> {
-        let (scope_ticket_id, scope_project_id, scope_contract_id) = plan.scope.draft_scope();
         let mut outcomes: Vec<Option<CustomerOutcome>> = Vec::with_capacity(customers.len());
         let mut computed = Vec::new();
         for &customer_id in customers {
@@ -281,17 +280,7 @@ impl Store {
         }
         let batches: Vec<DraftBatch<'_>> = computed
             .iter()
-            .map(|(customer_id, cr, billing)| DraftBatch {
-                run_id,
-                customer_id: *customer_id,
-                billing_version: cr.billing_version,
-                billing,
-                versions: &cr.versions,
-                scope_ticket_id,
-                scope_project_id,
-                scope_contract_id,
-                actor,
-            })
+            .map(|(customer_id, cr, billing)| draft_batch(plan, run_id, actor, *customer_id, cr, billing))
             .collect();
         let mut stored = self.create_drafts_together(&batches).await?.into_iter();
         let mut out = Vec::with_capacity(customers.len());
@@ -321,25 +310,13 @@ impl Store {
         actor: &Actor,
         customer_id: i64,
     ) -> Result<CustomerOutcome> {
-        let (scope_ticket_id, scope_project_id, scope_contract_id) = plan.scope.draft_scope();
         for _ in 0..MAX_ATTEMPTS {
             let cr = setup.customer_input(self, customer_id, plan.params).await?;
             let billing = domain::engine::compute_customer(&setup.ctx, &cr.input);
             if let Some(outcome) = nothing_to_store(customer_id, &billing) {
                 return Ok(outcome);
             }
-            let batch = DraftBatch {
-                run_id,
-                customer_id,
-                billing_version: cr.billing_version,
-                billing: &billing,
-                versions: &cr.versions,
-                scope_ticket_id,
-                scope_project_id,
-                scope_contract_id,
-                actor,
-            };
-            match self.create_drafts(&batch).await? {
+            match self.create_drafts(&draft_batch(plan, run_id, actor, customer_id, &cr, &billing)).await? {
                 DraftOutcome::Created { invoice_ids, positions } => {
                     return Ok(CustomerOutcome::Billed { invoice_ids, positions })
                 }
@@ -392,4 +369,27 @@ fn nothing_to_store(customer_id: i64, billing: &domain::engine::CustomerBilling)
         return Some(CustomerOutcome::Blocked { problems });
     }
     billing.proposals.is_empty().then_some(CustomerOutcome::Nothing)
+}
+
+/// The drafts of one customer's computation, as a run of `plan` stores them.
+fn draft_batch<'a>(
+    plan: &RunPlan,
+    run_id: i64,
+    actor: &'a Actor,
+    customer_id: i64,
+    cr: &'a CustomerRun,
+    billing: &'a domain::engine::CustomerBilling,
+) -> DraftBatch<'a> {
+    let (scope_ticket_id, scope_project_id, scope_contract_id) = plan.scope.draft_scope();
+    DraftBatch {
+        run_id,
+        customer_id,
+        billing_version: cr.billing_version,
+        billing,
+        versions: &cr.versions,
+        scope_ticket_id,
+        scope_project_id,
+        scope_contract_id,
+        actor,
+    }
 }
