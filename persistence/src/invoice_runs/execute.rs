@@ -246,7 +246,7 @@ impl Store {
 
     /// Chunks billed at the same time by one run: PostgreSQL works on several
     /// transactions at once; SQLite writes one at a time (reading the next chunk while one
-    /// is written made the run's own autocommit writes fail with a stale read snapshot).
+    /// is written made a full-size run fail with "database is locked"; cause not found yet).
     fn run_concurrency(&self) -> usize {
         match self.backend() {
             crate::Backend::Postgres => 3,
