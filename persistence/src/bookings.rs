@@ -1,7 +1,8 @@
 //! Storage of time bookings: who worked how long on which ticket/project, with which
 //! service, billable or not. A billed booking is locked. Writing a booking on a project
 //! also checks the project's estimate and records `project.estimate_exceeded` once when
-//! the booked effort first passes it. New rows are written in the `insert` submodule only.
+//! the booked effort first passes it. New rows are written in the `insert` submodule only,
+//! by the group writer of `group`.
 
 use crate::audit::Actor;
 use crate::page::{Page, PageRequest};
@@ -147,29 +148,14 @@ macro_rules! check_project_estimate {
     }};
 }
 
+mod group;
 mod insert;
-use insert::BookingInsert;
+pub(crate) use group::BookingQueue;
 
 impl Store {
     /// Records a booking (always accepted on any ticket or project state: continuous recording).
     pub async fn create_booking(&self, d: &BookingData, actor: &Actor) -> Result<Booking> {
         self.create_bookings(std::slice::from_ref(d), actor).await?.pop().ok_or(StoreError::NotFound)
-    }
-
-    /// Records bookings all at once (one transaction, one multi-row insert; a day's time
-    /// pushed by a helpdesk) and returns them in the order given. Each project booked on
-    /// is checked against its estimate once.
-    pub async fn create_bookings(&self, rows: &[BookingData], actor: &Actor) -> Result<Vec<Booking>> {
-        let now = DbTime::now();
-        let created = in_tx!(self, tx => {
-            let created = BookingInsert::insert_bookings(&mut *tx, rows, actor, now).await?;
-            let projects: std::collections::BTreeSet<i64> = created.iter().filter_map(|b| b.data.project_id).collect();
-            for project_id in projects {
-                check_project_estimate!(tx, project_id);
-            }
-            created
-        });
-        Ok(created)
     }
 
     /// The booking with this id.

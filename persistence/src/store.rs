@@ -62,6 +62,13 @@ pub struct Store {
     /// Counts committed changes of credentials made through this store (see
     /// [`Store::credentials_epoch`]).
     pub(crate) credentials: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// SQLite: this process's write transactions take turns here (first come, first
+    /// served) before `BEGIN IMMEDIATE`, so they never meet SQLite's busy handler, which
+    /// polls with sleeps of up to 100 ms. Other processes on the same file still queue on
+    /// the busy timeout. Unused on PostgreSQL (row locks, not one database lock).
+    pub(crate) writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// New bookings waiting to be written together (group commit).
+    pub(crate) booking_queue: std::sync::Arc<crate::bookings::BookingQueue>,
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of the store's backend.
@@ -76,12 +83,13 @@ macro_rules! with_pool {
 
 /// Runs `$body` inside a write transaction bound to `$tx` and commits it when `$body`
 /// evaluates without an early return. SQLite write transactions start with
-/// `BEGIN IMMEDIATE` so that concurrent writers queue on the busy timeout instead of
-/// failing when a read lock would have to be upgraded.
+/// `BEGIN IMMEDIATE` so that a read lock never has to be upgraded, after taking this
+/// process's turn to write ([`Store::writer`]).
 macro_rules! in_tx {
     ($store:expr, $tx:ident => $body:expr) => {
         match &*$store.db {
             $crate::store::Db::Sqlite(pool) => {
+                let _turn = $store.writer.lock().await;
                 #[allow(unused_mut)]
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err($crate::StoreError::from)?;
                 let out = $body;
@@ -146,7 +154,12 @@ impl Store {
                 redact(&opts.url)
             )));
         };
-        let store = Store { db: std::sync::Arc::new(db), credentials: Default::default() };
+        let store = Store {
+            db: std::sync::Arc::new(db),
+            credentials: Default::default(),
+            writer: Default::default(),
+            booking_queue: Default::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }

@@ -513,3 +513,42 @@ async fn dates_outside_the_business_years_are_refused_everywhere() {
     let res = app.get("/api/v1/bookings?from=-0001-01-01", &app.admin_token).await;
     assert!(res.status().is_client_error(), "{}", res.status());
 }
+
+#[tokio::test]
+async fn technicians_booking_at_the_same_moment_each_get_their_own_booking() {
+    let app = spawn_app().await;
+    let remote = service(&app, "REMOTE", "hour", true).await;
+    let customer = customer_id(&app).await;
+    let ticket = create_ticket(&app, json!({"title": "Outage", "customer_id": customer})).await;
+    let mut technicians = Vec::new();
+    for _ in 0..3 {
+        technicians.push(app.user_with_roles(&["agent"]).await);
+    }
+    let audit_before = app.audit_count(Some("booking")).await;
+    // 30 bookings sent at once: the server writes them in shared transactions.
+    let calls = (0..30usize).map(|i| {
+        let (user, token) = technicians[i % 3].clone();
+        let (app, ticket) = (&app, &ticket);
+        async move {
+            let body = json!({"work_date": "2026-11-23", "duration_minutes": 10 + i, "service_id": remote,
+                              "ticket_id": ticket["id"], "description": format!("Outage step {i}")});
+            (i, user, book(app, &token, body).await)
+        }
+    });
+    let mut ids = std::collections::BTreeSet::new();
+    for (i, user, res) in futures_util::future::join_all(calls).await {
+        assert_eq!(res.status(), StatusCode::CREATED, "booking {i}");
+        let location = location_of(&res);
+        let b: Value = res.json().await.unwrap();
+        assert_eq!(b["user_id"], user, "booking {i} is its technician's");
+        assert_eq!(b["description"], format!("Outage step {i}"));
+        assert_eq!(b["duration_minutes"], 10 + i);
+        assert_eq!(location, format!("/api/v1/bookings/{}", b["id"]));
+        assert!(ids.insert(b["id"].as_i64().unwrap()), "id {} answered twice", b["id"]);
+        let stored: Value = app.get(&location, &app.admin_token).await.json().await.unwrap();
+        assert_eq!(stored["description"], b["description"], "booking {i} reads back as answered");
+        assert_eq!(stored["created_by"], b["created_by"]);
+    }
+    assert_eq!(count_bookings(&app).await, 30);
+    assert_eq!(app.audit_count(Some("booking")).await, audit_before + 30, "one audit entry per booking");
+}

@@ -1,7 +1,8 @@
 //! The one place that writes new booking rows: a multi-row insert in the form each backend
 //! writes fastest (PostgreSQL: `UNNEST` over column arrays; SQLite: multi-row `VALUES` of a
 //! few fixed shapes, as in `bulk`), and the audit entries of the new bookings.
-//! A single booking is a batch of one.
+//! A single booking is a batch of one; each row names who books it, so that the bookings
+//! of several requests are written together (see `group`).
 
 use super::{Booking, BookingData, BOOKING_COLUMNS};
 use crate::audit::Actor;
@@ -14,11 +15,18 @@ use time::{Date, Time};
 /// Most rows per SQLite statement (17 parameters a row: far below SQLite's 32766).
 const SQLITE_ROWS: usize = 256;
 
+/// A booking to insert and who books it.
+#[derive(Clone, Copy)]
+pub(crate) struct NewBooking<'a> {
+    pub data: &'a BookingData,
+    pub actor: &'a Actor,
+}
+
 /// Writing new bookings inside a transaction (`&mut *tx`).
 pub(crate) trait BookingInsert {
-    /// Inserts `rows` as open bookings in version 1 created by `actor` at `now`, writes
-    /// their audit entries and returns them in the order of `rows`.
-    async fn insert_bookings(&mut self, rows: &[BookingData], actor: &Actor, now: DbTime) -> Result<Vec<Booking>>;
+    /// Inserts `rows` as open bookings in version 1, each created by its actor at `now`,
+    /// writes their audit entries and returns them in the order of `rows`.
+    async fn insert_bookings(&mut self, rows: &[NewBooking<'_>], now: DbTime) -> Result<Vec<Booking>>;
 }
 
 /// The audit entries' after-states of `created`.
@@ -33,19 +41,21 @@ fn in_row_order(mut created: Vec<Booking>) -> Vec<Booking> {
 }
 
 impl BookingInsert for PgConnection {
-    async fn insert_bookings(&mut self, rows: &[BookingData], actor: &Actor, now: DbTime) -> Result<Vec<Booking>> {
-        if rows.is_empty() {
+    async fn insert_bookings(&mut self, new: &[NewBooking<'_>], now: DbTime) -> Result<Vec<Booking>> {
+        if new.is_empty() {
             return Ok(vec![]);
         }
+        let rows: Vec<&BookingData> = new.iter().map(|n| n.data).collect();
         let custom_fields: Vec<String> = rows.iter().map(|d| d.custom_fields.0.to_string()).collect();
         let sql = format!(
             "INSERT INTO bookings ({BOOKING_COLUMNS}, created_by, version, created_at, updated_at) \
              SELECT u.user_id, u.work_date, u.start_time, u.end_time, u.duration_minutes, u.service_id, u.description, \
              u.customer_id, u.ticket_id, u.project_id, u.task_id, u.billable, u.rate_override, u.custom_fields, \
-             $15, 1, $16, $16 \
+             u.created_by, 1, $16, $16 \
              FROM UNNEST($1::BIGINT[], $2::DATE[], $3::TIME[], $4::TIME[], $5::BIGINT[], $6::BIGINT[], $7::TEXT[], \
-             $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], $12::BOOLEAN[], $13::NUMERIC[], $14::TEXT[]) \
-             WITH ORDINALITY AS u({BOOKING_COLUMNS}, n) ORDER BY u.n RETURNING *, 'open' AS state"
+             $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], $12::BOOLEAN[], $13::NUMERIC[], $14::TEXT[], \
+             $15::TEXT[]) \
+             WITH ORDINALITY AS u({BOOKING_COLUMNS}, created_by, n) ORDER BY u.n RETURNING *, 'open' AS state"
         );
         let created: Vec<Booking> = sqlx::query_as(&sql)
             .bind(rows.iter().map(|d| d.user_id).collect::<Vec<i64>>())
@@ -62,7 +72,7 @@ impl BookingInsert for PgConnection {
             .bind(rows.iter().map(|d| d.billable).collect::<Vec<bool>>())
             .bind(rows.iter().map(|d| d.rate_override).collect::<Vec<Option<ExactDecimal>>>())
             .bind(custom_fields)
-            .bind(&actor.name)
+            .bind(new.iter().map(|n| n.actor.name.as_str()).collect::<Vec<&str>>())
             .bind(now)
             .fetch_all(&mut *self)
             .await?;
@@ -70,14 +80,16 @@ impl BookingInsert for PgConnection {
         sqlx::query(
             "INSERT INTO audit_log (at, actor_type, actor_id, actor_name, entity_type, entity_id, action, \
              before_state, after_state, request_id) \
-             SELECT $1, $2, $3, $4, 'booking', u.id, 'create', NULL, u.after_state, $5 \
-             FROM UNNEST($6::BIGINT[], $7::TEXT[]) AS u(id, after_state)",
+             SELECT $1, u.actor_type, u.actor_id, u.actor_name, 'booking', u.id, 'create', NULL, u.after_state, \
+             u.request_id \
+             FROM UNNEST($2::TEXT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[], $7::TEXT[]) \
+             AS u(actor_type, actor_id, actor_name, request_id, id, after_state)",
         )
         .bind(now)
-        .bind(actor.kind.as_str())
-        .bind(actor.id)
-        .bind(&actor.name)
-        .bind(actor.request_id.as_deref())
+        .bind(new.iter().map(|n| n.actor.kind.as_str()).collect::<Vec<&str>>())
+        .bind(new.iter().map(|n| n.actor.id).collect::<Vec<Option<i64>>>())
+        .bind(new.iter().map(|n| n.actor.name.as_str()).collect::<Vec<&str>>())
+        .bind(new.iter().map(|n| n.actor.request_id.as_deref()).collect::<Vec<Option<&str>>>())
         .bind(created.iter().map(|b| b.id).collect::<Vec<i64>>())
         .bind(after_states(&created)?)
         .execute(&mut *self)
@@ -87,7 +99,7 @@ impl BookingInsert for PgConnection {
 }
 
 impl BookingInsert for SqliteConnection {
-    async fn insert_bookings(&mut self, rows: &[BookingData], actor: &Actor, now: DbTime) -> Result<Vec<Booking>> {
+    async fn insert_bookings(&mut self, rows: &[NewBooking<'_>], now: DbTime) -> Result<Vec<Booking>> {
         let mut created = Vec::with_capacity(rows.len());
         let mut rest = rows;
         while !rest.is_empty() {
@@ -96,8 +108,8 @@ impl BookingInsert for SqliteConnection {
                 format!("INSERT INTO bookings ({BOOKING_COLUMNS}, created_by, created_at, updated_at, version) VALUES");
             let sql = values_sql(&head, 17, chunk.len(), ", 1)") + " RETURNING *, 'open' AS state";
             let mut q = sqlx::query_as::<_, Booking>(&sql);
-            for d in chunk {
-                q = bind_booking_data!(q, d).bind(&actor.name).bind(now).bind(now);
+            for n in chunk {
+                q = bind_booking_data!(q, n.data).bind(&n.actor.name).bind(now).bind(now);
             }
             let rows: Vec<Booking> = q.fetch_all(&mut *self).await?;
             created.extend(rows);
@@ -105,26 +117,28 @@ impl BookingInsert for SqliteConnection {
         }
         let created = in_row_order(created);
         let after = after_states(&created)?;
-        let pairs: Vec<(i64, &String)> = created.iter().map(|b| b.id).zip(&after).collect();
-        let mut rest = &pairs[..];
+        let entries: Vec<(i64, &String, &Actor)> =
+            created.iter().map(|b| b.id).zip(&after).zip(rows).map(|((id, after), n)| (id, after, n.actor)).collect();
+        let mut rest = &entries[..];
         while !rest.is_empty() {
             let (chunk, tail) = rest.split_at(batch_len(rest.len(), SQLITE_ROWS));
             let sql = values_sql(
                 "INSERT INTO audit_log (at, actor_type, actor_id, actor_name, entity_type, entity_id, action, \
                  before_state, after_state, request_id) \
-                 SELECT ?, ?, ?, ?, 'booking', column1, 'create', NULL, column2, ? FROM (VALUES",
-                2,
+                 SELECT ?, column1, column2, column3, 'booking', column4, 'create', NULL, column5, column6 FROM (VALUES",
+                6,
                 chunk.len(),
                 ")",
             ) + ")";
-            let mut q = sqlx::query(&sql)
-                .bind(now)
-                .bind(actor.kind.as_str())
-                .bind(actor.id)
-                .bind(&actor.name)
-                .bind(actor.request_id.as_deref());
-            for &(id, after) in chunk {
-                q = q.bind(id).bind(after.as_str());
+            let mut q = sqlx::query(&sql).bind(now);
+            for &(id, after, actor) in chunk {
+                q = q
+                    .bind(actor.kind.as_str())
+                    .bind(actor.id)
+                    .bind(&actor.name)
+                    .bind(id)
+                    .bind(after.as_str())
+                    .bind(actor.request_id.as_deref());
             }
             q.execute(&mut *self).await?;
             rest = tail;

@@ -1,0 +1,248 @@
+//! Group commit of new bookings. Every `create_bookings` call of a process joins a queue;
+//! one writer task at a time takes what is waiting (up to [`GROUP_ROWS`] bookings) and
+//! writes it in one transaction, so that technicians booking at the same moment share one
+//! commit instead of queueing for one each. Each caller gets its own bookings back (ids in
+//! its order), as if it had written alone. A group that fails (say a ticket deleted a
+//! moment ago) is written again caller by caller, so that one caller's error is not
+//! another's.
+//!
+//! The writer is a spawned task, not the caller's future: a caller that goes away (its
+//! client disconnected) never leaves a group half-handled, and nobody can see its
+//! bookings written without learning their ids.
+
+use super::insert::{BookingInsert, NewBooking};
+use super::{Booking, BookingData};
+use crate::audit::Actor;
+use crate::types::{DbTime, ExactDecimal};
+use crate::{Result, Store, StoreError};
+use std::sync::{Mutex, MutexGuard};
+use tokio::sync::oneshot;
+
+/// Most bookings written in one group transaction (a full batch request is a group of
+/// its own).
+const GROUP_ROWS: usize = 1000;
+
+/// One caller's bookings waiting to be written.
+struct Pending {
+    rows: Vec<BookingData>,
+    actor: Actor,
+    done: oneshot::Sender<Result<Vec<Booking>>>,
+}
+
+#[derive(Default)]
+struct Waiting {
+    pending: Vec<Pending>,
+    /// Whether a writer task is draining `pending`.
+    writing: bool,
+}
+
+/// The bookings waiting for the writer of a store (shared by its clones).
+#[derive(Default)]
+pub(crate) struct BookingQueue {
+    waiting: Mutex<Waiting>,
+}
+
+impl BookingQueue {
+    fn lock(&self) -> MutexGuard<'_, Waiting> {
+        // Nothing panics while holding the lock; a poisoned queue is still consistent.
+        self.waiting.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The next group: waiting callers in arrival order, up to [`GROUP_ROWS`] bookings
+    /// (at least one caller). `None` (and no writer any more) when nobody waits.
+    fn next_group(&self) -> Option<Vec<Pending>> {
+        let mut w = self.lock();
+        if w.pending.is_empty() {
+            w.writing = false;
+            return None;
+        }
+        let mut rows = 0;
+        let take = w
+            .pending
+            .iter()
+            .take_while(|p| {
+                let fits = rows == 0 || rows + p.rows.len() <= GROUP_ROWS;
+                rows += p.rows.len();
+                fits
+            })
+            .count();
+        Some(w.pending.drain(..take).collect())
+    }
+}
+
+/// Marks the queue writer-less if the writer task ends without finishing (its runtime shut
+/// down): the next caller starts a new one for whoever still waits.
+struct WriterGone<'a>(Option<&'a BookingQueue>);
+
+impl Drop for WriterGone<'_> {
+    fn drop(&mut self) {
+        if let Some(queue) = self.0 {
+            queue.lock().writing = false;
+        }
+    }
+}
+
+impl Store {
+    /// Records bookings all at once (one transaction, one multi-row insert; a day's time
+    /// pushed by a helpdesk) and returns them in the order given. Concurrent calls share
+    /// a transaction (see the module comment). Each project booked on is checked against
+    /// its estimate once.
+    pub async fn create_bookings(&self, rows: &[BookingData], actor: &Actor) -> Result<Vec<Booking>> {
+        let (done, written) = oneshot::channel();
+        let start_writer = {
+            let mut w = self.booking_queue.lock();
+            w.pending.push(Pending { rows: rows.to_vec(), actor: actor.clone(), done });
+            !std::mem::replace(&mut w.writing, true)
+        };
+        if start_writer {
+            let store = self.clone();
+            tokio::spawn(async move { store.write_booking_groups().await });
+        }
+        written.await.map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))?
+    }
+
+    /// The writer task: writes groups until nobody waits.
+    async fn write_booking_groups(&self) {
+        let mut gone = WriterGone(Some(&self.booking_queue));
+        while let Some(group) = self.booking_queue.next_group() {
+            self.write_group(group).await;
+        }
+        gone.0 = None;
+    }
+
+    /// Writes a group in one transaction and answers each caller; when that fails, writes
+    /// each caller's bookings on their own.
+    async fn write_group(&self, group: Vec<Pending>) {
+        let now = DbTime::now();
+        let new: Vec<NewBooking<'_>> =
+            group.iter().flat_map(|p| p.rows.iter().map(|data| NewBooking { data, actor: &p.actor })).collect();
+        let together = self.insert_bookings_now(&new, now).await;
+        drop(new);
+        match together {
+            Ok(created) => {
+                let mut created = created.into_iter();
+                for p in group {
+                    let mine: Vec<Booking> = created.by_ref().take(p.rows.len()).collect();
+                    // A caller that went away no longer needs the answer.
+                    let _ = p.done.send(Ok(mine));
+                }
+            }
+            Err(e) if group.len() == 1 => {
+                let _ = group.into_iter().next().map(|p| p.done.send(Err(e)));
+            }
+            Err(_) => {
+                for p in group {
+                    let new: Vec<NewBooking<'_>> =
+                        p.rows.iter().map(|data| NewBooking { data, actor: &p.actor }).collect();
+                    let alone = self.insert_bookings_now(&new, now).await;
+                    let _ = p.done.send(alone);
+                }
+            }
+        }
+    }
+
+    /// Inserts bookings in one transaction and checks each project booked on against its
+    /// estimate once.
+    async fn insert_bookings_now(&self, new: &[NewBooking<'_>], now: DbTime) -> Result<Vec<Booking>> {
+        let created = in_tx!(self, tx => {
+            let created = BookingInsert::insert_bookings(&mut *tx, new, now).await?;
+            let projects: std::collections::BTreeSet<i64> = created.iter().filter_map(|b| b.data.project_id).collect();
+            for project_id in projects {
+                check_project_estimate!(tx, project_id);
+            }
+            created
+        });
+        Ok(created)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::ActorKind;
+    use crate::test_support::fresh_store;
+    use crate::types::JsonText;
+    use time::macros::date;
+
+    fn booking(user_id: i64, service_id: i64, text: &str) -> BookingData {
+        BookingData {
+            user_id,
+            work_date: date!(2026 - 11 - 23),
+            start_time: None,
+            end_time: None,
+            duration_minutes: 30,
+            service_id,
+            description: text.into(),
+            customer_id: None,
+            ticket_id: None,
+            project_id: None,
+            task_id: None,
+            billable: false,
+            rate_override: None,
+            custom_fields: JsonText(serde_json::json!({})),
+        }
+    }
+
+    fn actor(id: i64) -> Actor {
+        Actor {
+            kind: ActorKind::User,
+            id: Some(id),
+            name: format!("tech{id}@x.example"),
+            request_id: Some(format!("r{id}")),
+        }
+    }
+
+    #[tokio::test]
+    async fn callers_booking_at_once_get_their_own_bookings_and_a_bad_one_fails_alone() {
+        let t = fresh_store().await;
+        let store = &t.store;
+        let now = DbTime::now();
+        let (user, service): (i64, i64) = with_pool!(store, pool => {
+            let user = sqlx::query_scalar(
+                "INSERT INTO users (email, name, password_hash, roles, weekly_capacity_hours, active, version, \
+                 created_at, updated_at) VALUES ('g@x.example', 'Tech', '!', 'agent', $1, TRUE, 1, $2, $2) RETURNING id")
+                .bind(ExactDecimal(rust_decimal::Decimal::from(40))).bind(now).fetch_one(pool).await.unwrap();
+            let service = sqlx::query_scalar(
+                "INSERT INTO services (code, name, unit, kind, default_price, vat_rate, billable_by_default, version, \
+                 created_at, updated_at) VALUES ('R', 'Remote', 'hour', 'work', $1, $1, TRUE, 1, $2, $2) RETURNING id")
+                .bind(ExactDecimal(rust_decimal::Decimal::from(19))).bind(now).fetch_one(pool).await.unwrap();
+            (user, service)
+        });
+        // 40 callers at once, one of them naming a service that does not exist.
+        let calls = (0..40i64).map(|i| {
+            let rows: Vec<BookingData> = (0..(i % 3 + 1))
+                .map(|j| booking(user, if i == 17 { service + 1000 } else { service }, &format!("call {i} row {j}")))
+                .collect();
+            async move { (i, rows.clone(), store.create_bookings(&rows, &actor(i)).await) }
+        });
+        let answers = futures_util::future::join_all(calls).await;
+        let mut ids = std::collections::BTreeSet::new();
+        for (i, rows, answer) in answers {
+            if i == 17 {
+                assert!(matches!(answer, Err(StoreError::MissingReference(_))), "call 17: {answer:?}");
+                continue;
+            }
+            let created = answer.unwrap_or_else(|e| panic!("call {i}: {e}"));
+            assert_eq!(created.len(), rows.len(), "call {i}");
+            for (b, row) in created.iter().zip(&rows) {
+                assert_eq!(&b.data, row, "call {i} gets its own rows in its order");
+                assert_eq!(b.created_by, actor(i).name);
+                assert!(ids.insert(b.id), "id {} answered twice", b.id);
+                let (actor_id, request_id): (Option<i64>, Option<String>) = with_pool!(store, pool =>
+                    sqlx::query_as("SELECT actor_id, request_id FROM audit_log WHERE entity_type = 'booking' AND entity_id = $1")
+                        .bind(b.id).fetch_one(pool).await.unwrap());
+                assert_eq!((actor_id, request_id), (Some(i), Some(format!("r{i}"))), "audit of booking {}", b.id);
+            }
+        }
+        let stored: i64 = with_pool!(store, pool => sqlx::query_scalar("SELECT COUNT(*) FROM bookings").fetch_one(pool).await.unwrap());
+        assert_eq!(stored as usize, ids.len(), "nothing of the failed call is stored");
+        // Callers arriving together share one transaction (one commit time).
+        let calls =
+            (0..10i64).map(|i| async move { store.create_bookings(&[booking(user, service, "x")], &actor(i)).await });
+        let answers = futures_util::future::try_join_all(calls).await.unwrap();
+        let times: std::collections::BTreeSet<String> =
+            answers.iter().map(|b| format!("{:?}", b[0].created_at)).collect();
+        assert_eq!(times.len(), 1, "one group: {times:?}");
+        t.remove().await;
+    }
+}
