@@ -145,6 +145,32 @@ impl Store {
         Ok(convert(rows)?.into_iter().map(|f| f.definition).collect())
     }
 
+    /// The active booking definitions as of `refs` (what their bookings are validated
+    /// against): kept in memory while the definitions stay as `refs` saw them, so that
+    /// booking writes do not read them every time. Read again after any change, also one
+    /// made on another node.
+    pub async fn booking_fields(
+        &self,
+        refs: &crate::refs::BookingRefs,
+    ) -> Result<std::sync::Arc<Vec<CustomFieldDefinition>>> {
+        if let Some(fields) = self.booking_fields.get(refs.booking_fields) {
+            return Ok(fields);
+        }
+        let rows: Vec<CustomFieldRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT * FROM custom_field_definitions WHERE entity = 'booking' AND archived_at IS NULL \
+             ORDER BY field_key, id")
+            .fetch_all(pool).await?);
+        // Keyed by what was read, which may be newer than what `refs` saw.
+        let read = crate::refs::FieldsFingerprint {
+            count: rows.len() as i64,
+            id_sum: rows.iter().map(|r| r.id).sum(),
+            version_sum: rows.iter().map(|r| r.version).sum(),
+        };
+        let fields = std::sync::Arc::new(convert(rows)?.into_iter().map(|f| f.definition).collect::<Vec<_>>());
+        self.booking_fields.put(read, fields.clone());
+        Ok(fields)
+    }
+
     /// Every booking definition with a billing mapping, archived ones included (values
     /// recorded while a field was active are still billed), for the invoice run.
     pub async fn billed_custom_fields(&self) -> Result<Vec<CustomFieldDefinition>> {
@@ -258,5 +284,22 @@ impl Store {
             }
         });
         Ok(field)
+    }
+}
+
+/// The booking custom-field definitions last read, with their fingerprint.
+#[derive(Default)]
+pub(crate) struct FieldsCache(
+    std::sync::Mutex<Option<(crate::refs::FieldsFingerprint, std::sync::Arc<Vec<CustomFieldDefinition>>)>>,
+);
+
+impl FieldsCache {
+    fn get(&self, want: crate::refs::FieldsFingerprint) -> Option<std::sync::Arc<Vec<CustomFieldDefinition>>> {
+        let cached = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        cached.as_ref().filter(|(seen, _)| *seen == want).map(|(_, fields)| fields.clone())
+    }
+
+    fn put(&self, seen: crate::refs::FieldsFingerprint, fields: std::sync::Arc<Vec<CustomFieldDefinition>>) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((seen, fields));
     }
 }

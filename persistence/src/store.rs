@@ -69,6 +69,8 @@ pub struct Store {
     pub(crate) writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// New bookings waiting to be written together (group commit).
     pub(crate) booking_queue: std::sync::Arc<crate::bookings::BookingQueue>,
+    /// The active booking custom-field definitions last read.
+    pub(crate) booking_fields: std::sync::Arc<crate::custom_fields::FieldsCache>,
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of the store's backend.
@@ -89,7 +91,7 @@ macro_rules! in_tx {
     ($store:expr, $tx:ident => $body:expr) => {
         match &*$store.db {
             $crate::store::Db::Sqlite(pool) => {
-                let _turn = $store.writer.lock().await;
+                let _turn = $crate::store::writer_turn(&$store.writer).await?;
                 #[allow(unused_mut)]
                 let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err($crate::StoreError::from)?;
                 let out = $body;
@@ -105,6 +107,14 @@ macro_rules! in_tx {
             }
         }
     };
+}
+
+/// Waits for this process's turn to write to SQLite ([`Store::writer`]); gives up like a
+/// busy database after 10 s (503, retry later), e.g. behind a very long invoice-run chunk.
+pub(crate) async fn writer_turn(writer: &tokio::sync::Mutex<()>) -> Result<tokio::sync::MutexGuard<'_, ()>> {
+    tokio::time::timeout(Duration::from_secs(10), writer.lock())
+        .await
+        .map_err(|_| StoreError::Database(sqlx::Error::PoolTimedOut))
 }
 
 /// Allocates the next value of a named number sequence inside transaction `$tx`.
@@ -159,6 +169,7 @@ impl Store {
             credentials: Default::default(),
             writer: Default::default(),
             booking_queue: Default::default(),
+            booking_fields: Default::default(),
         };
         store.migrate().await?;
         Ok(store)

@@ -463,3 +463,44 @@ async fn booking_values_are_validated_against_the_active_definitions_from_the_st
     assert_eq!(catalog_entry.default_price, Some(rust_decimal::Decimal::new(30, 2)));
     store.close().await;
 }
+
+/// Booking writes keep the definitions in memory while they stay unchanged: every change
+/// (new rules, archive, restore, a new field) is in force for the very next booking.
+#[tokio::test]
+async fn a_changed_definition_applies_to_the_next_booking_at_once() {
+    let app = spawn_app().await;
+    let remote = crate::bookings::service(&app, "REMOTE", "hour", true).await;
+    let customer = crate::tickets::customer_id(&app).await;
+    let ticket = crate::tickets::create_ticket(&app, json!({"title": "Visit", "customer_id": customer})).await;
+    let book = |values: Value| {
+        let app = &app;
+        let body = json!({"work_date": "2026-11-23", "duration_minutes": 30, "service_id": remote,
+                          "ticket_id": ticket["id"], "description": "On site", "custom_fields": values});
+        async move { app.post("/api/v1/bookings", &app.admin_token, &body).await }
+    };
+    let rejected = |res: reqwest::Response| async move {
+        let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        p["errors"][0]["code"].as_str().unwrap_or_default().to_string()
+    };
+    let km = create_field(&app, json!({"entity": "booking", "key": "km", "label": "Km", "field_type": "number"})).await;
+    let path = format!("/api/v1/custom-fields/{}", km["id"]);
+    assert_eq!(book(json!({"km": 42})).await.status(), StatusCode::CREATED);
+    assert_eq!(book(json!({"km": 42})).await.status(), StatusCode::CREATED, "definitions unchanged");
+
+    let res = app.patch(&path, &app.admin_token, &json!({"max": "10"}), None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(rejected(book(json!({"km": 42})).await).await, "range", "the new maximum applies");
+    assert_eq!(book(json!({"km": 7})).await.status(), StatusCode::CREATED);
+
+    app.delete(&path, &app.admin_token).await;
+    assert_eq!(rejected(book(json!({"km": 7})).await).await, "unknown_field", "an archived field is gone");
+    app.post(&format!("{path}/restore"), &app.admin_token, &json!({})).await;
+    assert_eq!(book(json!({"km": 7})).await.status(), StatusCode::CREATED, "restored");
+
+    create_field(
+        &app,
+        json!({"entity": "booking", "key": "vehicle", "label": "Vehicle", "field_type": "text", "required": true}),
+    )
+    .await;
+    assert_eq!(rejected(book(json!({"km": 7})).await).await, "required", "a new required field applies");
+}

@@ -16,7 +16,6 @@ use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use derive::{booking_data, build, clock, requested_user, user_in, Draft};
-use domain::custom_field::CustomFieldEntity;
 use domain::Permission;
 use persistence::bookings::{Booking, BookingData, BookingFilter, SummaryGroup, SummaryRow};
 use persistence::refs::{BookingRefIds, BookingRefs};
@@ -251,7 +250,7 @@ pub async fn create(
     let b = body.into_inner()?;
     validate(&b, vec![])?;
     let refs = state.store.booking_refs(&ref_ids([&b], &p)).await?;
-    let fields = state.store.active_custom_fields(CustomFieldEntity::Booking.as_str()).await?;
+    let fields = state.store.booking_fields(&refs).await?;
     let data = booking_data(&refs, &fields, &p, draft(&refs, &p, b)?)?;
     let booking = state.store.create_booking(&data, &p.actor(&req)).await?;
     let location = format!("/api/v1/bookings/{}", booking.id);

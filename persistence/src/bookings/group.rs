@@ -1,14 +1,15 @@
-//! Group commit of new bookings. Every `create_bookings` call of a process joins a queue;
-//! one writer task at a time takes what is waiting (up to [`GROUP_ROWS`] bookings) and
-//! writes it in one transaction, so that technicians booking at the same moment share one
-//! commit instead of queueing for one each. Each caller gets its own bookings back (ids in
+//! Group commit of new bookings. Every `create_bookings` call of a process with fewer than
+//! [`OWN_GROUP`] bookings joins a queue; a writer task takes what is waiting (up to
+//! [`GROUP_ROWS`] bookings) and writes it in one transaction, so that technicians booking at
+//! the same moment share one commit instead of queueing for one each. SQLite has one writer
+//! at a time, PostgreSQL a few ([`Store::booking_writers`]); a bigger call (a helpdesk's
+//! batch) is a group of its own and is written at once, beside the queue. Each caller gets its own bookings back (ids in
 //! its order), as if it had written alone. A group that fails (say a ticket deleted a
 //! moment ago) is written again caller by caller, so that one caller's error is not
 //! another's.
 //!
-//! The writer is a spawned task, not the caller's future: a caller that goes away (its
-//! client disconnected) never leaves a group half-handled, and nobody can see its
-//! bookings written without learning their ids.
+//! Writers are spawned tasks, not callers' futures: a queued caller that goes away (its
+//! client disconnected) never leaves a group half-handled for the others.
 
 use super::insert::{BookingInsert, NewBooking};
 use super::{Booking, BookingData};
@@ -18,9 +19,11 @@ use crate::{Result, Store, StoreError};
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::oneshot;
 
-/// Most bookings written in one group transaction (a full batch request is a group of
-/// its own).
+/// Most bookings written in one group transaction.
 const GROUP_ROWS: usize = 1000;
+
+/// Calls with this many bookings or more are written on their own, not queued.
+const OWN_GROUP: usize = 100;
 
 /// One caller's bookings waiting to be written.
 struct Pending {
@@ -32,8 +35,8 @@ struct Pending {
 #[derive(Default)]
 struct Waiting {
     pending: Vec<Pending>,
-    /// Whether a writer task is draining `pending`.
-    writing: bool,
+    /// Writer tasks draining `pending`.
+    writers: usize,
 }
 
 /// The bookings waiting for the writer of a store (shared by its clones).
@@ -49,11 +52,11 @@ impl BookingQueue {
     }
 
     /// The next group: waiting callers in arrival order, up to [`GROUP_ROWS`] bookings
-    /// (at least one caller). `None` (and no writer any more) when nobody waits.
+    /// (at least one caller). `None` (and one writer less) when nobody waits.
     fn next_group(&self) -> Option<Vec<Pending>> {
         let mut w = self.lock();
         if w.pending.is_empty() {
-            w.writing = false;
+            w.writers -= 1;
             return None;
         }
         let mut rows = 0;
@@ -70,14 +73,14 @@ impl BookingQueue {
     }
 }
 
-/// Marks the queue writer-less if the writer task ends without finishing (its runtime shut
-/// down): the next caller starts a new one for whoever still waits.
+/// Counts a writer task out if it ends without finishing (its runtime shut down): the
+/// next caller starts a new one for whoever still waits.
 struct WriterGone<'a>(Option<&'a BookingQueue>);
 
 impl Drop for WriterGone<'_> {
     fn drop(&mut self) {
         if let Some(queue) = self.0 {
-            queue.lock().writing = false;
+            queue.lock().writers -= 1;
         }
     }
 }
@@ -88,11 +91,17 @@ impl Store {
     /// a transaction (see the module comment). Each project booked on is checked against
     /// its estimate once.
     pub async fn create_bookings(&self, rows: &[BookingData], actor: &Actor) -> Result<Vec<Booking>> {
+        if rows.len() >= OWN_GROUP {
+            let new: Vec<NewBooking<'_>> = rows.iter().map(|data| NewBooking { data, actor }).collect();
+            return self.insert_bookings_now(&new, DbTime::now()).await;
+        }
         let (done, written) = oneshot::channel();
         let start_writer = {
             let mut w = self.booking_queue.lock();
             w.pending.push(Pending { rows: rows.to_vec(), actor: actor.clone(), done });
-            !std::mem::replace(&mut w.writing, true)
+            let start = w.writers < self.booking_writers();
+            w.writers += usize::from(start);
+            start
         };
         if start_writer {
             let store = self.clone();
@@ -101,7 +110,16 @@ impl Store {
         written.await.map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))?
     }
 
-    /// The writer task: writes groups until nobody waits.
+    /// Writer tasks at most: SQLite writes one transaction at a time anyway; PostgreSQL
+    /// commits a few at once.
+    fn booking_writers(&self) -> usize {
+        match self.backend() {
+            crate::Backend::Sqlite => 1,
+            crate::Backend::Postgres => 3,
+        }
+    }
+
+    /// A writer task: writes groups until nobody waits.
     async fn write_booking_groups(&self) {
         let mut gone = WriterGone(Some(&self.booking_queue));
         while let Some(group) = self.booking_queue.next_group() {
@@ -243,6 +261,15 @@ mod tests {
         let times: std::collections::BTreeSet<String> =
             answers.iter().map(|b| format!("{:?}", b[0].created_at)).collect();
         assert_eq!(times.len(), 1, "one group: {times:?}");
+        // A helpdesk's big batch is written on its own, beside the queue.
+        let calls = (0..4i64).map(|i| {
+            let n = if i == 0 { OWN_GROUP + 50 } else { 2 };
+            let rows: Vec<BookingData> = (0..n).map(|j| booking(user, service, &format!("big {i} row {j}"))).collect();
+            async move { (rows.clone(), store.create_bookings(&rows, &actor(i)).await.unwrap()) }
+        });
+        for (rows, created) in futures_util::future::join_all(calls).await {
+            assert_eq!(created.iter().map(|b| &b.data).collect::<Vec<_>>(), rows.iter().collect::<Vec<_>>());
+        }
         t.remove().await;
     }
 }

@@ -245,8 +245,10 @@ impl Store {
     }
 
     /// Chunks billed at the same time by one run: PostgreSQL works on several
-    /// transactions at once; SQLite writes one at a time (reading the next chunk while one
-    /// is written made a full-size run fail with "database is locked"; cause not found yet).
+    /// transactions at once; SQLite writes one at a time. (Two SQLite chunks at once once
+    /// failed with "database is locked" while write transactions polled SQLite's lock; since
+    /// they take turns in the process ([`Store::writer`]) two at once work, but a 1 k
+    /// customer run was not measurably faster: 9.1 s against 9.4 s.)
     fn run_concurrency(&self) -> usize {
         match self.backend() {
             crate::Backend::Postgres => 3,

@@ -10,7 +10,6 @@ use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::Json;
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
-use domain::custom_field::CustomFieldEntity;
 use domain::Permission;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -94,7 +93,7 @@ pub async fn create(
         return Err(ApiError::invalid("bookings", "length", message));
     }
     let refs = state.store.booking_refs(&ref_ids(&items, &p)).await?;
-    let fields = state.store.active_custom_fields(CustomFieldEntity::Booking.as_str()).await?;
+    let fields = state.store.booking_fields(&refs).await?;
     let mut rows = Vec::with_capacity(items.len());
     let mut errors = Vec::new();
     for (index, item) in items.into_iter().enumerate() {

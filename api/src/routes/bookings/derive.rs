@@ -9,7 +9,7 @@ use crate::error::{ApiError, FieldError};
 use crate::routes::custom_fields::value_errors;
 use crate::state::AppState;
 use domain::catalog::Unit;
-use domain::custom_field::{validate_values, CustomFieldDefinition, CustomFieldEntity};
+use domain::custom_field::{validate_values, CustomFieldDefinition};
 use domain::timekeeping::booked_minutes;
 use domain::Permission;
 use persistence::bookings::BookingData;
@@ -284,14 +284,10 @@ pub(crate) async fn build(state: &AppState, p: &Principal, d: Draft) -> Result<B
     let mut ids = BookingRefIds::default();
     d.add_refs(&mut ids);
     let refs = state.store.booking_refs(&ids).await?;
-    let fields = booking_fields(state, &d).await?;
+    // The definitions matter only when the draft brings new values.
+    let fields = match d.custom_fields {
+        Ok(_) => state.store.booking_fields(&refs).await?,
+        Err(_) => Default::default(),
+    };
     booking_data(&refs, &fields, p, d)
-}
-
-/// The active booking custom-field definitions, when a draft brings new values.
-async fn booking_fields(state: &AppState, d: &Draft) -> Result<Vec<CustomFieldDefinition>, ApiError> {
-    match d.custom_fields {
-        Ok(_) => Ok(state.store.active_custom_fields(CustomFieldEntity::Booking.as_str()).await?),
-        Err(_) => Ok(vec![]),
-    }
 }
