@@ -3,10 +3,10 @@
 //! [`GROUP_ROWS`] bookings) and writes it in one transaction, so that technicians booking at
 //! the same moment share one commit instead of queueing for one each. SQLite has one writer
 //! at a time, PostgreSQL a few ([`Store::booking_writers`]); a bigger call (a helpdesk's
-//! batch) is a group of its own and is written at once, beside the queue. Each caller gets its own bookings back (ids in
-//! its order), as if it had written alone. A group that fails (say a ticket deleted a
-//! moment ago) is written again caller by caller, so that one caller's error is not
-//! another's.
+//! batch) is a group of its own and is written at once, beside the queue. Each caller gets
+//! its own bookings back (ids in its order), as if it had written alone. A group that fails
+//! (say a ticket deleted a moment ago) is written again caller by caller, so that one
+//! caller's error is not another's.
 //!
 //! Writers are spawned tasks, not callers' futures: a queued caller that goes away (its
 //! client disconnected) never leaves a group half-handled for the others.
