@@ -139,10 +139,14 @@ impl Store {
     /// booking's or ticket's `custom_fields` are validated against on write. An unknown
     /// entity name has no definitions.
     pub async fn active_custom_fields(&self, entity: &str) -> Result<Vec<CustomFieldDefinition>> {
-        let rows: Vec<CustomFieldRow> = with_pool!(self, pool => sqlx::query_as(
+        Ok(convert(self.active_field_rows(entity).await?)?.into_iter().map(|f| f.definition).collect())
+    }
+
+    /// The active definitions of an entity as stored, in key order.
+    async fn active_field_rows(&self, entity: &str) -> Result<Vec<CustomFieldRow>> {
+        Ok(with_pool!(self, pool => sqlx::query_as(
             "SELECT * FROM custom_field_definitions WHERE entity = $1 AND archived_at IS NULL ORDER BY field_key, id")
-            .bind(entity).fetch_all(pool).await?);
-        Ok(convert(rows)?.into_iter().map(|f| f.definition).collect())
+            .bind(entity).fetch_all(pool).await?))
     }
 
     /// The active booking definitions as of `refs` (what their bookings are validated
@@ -156,10 +160,7 @@ impl Store {
         if let Some(fields) = self.booking_fields.get(refs.booking_fields) {
             return Ok(fields);
         }
-        let rows: Vec<CustomFieldRow> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT * FROM custom_field_definitions WHERE entity = 'booking' AND archived_at IS NULL \
-             ORDER BY field_key, id")
-            .fetch_all(pool).await?);
+        let rows = self.active_field_rows(CustomFieldEntity::Booking.as_str()).await?;
         // Keyed by what was read, which may be newer than what `refs` saw.
         let read = crate::refs::FieldsFingerprint {
             count: rows.len() as i64,

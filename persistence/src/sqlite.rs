@@ -12,6 +12,10 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sql
 /// Default pool size: readers run in parallel under WAL, writers queue.
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 
+/// How long a write waits for its turn: for SQLite's lock (other processes) and for this
+/// process's turn ([`crate::store::writer_turn`]).
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
 pub(crate) async fn connect(url: &str, max: Option<u32>) -> Result<SqlitePool> {
     let opts = SqliteConnectOptions::from_str(url)
         .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?
@@ -19,7 +23,7 @@ pub(crate) async fn connect(url: &str, max: Option<u32>) -> Result<SqlitePool> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(Duration::from_secs(10));
+        .busy_timeout(BUSY_TIMEOUT);
     let file = opts.get_filename();
     if let Some(dir) = file.parent() {
         if !dir.as_os_str().is_empty() && file.to_str() != Some(":memory:") {

@@ -110,9 +110,9 @@ macro_rules! in_tx {
 }
 
 /// Waits for this process's turn to write to SQLite ([`Store::writer`]); gives up like a
-/// busy database after 10 s (503, retry later), e.g. behind a very long invoice-run chunk.
+/// busy database after the busy timeout (503, retry later), e.g. behind a very long invoice-run chunk.
 pub(crate) async fn writer_turn(writer: &tokio::sync::Mutex<()>) -> Result<tokio::sync::MutexGuard<'_, ()>> {
-    tokio::time::timeout(Duration::from_secs(10), writer.lock())
+    tokio::time::timeout(crate::sqlite::BUSY_TIMEOUT, writer.lock())
         .await
         .map_err(|_| StoreError::Database(sqlx::Error::PoolTimedOut))
 }
@@ -173,6 +173,16 @@ impl Store {
         };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Write transactions worth running at once on this backend (an invoice run's chunks,
+    /// booking group writers): PostgreSQL commits several at a time; SQLite writes one at a
+    /// time anyway.
+    pub(crate) fn write_concurrency(&self) -> usize {
+        match self.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 3,
+        }
     }
 
     /// Which engine this store runs on.

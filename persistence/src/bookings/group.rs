@@ -2,7 +2,7 @@
 //! [`OWN_GROUP`] bookings joins a queue; a writer task takes what is waiting (up to
 //! [`GROUP_ROWS`] bookings) and writes it in one transaction, so that technicians booking at
 //! the same moment share one commit instead of queueing for one each. SQLite has one writer
-//! at a time, PostgreSQL a few ([`Store::booking_writers`]); a bigger call (a helpdesk's
+//! at a time, PostgreSQL a few ([`Store::write_concurrency`]); a bigger call (a helpdesk's
 //! batch) is a group of its own and is written at once, beside the queue. Each caller gets
 //! its own bookings back (ids in its order), as if it had written alone. A group that fails
 //! (say a ticket deleted a moment ago) is written again caller by caller, so that one
@@ -92,14 +92,13 @@ impl Store {
     /// its estimate once.
     pub async fn create_bookings(&self, rows: &[BookingData], actor: &Actor) -> Result<Vec<Booking>> {
         if rows.len() >= OWN_GROUP {
-            let new: Vec<NewBooking<'_>> = rows.iter().map(|data| NewBooking { data, actor }).collect();
-            return self.insert_bookings_now(&new, DbTime::now()).await;
+            return self.insert_bookings_now(&[(rows, actor)], DbTime::now()).await;
         }
         let (done, written) = oneshot::channel();
         let start_writer = {
             let mut w = self.booking_queue.lock();
             w.pending.push(Pending { rows: rows.to_vec(), actor: actor.clone(), done });
-            let start = w.writers < self.booking_writers();
+            let start = w.writers < self.write_concurrency();
             w.writers += usize::from(start);
             start
         };
@@ -108,15 +107,6 @@ impl Store {
             tokio::spawn(async move { store.write_booking_groups().await });
         }
         written.await.map_err(|_| StoreError::Database(sqlx::Error::WorkerCrashed))?
-    }
-
-    /// Writer tasks at most: SQLite writes one transaction at a time anyway; PostgreSQL
-    /// commits a few at once.
-    fn booking_writers(&self) -> usize {
-        match self.backend() {
-            crate::Backend::Sqlite => 1,
-            crate::Backend::Postgres => 3,
-        }
     }
 
     /// A writer task: writes groups until nobody waits.
@@ -132,10 +122,8 @@ impl Store {
     /// each caller's bookings on their own.
     async fn write_group(&self, group: Vec<Pending>) {
         let now = DbTime::now();
-        let new: Vec<NewBooking<'_>> =
-            group.iter().flat_map(|p| p.rows.iter().map(|data| NewBooking { data, actor: &p.actor })).collect();
-        let together = self.insert_bookings_now(&new, now).await;
-        drop(new);
+        let callers: Vec<(&[BookingData], &Actor)> = group.iter().map(|p| (&p.rows[..], &p.actor)).collect();
+        let together = self.insert_bookings_now(&callers, now).await;
         match together {
             Ok(created) => {
                 let mut created = created.into_iter();
@@ -150,20 +138,20 @@ impl Store {
             }
             Err(_) => {
                 for p in group {
-                    let new: Vec<NewBooking<'_>> =
-                        p.rows.iter().map(|data| NewBooking { data, actor: &p.actor }).collect();
-                    let alone = self.insert_bookings_now(&new, now).await;
+                    let alone = self.insert_bookings_now(&[(&p.rows, &p.actor)], now).await;
                     let _ = p.done.send(alone);
                 }
             }
         }
     }
 
-    /// Inserts bookings in one transaction and checks each project booked on against its
-    /// estimate once.
-    async fn insert_bookings_now(&self, new: &[NewBooking<'_>], now: DbTime) -> Result<Vec<Booking>> {
+    /// Inserts the bookings of `callers` (rows and who books them) in one transaction, in
+    /// order, and checks each project booked on against its estimate once.
+    async fn insert_bookings_now(&self, callers: &[(&[BookingData], &Actor)], now: DbTime) -> Result<Vec<Booking>> {
+        let new: Vec<NewBooking<'_>> =
+            callers.iter().flat_map(|&(rows, actor)| rows.iter().map(move |data| NewBooking { data, actor })).collect();
         let created = in_tx!(self, tx => {
-            let created = BookingInsert::insert_bookings(&mut *tx, new, now).await?;
+            let created = BookingInsert::insert_bookings(&mut *tx, &new, now).await?;
             let projects: std::collections::BTreeSet<i64> = created.iter().filter_map(|b| b.data.project_id).collect();
             for project_id in projects {
                 check_project_estimate!(tx, project_id);
