@@ -1,6 +1,6 @@
 //! Billing a run's customers in chunks of [`CHUNK`], in id order, a few chunks at a time
-//! on PostgreSQL: each customer of a chunk is read and computed, then the drafts of the
-//! whole chunk are stored in one transaction, a savepoint per customer
+//! on PostgreSQL: the customers of a chunk are read (several at once on SQLite) and
+//! computed, then the drafts of the whole chunk are stored in one transaction, a savepoint per customer
 //! ([`Store::create_drafts_together`]). Whoever bills — the request of a small run, or the
 //! job worker — holds the run's lease: a heartbeat renews it, and after each chunk the
 //! progress is recorded (counters, problems, `last_customer_id`) with the lease renewed
@@ -248,8 +248,8 @@ impl Store {
         Ok(())
     }
 
-    /// Bills a chunk of a run's customers: reads and computes each, and stores the drafts
-    /// of all in one transaction. A customer whose computation turned stale meanwhile is
+    /// Bills a chunk of a run's customers: reads and computes each (several read at once,
+    /// [`Store::read_concurrency`]), and stores the drafts of all in one transaction. A customer whose computation turned stale meanwhile is
     /// billed again on its own ([`Store::bill_customer`]). The outcomes in chunk order.
     async fn bill_chunk(
         &self,
@@ -261,8 +261,11 @@ impl Store {
     ) -> Result<Vec<CustomerOutcome>> {
         let mut outcomes: Vec<Option<CustomerOutcome>> = Vec::with_capacity(customers.len());
         let mut computed = Vec::new();
-        for &customer_id in customers {
-            let cr = setup.customer_input(self, customer_id, plan.params).await?;
+        let mut inputs = futures_util::stream::iter(customers.iter().copied())
+            .map(|customer_id| async move { (customer_id, setup.customer_input(self, customer_id, plan.params).await) })
+            .buffered(self.read_concurrency());
+        while let Some((customer_id, cr)) = inputs.next().await {
+            let cr = cr?;
             let billing = domain::engine::compute_customer(&setup.ctx, &cr.input);
             match nothing_to_store(customer_id, &billing) {
                 Some(outcome) => outcomes.push(Some(outcome)),
