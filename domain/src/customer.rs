@@ -39,6 +39,22 @@ pub enum InvoiceDetail {
     PerService,
 }
 
+/// The document a customer prefers to receive its invoices as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentFormat {
+    /// A PDF for people.
+    #[default]
+    Pdf,
+    /// A PDF with the e-invoice embedded (Factur-X / ZUGFeRD, EN 16931).
+    Zugferd,
+    /// XRechnung 3.0 in the CII syntax (German public buyers).
+    XrechnungCii,
+    /// ISDOC 6.0.2 (Czech accounting).
+    Isdoc,
+}
+
 macro_rules! str_enum {
     ($t:ty { $($v:ident => $s:literal),+ $(,)? }) => {
         impl $t {
@@ -77,6 +93,7 @@ pub(crate) use str_enum;
 
 str_enum!(VatTreatment { Domestic => "domestic", EuReverseCharge => "eu_reverse_charge", Export => "export" });
 str_enum!(BillingMode { PeriodEnd => "period_end", Immediate => "immediate" });
+str_enum!(DocumentFormat { Pdf => "pdf", Zugferd => "zugferd", XrechnungCii => "xrechnung_cii", Isdoc => "isdoc" });
 str_enum!(InvoiceDetail { PerBooking => "per_booking", PerTicket => "per_ticket", PerService => "per_service" });
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 //! - [`rounding`]: per-booking time rounding rules;
 //! - [`period`]: billing periods (monthly/quarterly/yearly) and pro-rating;
 //! - [`catalog`]: the service catalog (units, default prices, VAT rates);
+//! - [`company`]: the seller profile and what an e-invoice needs of it;
 //! - [`rates`]: rate cards, surcharges and the explained rate resolution;
 //! - [`contract`]: contract kinds, terms and coverage;
 //! - [`quota`]: the prepaid quota ledger (grants, consumption, carry-over, expiry, reversal);
@@ -19,6 +20,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod company;
 pub mod contract;
 pub mod currency;
 pub mod custom_field;

@@ -1132,6 +1132,8 @@ async fn run() -> BenchResult<()> {
     let settlements = conn.scalar("SELECT COUNT(*) FROM invoices WHERE kind = 'settlement'").await?;
     let drafts = conn.scalar("SELECT COUNT(*) FROM invoices WHERE status = 'draft'").await?;
     let opts = IssueOptions { series: "RE".into(), issue_date: ISSUE_DATE };
+    // Documents are issued only by a seller with a complete profile.
+    store.put_seller_profile(&domain::company::SellerProfile::example(), None, &actor).await?;
     let t = Instant::now();
     let (job, _) = store.queue_run_issue(r.id, &opts, &start).await?;
     let worker = JobWorker::new(

@@ -92,6 +92,8 @@ pub(crate) struct IssueBatchHead<'a> {
     pub(crate) year: i64,
     pub(crate) issue_date: Date,
     pub(crate) at: DbTime,
+    /// The seller profile frozen into every draft of the batch (JSON).
+    pub(crate) seller: Option<&'a str>,
 }
 
 /// An event to record (`events` row): type, entity type, entity id, payload JSON.
@@ -299,8 +301,8 @@ impl BulkWrite for PgConnection {
         let done = sqlx::query(
             "UPDATE invoices SET status = 'issued', series = $1, number_year = $2, number_seq = v.seq, \
              number = v.number, issue_date = $3, due_date = v.due_date, customer_snapshot = v.snapshot, \
-             feed_seq = v.feed_seq, issued_at = $4, version = invoices.version + 1, updated_at = $4 \
-             FROM UNNEST($5::BIGINT[], $6::BIGINT[], $7::TEXT[], $8::DATE[], $9::TEXT[], $10::BIGINT[]) \
+             feed_seq = v.feed_seq, issued_at = $4, seller_snapshot = $11, version = invoices.version + 1, \
+             updated_at = $4 FROM UNNEST($5::BIGINT[], $6::BIGINT[], $7::TEXT[], $8::DATE[], $9::TEXT[], $10::BIGINT[]) \
              AS v(id, seq, number, due_date, snapshot, feed_seq) \
              WHERE invoices.id = v.id AND invoices.status = 'draft'",
         )
@@ -314,6 +316,7 @@ impl BulkWrite for PgConnection {
         .bind(rows.iter().map(|r| r.due_date).collect::<Vec<Date>>())
         .bind(rows.iter().map(|r| r.snapshot.as_str()).collect::<Vec<&str>>())
         .bind(rows.iter().map(|r| r.feed_seq).collect::<Vec<i64>>())
+        .bind(head.seller)
         .execute(self)
         .await?;
         Ok(done.rows_affected())
@@ -601,13 +604,19 @@ impl BulkWrite for SqliteConnection {
             let sql = values_sql(
                 "UPDATE invoices SET status = 'issued', series = ?, number_year = ?, number_seq = v.column2, \
                  number = v.column3, issue_date = ?, due_date = v.column4, customer_snapshot = v.column5, \
-                 feed_seq = v.column6, issued_at = ?, version = invoices.version + 1, updated_at = ? FROM (VALUES",
+                 feed_seq = v.column6, issued_at = ?, seller_snapshot = ?, version = invoices.version + 1, \
+                 updated_at = ? FROM (VALUES",
                 6,
                 chunk.len(),
                 ")",
             ) + ") AS v WHERE invoices.id = v.column1 AND invoices.status = 'draft'";
-            let mut q =
-                sqlx::query(&sql).bind(head.series).bind(head.year).bind(head.issue_date).bind(head.at).bind(head.at);
+            let mut q = sqlx::query(&sql)
+                .bind(head.series)
+                .bind(head.year)
+                .bind(head.issue_date)
+                .bind(head.at)
+                .bind(head.seller)
+                .bind(head.at);
             for r in chunk {
                 q = q.bind(r.id).bind(r.seq).bind(&r.number).bind(r.due_date).bind(&r.snapshot).bind(r.feed_seq);
             }

@@ -8,6 +8,7 @@ use crate::page::{Page, PageRequest};
 use crate::search::like_pattern;
 use crate::types::DbTime;
 use crate::{Result, Store, StoreError};
+use domain::customer::DocumentFormat;
 use domain::{BillingMode, Currency, InvoiceDetail, VatTreatment};
 
 /// Start of automatically assigned customer numbers (DATEV debtor accounts start at 10000).
@@ -39,6 +40,15 @@ pub struct CustomerData {
     /// Customer (debtor) number in the accounting system.
     pub accounting_ref: Option<String>,
     pub notes: Option<String>,
+    /// Buyer reference of its e-invoices (BT-10; a public buyer's Leitweg-ID).
+    pub buyer_reference: Option<String>,
+    /// Electronic address its e-invoices go to (BT-49).
+    pub e_invoice_address: Option<String>,
+    /// The scheme of `e_invoice_address` (EAS code; `EM` e-mail when absent).
+    pub e_invoice_address_scheme: Option<String>,
+    /// The document it prefers.
+    #[sqlx(try_from = "String")]
+    pub document_format: DocumentFormat,
 }
 
 /// A stored customer.
@@ -130,12 +140,17 @@ macro_rules! bind_customer_data {
             .bind(&$d.helpdesk_ref)
             .bind(&$d.accounting_ref)
             .bind(&$d.notes)
+            .bind(&$d.buyer_reference)
+            .bind(&$d.e_invoice_address)
+            .bind(&$d.e_invoice_address_scheme)
+            .bind($d.document_format.as_str())
     };
 }
 
 const CUSTOMER_COLUMNS: &str = "number, name, address_street, address_postal_code, address_city, \
     address_country, vat_id, billing_email, currency, payment_terms_days, vat_treatment, \
-    billing_mode, invoice_detail, helpdesk_ref, accounting_ref, notes";
+    billing_mode, invoice_detail, helpdesk_ref, accounting_ref, notes, buyer_reference, e_invoice_address, \
+    e_invoice_address_scheme, document_format";
 
 impl Store {
     /// Creates a customer with its contacts in one transaction. An empty `number` is
@@ -148,7 +163,8 @@ impl Store {
     ) -> Result<Customer> {
         let sql = format!(
             "INSERT INTO customers ({CUSTOMER_COLUMNS}, version, created_at, updated_at) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 1, $17, $17) RETURNING *"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 1, $21, $21) \
+             RETURNING *"
         );
         let customer = in_tx!(self, tx => {
             let mut data = data.clone();
@@ -239,8 +255,8 @@ impl Store {
     ) -> std::result::Result<Customer, E> {
         let sql = format!(
             "UPDATE customers SET ({CUSTOMER_COLUMNS}) = \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16), \
-             version = version + 1, updated_at = $17 WHERE id = $18 AND version = $19 RETURNING *"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20), \
+             version = version + 1, updated_at = $21 WHERE id = $22 AND version = $23 RETURNING *"
         );
         let customer = in_tx!(self, tx => {
             let before: Customer = sqlx::query_as("SELECT * FROM customers WHERE id = $1")

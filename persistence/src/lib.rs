@@ -21,6 +21,7 @@ mod billing_model;
 pub mod bookings;
 mod bulk;
 pub mod catalog;
+pub mod company;
 pub mod contracts;
 pub mod custom_fields;
 mod customers;

@@ -15,7 +15,9 @@ enum Cleanup {
     Database { admin_url: String, name: String },
 }
 
-/// Opens a store on a fresh, migrated database of the backend under test.
+/// Opens a store on a fresh, migrated database of the backend under test, with a complete
+/// seller profile ([`domain::company::SellerProfile::example`]) so that documents can be
+/// issued.
 pub(crate) async fn fresh_store() -> TestStore {
     let name = format!("kontor_ptest_{}", uuid::Uuid::new_v4().simple());
     let (url, cleanup) = match std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
@@ -34,6 +36,10 @@ pub(crate) async fn fresh_store() -> TestStore {
         }
     };
     let store = Store::open(&StoreOptions { url, max_connections: Some(2) }).await.expect("open test store");
+    store
+        .put_seller_profile(&domain::company::SellerProfile::example(), None, &crate::Actor::system())
+        .await
+        .expect("store the seller profile");
     TestStore { store, cleanup }
 }
 

@@ -278,13 +278,39 @@ async fn acknowledging_an_export_is_idempotent_and_drafts_cannot_be_acknowledged
     let (items, _) = read_to_end(&app, &export_key, None, 10).await;
     assert_eq!(items[0]["exported_at"], exported_at.as_str());
     assert_eq!(items[1]["exported_at"], Value::Null);
-    // The billing office may acknowledge too (e.g. a manual export).
+    // Each feed item links to the files it can be fetched as.
+    let link = &items[1]["documents"][0];
+    assert_eq!(link["format"], "xrechnung-cii");
+    assert_eq!(link["href"], format!("/api/v1/invoices/{}/document?format=xrechnung-cii", issued[1]));
+    // (These test customers have no address, which an e-invoice needs: the link answers so.)
+    let res = app.request(Method::GET, link["href"].as_str().unwrap(), Some(&export_key)).send().await.unwrap();
+    let p = problem(res, StatusCode::CONFLICT).await;
+    assert!(p["detail"].as_str().unwrap().contains("customer lacks address"), "{p}");
+    // A format that does not exist is refused and records nothing.
+    let unknown = app
+        .request(Method::POST, &format!("{FEED}/{}/ack", issued[1]), Some(&export_key))
+        .json(&json!({"format": "docx"}))
+        .send()
+        .await
+        .unwrap();
+    problem(unknown, StatusCode::UNPROCESSABLE_ENTITY).await;
+    assert_eq!(invoice(&app, &issued[1]).await["exported_at"], Value::Null);
+    // The billing office may acknowledge too (e.g. a manual export), naming the format.
     let (_, billing) = app.user_with_roles(&["billing"]).await;
-    let res = ack(&app, &billing, &issued[1]).await;
+    let res = app
+        .request(Method::POST, &format!("{FEED}/{}/ack", issued[1]), Some(&billing))
+        .json(&json!({"format": "xrechnung-cii"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.json::<Value>().await.unwrap()["exported_at"].is_string());
+    let acked: Value = res.json().await.unwrap();
+    assert!(acked["exported_at"].is_string());
+    assert_eq!(acked["exported_format"], "xrechnung-cii");
+    assert_eq!(first["exported_format"], Value::Null, "an acknowledgement without body names no format");
 
     let draft = draft_for_new_ticket(&app, customer, remote, "Draft").await;
+    assert_eq!(invoice(&app, &draft).await["documents"], json!([]), "a draft has no document yet");
     let p = problem(ack(&app, &export_key, &draft).await, StatusCode::CONFLICT).await;
     assert!(p["detail"].as_str().unwrap().contains("draft"), "{p}");
     assert_eq!(invoice(&app, &draft).await["exported_at"], Value::Null, "nothing changed");

@@ -674,3 +674,40 @@ async fn a_cursor_used_with_another_sort_or_filter_is_422() {
         assert_eq!(p["errors"][0]["code"], "invalid_cursor", "{other}: {p}");
     }
 }
+
+#[tokio::test]
+async fn e_invoicing_data_is_stored_replaced_as_a_whole_and_bad_values_change_nothing() {
+    let app = spawn_app().await;
+    let c = app.create_customer(json!({"name": "Stadt Musterhausen"})).await;
+    assert_eq!(
+        c["e_invoicing"],
+        json!({"buyer_reference": null, "address": null, "address_scheme": null, "document_format": "pdf"})
+    );
+    let id = c["id"].as_i64().unwrap();
+    let path = format!("/api/v1/customers/{id}");
+    let res = app
+        .patch(&path, &app.admin_token, &json!({"e_invoicing": {"buyer_reference": "991-12345-67", "address": "ap@stadt.example", "address_scheme": "em", "document_format": "xrechnung_cii"}}), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let stored: Value = res.json().await.unwrap();
+    assert_eq!(stored["e_invoicing"]["address_scheme"], "EM");
+    assert_eq!(stored["e_invoicing"]["document_format"], "xrechnung_cii");
+
+    // Bad values: 422 for each, nothing changed.
+    for (body, field) in [
+        (json!({"e_invoicing": {"address": "not-an-address"}}), "e_invoicing.address"),
+        (json!({"e_invoicing": {"address": "x", "address_scheme": "E-MAIL"}}), "e_invoicing.address_scheme"),
+        (json!({"e_invoicing": {"buyer_reference": "x".repeat(101)}}), "e_invoicing.buyer_reference"),
+    ] {
+        let p = problem(app.patch(&path, &app.admin_token, &body, None).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(error_fields(&p), [field], "{body}");
+    }
+    problem(
+        app.patch(&path, &app.admin_token, &json!({"e_invoicing": {"document_format": "docx"}}), None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let read: Value = app.get(&path, &app.admin_token).await.json().await.unwrap();
+    assert_eq!(read["e_invoicing"], stored["e_invoicing"]);
+    assert_eq!(read["version"], stored["version"]);
+}

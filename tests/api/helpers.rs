@@ -129,8 +129,17 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-/// Starts a server after `adjust` has changed the test configuration.
+/// Starts a server after `adjust` has changed the test configuration, with a complete
+/// seller profile (documents can be issued).
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let app = spawn_app_without_seller_profile(adjust).await;
+    crate::company::store_complete_profile(&app).await;
+    app
+}
+
+/// Starts a server as [`spawn_app_with`] does, but with no seller profile stored: nothing can
+/// be issued until one is.
+pub async fn spawn_app_without_seller_profile(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let (db, url) = TestDb::create().await;
     let db_url = url.clone();
     let mut config = Config::from_lookup(|k| match k {

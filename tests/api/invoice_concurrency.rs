@@ -511,6 +511,17 @@ impl Cluster {
         .expect("login");
         assert_eq!(login.status, StatusCode::OK, "{login:?}");
         let token = login.body["access_token"].as_str().expect("access token").to_string();
+        let profile = send(
+            client.clone(),
+            nodes[0].url("/api/v1/settings/company"),
+            token.clone(),
+            Method::PUT,
+            Some(crate::company::complete_profile()),
+            None,
+        )
+        .await
+        .expect("store the seller profile");
+        assert_eq!(profile.status, StatusCode::OK, "{profile:?}");
         Cluster { nodes, sql, client, token, _dir: dir, db }
     }
 

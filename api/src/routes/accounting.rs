@@ -5,7 +5,7 @@
 
 use crate::auth::Principal;
 use crate::error::{not_found, ApiError, Problem};
-use crate::extract::{path_id, versioned, Query};
+use crate::extract::{path_id, versioned, OptionalJson, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit};
 use crate::routes::invoices::{invoice_out, InvoiceDetail, InvoiceOut};
 use crate::state::AppState;
@@ -101,22 +101,44 @@ pub async fn feed(p: Principal, state: web::Data<AppState>, q: Query<FeedQuery>)
     Ok(HttpResponse::Ok().json(AccountingFeed { items, next_cursor, has_more }))
 }
 
+/// What an acknowledgement may say.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AckIn {
+    /// The document format imported, one of the item's `documents` (e.g. `xrechnung-cii`);
+    /// recorded as `exported_format`.
+    pub format: Option<String>,
+}
+
 /// Acknowledge the export of an issued invoice or credit note.
 ///
-/// Records that the accounting system has taken the document over (`exported_at`) and
-/// answers the document. Idempotent: acknowledging again keeps the first `exported_at`
-/// and answers the same document, so a client may retry freely. Drafts cannot be
-/// acknowledged (409).
+/// Records that the accounting system has taken the document over (`exported_at`, and
+/// `exported_format` when the body names the format it imported) and answers the document.
+/// Idempotent: acknowledging again keeps the first `exported_at` and format and answers
+/// the same document, so a client may retry freely. The body is optional. Drafts cannot be
+/// acknowledged (409); a format the document is not offered in is 422.
 #[utoipa::path(post, path = "/api/v1/accounting/invoices/{id}/ack", operation_id = "acknowledge_invoice_export", tag = "accounting",
-    params(("id" = i64, Path, description = "Id of the invoice or credit note")),
+    params(("id" = i64, Path, description = "Id of the invoice or credit note")), request_body(content = Option<AckIn>),
     security(("bearer" = []), ("api_key" = ["invoices:export"])),
     responses(
         (status = 200, body = InvoiceOut, headers(("ETag" = String))),
         (status = 409, description = "A draft (not issued, so not exportable)", body = Problem, content_type = "application/problem+json")))]
-pub async fn acknowledge(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+pub async fn acknowledge(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AppState>,
+    body: OptionalJson<AckIn>,
+) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ExportInvoices)?;
     let id = path_id(&req, "id")?;
-    let i = state.store.acknowledge_export(id, &p.actor(&req)).await.map_err(not_found("invoice"))?;
+    let format = body.into_inner()?.format;
+    if let Some(f) = &format {
+        if !crate::routes::invoice_documents::is_format(f) {
+            return Err(ApiError::invalid("format", "unknown_format", format!("`{f}` is not a document format")));
+        }
+    }
+    let i =
+        state.store.acknowledge_export(id, format.as_deref(), &p.actor(&req)).await.map_err(not_found("invoice"))?;
     let (id, version) = (i.id, i.version);
     Ok(versioned(StatusCode::OK, "invoice", id, version, invoice_out(&state, i, InvoiceDetail::Full).await?))
 }

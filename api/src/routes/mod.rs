@@ -6,11 +6,13 @@ pub mod audit;
 pub mod auth;
 pub mod bookings;
 pub mod catalog;
+pub mod company;
 pub mod contracts;
 pub mod custom_fields;
 pub mod customers;
 pub mod expenses;
 pub mod health;
+pub mod invoice_documents;
 pub mod invoice_runs;
 pub mod invoices;
 pub mod projects;
@@ -31,6 +33,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     customers::configure(cfg);
     audit::configure(cfg);
     catalog::configure(cfg);
+    company::configure(cfg);
     teams::configure(cfg);
     custom_fields::configure(cfg);
     projects::configure(cfg);
@@ -42,6 +45,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     rates::configure(cfg);
     invoice_runs::configure(cfg);
     invoices::configure(cfg);
+    invoice_documents::configure(cfg);
     accounting::configure(cfg);
     proof::configure(cfg);
 }
@@ -51,6 +55,7 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
     use utoipa::OpenApi;
     vec![
         catalog::Doc::openapi(),
+        company::Doc::openapi(),
         teams::Doc::openapi(),
         custom_fields::Doc::openapi(),
         projects::Doc::openapi(),
@@ -62,6 +67,7 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         rates::Doc::openapi(),
         invoice_runs::Doc::openapi(),
         invoices::Doc::openapi(),
+        invoice_documents::Doc::openapi(),
         accounting::Doc::openapi(),
         proof::Doc::openapi(),
     ]

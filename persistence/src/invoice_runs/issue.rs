@@ -103,6 +103,7 @@ impl Store {
             }
         }
         let run = self.get_run(run_id).await?;
+        self.check_issuable().await?;
         if !run.job_status().is_finished() {
             return Err(StoreError::Conflict(format!(
                 "the run is {}: its drafts can be issued once it has finished",

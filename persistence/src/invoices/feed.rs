@@ -22,17 +22,18 @@ impl Store {
         Ok(Page { items: self.with_lines(page.items).await?, next: page.next })
     }
 
-    /// Records that an accounting system exported the invoice (`exported_at`, kept from the
-    /// first acknowledgement; repeating it changes nothing). Drafts are not exportable.
-    pub async fn acknowledge_export(&self, id: i64, actor: &Actor) -> Result<Invoice> {
+    /// Records that an accounting system exported the invoice (`exported_at`, and in which
+    /// document format when it says so, both kept from the first acknowledgement; repeating
+    /// it changes nothing). Drafts are not exportable.
+    pub async fn acknowledge_export(&self, id: i64, format: Option<&str>, actor: &Actor) -> Result<Invoice> {
         let after = in_tx!(self, tx => {
             let before = lock_invoice!(tx, id);
             if before.feed_seq.is_none() {
                 return Err(StoreError::Conflict("a draft is not exported; issue it first".into()));
             }
             if before.exported_at.is_none() {
-                sqlx::query("UPDATE invoices SET exported_at = $1 WHERE id = $2")
-                    .bind(DbTime::now()).bind(id).execute(&mut *tx).await?;
+                sqlx::query("UPDATE invoices SET exported_at = $1, exported_format = $3 WHERE id = $2")
+                    .bind(DbTime::now()).bind(id).bind(format).execute(&mut *tx).await?;
                 let after = fetch_invoice!(&mut *tx, id);
                 audit!(tx, actor, "invoice", id, "export", Some(&audit_view(&before)), Some(&audit_view(&after)));
                 after

@@ -146,7 +146,14 @@ impl Store {
                     feed_seq: first_feed + i as i64,
                 });
             }
-            let head = IssueBatchHead { series: &opts.series, year: i64::from(year), issue_date: opts.issue_date, at: now };
+            let seller = crate::company::issuing_seller!(tx);
+            let head = IssueBatchHead {
+                series: &opts.series,
+                year: i64::from(year),
+                issue_date: opts.issue_date,
+                at: now,
+                seller: seller.as_deref(),
+            };
             let updated = BulkWrite::issue_drafts(&mut *tx, head, &numbered).await?;
             if updated != n as u64 {
                 return Err(StoreError::Conflict("a draft of the batch changed while it was issued".into()));

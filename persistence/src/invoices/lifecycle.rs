@@ -33,13 +33,15 @@ macro_rules! insert_credit_note {
         check_issue_date!($tx, &opts.series, year, opts.issue_date);
         let number = invoice::format_number(&opts.series, year, seq);
         let feed_seq = next_number!($tx, "accounting_feed", 1)?;
+        let seller = $crate::company::seller_snapshot!($tx);
         let credit_id: i64 = sqlx::query_scalar(
             "INSERT INTO invoices (kind, status, run_id, customer_id, contract_id, scope_ticket_id, scope_project_id, \
              currency, period_start, period_end, legal_note, net, vat, gross, vat_breakdown, quota_summaries, \
              threshold_crossings, notes, cancels_id, version, created_at, updated_at, \
-             series, number_year, number_seq, number, issue_date, due_date, customer_snapshot, feed_seq, issued_at) \
+             series, number_year, number_seq, number, issue_date, due_date, customer_snapshot, feed_seq, issued_at, \
+             seller_snapshot) \
              VALUES ('credit_note', 'issued', NULL, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '[]', '[]', $13, \
-             $14, 1, $15, $15, $16, $17, $18, $19, $20, $20, $21, $22, $15) RETURNING id",
+             $14, 1, $15, $15, $16, $17, $18, $19, $20, $20, $21, $22, $15, $23) RETURNING id",
         )
         .bind(before.customer_id)
         .bind(before.contract_id)
@@ -63,6 +65,7 @@ macro_rules! insert_credit_note {
         .bind(opts.issue_date)
         .bind(serde_json::to_string(&snapshot).map_err(StoreError::from)?)
         .bind(feed_seq)
+        .bind(seller)
         .fetch_one(&mut *$tx)
         .await
         .map_err(StoreError::from)?;
@@ -144,12 +147,13 @@ impl Store {
                 check_issue_date!(tx, &opts.series, year, opts.issue_date);
                 let number = invoice::format_number(&opts.series, year, seq);
                 let feed_seq = next_number!(tx, "accounting_feed", 1)?;
+                let seller = crate::company::issuing_seller!(tx);
                 sqlx::query(
                     "UPDATE invoices SET status = 'issued', series = $1, number_year = $2, number_seq = $3, number = $4, \
                      issue_date = $5, due_date = $6, customer_snapshot = $7, feed_seq = $8, issued_at = $9, \
-                     version = version + 1, updated_at = $9 WHERE id = $10")
+                     seller_snapshot = $11, version = version + 1, updated_at = $9 WHERE id = $10")
                     .bind(&opts.series).bind(i64::from(year)).bind(seq).bind(&number).bind(opts.issue_date).bind(due)
-                    .bind(serde_json::to_string(&snapshot)?).bind(feed_seq).bind(now).bind(id)
+                    .bind(serde_json::to_string(&snapshot)?).bind(feed_seq).bind(now).bind(id).bind(seller)
                     .execute(&mut *tx).await?;
                 emit_event!(tx, "invoice.issued", "invoice", id, &serde_json::json!({
                     "invoice_id": id, "number": number, "customer_id": before.customer_id,

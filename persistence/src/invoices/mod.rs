@@ -75,6 +75,14 @@ pub struct CustomerSnapshot {
     pub accounting_ref: Option<String>,
     pub payment_terms_days: i64,
     pub vat_treatment: String,
+    /// Buyer reference of its e-invoices (BT-10), as of issue.
+    #[serde(default)]
+    pub buyer_reference: Option<String>,
+    /// Electronic address of its e-invoices (BT-49) and its scheme, as of issue.
+    #[serde(default)]
+    pub e_invoice_address: Option<String>,
+    #[serde(default)]
+    pub e_invoice_address_scheme: Option<String>,
 }
 
 impl CustomerSnapshot {
@@ -94,6 +102,9 @@ impl CustomerSnapshot {
             accounting_ref: d.accounting_ref.clone(),
             payment_terms_days: d.payment_terms_days,
             vat_treatment: d.vat_treatment.as_str().to_string(),
+            buyer_reference: d.buyer_reference.clone(),
+            e_invoice_address: d.e_invoice_address.clone(),
+            e_invoice_address_scheme: d.e_invoice_address_scheme.clone(),
         }
     }
 }
@@ -150,6 +161,9 @@ pub struct Invoice {
     pub threshold_crossings: Vec<ThresholdCrossing>,
     /// The customer as of issue (`None` for drafts).
     pub customer_snapshot: Option<CustomerSnapshot>,
+    /// The seller profile as of issue (`None` for drafts and for documents issued before a
+    /// profile was stored).
+    pub seller_snapshot: Option<domain::company::SellerProfile>,
     pub notes: Option<String>,
     /// Credit note: the invoice it cancels.
     pub cancels_id: Option<i64>,
@@ -158,6 +172,8 @@ pub struct Invoice {
     /// Position in the accounting feed (issued documents).
     pub feed_seq: Option<i64>,
     pub exported_at: Option<DbTime>,
+    /// The document format the export acknowledged, when it named one.
+    pub exported_format: Option<String>,
     pub paid_on: Option<Date>,
     pub issued_at: Option<DbTime>,
     pub cancelled_at: Option<DbTime>,
@@ -199,11 +215,13 @@ struct InvoiceRow {
     quota_summaries: String,
     threshold_crossings: String,
     customer_snapshot: Option<String>,
+    seller_snapshot: Option<String>,
     notes: Option<String>,
     cancels_id: Option<i64>,
     cancelled_by_id: Option<i64>,
     feed_seq: Option<i64>,
     exported_at: Option<DbTime>,
+    exported_format: Option<String>,
     paid_on: Option<Date>,
     issued_at: Option<DbTime>,
     cancelled_at: Option<DbTime>,
@@ -295,11 +313,13 @@ impl InvoiceRow {
             quota_summaries: serde_json::from_str(&self.quota_summaries)?,
             threshold_crossings: serde_json::from_str(&self.threshold_crossings)?,
             customer_snapshot: self.customer_snapshot.as_deref().map(serde_json::from_str).transpose()?,
+            seller_snapshot: self.seller_snapshot.as_deref().map(serde_json::from_str).transpose()?,
             notes: self.notes,
             cancels_id: self.cancels_id,
             cancelled_by_id: self.cancelled_by_id,
             feed_seq: self.feed_seq,
             exported_at: self.exported_at,
+            exported_format: self.exported_format,
             paid_on: self.paid_on,
             issued_at: self.issued_at,
             cancelled_at: self.cancelled_at,

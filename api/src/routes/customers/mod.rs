@@ -4,6 +4,9 @@
 //! `Idempotency-Key` on POST, per-field validation, an audit entry per change.
 //! Customers are archived, never hard-deleted, because invoices keep referring to them.
 
+mod e_invoicing;
+pub use e_invoicing::EInvoicing;
+
 use crate::auth::Principal;
 use crate::dto::{clean, double_option, timestamp, validate};
 use crate::error::{not_found, ApiError, Problem};
@@ -193,6 +196,8 @@ pub struct CustomerOut {
     /// Debtor number in the accounting system.
     pub accounting_ref: Option<String>,
     pub notes: Option<String>,
+    /// What the customer's e-invoices carry and the document it prefers.
+    pub e_invoicing: EInvoicing,
     /// Archived customers are hidden from default lists and read-only until restored.
     pub archived: bool,
     pub archived_at: Option<String>,
@@ -207,8 +212,10 @@ pub struct CustomerOut {
 
 impl CustomerOut {
     fn new(c: Customer, contacts: Option<Vec<Contact>>) -> Self {
+        let e_invoicing = EInvoicing::of(&c.data);
         let d = c.data;
         CustomerOut {
+            e_invoicing,
             id: c.id,
             number: d.number,
             name: d.name,
@@ -285,6 +292,8 @@ pub struct CustomerCreate {
     #[validate(length(max = 10000))]
     #[schema(max_length = 10000)]
     pub notes: Option<String>,
+    /// E-invoicing data (default: none, `pdf`).
+    pub e_invoicing: Option<EInvoicing>,
     /// Contacts to create with the customer (at most 50).
     #[validate(length(max = 50), nested)]
     #[schema(max_items = 50)]
@@ -338,6 +347,8 @@ pub struct CustomerPatch {
     #[schema(max_length = 10000)]
     #[schema(value_type = Option<String>)]
     pub notes: Option<Option<String>>,
+    /// Replaces the whole e-invoicing data.
+    pub e_invoicing: Option<EInvoicing>,
 }
 
 /// Rules across fields of the resulting customer.
@@ -472,9 +483,11 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteCustomers)?;
     let b = body.into_inner()?;
-    validate(&b, vec![])?;
+    let mut errors = Vec::new();
+    let e_invoicing = b.e_invoicing.clone().unwrap_or_default().cleaned(&mut errors);
+    validate(&b, errors)?;
     let (street, postal, city, country) = address_fields(b.address);
-    let data = CustomerData {
+    let mut data = CustomerData {
         number: clean(b.number.as_deref()).unwrap_or_default(),
         name: b.name.trim().to_string(),
         address_street: street,
@@ -491,7 +504,12 @@ pub async fn create(
         helpdesk_ref: clean(b.helpdesk_ref.as_deref()),
         accounting_ref: clean(b.accounting_ref.as_deref()),
         notes: clean(b.notes.as_deref()),
+        buyer_reference: None,
+        e_invoice_address: None,
+        e_invoice_address_scheme: None,
+        document_format: Default::default(),
     };
+    e_invoicing.apply(&mut data);
     check_customer(&data)?;
     let contacts: Vec<ContactData> = b.contacts.unwrap_or_default().into_iter().map(ContactCreate::into_data).collect();
     let customer = state.store.create_customer(&data, &contacts, &p.actor(&req)).await?;
@@ -531,7 +549,9 @@ pub async fn update(
     p.require(Permission::WriteCustomers)?;
     let id = path_id(&req, "id")?;
     let b = body.into_inner()?;
-    validate(&b, vec![])?;
+    let mut errors = Vec::new();
+    let e_invoicing = b.e_invoicing.clone().map(|e| e.cleaned(&mut errors));
+    validate(&b, errors)?;
     let version = IfMatch::from_request(&req, "customer", id).version()?;
     let customer = state
         .store
@@ -550,7 +570,7 @@ pub async fn update(
                 Some(v) => clean(v.as_deref()),
                 None => cur.clone(),
             };
-            let data = CustomerData {
+            let mut data = CustomerData {
                 number: clean(b.number.as_deref()).unwrap_or_else(|| c.number.clone()),
                 name: b.name.as_deref().map(|n| n.trim().to_string()).unwrap_or_else(|| c.name.clone()),
                 address_street: street,
@@ -573,7 +593,11 @@ pub async fn update(
                 helpdesk_ref: keep(&b.helpdesk_ref, &c.helpdesk_ref),
                 accounting_ref: keep(&b.accounting_ref, &c.accounting_ref),
                 notes: keep(&b.notes, &c.notes),
+                ..c.clone()
             };
+            if let Some(e) = e_invoicing.clone() {
+                e.apply(&mut data);
+            }
             check_customer(&data)?;
             Ok(data)
         })
