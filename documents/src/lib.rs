@@ -1,6 +1,7 @@
 //! Invoice documents: what an issued invoice or credit note says, as plain values
 //! ([`Document`]), and its renderings in the exchange formats: [`cii`] (XRechnung 3.0 /
-//! EN 16931 in UN/CEFACT CII syntax) and [`isdoc`] (ISDOC 6.0.2, Czech). Pure: no IO, no database; the caller
+//! EN 16931 in UN/CEFACT CII syntax) and [`isdoc`] (ISDOC 6.0.2, Czech); and the DATEV
+//! booking batch of many documents ([`datev`]). Pure: no IO, no database; the caller
 //! assembles a [`Document`] from the stored, frozen invoice and its seller profile.
 //!
 //! Amounts are as printed on the document: a credit note carries positive amounts (its type
@@ -8,6 +9,7 @@
 //! totals add up from them exactly.
 
 pub mod cii;
+pub mod datev;
 mod figures;
 pub mod isdoc;
 pub(crate) mod xml;

@@ -36,7 +36,8 @@ pub async fn store_complete_profile(app: &TestApp) -> Value {
     res.json().await.unwrap()
 }
 
-async fn put_profile(app: &TestApp, token: &str, body: &Value, if_match: Option<&str>) -> reqwest::Response {
+/// `PUT /settings/company` with `body`, optionally under `If-Match`.
+pub async fn put_profile(app: &TestApp, token: &str, body: &Value, if_match: Option<&str>) -> reqwest::Response {
     let mut req = app.request(Method::PUT, "/api/v1/settings/company", Some(token)).json(body);
     if let Some(tag) = if_match {
         req = req.header("If-Match", tag);
@@ -52,8 +53,8 @@ async fn the_billing_office_fills_in_the_seller_profile_and_sees_what_e_invoices
     assert_eq!(res.headers()["etag"], "\"seller_profile-1-v0\"");
     let empty: Value = res.json().await.unwrap();
     assert_eq!(empty["version"], 0);
-    assert_eq!(empty["legal_name"], Value::Null);
-    assert_eq!(empty["revenue_accounts"]["standard"], "8400");
+    assert_eq!(empty["profile"]["legal_name"], Value::Null);
+    assert_eq!(empty["profile"]["revenue_accounts"]["standard"], "8400");
     assert_eq!(empty["missing_for_e_invoice"].as_array().unwrap().len(), 10, "{empty}");
 
     // A partial profile is stored and says what is left.
@@ -63,9 +64,9 @@ async fn the_billing_office_fills_in_the_seller_profile_and_sees_what_e_invoices
     assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
     assert_eq!(res.headers()["etag"], "\"seller_profile-1-v1\"");
     let stored: Value = res.json().await.unwrap();
-    assert_eq!(stored["legal_name"], "Muster IT GmbH");
-    assert_eq!(stored["address_country"], "DE");
-    assert_eq!(stored["iban"], "DE02120300000000202051");
+    assert_eq!(stored["profile"]["legal_name"], "Muster IT GmbH");
+    assert_eq!(stored["profile"]["address_country"], "DE");
+    assert_eq!(stored["profile"]["iban"], "DE02120300000000202051");
     let missing: Vec<&str> =
         stored["missing_for_e_invoice"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert!(
@@ -80,8 +81,13 @@ async fn the_billing_office_fills_in_the_seller_profile_and_sees_what_e_invoices
     let full: Value = res.json().await.unwrap();
     assert_eq!(full["missing_for_e_invoice"], json!([]));
     assert_eq!(full["version"], 2);
-    assert_eq!(full["footer_lines"][0], "Geschäftsführerin: Erika Muster");
-    assert_eq!(app.audit_count(Some("seller_profile")).await, before + 1);
+    assert_eq!(full["profile"]["footer_lines"][0], "Geschäftsführerin: Erika Muster");
+    // What GET answers in `profile` goes back into PUT unchanged.
+    let res = put_profile(&app, &billing, &full["profile"], Some("\"seller_profile-1-v2\"")).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let full: Value = res.json().await.unwrap();
+    assert_eq!(full["version"], 3);
+    assert_eq!(app.audit_count(Some("seller_profile")).await, before + 2);
     let read: Value = app.get("/api/v1/settings/company", &app.admin_token).await.json().await.unwrap();
     assert_eq!(read, full);
 }

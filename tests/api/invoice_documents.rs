@@ -129,12 +129,7 @@ async fn an_issued_invoice_and_its_credit_note_are_valid_xrechnung_with_the_sell
     // The profile changes later; the issued document keeps the seller of its issue.
     let mut changed = complete_profile();
     changed["legal_name"] = json!("Muster IT AG");
-    let res = app
-        .request(Method::PUT, "/api/v1/settings/company", Some(&app.admin_token))
-        .json(&changed)
-        .send()
-        .await
-        .unwrap();
+    let res = crate::company::put_profile(&app, &app.admin_token, &changed, None).await;
     assert_eq!(res.status(), StatusCode::OK);
     let again = document(&app, &inv["id"], "?format=xrechnung-cii").await.text().await.unwrap();
     assert_eq!(again, xml);
@@ -234,12 +229,7 @@ async fn nothing_is_issued_without_a_seller_profile_and_documents_that_cannot_be
     let mut profile = complete_profile();
     profile.as_object_mut().unwrap().remove("vat_id");
     profile["tax_number"] = json!("143/123/45678");
-    let res = app
-        .request(Method::PUT, "/api/v1/settings/company", Some(&app.admin_token))
-        .json(&profile)
-        .send()
-        .await
-        .unwrap();
+    let res = crate::company::put_profile(&app, &app.admin_token, &profile, None).await;
     assert_eq!(res.status(), StatusCode::OK);
     let inv = issue(&app, &draft).await;
     let p = problem(document(&app, &inv["id"], "?format=xrechnung-cii").await, StatusCode::CONFLICT).await;

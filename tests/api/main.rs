@@ -13,6 +13,7 @@ mod company;
 mod contracts;
 mod custom_fields;
 mod customers;
+mod datev;
 mod expenses;
 mod helpers;
 mod invoice_concurrency;

@@ -37,7 +37,7 @@ const MAX_FOOTER_LINES: usize = 10;
 /// The seller profile with its version and what an e-invoice still needs of it.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SellerProfileOut {
-    #[serde(flatten)]
+    /// The profile as stored (what `PUT` takes).
     pub profile: SellerProfile,
     /// What an e-invoice (XRechnung, Factur-X) needs that is still empty, by field name.
     /// Documents can be issued meanwhile; their e-invoice formats answer 409 naming these.
@@ -64,8 +64,9 @@ fn respond(status: StatusCode, s: StoredSellerProfile) -> HttpResponse {
     versioned(status, KIND, ID, version, SellerProfileOut::from(s))
 }
 
-/// The seller profile with its `ETag` (for `If-Match` on `PUT`); an empty profile in
-/// version 0 while none was stored.
+/// The seller profile (`profile`, what `PUT` takes back) with its `ETag` (for `If-Match` on
+/// `PUT`), its version and what e-invoices still need of it; an empty profile in version 0
+/// while none was stored.
 #[utoipa::path(operation_id = "get_company_settings", get, path = "/api/v1/settings/company", tag = "settings",
     security(("bearer" = [])),
     responses((status = 200, body = SellerProfileOut, headers(("ETag" = String)))))]

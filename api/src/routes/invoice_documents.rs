@@ -104,7 +104,9 @@ pub struct DocumentQuery {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The document file", content_type = "application/xml", body = String),
-        (status = 406, description = "No format asked for", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 406, description = "No format asked for", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "A draft or settlement, or what the format needs is missing (named)", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown format", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get_invoice_document(
     req: HttpRequest,
     p: Principal,
@@ -144,6 +146,15 @@ pub async fn get_invoice_document(
         .content_type(format!("{}; charset=utf-8", format.media_type))
         .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")))
         .body(body))
+}
+
+/// The VAT category of a document with this legal note.
+pub(crate) fn vat_category(note: Option<LegalNote>) -> VatCategory {
+    match note {
+        None => VatCategory::Standard,
+        Some(LegalNote::ReverseCharge) => VatCategory::ReverseCharge,
+        Some(LegalNote::Export) => VatCategory::Export,
+    }
 }
 
 fn document_problem(e: DocumentError) -> ApiError {
@@ -230,11 +241,7 @@ pub fn document_of(i: &Invoice, preceding: Option<PrecedingInvoice>) -> Result<D
         order_reference: None,
         seller: seller_party(seller),
         buyer: buyer_party(customer),
-        vat_category: match i.legal_note {
-            None => VatCategory::Standard,
-            Some(LegalNote::ReverseCharge) => VatCategory::ReverseCharge,
-            Some(LegalNote::Export) => VatCategory::Export,
-        },
+        vat_category: vat_category(i.legal_note),
         period: i.period_start.map(|start| (start, i.period_end)),
         payment_terms: seller.payment_terms_text.clone(),
         payee_account: seller.iban.as_ref().map(|iban| PaymentAccount {

@@ -10,6 +10,7 @@ pub mod company;
 pub mod contracts;
 pub mod custom_fields;
 pub mod customers;
+pub mod datev;
 pub mod expenses;
 pub mod health;
 pub mod invoice_documents;
@@ -47,6 +48,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     invoices::configure(cfg);
     invoice_documents::configure(cfg);
     accounting::configure(cfg);
+    datev::configure(cfg);
     proof::configure(cfg);
 }
 
@@ -69,6 +71,7 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         invoices::Doc::openapi(),
         invoice_documents::Doc::openapi(),
         accounting::Doc::openapi(),
+        datev::Doc::openapi(),
         proof::Doc::openapi(),
     ]
 }

@@ -22,6 +22,16 @@ impl Store {
         Ok(Page { items: self.with_lines(page.items).await?, next: page.next })
     }
 
+    /// Issued invoices and credit notes (also those cancelled since) with an issue date in
+    /// `from..=to`, in issue order, without their lines: what the DATEV export books.
+    pub async fn issued_between(&self, from: Date, to: Date) -> Result<Vec<Invoice>> {
+        let rows: Vec<InvoiceRow> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT * FROM invoices WHERE feed_seq IS NOT NULL AND issue_date >= $1 AND issue_date <= $2 \
+             ORDER BY feed_seq")
+            .bind(from).bind(to).fetch_all(pool).await?);
+        rows.into_iter().map(|r| r.into_invoice(Vec::new())).collect()
+    }
+
     /// Records that an accounting system exported the invoice (`exported_at`, and in which
     /// document format when it says so, both kept from the first acknowledgement; repeating
     /// it changes nothing). Drafts are not exportable.
