@@ -21,3 +21,6 @@ ALTER TABLE customers ADD COLUMN document_format TEXT NOT NULL DEFAULT 'pdf';
 
 -- The document format an accounting system acknowledged with the export, when it said.
 ALTER TABLE invoices ADD COLUMN exported_format TEXT;
+
+-- The buyer's order reference (purchase order number, BT-13) a draft names; kept when issued.
+ALTER TABLE invoices ADD COLUMN order_reference TEXT;

@@ -117,4 +117,6 @@ async fn an_export_the_accountant_could_not_import_is_refused_with_what_to_fix()
     problem(export(&app, "?from=2026-12-31&to=2026-12-01").await, StatusCode::UNPROCESSABLE_ENTITY).await;
     problem(export(&app, "").await, StatusCode::UNPROCESSABLE_ENTITY).await;
     problem(export(&app, "?from=2026-13-01&to=2026-12-31").await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let p = problem(export(&app, "?invoice_id=999999").await, StatusCode::NOT_FOUND).await;
+    assert!(p["detail"].as_str().unwrap().contains("invoice"), "{p}");
 }

@@ -86,7 +86,13 @@ async fn issued_invoice(app: &TestApp, customer: Value) -> Value {
         json!({"scope": "customer", "scope_id": customer, "period_start": "2026-11-01", "period_end": "2026-11-30"}),
     )
     .await;
-    issue(app, &run["invoice_ids"][0]).await
+    // The buyer's purchase order number, named on the draft.
+    let draft = &run["invoice_ids"][0];
+    let res = app
+        .patch(&format!("/api/v1/invoices/{draft}"), &app.admin_token, &json!({"order_reference": " PO-4711 "}), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    issue(app, draft).await
 }
 
 fn domestic_customer() -> Value {
@@ -112,6 +118,9 @@ async fn an_issued_invoice_and_its_credit_note_are_valid_xrechnung_with_the_sell
     assert_eq!(Decimal::from_str(element(&xml, "ram:TaxBasisTotalAmount")).unwrap(), dec(&inv["totals"]["net"]));
     assert_eq!(dec(&inv["totals"]["net"]), d("144.00"));
     assert!(xml.contains("Muster IT GmbH") && xml.contains("Müller Gebäudetechnik GmbH"));
+    assert_eq!(inv["order_reference"], "PO-4711");
+    let order = &xml[xml.find("<ram:BuyerOrderReferencedDocument>").expect("BT-13")..];
+    assert_eq!(element(order, "ram:IssuerAssignedID"), "PO-4711");
     assert!(xml.contains("DE02120300000000202051"));
 
     // The same invoice as ISDOC for a Czech accountant: the same totals.
@@ -161,6 +170,7 @@ async fn an_issued_invoice_and_its_credit_note_are_valid_xrechnung_with_the_sell
     let isdoc = document(&app, &credit["id"], "?format=isdoc").await.text().await.unwrap();
     assert_valid_einvoice("credit-note.isdoc", &isdoc);
     assert_eq!(element(&isdoc, "DocumentType"), "2");
+    assert_eq!(credit["order_reference"], "PO-4711", "the credit note names the same order");
     assert_eq!(Decimal::from_str(element(&isdoc, "PayableAmount")).unwrap(), -dec(&credit["totals"]["gross"]));
 }
 
@@ -202,6 +212,14 @@ async fn nothing_is_issued_without_a_seller_profile_and_documents_that_cannot_be
 
     // A draft has no number yet.
     problem(document(&app, &draft, "?format=xrechnung-cii").await, StatusCode::CONFLICT).await;
+    // An order reference of more than one line or 100 characters is refused.
+    for bad in [json!("x".repeat(101)), json!("PO\n4711")] {
+        let res = app
+            .patch(&format!("/api/v1/invoices/{draft}"), &app.admin_token, &json!({"order_reference": bad}), None)
+            .await;
+        let p = problem(res, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(error_fields(&p), ["order_reference"]);
+    }
 
     // Without a complete seller profile nothing is issued: 409 naming the fields, the draft
     // stays a draft, and a run's issue job is refused up front.

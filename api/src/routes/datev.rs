@@ -4,7 +4,7 @@
 //! and each customer's debtor account. A GET writes nothing.
 
 use crate::auth::Principal;
-use crate::error::ApiError;
+use crate::error::{not_found, ApiError};
 use crate::extract::Query;
 use crate::state::AppState;
 use actix_web::http::header;
@@ -54,6 +54,7 @@ pub struct DatevQuery {
     security(("bearer" = []), ("api_key" = ["invoices:export"])),
     responses(
         (status = 200, description = "The booking batch (Windows-1252 CSV)", content_type = "text/csv", body = String),
+        (status = 404, description = "No such invoice (`invoice_id`)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "DATEV numbers of the seller profile or customers' debtor accounts missing (named)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Period reversed, spanning two years, or missing", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn datev_export(
@@ -65,7 +66,7 @@ pub async fn datev_export(
     let q = q.0;
     let (from, to, documents) = match (q.invoice_id, q.from, q.to) {
         (Some(id), None, None) => {
-            let i = state.store.get_invoice(id).await?;
+            let i = state.store.get_invoice(id).await.map_err(not_found("invoice"))?;
             let Some(date) = i.issue_date.filter(|_| i.feed_seq.is_some()) else {
                 return Err(ApiError::Conflict("only issued invoices and credit notes are exported".into()));
             };

@@ -238,7 +238,7 @@ pub fn document_of(i: &Invoice, preceding: Option<PrecedingInvoice>) -> Result<D
         due_date: i.due_date,
         currency: i.currency.code().to_string(),
         buyer_reference: customer.buyer_reference.clone(),
-        order_reference: None,
+        order_reference: i.order_reference.clone(),
         seller: seller_party(seller),
         buyer: buyer_party(customer),
         vat_category: vat_category(i.legal_note),

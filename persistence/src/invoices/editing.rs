@@ -1,5 +1,6 @@
 //! Changing a draft before it is issued: manual lines, removing lines (their positions
-//! open again), moving covered or non-billable positions out, notes, and deleting the draft.
+//! open again), moving covered or non-billable positions out, notes and the order reference,
+//! and deleting the draft.
 
 use super::*;
 
@@ -298,20 +299,24 @@ impl Store {
         Ok(after)
     }
 
-    /// Changes a draft's notes (printed on the invoice).
-    pub async fn set_invoice_notes(
+    /// Changes a draft's texts: its notes (printed on the invoice) and the buyer's order
+    /// reference (its purchase order number, BT-13 of the e-invoice).
+    pub async fn set_invoice_texts(
         &self,
         id: i64,
         expected_version: Option<i64>,
         notes: Option<&str>,
+        order_reference: Option<&str>,
         actor: &Actor,
     ) -> Result<Invoice> {
         let after = in_tx!(self, tx => {
             let before = lock_invoice!(tx, id);
             check_version(&before, expected_version)?;
             before.check(InvoiceAction::Edit)?;
-            sqlx::query("UPDATE invoices SET notes = $1, version = version + 1, updated_at = $2 WHERE id = $3")
-                .bind(notes).bind(DbTime::now()).bind(id).execute(&mut *tx).await?;
+            sqlx::query(
+                "UPDATE invoices SET notes = $1, order_reference = $4, version = version + 1, updated_at = $2 \
+                 WHERE id = $3")
+                .bind(notes).bind(DbTime::now()).bind(id).bind(order_reference).execute(&mut *tx).await?;
             let after = fetch_invoice!(&mut *tx, id);
             audit!(tx, actor, "invoice", id, "update", Some(&audit_view(&before)), Some(&audit_view(&after)));
             after

@@ -39,9 +39,9 @@ macro_rules! insert_credit_note {
              currency, period_start, period_end, legal_note, net, vat, gross, vat_breakdown, quota_summaries, \
              threshold_crossings, notes, cancels_id, version, created_at, updated_at, \
              series, number_year, number_seq, number, issue_date, due_date, customer_snapshot, feed_seq, issued_at, \
-             seller_snapshot) \
+             seller_snapshot, order_reference) \
              VALUES ('credit_note', 'issued', NULL, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, '[]', '[]', $13, \
-             $14, 1, $15, $15, $16, $17, $18, $19, $20, $20, $21, $22, $15, $23) RETURNING id",
+             $14, 1, $15, $15, $16, $17, $18, $19, $20, $20, $21, $22, $15, $23, $24) RETURNING id",
         )
         .bind(before.customer_id)
         .bind(before.contract_id)
@@ -66,6 +66,7 @@ macro_rules! insert_credit_note {
         .bind(serde_json::to_string(&snapshot).map_err(StoreError::from)?)
         .bind(feed_seq)
         .bind(seller)
+        .bind(&before.order_reference)
         .fetch_one(&mut *$tx)
         .await
         .map_err(StoreError::from)?;

@@ -165,6 +165,8 @@ pub struct Invoice {
     /// profile was stored).
     pub seller_snapshot: Option<domain::company::SellerProfile>,
     pub notes: Option<String>,
+    /// The buyer's order reference (purchase order number) the invoice names.
+    pub order_reference: Option<String>,
     /// Credit note: the invoice it cancels.
     pub cancels_id: Option<i64>,
     /// Cancelled invoice: its credit note.
@@ -217,6 +219,7 @@ struct InvoiceRow {
     customer_snapshot: Option<String>,
     seller_snapshot: Option<String>,
     notes: Option<String>,
+    order_reference: Option<String>,
     cancels_id: Option<i64>,
     cancelled_by_id: Option<i64>,
     feed_seq: Option<i64>,
@@ -315,6 +318,7 @@ impl InvoiceRow {
             customer_snapshot: self.customer_snapshot.as_deref().map(serde_json::from_str).transpose()?,
             seller_snapshot: self.seller_snapshot.as_deref().map(serde_json::from_str).transpose()?,
             notes: self.notes,
+            order_reference: self.order_reference,
             cancels_id: self.cancels_id,
             cancelled_by_id: self.cancelled_by_id,
             feed_seq: self.feed_seq,

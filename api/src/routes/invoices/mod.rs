@@ -137,11 +137,17 @@ pub struct InvoicePatch {
     /// Text printed on the invoice (`null` clears it; at most 2000 characters).
     #[serde(default, deserialize_with = "crate::dto::double_option")]
     pub notes: Option<Option<String>>,
+    /// The buyer's order reference, e.g. its purchase order number (e-invoices carry it as
+    /// BT-13; `null` clears it; at most 100 characters on one line).
+    #[serde(default, deserialize_with = "crate::dto::double_option")]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    pub order_reference: Option<Option<String>>,
 }
 
 const CONFLICT_DOC: &str = "Not a draft (issued documents are immutable), or a later invoice builds on it";
 
-/// Change a draft's notes. Send `If-Match` with the ETag you read (412 when stale).
+/// Change a draft's notes and the buyer's order reference. Send `If-Match` with the ETag you
+/// read (412 when stale).
 #[utoipa::path(patch, path = "/api/v1/invoices/{id}", operation_id = "update_invoice", tag = "invoices",
     params(("id" = i64, Path), ("If-Match" = Option<String>, Header, description = "ETag of the version you changed")),
     request_body = InvoicePatch,
@@ -164,11 +170,25 @@ pub async fn update(
         None => before.notes.clone(),
         Some(n) => clean(n.as_deref()),
     };
+    let order_reference = match patch.order_reference {
+        None => before.order_reference.clone(),
+        Some(r) => clean(r.as_deref()),
+    };
+    let mut errors = Vec::new();
     if notes.as_ref().is_some_and(|n| n.chars().count() > 2000) {
-        return Err(ApiError::invalid("notes", "length", "at most 2000 characters"));
+        errors.push(FieldError::new("notes", "length", "at most 2000 characters"));
     }
-    let i =
-        state.store.set_invoice_notes(id, version, notes.as_deref(), &p.actor(&req)).await.map_err(store_problem)?;
+    if order_reference.as_ref().is_some_and(|r| r.chars().count() > 100 || r.chars().any(char::is_control)) {
+        errors.push(FieldError::new("order_reference", "length", "at most 100 characters on one line"));
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::Validation(errors));
+    }
+    let i = state
+        .store
+        .set_invoice_texts(id, version, notes.as_deref(), order_reference.as_deref(), &p.actor(&req))
+        .await
+        .map_err(store_problem)?;
     respond(&state, StatusCode::OK, i).await
 }
 

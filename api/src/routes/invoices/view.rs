@@ -164,6 +164,8 @@ pub struct InvoiceOut {
     /// The sentence the legal note prints.
     pub legal_note_text: Option<String>,
     pub notes: Option<String>,
+    /// The buyer's order reference (purchase order number).
+    pub order_reference: Option<String>,
     /// Prepaid quota and budget figures of the contract periods the invoice settles.
     pub quota_summaries: Vec<QuotaSummary>,
     /// Credit note: the invoice it cancels.
@@ -269,6 +271,7 @@ pub async fn invoice_out(state: &AppState, i: Invoice, detail: InvoiceDetail) ->
         legal_note: i.legal_note,
         legal_note_text: i.legal_note.map(|n| legal_text(n).to_string()),
         notes: i.notes,
+        order_reference: i.order_reference,
         quota_summaries: i.quota_summaries,
         cancels,
         cancelled_by,
