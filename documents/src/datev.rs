@@ -4,8 +4,9 @@
 //! written as DATEV's import wants it: Windows-1252, `;`-separated, text in double quotes,
 //! decimal comma, CRLF line ends.
 
+use crate::xml::{date_102 as ymd, round2};
 use crate::{DocumentError, VatCategory, VatSubtotal};
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use time::{Date, PrimitiveDateTime};
 
 /// The column names of the rows, up to the buyer's VAT id (column 40); DATEV reads columns by
@@ -132,7 +133,7 @@ pub fn rows_of(doc: &DatevDocument, accounts: &DatevAccounts) -> Vec<DatevRow> {
     doc.vat
         .iter()
         .filter_map(|v| {
-            let gross = (v.net + v.vat).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+            let gross = round2(v.net + v.vat);
             if gross.is_zero() {
                 return None;
             }
@@ -238,11 +239,6 @@ pub fn render(batch: &DatevBatch, rows: &[DatevRow]) -> Result<Vec<u8>, Document
     Ok(windows_1252(&out))
 }
 
-/// `YYYYMMDD`.
-fn ymd(d: Date) -> String {
-    format!("{:04}{:02}{:02}", d.year(), u8::from(d.month()), d.day())
-}
-
 /// A text field: in double quotes, quotes doubled, line breaks and `;` kept out.
 fn text(s: &str) -> String {
     let clean: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
@@ -251,8 +247,7 @@ fn text(s: &str) -> String {
 
 /// An amount with a decimal comma and 2 places, no sign, no thousands separator.
 fn amount(d: Decimal) -> String {
-    let d = d.abs().round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
-    format!("{d:.2}").replace('.', ",")
+    crate::xml::amount(d.abs()).replace('.', ",")
 }
 
 /// The text in Windows-1252; characters that code page lacks become `?`.

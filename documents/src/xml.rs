@@ -1,6 +1,7 @@
 //! A minimal, indenting XML writer for the document renderers (CII, ISDOC), plus the value
-//! formats they use: escaping of text and attribute values, amounts (2 decimals), prices and
-//! quantities (up to 4 decimals), percentages and dates (UN/CEFACT format `102`, `YYYYMMDD`).
+//! formats they and the DATEV batch use: escaping of text and attribute values, amounts (2
+//! decimals), prices and quantities (up to 4 decimals), percentages and dates (UN/CEFACT
+//! format `102`, `YYYYMMDD`).
 
 use rust_decimal::{Decimal, RoundingStrategy};
 use time::Date;

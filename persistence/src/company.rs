@@ -61,10 +61,15 @@ pub(crate) use issuing_seller;
 
 /// `Ok` when the stored profile (JSON, `None` when none) lets documents be issued.
 pub(crate) fn check_issuable(json: Option<&str>) -> Result<()> {
-    let profile: SellerProfile = match json {
-        Some(j) => serde_json::from_str(j)?,
-        None => SellerProfile::default(),
-    };
+    match json {
+        Some(j) => issuable(&serde_json::from_str(j)?),
+        None => issuable(&SellerProfile::default()),
+    }
+}
+
+/// `Ok` when `profile` has what documents' formats require, else [`StoreError::Conflict`]
+/// naming what is missing.
+fn issuable(profile: &SellerProfile) -> Result<()> {
     let missing = profile.missing_for_e_invoice();
     if missing.is_empty() {
         return Ok(());
@@ -79,9 +84,7 @@ impl Store {
     /// `Ok` when documents can be issued now: the seller profile has what their formats
     /// require, else [`StoreError::Conflict`] naming what is missing.
     pub async fn check_issuable(&self) -> Result<()> {
-        let json: Option<String> = with_pool!(self, pool => sqlx::query_scalar(
-            "SELECT profile FROM seller_profile WHERE id = 1").fetch_optional(pool).await?);
-        check_issuable(json.as_deref())
+        issuable(&self.seller_profile().await?.profile)
     }
 
     /// The seller profile (an empty one in version 0 while none is stored).

@@ -146,10 +146,8 @@ fn normalized(mut p: SellerProfile) -> Result<SellerProfile, ApiError> {
             bad(&mut errors, "bic", "a BIC of 8 or 11 letters and digits");
         }
     }
-    for (field, value) in [("contact_email", &p.contact_email)] {
-        if value.as_ref().is_some_and(|v| !v.validate_email()) {
-            bad(&mut errors, field, "not an e-mail address");
-        }
+    if p.contact_email.as_ref().is_some_and(|v| !v.validate_email()) {
+        bad(&mut errors, "contact_email", "not an e-mail address");
     }
     let scheme = p.electronic_address_scheme().to_string();
     if !(2..=4).contains(&scheme.len()) || !scheme.bytes().all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()) {
