@@ -17,6 +17,10 @@ use crate::{Document, DocumentError, DocumentKind, DocumentLine, LineUnit, Party
 /// Specification identifier (BT-24) of XRechnung 3.0.
 pub const XRECHNUNG_3_0: &str = "urn:cen.eu:en16931:2017#compliant#urn:xeinkauf.de:kosit:xrechnung_3.0";
 
+/// Specification identifier (BT-24) of plain EN 16931, the Factur-X / ZUGFeRD profile
+/// "EN 16931" (COMFORT) embeds.
+pub const EN_16931: &str = "urn:cen.eu:en16931:2017";
+
 /// Business process type (BT-23) XRechnung uses (Peppol billing).
 pub const PEPPOL_BILLING: &str = "urn:fdc:peppol.eu:2017:poacc:billing:01:1.0";
 
@@ -40,6 +44,16 @@ const NAMESPACES: [(&str, &str); 4] = [
 ///   add up (after rounding to the minor unit) or a line's VAT rate does not fit the document's
 ///   VAT category.
 pub fn render(doc: &Document) -> Result<String, DocumentError> {
+    render_as(doc, XRECHNUNG_3_0)
+}
+
+/// Renders `doc` like [`render`] with the specification identifier (BT-24) `guideline`:
+/// [`XRECHNUNG_3_0`] or [`EN_16931`] (what a Factur-X PDF embeds). The same fields are
+/// required either way.
+///
+/// # Errors
+/// As [`render`].
+pub fn render_as(doc: &Document, guideline: &str) -> Result<String, DocumentError> {
     let missing = check::missing_fields(doc);
     if !missing.is_empty() {
         return Err(DocumentError::Missing(missing));
@@ -48,7 +62,7 @@ pub fn render(doc: &Document) -> Result<String, DocumentError> {
 
     let mut w = XmlWriter::new();
     w.open_with("rsm:CrossIndustryInvoice", &NAMESPACES);
-    context(&mut w);
+    context(&mut w, guideline);
     exchanged_document(&mut w, doc);
     w.open("rsm:SupplyChainTradeTransaction");
     for line in &doc.lines {
@@ -81,13 +95,13 @@ fn unit_code(unit: LineUnit) -> &'static str {
     }
 }
 
-fn context(w: &mut XmlWriter) {
+fn context(w: &mut XmlWriter, guideline: &str) {
     w.open("rsm:ExchangedDocumentContext");
     w.open("ram:BusinessProcessSpecifiedDocumentContextParameter");
     w.leaf("ram:ID", PEPPOL_BILLING);
     w.close("ram:BusinessProcessSpecifiedDocumentContextParameter");
     w.open("ram:GuidelineSpecifiedDocumentContextParameter");
-    w.leaf("ram:ID", XRECHNUNG_3_0);
+    w.leaf("ram:ID", guideline);
     w.close("ram:GuidelineSpecifiedDocumentContextParameter");
     w.close("rsm:ExchangedDocumentContext");
 }
@@ -389,6 +403,7 @@ mod tests {
             vat_total: dec("57.54"),
             gross: dec("365.31"),
             preceding: None,
+            footer_lines: Vec::new(),
             uuid: "8f14e45f-ceea-467f-a8f5-5e3c6c1d9b2a".into(),
         }
     }

@@ -1,6 +1,7 @@
 //! Invoice documents: what an issued invoice or credit note says, as plain values
 //! ([`Document`]), and its renderings in the exchange formats: [`cii`] (XRechnung 3.0 /
-//! EN 16931 in UN/CEFACT CII syntax) and [`isdoc`] (ISDOC 6.0.2, Czech); and the DATEV
+//! EN 16931 in UN/CEFACT CII syntax) and [`isdoc`] (ISDOC 6.0.2, Czech), [`pdf`] (the printed
+//! invoice as PDF/A-3, also as Factur-X with the CII attached); and the DATEV
 //! booking batch of many documents ([`datev`]). Pure: no IO, no database; the caller
 //! assembles a [`Document`] from the stored, frozen invoice and its seller profile.
 //!
@@ -12,6 +13,7 @@ pub mod cii;
 pub mod datev;
 mod figures;
 pub mod isdoc;
+pub mod pdf;
 pub(crate) mod xml;
 
 use rust_decimal::Decimal;
@@ -169,6 +171,8 @@ pub struct Document {
     pub gross: Decimal,
     /// Credit note: the invoice it reverses.
     pub preceding: Option<PrecedingInvoice>,
+    /// Lines the seller prints at the foot of every page (seller profile `footer_lines`).
+    pub footer_lines: Vec<String>,
     /// A UUID that names this document for good (ISDOC `UUID`), lower-case hex with dashes.
     pub uuid: String,
 }
@@ -182,4 +186,7 @@ pub enum DocumentError {
     /// The figures do not add up.
     #[error("inconsistent document: {0}")]
     Inconsistent(String),
+    /// The file could not be written (a PDF library failure, not the document's fault).
+    #[error("cannot render the document: {0}")]
+    Render(String),
 }

@@ -155,9 +155,9 @@ fn customer_input(rng: &mut Lcg, customer_id: i64, next_id: &mut i64) -> Custome
         fee_timing: FeeTiming::InAdvance,
         fee: if matches!(terms, ContractTerms::TimeAndMaterial) { Decimal::ZERO } else { Decimal::from(500) },
         fee_vat_rate: Decimal::from(19),
-        coverage: if kind % 2 == 0 { Coverage::AllWork } else { Coverage::Services(vec![1, 2, 3]) },
+        coverage: if kind.is_multiple_of(2) { Coverage::AllWork } else { Coverage::Services(vec![1, 2, 3]) },
         rounding: None,
-        separate_invoice: kind % 7 == 0,
+        separate_invoice: kind.is_multiple_of(7),
         quota_thresholds: vec![80, 100],
         terms,
     };

@@ -26,15 +26,17 @@ fn validator() -> Option<PathBuf> {
 
 /// Validates an e-invoice file (`name` with its extension) with the offline validator (when
 /// set up) and keeps a copy in `KONTOR_EINVOICE_OUT` (when set) for CI.
-fn assert_valid_einvoice(name: &str, xml: &str) {
+pub(crate) fn assert_valid_einvoice(name: &str, file: impl AsRef<[u8]>) {
+    let file_bytes = file.as_ref();
+    let xml = if file_bytes.starts_with(b"%PDF") { "(PDF)".into() } else { String::from_utf8_lossy(file_bytes) };
     let name = if name.contains('.') { name.to_string() } else { format!("{name}.xml") };
     let dir = std::env::temp_dir().join(format!("kontor-einvoice-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join(&name);
-    std::fs::write(&file, xml).unwrap();
+    std::fs::write(&file, file_bytes).unwrap();
     if let Some(out) = std::env::var_os("KONTOR_EINVOICE_OUT") {
         std::fs::create_dir_all(&out).unwrap();
-        std::fs::write(PathBuf::from(out).join(format!("api-{name}")), xml).unwrap();
+        std::fs::write(PathBuf::from(out).join(format!("api-{name}")), file_bytes).unwrap();
     }
     match validator() {
         Some(validate) => {
@@ -59,7 +61,7 @@ fn element<'a>(xml: &'a str, tag: &str) -> &'a str {
     &body[..body.find('<').unwrap()]
 }
 
-async fn document(app: &TestApp, id: &Value, query: &str) -> reqwest::Response {
+pub(crate) async fn document(app: &TestApp, id: &Value, query: &str) -> reqwest::Response {
     app.request(Method::GET, &format!("/api/v1/invoices/{id}/document{query}"), Some(&app.admin_token))
         .send()
         .await
@@ -74,7 +76,7 @@ async fn remote_support(app: &TestApp) -> i64 {
 
 /// The customer's issued invoice of two bookings in November (60 + 30 min of remote
 /// support at 96.00) on a ticket.
-async fn issued_invoice(app: &TestApp, customer: Value) -> Value {
+pub(crate) async fn issued_invoice(app: &TestApp, customer: Value) -> Value {
     let remote = remote_support(app).await;
     let customer = app.create_customer(customer).await["id"].clone();
     let ticket =
@@ -95,7 +97,7 @@ async fn issued_invoice(app: &TestApp, customer: Value) -> Value {
     issue(app, draft).await
 }
 
-fn domestic_customer() -> Value {
+pub(crate) fn domestic_customer() -> Value {
     json!({"name": "Müller Gebäudetechnik GmbH", "billing_email": "rechnung@mueller.example",
            "address": {"street": "Lindenstraße 5", "postal_code": "10115", "city": "Berlin", "country": "DE"}})
 }
@@ -133,7 +135,7 @@ async fn an_issued_invoice_and_its_credit_note_are_valid_xrechnung_with_the_sell
     assert_eq!(Decimal::from_str(element(&isdoc, "TaxExclusiveAmount")).unwrap(), dec(&inv["totals"]["net"]));
     let formats: Vec<&str> =
         inv["documents"].as_array().unwrap().iter().map(|d| d["format"].as_str().unwrap()).collect();
-    assert_eq!(formats, ["xrechnung-cii", "isdoc"]);
+    assert_eq!(formats, ["pdf", "zugferd", "xrechnung-cii", "isdoc"]);
 
     // The profile changes later; the issued document keeps the seller of its issue.
     let mut changed = complete_profile();

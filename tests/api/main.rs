@@ -18,6 +18,7 @@ mod expenses;
 mod helpers;
 mod invoice_concurrency;
 mod invoice_documents;
+mod invoice_pdf;
 mod invoice_runs;
 mod invoices;
 mod metrics;

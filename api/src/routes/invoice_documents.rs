@@ -36,14 +36,49 @@ struct Format {
     media_type: &'static str,
     /// File name extension of the download.
     extension: &'static str,
-    render: fn(&Document) -> Result<String, DocumentError>,
+    /// Whether a draft renders in it (the printed PDF, with a watermark and no number).
+    drafts: bool,
+    render: fn(&Document, bool) -> Result<Vec<u8>, DocumentError>,
 }
 
-/// The formats, the first one chosen by `Accept: application/xml`.
-const FORMATS: [Format; 2] = [
-    Format { name: "xrechnung-cii", media_type: "application/xml", extension: "xml", render: documents::cii::render },
-    Format { name: "isdoc", media_type: "application/xml", extension: "isdoc", render: documents::isdoc::render },
+/// The formats; `Accept: application/pdf` chooses the first PDF, `application/xml` the first
+/// XML one.
+const FORMATS: [Format; 4] = [
+    Format {
+        name: "pdf",
+        media_type: "application/pdf",
+        extension: "pdf",
+        drafts: true,
+        render: documents::pdf::render,
+    },
+    Format {
+        name: "zugferd",
+        media_type: "application/pdf",
+        extension: "pdf",
+        drafts: false,
+        render: |d, _| documents::pdf::render_factur_x(d),
+    },
+    Format {
+        name: "xrechnung-cii",
+        media_type: "application/xml",
+        extension: "xml",
+        drafts: false,
+        render: |d, _| documents::cii::render(d).map(String::into_bytes),
+    },
+    Format {
+        name: "isdoc",
+        media_type: "application/xml",
+        extension: "isdoc",
+        drafts: false,
+        render: |d, _| documents::isdoc::render(d).map(String::into_bytes),
+    },
 ];
+
+/// The bytes of a PDF document.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct DocumentFile(Vec<u8>);
 
 /// A file an issued document can be fetched as.
 #[derive(Debug, Serialize, ToSchema)]
@@ -58,13 +93,15 @@ pub struct DocumentLink {
 }
 
 /// The files an invoice can be fetched as: every format for issued (also paid or
-/// cancelled) invoices and credit notes, none for drafts and settlements.
+/// cancelled) invoices and credit notes, the PDF preview for drafts, none for settlements.
 pub fn document_links(i: &Invoice) -> Vec<DocumentLink> {
-    if i.kind == InvoiceKind::Settlement || i.number.is_none() || i.customer_snapshot.is_none() {
+    if i.kind == InvoiceKind::Settlement {
         return Vec::new();
     }
+    let issued = i.number.is_some() && i.customer_snapshot.is_some();
     FORMATS
         .iter()
+        .filter(|f| issued || (f.drafts && i.status == InvoiceStatus::Draft))
         .map(|f| DocumentLink {
             format: f.name.to_string(),
             media_type: f.media_type.to_string(),
@@ -86,24 +123,33 @@ fn format_names() -> String {
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct DocumentQuery {
-    /// `xrechnung-cii`: XRechnung 3.0 in the UN/CEFACT CII syntax (EN 16931); `isdoc`:
-    /// ISDOC 6.0.2 (Czech). Without `format`, `Accept: application/xml` chooses
+    /// `pdf`: the printed invoice (PDF/A-3b, DIN 5008, German; drafts too, with an
+    /// "ENTWURF" watermark); `zugferd`: the same PDF with its EN 16931 CII XML embedded as
+    /// `factur-x.xml` (Factur-X 1.0 / ZUGFeRD 2.x, profile EN 16931); `xrechnung-cii`:
+    /// XRechnung 3.0 in the UN/CEFACT CII syntax; `isdoc`: ISDOC 6.0.2 (Czech). Without
+    /// `format`, `Accept: application/pdf` chooses `pdf`, `Accept: application/xml`
     /// `xrechnung-cii`.
-    #[param(example = "xrechnung-cii")]
+    #[param(example = "pdf")]
     pub format: Option<String>,
 }
 
-/// An issued invoice or credit note as an e-invoice file (XRechnung 3.0 CII or ISDOC 6.0.2,
-/// `application/xml`, as an attachment named after the number: `.xml`, `.isdoc`). 409 for drafts and
-/// settlements (no number, no document), and when the seller profile frozen at issue — or
-/// the customer's address — lacks what the format requires (the message names the fields:
-/// complete `PUT /settings/company`; documents issued before take the profile of their
-/// issue). 422 for an unknown format, 406 when neither `format` nor `Accept` names one.
+/// An invoice or credit note as a file, an attachment named after its number: the printed
+/// PDF (`.pdf`; a draft as a preview with an "ENTWURF" watermark, the current seller profile
+/// and customer, no number), Factur-X / ZUGFeRD (`.pdf` with the XML inside), XRechnung 3.0
+/// CII (`.xml`) or ISDOC 6.0.2 (`.isdoc`). Issued documents render from what was frozen at
+/// issue (lines, customer, seller profile), so the same document always gives the same
+/// bytes. 409 for settlements (no document), for drafts in the e-invoice formats (no number
+/// yet), and when the seller profile frozen at issue — or the customer's address — lacks what
+/// the format requires (the message names the fields: complete `PUT /settings/company`;
+/// documents issued before take the profile of their issue). 422 for an unknown format, 406
+/// when neither `format` nor `Accept` names one. A GET writes nothing.
 #[utoipa::path(operation_id = "get_invoice_document", get, path = "/api/v1/invoices/{id}/document", tag = "invoices",
     params(("id" = i64, Path), DocumentQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The document file", content_type = "application/xml", body = String),
+        (status = 200, description = "The document file: a PDF (`pdf`, `zugferd`) or XML", content(
+            (DocumentFile = "application/pdf"),
+            (String = "application/xml"))),
         (status = 406, description = "No format asked for", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "A draft or settlement, or what the format needs is missing (named)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown format", body = crate::error::Problem, content_type = "application/problem+json")))]
@@ -121,16 +167,32 @@ pub async fn get_invoice_document(
         })?,
         None => {
             let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default();
-            if !(accept.contains("application/xml") || accept.contains("text/xml")) {
+            let wanted = if accept.contains("application/pdf") {
+                "application/pdf"
+            } else if accept.contains("application/xml") || accept.contains("text/xml") {
+                "application/xml"
+            } else {
                 return Err(ApiError::NotAcceptable(format!(
-                    "name the document format: ?format= one of {}, or Accept: application/xml",
+                    "name the document format: ?format= one of {}, or Accept: application/pdf or application/xml",
                     format_names()
                 )));
-            }
-            &FORMATS[0]
+            };
+            FORMATS.iter().find(|f| f.media_type == wanted).expect("a format of each media type")
         }
     };
     let invoice = state.store.get_invoice(id).await?;
+    if invoice.status == InvoiceStatus::Draft && invoice.kind != InvoiceKind::Settlement {
+        if !format.drafts {
+            return Err(ApiError::Conflict(
+                "a draft has no number yet: issue it first (format=pdf previews the draft)".into(),
+            ));
+        }
+        let customer = CustomerSnapshot::of(&state.store.get_customer(invoice.customer_id).await?);
+        let seller = state.store.seller_profile().await?.profile;
+        let doc = draft_document(&invoice, customer, seller)?;
+        let body = (format.render)(&doc, true).map_err(document_problem)?;
+        return Ok(file_response(format, &format!("draft-{}", invoice.id), body));
+    }
     let preceding = match invoice.cancels_id {
         Some(original) => {
             let o = state.store.get_invoice(original).await?;
@@ -139,13 +201,21 @@ pub async fn get_invoice_document(
         None => None,
     };
     let doc = document_of(&invoice, preceding)?;
-    let body = (format.render)(&doc).map_err(document_problem)?;
-    let stem = doc.number.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
-    let file = format!("{stem}.{}", format.extension);
-    Ok(HttpResponse::Ok()
-        .content_type(format!("{}; charset=utf-8", format.media_type))
-        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file}\"")))
-        .body(body))
+    let body = (format.render)(&doc, false).map_err(document_problem)?;
+    Ok(file_response(format, &doc.number, body))
+}
+
+/// The file as an attachment named `<stem>.<extension>`.
+fn file_response(format: &Format, stem: &str, body: Vec<u8>) -> HttpResponse {
+    let stem = stem.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
+    let content_type = match format.media_type {
+        "application/pdf" => format.media_type.to_string(),
+        text => format!("{text}; charset=utf-8"),
+    };
+    HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"{stem}.{}\"", format.extension)))
+        .body(body)
 }
 
 /// The VAT category of a document with this legal note.
@@ -181,6 +251,7 @@ fn document_problem(e: DocumentError) -> ApiError {
             ApiError::Conflict(format!("this format cannot be rendered: {}", parts.join("; ")))
         }
         DocumentError::Inconsistent(what) => ApiError::Internal(format!("stored invoice does not add up: {what}")),
+        DocumentError::Render(what) => ApiError::Internal(what),
     }
 }
 
@@ -227,13 +298,40 @@ pub fn document_of(i: &Invoice, preceding: Option<PrecedingInvoice>) -> Result<D
             SellerProfile::default().missing_for_e_invoice().join(", ")
         )));
     };
+    Ok(assemble(i, kind, number, issue_date, customer, seller, preceding))
+}
+
+/// The preview of a draft: no number, dated today, with the customer and the seller profile
+/// as they are now (issuing freezes them).
+fn draft_document(i: &Invoice, customer: CustomerSnapshot, seller: SellerProfile) -> Result<Document, ApiError> {
+    let kind = match i.kind {
+        InvoiceKind::Settlement => {
+            return Err(ApiError::Conflict("a settlement bills nothing and has no document".into()))
+        }
+        InvoiceKind::CreditNote => DocumentKind::CreditNote,
+        _ => DocumentKind::Invoice,
+    };
+    let today = time::OffsetDateTime::now_utc().date();
+    Ok(assemble(i, kind, "", i.issue_date.unwrap_or(today), &customer, &seller, None))
+}
+
+/// The document of invoice `i` with the given number, date and parties.
+fn assemble(
+    i: &Invoice,
+    kind: DocumentKind,
+    number: &str,
+    issue_date: time::Date,
+    customer: &CustomerSnapshot,
+    seller: &SellerProfile,
+    preceding: Option<PrecedingInvoice>,
+) -> Document {
     // A credit note stores negated amounts; the document prints them positive.
     let sign = |v: Decimal| if kind == DocumentKind::CreditNote { -v } else { v };
     let mut notes: Vec<String> = i.notes.iter().cloned().collect();
     notes.extend(i.legal_note.map(|n| super::invoices::legal_text(n).to_string()));
-    Ok(Document {
+    Document {
         kind,
-        number: number.clone(),
+        number: number.to_string(),
         issue_date,
         due_date: i.due_date,
         currency: i.currency.code().to_string(),
@@ -273,8 +371,9 @@ pub fn document_of(i: &Invoice, preceding: Option<PrecedingInvoice>) -> Result<D
         vat_total: sign(i.totals.vat),
         gross: sign(i.totals.gross),
         preceding: preceding.filter(|_| kind == DocumentKind::CreditNote),
+        footer_lines: seller.footer_lines.clone(),
         uuid: document_uuid(seller, i.id, number),
-    })
+    }
 }
 
 /// The document's UUID: name-based (v5) on the seller, the document id and its number, so the

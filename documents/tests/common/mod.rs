@@ -3,6 +3,11 @@
 //! missing or not set up only well-formedness is checked, unless `KONTOR_REQUIRE_EINVOICE=1`
 //! makes that a failure), copies for CI in `KONTOR_EINVOICE_OUT`, and a well-formedness check
 //! that needs no XML parser.
+//!
+//! Not every test file uses every helper.
+#![allow(dead_code)]
+
+pub mod fixtures;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -50,14 +55,16 @@ pub fn assert_well_formed(xml: &str, may_be_empty: &[&str]) {
     }
 }
 
-/// Keeps a copy of `xml` as `$KONTOR_EINVOICE_OUT/<file_name>` and asserts that the
-/// validator accepts it. The validator's JSON report, or `None` when it is not set up.
-pub fn validate_file(case: &str, file_name: &str, xml: &str) -> Option<String> {
+/// Keeps a copy of `file` (XML or a PDF) as `$KONTOR_EINVOICE_OUT/<file_name>` and asserts
+/// that the validator accepts it. The validator's JSON report, or `None` when it is not set up.
+pub fn validate_file(case: &str, file_name: &str, file: impl AsRef<[u8]>) -> Option<String> {
+    let bytes = file.as_ref();
+    let xml = String::from_utf8_lossy(if bytes.starts_with(b"%PDF") { b"(PDF)" } else { bytes });
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     if let Some(dir) = std::env::var_os("KONTOR_EINVOICE_OUT") {
         let dir = PathBuf::from(dir);
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join(file_name), xml).unwrap();
+        std::fs::write(dir.join(file_name), bytes).unwrap();
     }
     let validate = validator_path();
     // The wrapper exits 2 while its environment is not set up.
@@ -77,7 +84,7 @@ pub fn validate_file(case: &str, file_name: &str, xml: &str) -> Option<String> {
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
-    std::fs::write(&file, xml).unwrap();
+    std::fs::write(&file, bytes).unwrap();
     let out = Command::new(&validate).arg("--json").arg(&file).output().expect("run the validator");
     let report = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(
@@ -92,4 +99,32 @@ pub fn validate_file(case: &str, file_name: &str, xml: &str) -> Option<String> {
     }
     std::fs::remove_file(&file).ok();
     Some(report)
+}
+
+/// The text of a PDF as `pdftotext -raw` (content order) (Debian's `poppler-utils`) extracts it, or `None`
+/// where it is not installed — a failure under `KONTOR_REQUIRE_EINVOICE=1`, as in CI.
+pub fn pdf_text(pdf: &[u8]) -> Option<String> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let file = std::env::temp_dir().join(format!(
+        "kontor-{}-{}.pdf",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::write(&file, pdf).unwrap();
+    let out = Command::new("pdftotext").arg("-raw").arg(&file).arg("-").output();
+    std::fs::remove_file(&file).ok();
+    match out {
+        Ok(out) => {
+            assert!(out.status.success(), "pdftotext failed: {}", String::from_utf8_lossy(&out.stderr));
+            Some(String::from_utf8(out.stdout).expect("pdftotext writes UTF-8"))
+        }
+        Err(_) => {
+            assert!(
+                std::env::var("KONTOR_REQUIRE_EINVOICE").as_deref() != Ok("1"),
+                "pdftotext (poppler-utils) missing, and KONTOR_REQUIRE_EINVOICE=1"
+            );
+            eprintln!("pdftotext not installed: PDF text not checked");
+            None
+        }
+    }
 }

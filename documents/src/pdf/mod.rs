@@ -1,0 +1,205 @@
+//! The printed documents, as PDF/A-3b (ISO 19005-3, level B) with embedded fonts:
+//! [`render`] the invoice or credit note a customer reads (a draft with an "ENTWURF"
+//! watermark and no number), and [`render_factur_x`] the same PDF with its EN 16931 CII XML
+//! attached as `factur-x.xml` (Factur-X 1.0 / ZUGFeRD 2.x, profile EN 16931) — one file a
+//! person reads and an accounting system imports.
+//!
+//! [`invoice`] decides where everything goes (DIN 5008), [`layout`] measures and wraps text
+//! into a display list, this module draws the list with `krilla` and [`facturx`] adds the
+//! Factur-X metadata.
+
+mod facturx;
+mod german;
+mod invoice;
+mod layout;
+
+use std::sync::OnceLock;
+
+use krilla::configure::{Archival, Configuration, ConfigurationBuilder};
+use krilla::embed::{AssociationKind, EmbeddedFile, MimeType};
+use krilla::geom::{PathBuilder, Point, Transform};
+use krilla::metadata::{DateTime, Metadata};
+use krilla::page::PageSettings;
+use krilla::paint::{Fill, Stroke};
+use krilla::text::{Font, TextDirection};
+use krilla::SerializeSettings;
+use time::Date;
+
+use crate::{Document, DocumentError, DocumentKind, VatCategory};
+use layout::{text_width, Align, Op, Sheet, Weight, PAGE_HEIGHT, PAGE_WIDTH};
+
+/// The name the CII XML has inside a Factur-X PDF.
+pub const FACTUR_X_FILE_NAME: &str = "factur-x.xml";
+
+/// Renders `doc` as a PDF/A-3b invoice or credit note. With `draft` the document has no
+/// number yet: the number reads "Entwurf", every page carries a watermark, and what an issued
+/// invoice must state is not required.
+///
+/// # Errors
+/// [`DocumentError::Missing`] with what an issued invoice must state (§ 14 (4) UStG) and
+/// `doc` lacks; [`DocumentError::Inconsistent`] when the lines, VAT breakdown and totals do
+/// not add up; [`DocumentError::Render`] when the PDF cannot be written.
+pub fn render(doc: &Document, draft: bool) -> Result<Vec<u8>, DocumentError> {
+    let missing = if draft { Vec::new() } else { missing_for_print(doc) };
+    if !missing.is_empty() {
+        return Err(DocumentError::Missing(missing));
+    }
+    crate::figures::check_figures(doc, true)?;
+    write_pdf(doc, draft, None)
+}
+
+/// Names (as the API spells them, like [`crate::cii::render`]'s) of what an issued invoice
+/// must state (§ 14 (4) UStG) that `doc` lacks: the number, both parties' full name and
+/// address, the seller's VAT id or tax number, the buyer's VAT id under reverse charge, and
+/// the corrected invoice of a credit note.
+fn missing_for_print(doc: &Document) -> Vec<String> {
+    let blank = |s: &str| s.trim().is_empty();
+    let blank_opt = |s: &Option<String>| s.as_deref().is_none_or(blank);
+    let (s, b) = (&doc.seller, &doc.buyer);
+    [
+        (blank(&doc.number), "number"),
+        (blank(&s.name), "seller.legal_name"),
+        (blank_opt(&s.address.postal_code), "seller.postal_code"),
+        (blank_opt(&s.address.city), "seller.city"),
+        (blank_opt(&s.vat_id) && blank_opt(&s.tax_number), "seller.vat_id"),
+        (blank(&b.name), "buyer.legal_name"),
+        (blank_opt(&b.address.postal_code), "buyer.postal_code"),
+        (blank_opt(&b.address.city), "buyer.city"),
+        (blank(&b.address.country), "buyer.country"),
+        (doc.vat_category == VatCategory::ReverseCharge && blank_opt(&b.vat_id), "buyer.vat_id"),
+        (doc.kind == DocumentKind::CreditNote && doc.preceding.is_none(), "preceding_invoice"),
+    ]
+    .into_iter()
+    .filter(|(missing, _)| *missing)
+    .map(|(_, name)| name.to_string())
+    .collect()
+}
+
+/// Renders `doc` as a Factur-X / ZUGFeRD PDF: the PDF of [`render`] with the EN 16931 CII XML
+/// of the same document embedded as [`FACTUR_X_FILE_NAME`] (relationship `Alternative`) and
+/// the Factur-X XMP metadata (conformance level `EN 16931`).
+///
+/// # Errors
+/// As [`crate::cii::render`] (what the XML requires), and [`DocumentError::Render`].
+pub fn render_factur_x(doc: &Document) -> Result<Vec<u8>, DocumentError> {
+    let xml = crate::cii::render_as(doc, crate::cii::EN_16931)?;
+    let pdf = write_pdf(doc, false, Some(xml.into_bytes()))?;
+    facturx::add_metadata(pdf).map_err(DocumentError::Render)
+}
+
+/// A document's title in the PDF metadata.
+fn title(doc: &Document, draft: bool) -> String {
+    match (doc.kind, draft) {
+        (_, true) => "Rechnungsentwurf".into(),
+        (DocumentKind::Invoice, false) => format!("Rechnung {}", doc.number),
+        (DocumentKind::CreditNote, false) => format!("Rechnungskorrektur {}", doc.number),
+    }
+}
+
+fn pdf_date(d: Date) -> DateTime {
+    DateTime::new(d.year() as u16).month(u8::from(d.month())).day(d.day()).hour(0).minute(0).second(0)
+}
+
+fn configuration() -> Configuration {
+    ConfigurationBuilder::new()
+        .with_archival_validator(Archival::A3_B)
+        .finish()
+        .expect("PDF/A-3b is a valid configuration")
+}
+
+/// The two fonts, parsed once.
+fn fonts() -> &'static (Font, Font) {
+    static FONTS: OnceLock<(Font, Font)> = OnceLock::new();
+    FONTS.get_or_init(|| {
+        let font = |data: &'static [u8]| Font::new(data.into(), 0).expect("the vendored font parses");
+        (font(layout::REGULAR_TTF), font(layout::BOLD_TTF))
+    })
+}
+
+fn write_pdf(doc: &Document, draft: bool, attachment: Option<Vec<u8>>) -> Result<Vec<u8>, DocumentError> {
+    let sheet = invoice::typeset(doc, draft);
+    let settings = SerializeSettings { configuration: configuration(), enable_tagging: false, ..Default::default() };
+    let mut pdf = krilla::Document::new_with(settings);
+    let date = pdf_date(doc.issue_date);
+    pdf.set_metadata(
+        Metadata::new()
+            .title(title(doc, draft))
+            .authors(vec![doc.seller.name.clone()])
+            .creator("Kontor".into())
+            .producer("Kontor (krilla)".into())
+            .language("de-DE".into())
+            .document_id(doc.uuid.clone())
+            .creation_date(date),
+    );
+    if let Some(xml) = attachment {
+        pdf.embed_file(EmbeddedFile {
+            path: FACTUR_X_FILE_NAME.into(),
+            mime_type: MimeType::new("text/xml"),
+            description: Some("Factur-X invoice (EN 16931, UN/CEFACT CII)".into()),
+            association_kind: AssociationKind::Alternative,
+            data: xml.into(),
+            modification_date: Some(date),
+            compress: Some(true),
+            location: None,
+        })
+        .ok_or_else(|| DocumentError::Render("the file cannot be attached".into()))?;
+    }
+    draw(&mut pdf, &sheet);
+    pdf.finish().map_err(|e| DocumentError::Render(format!("{e:?}")))
+}
+
+/// Draws every page of `sheet`.
+fn draw(pdf: &mut krilla::Document, sheet: &Sheet) {
+    let (regular, bold) = fonts();
+    let total = sheet.pages.len();
+    for (index, ops) in sheet.pages.iter().enumerate() {
+        let mut page = pdf.start_page_with(PageSettings::from_wh(PAGE_WIDTH, PAGE_HEIGHT).expect("A4 is a size"));
+        let mut surface = page.surface();
+        for op in ops {
+            match op {
+                Op::Text { x, y, size, weight, align, text } => {
+                    let font = if *weight == Weight::Bold { bold } else { regular };
+                    let text = layout::printable(text, *weight);
+                    let x = match align {
+                        Align::Left => *x,
+                        Align::Right => x - text_width(&text, *weight, *size),
+                    };
+                    surface.draw_text(Point::from_xy(x, *y), font.clone(), *size, &text, false, TextDirection::Auto);
+                }
+                Op::Rule { x1, y1, x2, y2, width } => {
+                    let mut path = PathBuilder::new();
+                    path.move_to(*x1, *y1);
+                    path.line_to(*x2, *y2);
+                    if let Some(path) = path.finish() {
+                        surface.set_fill(None);
+                        surface.set_stroke(Some(Stroke { width: *width, ..Default::default() }));
+                        surface.draw_path(&path);
+                        surface.set_stroke(None);
+                        surface.set_fill(Some(Fill::default()));
+                    }
+                }
+                Op::PageNumber { x, y, size } => {
+                    let text = format!("Seite {} von {total}", index + 1);
+                    let x = x - text_width(&text, Weight::Regular, *size);
+                    surface.draw_text(Point::from_xy(x, *y), regular.clone(), *size, &text, false, TextDirection::Auto);
+                }
+                Op::Watermark(text) => {
+                    let size = 96.0;
+                    let width = text_width(text, Weight::Bold, size);
+                    let (cx, cy) = (PAGE_WIDTH / 2.0, PAGE_HEIGHT / 2.0);
+                    surface.push_transform(&Transform::from_rotate_at(-55.0, cx, cy));
+                    surface.set_fill(Some(Fill {
+                        paint: krilla::color::rgb::Color::new(215, 215, 215).into(),
+                        ..Default::default()
+                    }));
+                    let start = Point::from_xy(cx - width / 2.0, cy + size * 0.35);
+                    surface.draw_text(start, bold.clone(), size, text, false, TextDirection::Auto);
+                    surface.set_fill(Some(Fill::default()));
+                    surface.pop();
+                }
+            }
+        }
+        surface.finish();
+        page.finish();
+    }
+}

@@ -1,0 +1,300 @@
+//! The printed invoice and credit note (`documents::pdf`): every case is rendered as a
+//! Factur-X PDF and checked twice — by the offline validator (the attached EN 16931 XML and the
+//! Factur-X container: XMP `fx:` metadata, PDF/A-3 identification, `/AF`) and by text
+//! extraction (`pdftotext`), which must find the number, the totals and every line's
+//! description. Validator and `pdftotext` are required under `KONTOR_REQUIRE_EINVOICE=1` (as
+//! `.ci/run` sets it); with `KONTOR_EINVOICE_OUT` set, each PDF is kept there for CI.
+
+mod common;
+
+use common::fixtures::{buyer_de, dec, document, email, line};
+use documents::{Address, Document, DocumentKind, LineUnit, Party, PrecedingInvoice, VatCategory};
+use rust_decimal::Decimal;
+use time::macros::date;
+
+/// `1.234,56`: how the PDF prints an amount.
+fn german(d: Decimal) -> String {
+    let plain = format!("{:.2}", d);
+    let (int, frac) = plain.split_once('.').unwrap();
+    let (sign, int) = int.strip_prefix('-').map_or(("", int), |i| ("-", i));
+    let mut grouped = String::new();
+    for (i, c) in int.chars().enumerate() {
+        if i > 0 && (int.len() - i) % 3 == 0 {
+            grouped.push('.');
+        }
+        grouped.push(c);
+    }
+    format!("{sign}{grouped},{frac}")
+}
+
+fn squeeze(s: &str) -> String {
+    s.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// Renders `doc` as Factur-X, validates it and checks its text; returns the text (empty where
+/// `pdftotext` is not installed) and the PDF.
+fn check_case(case: &str, doc: &Document) -> (String, Vec<u8>) {
+    let pdf = documents::pdf::render_factur_x(doc).unwrap_or_else(|e| panic!("{case}: render failed: {e}"));
+    assert!(pdf.starts_with(b"%PDF-1.7") && pdf.ends_with(b"%%EOF\n"));
+    common::validate_file(case, &format!("{case}.pdf"), &pdf);
+    let Some(text) = common::pdf_text(&pdf) else { return (String::new(), pdf) };
+    let flat = squeeze(&text);
+    assert!(text.contains(&doc.number), "{case}: number missing:\n{text}");
+    for total in [doc.net, doc.gross] {
+        assert!(
+            text.contains(&format!("{} {}", german(total), doc.currency)),
+            "{case}: total {total} missing:\n{text}"
+        );
+    }
+    for v in &doc.vat {
+        assert!(text.contains(&german(v.vat)), "{case}: VAT {} missing:\n{text}", v.vat);
+    }
+    for l in &doc.lines {
+        assert!(flat.contains(&squeeze(&l.description)), "{case}: line {} missing:\n{text}", l.description);
+        assert!(text.contains(&german(l.net)), "{case}: net of line {} missing", l.line_no);
+    }
+    (text, pdf)
+}
+
+#[test]
+fn domestic_19_with_km_and_flat_lines() {
+    let doc = document(
+        DocumentKind::Invoice,
+        VatCategory::Standard,
+        buyer_de(),
+        vec![
+            line(1, "Ticket #4711: Drucker im Empfang eingerichtet", "1.5", LineUnit::Hour, "95", "19"),
+            line(2, "Anfahrt Ticket #4711", "42", LineUnit::Km, "0.30", "19"),
+            line(3, "Pauschale Einrichtung", "1", LineUnit::Flat, "150", "19"),
+        ],
+    );
+    let (text, _) = check_case("pdf_domestic_19", &doc);
+    if text.is_empty() {
+        return;
+    }
+    for expected in ["Rechnung RE-2026-00042", "Beispiel AG", "80331 München", "Fällig am", "14.12.2026"] {
+        assert!(text.contains(expected), "{expected} missing:\n{text}");
+    }
+    assert!(text.contains("DE02120300000000202051") && text.contains("USt-IdNr. DE123456789"));
+    assert!(text.contains("Seite 1 von 1"));
+    assert!(text.contains("42 km") || squeeze(&text).contains("42km"));
+}
+
+#[test]
+fn mixed_19_and_7_prints_a_rate_column_and_vat_per_rate() {
+    let mut doc = document(
+        DocumentKind::Invoice,
+        VatCategory::Standard,
+        buyer_de(),
+        vec![
+            line(1, "Fernwartung Server", "2", LineUnit::Hour, "96", "19"),
+            line(2, "Fachbuch Netzwerktechnik", "1", LineUnit::Piece, "39.90", "7"),
+        ],
+    );
+    doc.period = Some((date!(2026 - 11 - 01), date!(2026 - 11 - 30)));
+    let (text, _) = check_case("pdf_mixed_19_7", &doc);
+    if !text.is_empty() {
+        assert!(text.contains("USt. 19 % auf 192,00 EUR") && text.contains("USt. 7 % auf 39,90 EUR"), "{text}");
+        assert!(text.contains("01.11.2026 – 30.11.2026"), "{text}");
+    }
+}
+
+#[test]
+fn reverse_charge_and_export_carry_their_legal_note() {
+    let eu = Party {
+        name: "Dvořák s.r.o.".into(),
+        address: Address {
+            street: Some("Václavské náměstí 1".into()),
+            postal_code: Some("110 00".into()),
+            city: Some("Praha".into()),
+            country: "CZ".into(),
+        },
+        vat_id: Some("CZ12345678".into()),
+        electronic_address: email("faktury@dvorak.example"),
+        ..buyer_de()
+    };
+    let mut doc = document(
+        DocumentKind::Invoice,
+        VatCategory::ReverseCharge,
+        eu,
+        vec![line(1, "Migration Mailserver", "8", LineUnit::Hour, "110", "0")],
+    );
+    doc.notes = vec!["Steuerschuldnerschaft des Leistungsempfängers (Reverse Charge).".into()];
+    let (text, _) = check_case("pdf_reverse_charge", &doc);
+    if !text.is_empty() {
+        assert!(
+            text.contains("TSCHECHIEN") && text.contains("CZ12345678") && text.contains("Reverse Charge"),
+            "{text}"
+        );
+    }
+
+    let ch = Party {
+        name: "Zürcher Treuhand AG".into(),
+        address: Address {
+            street: Some("Bahnhofstrasse 1".into()),
+            postal_code: Some("8001".into()),
+            city: Some("Zürich".into()),
+            country: "CH".into(),
+        },
+        electronic_address: email("kreditoren@treuhand.example"),
+        ..buyer_de()
+    };
+    let mut doc = document(
+        DocumentKind::Invoice,
+        VatCategory::Export,
+        ch,
+        vec![line(1, "Beratung", "3", LineUnit::Hour, "120", "0")],
+    );
+    doc.notes = vec!["Nicht im Inland steuerbare Leistung.".into()];
+    let (text, _) = check_case("pdf_export", &doc);
+    if !text.is_empty() {
+        assert!(text.contains("SCHWEIZ") && text.contains("Ausfuhr"), "{text}");
+    }
+}
+
+#[test]
+fn a_credit_note_names_the_invoice_it_corrects() {
+    let mut doc = document(
+        DocumentKind::CreditNote,
+        VatCategory::Standard,
+        buyer_de(),
+        vec![line(1, "Gutschrift: doppelt berechnete Stunde", "1", LineUnit::Hour, "95", "19")],
+    );
+    doc.number = "GS-2026-00003".into();
+    doc.due_date = None;
+    doc.preceding = Some(PrecedingInvoice { number: "RE-2026-00042".into(), issue_date: date!(2026 - 11 - 30) });
+    let (text, _) = check_case("pdf_credit_note", &doc);
+    if !text.is_empty() {
+        assert!(text.contains("Rechnungskorrektur GS-2026-00003"), "{text}");
+        assert!(text.contains("zur Rechnung RE-2026-00042 vom 30.11.2026"), "{text}");
+        assert!(text.contains("Gutschriftsbetrag") && !text.contains("Bitte überweisen"), "{text}");
+    }
+}
+
+#[test]
+fn a_prepaid_contract_with_fee_overage_and_covered_work() {
+    let doc = document(
+        DocumentKind::Invoice,
+        VatCategory::Standard,
+        buyer_de(),
+        vec![
+            line(1, "Servicevertrag SV-12 Kontingent Dezember 2026 (20 Std.)", "1", LineUnit::Flat, "1800", "19"),
+            line(2, "Ticket #5001: Firewall-Update (im Kontingent)", "3", LineUnit::Hour, "0", "19"),
+            line(3, "Mehrstunden über Kontingent November 2026", "2.25", LineUnit::Hour, "105", "19"),
+            line(
+                4,
+                "Wartungspauschale mit abgedeckter Arbeit: Ticket #5002 Backup geprüft",
+                "1",
+                LineUnit::Flat,
+                "250",
+                "19",
+            ),
+        ],
+    );
+    check_case("pdf_prepaid_contract", &doc);
+}
+
+#[test]
+fn non_ascii_names_print_as_they_are() {
+    let buyer = Party {
+        name: "Łódź Dvořák & Müller Sp. z o.o.".into(),
+        address: Address {
+            street: Some("ul. Piotrkowska 12".into()),
+            postal_code: Some("90-001".into()),
+            city: Some("Łódź".into()),
+            country: "PL".into(),
+        },
+        vat_id: Some("PL1234567890".into()),
+        electronic_address: email("faktury@lodz.example"),
+        ..buyer_de()
+    };
+    let doc = document(
+        DocumentKind::Invoice,
+        VatCategory::ReverseCharge,
+        buyer,
+        vec![line(1, "Schulung für Frau Żółć: „Grüße“ – naïve café", "4", LineUnit::Hour, "80", "0")],
+    );
+    let (text, _) = check_case("pdf_non_ascii", &doc);
+    if !text.is_empty() {
+        assert!(text.contains("Łódź Dvořák & Müller Sp. z o.o.") && text.contains("90-001 Łódź"), "{text}");
+    }
+}
+
+#[test]
+fn a_150_line_invoice_runs_over_several_numbered_pages_with_the_header_repeated() {
+    let lines = (1..=150)
+        .map(|i| {
+            let (unit, rate) = if i % 3 == 0 { (LineUnit::Piece, "7") } else { (LineUnit::Hour, "19") };
+            let quantity = format!("{}.{}", i % 7 + 1, (i * 25) % 100);
+            let price = format!("{}.{:02}", 10 + i % 50, (i * 37) % 100);
+            let text = if i % 10 == 0 {
+                format!(
+                    "Ticket #{}: Tätigkeit {i} mit einer längeren Beschreibung, die über mehrere Zeilen umbrochen wird",
+                    1000 + i
+                )
+            } else {
+                format!("Ticket #{}: Tätigkeit {i}", 1000 + i)
+            };
+            line(i, &text, &quantity, unit, &price, rate)
+        })
+        .collect();
+    let doc = document(DocumentKind::Invoice, VatCategory::Standard, buyer_de(), lines);
+    let (text, _) = check_case("pdf_lines_150", &doc);
+    if text.is_empty() {
+        return;
+    }
+    let pages = text.matches('\u{c}').count() + 1 - usize::from(text.ends_with('\u{c}'));
+    assert!(pages >= 4, "{pages} pages");
+    for page in 1..=pages {
+        assert!(text.contains(&format!("Seite {page} von {pages}")), "page {page} unnumbered");
+    }
+    assert_eq!(text.matches("Pos. Beschreibung").count(), pages, "table header on every page");
+}
+
+#[test]
+fn a_draft_has_no_number_and_a_watermark_and_the_same_document_renders_the_same_bytes() {
+    let mut doc = document(
+        DocumentKind::Invoice,
+        VatCategory::Standard,
+        buyer_de(),
+        vec![line(1, "Fernwartung", "1", LineUnit::Hour, "96", "19")],
+    );
+    doc.number = String::new();
+    let pdf = documents::pdf::render(&doc, true).unwrap();
+    assert_eq!(pdf, documents::pdf::render(&doc, true).unwrap());
+    if let Some(text) = common::pdf_text(&pdf) {
+        assert!(text.contains("Rechnungsentwurf") && text.contains("Rechnungsnr. Entwurf"), "{text}");
+        assert!(squeeze(&text).contains("ENTWURF"), "watermark missing:\n{text}");
+        assert!(!text.contains("Verwendungszweck"), "{text}");
+        assert!(text.contains("114,24 EUR"), "{text}");
+    }
+    // A plain PDF has no attachment.
+    assert!(!pdf.windows(b"factur-x.xml".len()).any(|w| w == b"factur-x.xml"));
+}
+
+#[test]
+fn an_issued_invoice_without_the_buyers_address_is_refused_but_its_draft_previews() {
+    let mut doc = document(
+        DocumentKind::Invoice,
+        VatCategory::Standard,
+        Party { address: Address { country: "DE".into(), ..Address::default() }, ..buyer_de() },
+        vec![line(1, "Fernwartung", "1", LineUnit::Hour, "96", "19")],
+    );
+    let err = documents::pdf::render(&doc, false).unwrap_err();
+    assert_eq!(err, documents::DocumentError::Missing(vec!["buyer.postal_code".into(), "buyer.city".into()]));
+    doc.number = String::new();
+    assert!(documents::pdf::render(&doc, true).is_ok());
+}
+
+#[test]
+fn figures_that_do_not_add_up_are_refused() {
+    let mut doc = document(
+        DocumentKind::Invoice,
+        VatCategory::Standard,
+        buyer_de(),
+        vec![line(1, "Fernwartung", "1", LineUnit::Hour, "96", "19")],
+    );
+    doc.gross += dec("0.01");
+    assert!(matches!(documents::pdf::render(&doc, false), Err(documents::DocumentError::Inconsistent(_))));
+    assert!(matches!(documents::pdf::render_factur_x(&doc), Err(documents::DocumentError::Inconsistent(_))));
+}
