@@ -298,3 +298,97 @@ fn figures_that_do_not_add_up_are_refused() {
     assert!(matches!(documents::pdf::render(&doc, false), Err(documents::DocumentError::Inconsistent(_))));
     assert!(matches!(documents::pdf::render_factur_x(&doc), Err(documents::DocumentError::Inconsistent(_))));
 }
+
+mod service_report {
+    use super::*;
+    use documents::pdf::{
+        render_service_report, ReportBooking, ReportExpense, ReportNote, ReportTotals, ServiceReport, Settled,
+    };
+
+    fn booking(day: u8, minutes: i64, billed: Option<i64>, settled: Settled, text: &str) -> ReportBooking {
+        ReportBooking {
+            date: time::Date::from_calendar_date(2026, time::Month::November, day).unwrap(),
+            time: Some("08:00–09:30".into()),
+            person: "Jana Dvořáková".into(),
+            ticket: Some("T-2026-000123".into()),
+            service: "Fernwartung".into(),
+            description: text.into(),
+            worked_minutes: minutes,
+            billed_minutes: billed,
+            settled,
+        }
+    }
+
+    fn report(bookings: Vec<ReportBooking>) -> ServiceReport {
+        let worked = bookings.iter().map(|b| b.worked_minutes).sum();
+        let billed = bookings.iter().filter_map(|b| b.billed_minutes).sum();
+        ServiceReport {
+            seller: common::fixtures::seller(),
+            footer_lines: vec!["Geschäftsführer: Max Muster".into()],
+            subject: "zur Rechnung RE-2026-00042".into(),
+            customer: Some("K-10042 Beispiel AG".into()),
+            period: (Some(date!(2026 - 11 - 01)), Some(date!(2026 - 11 - 30))),
+            bookings,
+            expenses: vec![ReportExpense {
+                date: date!(2026 - 11 - 05),
+                description: "Patchkabel Cat 6".into(),
+                quantity: dec("3"),
+                unit: LineUnit::Piece,
+                settled: Settled::Billed,
+            }],
+            notes: vec![ReportNote {
+                ticket: "T-2026-000123 Drucker im Empfang".into(),
+                date: date!(2026 - 11 - 05),
+                author: "Jana Dvořáková".into(),
+                text: "Treiber aktualisiert, Testdruck erfolgreich.".into(),
+            }],
+            totals: ReportTotals { worked, billed, covered: 30, open: 0 },
+            printed_on: date!(2026 - 12 - 02),
+        }
+    }
+
+    #[test]
+    fn a_proof_of_service_lists_every_booking_the_sums_and_a_signature_line() {
+        let r = report(vec![
+            booking(5, 90, Some(90), Settled::Billed, "Drucker im Empfang eingerichtet"),
+            booking(6, 30, Some(0), Settled::Covered, "Prüfung nach Łódź-Umzug"),
+        ]);
+        let pdf = render_service_report(&r).unwrap();
+        assert!(pdf.starts_with(b"%PDF-1.7"));
+        assert_eq!(pdf, render_service_report(&r).unwrap(), "the same report gives the same bytes");
+        let Some(text) = common::pdf_text(&pdf) else { return };
+        for expected in [
+            "Leistungsnachweis",
+            "zur Rechnung RE-2026-00042",
+            "K-10042 Beispiel AG",
+            "01.11.2026 – 30.11.2026",
+            "Drucker im Empfang eingerichtet",
+            "im Vertrag enthalten",
+            "Summe 2:00 1:30",
+            "Patchkabel Cat 6",
+            "3 Stk.",
+            "Treiber aktualisiert, Testdruck erfolgreich.",
+            "Unterschrift Kunde",
+            "Seite 1 von 1",
+        ] {
+            assert!(squeeze(&text).contains(&squeeze(expected)), "{expected} missing:\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_long_proof_of_service_runs_over_numbered_pages_with_the_header_repeated() {
+        let bookings =
+            (0..120).map(|i| booking(1 + i % 28, 45, Some(45), Settled::Billed, &format!("Tätigkeit {i}"))).collect();
+        let pdf = render_service_report(&report(bookings)).unwrap();
+        let Some(text) = common::pdf_text(&pdf) else { return };
+        let pages = text.matches("Ticket / Tätigkeit").count();
+        assert!(pages >= 3, "{pages} pages:\n{text}");
+        assert!(text.contains(&format!("Seite {pages} von {pages}")));
+        for i in 0..120 {
+            assert!(
+                text.contains(&format!("Tätigkeit {i}\n")) || text.contains(&format!("Tätigkeit {i} ")),
+                "booking {i} missing"
+            );
+        }
+    }
+}

@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 /// The text of a PDF (`pdftotext -raw`), or `None` where `pdftotext` is not installed.
-fn pdf_text(pdf: &[u8]) -> Option<String> {
+pub(crate) fn pdf_text(pdf: &[u8]) -> Option<String> {
     let file = std::env::temp_dir().join(format!("kontor-{}.pdf", uuid::Uuid::new_v4()));
     std::fs::write(&file, pdf).unwrap();
     let out = std::process::Command::new("pdftotext").arg("-raw").arg(&file).arg("-").output();
@@ -43,7 +43,7 @@ fn german(amount: &Value) -> String {
     format!("{out},{frac}")
 }
 
-fn squeeze(s: &str) -> String {
+pub(crate) fn squeeze(s: &str) -> String {
     s.chars().filter(|c| !c.is_whitespace()).collect()
 }
 

@@ -28,6 +28,7 @@ mod principal_cache;
 mod process;
 mod projects;
 mod proof_of_service;
+mod proof_pdf;
 mod rates;
 mod run_jobs;
 mod settlements;

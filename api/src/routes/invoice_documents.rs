@@ -384,7 +384,8 @@ fn document_uuid(seller: &SellerProfile, id: i64, number: &str) -> String {
     uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, name.as_bytes()).to_string()
 }
 
-fn seller_party(s: &SellerProfile) -> Party {
+/// The seller as the documents print it.
+pub(crate) fn seller_party(s: &SellerProfile) -> Party {
     Party {
         name: s.legal_name.clone().unwrap_or_default(),
         address: Address {

@@ -18,6 +18,7 @@ pub mod invoice_runs;
 pub mod invoices;
 pub mod projects;
 pub mod proof;
+pub mod proof_document;
 pub mod quota;
 pub mod rates;
 pub mod teams;

@@ -10,8 +10,10 @@ use crate::auth::Principal;
 use crate::dto::{date_text, timestamp, DecimalString};
 use crate::error::{not_found, ApiError, FieldError, Problem};
 use crate::extract::{path_id, Query};
+use crate::routes::proof_document::{respond, wants_pdf};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
+use domain::company::SellerProfile;
 use domain::invoice::{InvoiceKind, InvoiceStatus};
 use domain::proof::{booking_minutes, BookingMinutes, MinuteTotals, SettledMinutes, Treatment};
 use domain::Permission;
@@ -238,10 +240,24 @@ pub struct ProofOfServiceOut {
     pub missing_positions: i64,
 }
 
-/// Work-date filter of a ticket or project report.
+/// How an invoice's report is answered.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ReportQuery {
+    /// `json` (default) or `pdf`: the printed proof of service the customer signs (also
+    /// chosen by `Accept: application/pdf` without `format`).
+    #[param(example = "pdf")]
+    pub format: Option<String>,
+}
+
+/// Work-date filter of a ticket or project report, and its format.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct PeriodQuery {
+    /// `json` (default) or `pdf`: the printed proof of service the customer signs (also
+    /// chosen by `Accept: application/pdf` without `format`).
+    #[param(example = "pdf")]
+    pub format: Option<String>,
     /// First work date (inclusive), `YYYY-MM-DD`.
     #[param(value_type = Option<String>, format = Date)]
     #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
@@ -402,7 +418,7 @@ fn invoice_header(i: &Invoice) -> ProofInvoice {
     }
 }
 
-fn work_period(q: PeriodQuery) -> Result<WorkPeriod, ApiError> {
+fn work_period(q: &PeriodQuery) -> Result<WorkPeriod, ApiError> {
     if let (Some(from), Some(to)) = (q.from, q.to) {
         if from > to {
             return Err(ApiError::invalid("to", "range", "must not be before from"));
@@ -435,11 +451,19 @@ fn too_large(e: ReportTooLarge) -> ApiError {
 /// sums. Minutes and treatments are those stored when the invoice was created; a cancelled
 /// invoice still shows what it had billed (dates and texts are the bookings' current ones).
 /// A credit note settles nothing: read the report of the invoice it cancels.
+///
+/// `format=pdf` (or `Accept: application/pdf`) answers the report as the PDF/A-3 the
+/// customer signs (Leistungsnachweis: letterhead of the seller profile as of issue, every
+/// booking with date, time, who, ticket and activity, hours worked and billed, expenses,
+/// notes, sums, lines for place, date and signature; German).
 #[utoipa::path(get, path = "/api/v1/invoices/{id}/proof-of-service", operation_id = "invoice_proof_of_service",
-    tag = "proof-of-service", params(("id" = i64, Path)),
+    tag = "proof-of-service", params(("id" = i64, Path), ReportQuery),
     security(("bearer" = []), ("api_key" = ["invoices:read"]), ("api_key" = ["invoices:export"])),
     responses(
-        (status = 200, description = "The report", body = ProofOfServiceOut),
+        (status = 200, description = "The report (JSON, or the PDF with `format=pdf`)", content(
+            (ProofOfServiceOut = "application/json"),
+            (crate::routes::invoice_documents::DocumentFile = "application/pdf"))),
+        (status = 422, description = "Unknown `format`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No or an invalid credential", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing, manager or admin (API keys: `invoices:read`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such invoice", body = Problem, content_type = "application/problem+json")))]
@@ -447,9 +471,11 @@ pub async fn invoice_report(
     req: HttpRequest,
     p: Principal,
     state: web::Data<AppState>,
+    q: Query<ReportQuery>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadInvoices)?;
     let id = path_id(&req, "id")?;
+    let pdf = wants_pdf(&req, q.0.format.as_deref())?;
     let invoice = state.store.get_invoice(id).await.map_err(not_found("invoice"))?;
     let proof = state.store.invoice_proof(id).await?;
     let customer = match &invoice.customer_snapshot {
@@ -464,7 +490,18 @@ pub async fn invoice_report(
         customer,
         period: WorkPeriod::default(),
     };
-    Ok(HttpResponse::Ok().json(report(subject, proof)))
+    let stem = format!("proof-{}", invoice.number.clone().unwrap_or_else(|| format!("draft-{id}")));
+    let seller = match (pdf, invoice.seller_snapshot) {
+        (false, _) => Default::default(),
+        (true, Some(frozen)) => frozen,
+        (true, None) => state.store.seller_profile().await?.profile,
+    };
+    respond(report(subject, proof), pdf, &seller, &stem)
+}
+
+/// The seller profile of a ticket or project report's letterhead (only read for a PDF).
+async fn current_seller(state: &AppState, pdf: bool) -> Result<SellerProfile, ApiError> {
+    Ok(if pdf { state.store.seller_profile().await?.profile } else { SellerProfile::default() })
 }
 
 /// Proof of service of a ticket.
@@ -473,12 +510,15 @@ pub async fn invoice_report(
 /// minutes worked, billed and covered and how each is settled now — by a draft
 /// (`invoice.status` `draft`, no number yet) or an issued invoice — or `open` while no
 /// invoice settles it; its expenses; the ticket's notes flagged `in_report` written in the
-/// period; and the sums.
+/// period; and the sums. `format=pdf` (or `Accept: application/pdf`): the printed report the
+/// customer signs, with the current seller profile's letterhead.
 #[utoipa::path(get, path = "/api/v1/tickets/{id}/proof-of-service", operation_id = "ticket_proof_of_service",
     tag = "proof-of-service", params(("id" = i64, Path), PeriodQuery),
     security(("bearer" = []), ("api_key" = ["invoices:read"]), ("api_key" = ["invoices:export"])),
     responses(
-        (status = 200, description = "The report", body = ProofOfServiceOut),
+        (status = 200, description = "The report (JSON, or the PDF with `format=pdf`)", content(
+            (ProofOfServiceOut = "application/json"),
+            (crate::routes::invoice_documents::DocumentFile = "application/pdf"))),
         (status = 401, description = "No or an invalid credential", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing, manager or admin (API keys: `invoices:read`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such ticket", body = Problem, content_type = "application/problem+json"),
@@ -491,8 +531,10 @@ pub async fn ticket_report(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadInvoices)?;
     let id = path_id(&req, "id")?;
-    let period = work_period(q.0)?;
+    let period = work_period(&q.0)?;
+    let pdf = wants_pdf(&req, q.0.format.as_deref())?;
     let ticket = state.store.get_ticket(id).await.map_err(not_found("ticket"))?;
+    let stem = format!("proof-{}", ticket.number);
     let proof = state.store.ticket_proof(id, period, state.config.max_report_entries).await?.map_err(too_large)?;
     let subject = Subject {
         scope: ProofScope::Ticket,
@@ -502,7 +544,7 @@ pub async fn ticket_report(
         project: None,
         period,
     };
-    Ok(HttpResponse::Ok().json(report(subject, proof)))
+    respond(report(subject, proof), pdf, &current_seller(&state, pdf).await?, &stem)
 }
 
 /// Proof of service of a project (Tätigkeitsnachweis).
@@ -511,12 +553,15 @@ pub async fn ticket_report(
 /// date from `from` to `to`), with the minutes worked, billed and covered and how each is
 /// settled now — by a draft or an issued invoice — or `open`; the expenses; per ticket the
 /// notes flagged `in_report` written in the period; and the sums. Internal projects are
-/// never invoiced: their work stays `open`.
+/// never invoiced: their work stays `open`. `format=pdf` (or `Accept: application/pdf`): the
+/// printed report the customer signs, with the current seller profile's letterhead.
 #[utoipa::path(get, path = "/api/v1/projects/{id}/proof-of-service", operation_id = "project_proof_of_service",
     tag = "proof-of-service", params(("id" = i64, Path), PeriodQuery),
     security(("bearer" = []), ("api_key" = ["invoices:read"]), ("api_key" = ["invoices:export"])),
     responses(
-        (status = 200, description = "The report", body = ProofOfServiceOut),
+        (status = 200, description = "The report (JSON, or the PDF with `format=pdf`)", content(
+            (ProofOfServiceOut = "application/json"),
+            (crate::routes::invoice_documents::DocumentFile = "application/pdf"))),
         (status = 401, description = "No or an invalid credential", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not billing, manager or admin (API keys: `invoices:read`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
@@ -529,7 +574,8 @@ pub async fn project_report(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadInvoices)?;
     let id = path_id(&req, "id")?;
-    let period = work_period(q.0)?;
+    let period = work_period(&q.0)?;
+    let pdf = wants_pdf(&req, q.0.format.as_deref())?;
     let project = state.store.get_project(id).await.map_err(not_found("project"))?;
     let proof = state.store.project_proof(id, period, state.config.max_report_entries).await?.map_err(too_large)?;
     let subject = Subject {
@@ -540,7 +586,7 @@ pub async fn project_report(
         project: Some(NamedRef { id: project.id, name: project.data.name }),
         period,
     };
-    Ok(HttpResponse::Ok().json(report(subject, proof)))
+    respond(report(subject, proof), pdf, &current_seller(&state, pdf).await?, &format!("proof-project-{id}"))
 }
 
 /// Routes of this module.

@@ -9,15 +9,15 @@ use rust_decimal::Decimal;
 
 use super::german;
 use super::layout::{text_width, wrap, Align, Op, Sheet, Weight, MM};
-use crate::{Document, DocumentKind, LineUnit, Party, VatCategory};
+use crate::{Document, DocumentKind, LineUnit, Party, PaymentAccount, VatCategory};
 
 /// Left and right edges of the text body.
-const LEFT: f32 = 25.0 * MM;
-const RIGHT: f32 = 190.0 * MM;
+pub(super) const LEFT: f32 = 25.0 * MM;
+pub(super) const RIGHT: f32 = 190.0 * MM;
 /// The body ends here; the footer follows.
-const BODY_BOTTOM: f32 = 262.0 * MM;
+pub(super) const BODY_BOTTOM: f32 = 262.0 * MM;
 /// Where the body starts on the second and later pages.
-const CONTINUED_TOP: f32 = 32.0 * MM;
+pub(super) const CONTINUED_TOP: f32 = 32.0 * MM;
 
 /// Table text size and line height.
 const TABLE_SIZE: f32 = 8.5;
@@ -127,7 +127,7 @@ pub(crate) fn typeset(doc: &Document, draft: bool) -> Sheet {
     }
 
     for page in 0..sheet.pages.len() {
-        footer(&mut sheet, doc, page);
+        footer(&mut sheet, &doc.seller, doc.payee_account.as_ref(), &doc.footer_lines, page);
         if draft {
             sheet.pages[page].insert(0, Op::Watermark("ENTWURF".into()));
         }
@@ -145,7 +145,7 @@ fn title(doc: &Document, draft: bool) -> String {
     }
 }
 
-fn unit(unit: LineUnit) -> &'static str {
+pub(super) fn unit(unit: LineUnit) -> &'static str {
     match unit {
         LineUnit::Hour => "Std.",
         LineUnit::Km => "km",
@@ -164,7 +164,7 @@ fn address_parts(p: &Party) -> Vec<String> {
     [p.address.street.clone(), (!city.is_empty()).then_some(city)].into_iter().flatten().collect()
 }
 
-fn letterhead(sheet: &mut Sheet, seller: &Party) {
+pub(super) fn letterhead(sheet: &mut Sheet, seller: &Party) {
     sheet.text(LEFT, 20.0 * MM, 14.0, Weight::Bold, Align::Left, &seller.name);
     sheet.text(LEFT, 26.0 * MM, 8.0, Weight::Regular, Align::Left, address_parts(seller).join(" · "));
     if let Some(c) = &seller.contact {
@@ -357,9 +357,15 @@ fn closing_text(doc: &Document, draft: bool) -> Vec<String> {
     out
 }
 
-/// The seller's details in four columns, the profile's footer lines and the page number.
-fn footer(sheet: &mut Sheet, doc: &Document, page: usize) {
-    let s = &doc.seller;
+/// The seller's details in four columns (the bank account where given), the profile's footer
+/// lines and the page number.
+pub(super) fn footer(
+    sheet: &mut Sheet,
+    s: &Party,
+    account: Option<&PaymentAccount>,
+    footer_lines: &[String],
+    page: usize,
+) {
     let mut columns: Vec<Vec<String>> = vec![vec![s.name.clone()], Vec::new(), Vec::new(), Vec::new()];
     columns[0].extend(address_parts(s));
     if let Some(c) = &s.contact {
@@ -375,7 +381,7 @@ fn footer(sheet: &mut Sheet, doc: &Document, page: usize) {
     columns[1].extend(s.commercial_register.clone());
     columns[2].extend(s.vat_id.as_ref().map(|v| format!("USt-IdNr. {v}")));
     columns[2].extend(s.tax_number.as_ref().map(|v| format!("St.-Nr. {v}")));
-    if let Some(a) = &doc.payee_account {
+    if let Some(a) = account {
         columns[3].extend(a.bank_name.clone());
         columns[3].push(format!("IBAN {}", a.iban));
         columns[3].extend(a.bic.as_ref().map(|b| format!("BIC {b}")));
@@ -397,7 +403,7 @@ fn footer(sheet: &mut Sheet, doc: &Document, page: usize) {
             });
         }
     }
-    let extra = doc.footer_lines.iter().flat_map(|t| wrap(t, Weight::Regular, 6.5, RIGHT - LEFT));
+    let extra = footer_lines.iter().flat_map(|t| wrap(t, Weight::Regular, 6.5, RIGHT - LEFT));
     for (j, text) in extra.take(2).enumerate() {
         ops.push(Op::Text {
             x: LEFT,

@@ -1,17 +1,21 @@
 //! The printed documents, as PDF/A-3b (ISO 19005-3, level B) with embedded fonts:
 //! [`render`] the invoice or credit note a customer reads (a draft with an "ENTWURF"
-//! watermark and no number), and [`render_factur_x`] the same PDF with its EN 16931 CII XML
+//! watermark and no number), [`render_factur_x`] the same PDF with its EN 16931 CII XML
 //! attached as `factur-x.xml` (Factur-X 1.0 / ZUGFeRD 2.x, profile EN 16931) — one file a
-//! person reads and an accounting system imports.
+//! person reads and an accounting system imports — and [`render_service_report`], the proof
+//! of service a customer signs.
 //!
-//! [`invoice`] decides where everything goes (DIN 5008), [`layout`] measures and wraps text
-//! into a display list, this module draws the list with `krilla` and [`facturx`] adds the
-//! Factur-X metadata.
+//! [`invoice`] and [`proof`] decide where everything goes (DIN 5008), [`layout`] measures and
+//! wraps text into a display list, this module draws the list with `krilla` and [`facturx`]
+//! adds the Factur-X metadata.
 
 mod facturx;
 mod german;
 mod invoice;
 mod layout;
+mod proof;
+
+pub use proof::{ReportBooking, ReportExpense, ReportNote, ReportTotals, ServiceReport, Settled};
 
 use std::sync::OnceLock;
 
@@ -87,6 +91,16 @@ pub fn render_factur_x(doc: &Document) -> Result<Vec<u8>, DocumentError> {
     facturx::add_metadata(pdf).map_err(DocumentError::Render)
 }
 
+/// Renders a proof of service (Leistungsnachweis) as a PDF/A-3b the customer signs.
+///
+/// # Errors
+/// [`DocumentError::Render`] when the PDF cannot be written.
+pub fn render_service_report(report: &ServiceReport) -> Result<Vec<u8>, DocumentError> {
+    let sheet = proof::typeset(report);
+    let title = format!("Leistungsnachweis {}", report.subject);
+    finish(&sheet, &title, &report.seller.name, "", report.printed_on, None)
+}
+
 /// A document's title in the PDF metadata.
 fn title(doc: &Document, draft: bool) -> String {
     match (doc.kind, draft) {
@@ -118,17 +132,30 @@ fn fonts() -> &'static (Font, Font) {
 
 fn write_pdf(doc: &Document, draft: bool, attachment: Option<Vec<u8>>) -> Result<Vec<u8>, DocumentError> {
     let sheet = invoice::typeset(doc, draft);
+    finish(&sheet, &title(doc, draft), &doc.seller.name, &doc.uuid, doc.issue_date, attachment)
+}
+
+/// Draws `sheet` into a PDF/A-3b with its metadata (dated `date`, so the same content gives
+/// the same bytes) and the attachment, if any, as [`FACTUR_X_FILE_NAME`].
+fn finish(
+    sheet: &Sheet,
+    title: &str,
+    author: &str,
+    document_id: &str,
+    date: Date,
+    attachment: Option<Vec<u8>>,
+) -> Result<Vec<u8>, DocumentError> {
     let settings = SerializeSettings { configuration: configuration(), enable_tagging: false, ..Default::default() };
     let mut pdf = krilla::Document::new_with(settings);
-    let date = pdf_date(doc.issue_date);
+    let date = pdf_date(date);
     pdf.set_metadata(
         Metadata::new()
-            .title(title(doc, draft))
-            .authors(vec![doc.seller.name.clone()])
+            .title(title.into())
+            .authors(vec![author.into()])
             .creator("Kontor".into())
             .producer("Kontor (krilla)".into())
             .language("de-DE".into())
-            .document_id(doc.uuid.clone())
+            .document_id(document_id.into())
             .creation_date(date),
     );
     if let Some(xml) = attachment {
@@ -144,7 +171,7 @@ fn write_pdf(doc: &Document, draft: bool, attachment: Option<Vec<u8>>) -> Result
         })
         .ok_or_else(|| DocumentError::Render("the file cannot be attached".into()))?;
     }
-    draw(&mut pdf, &sheet);
+    draw(&mut pdf, sheet);
     pdf.finish().map_err(|e| DocumentError::Render(format!("{e:?}")))
 }
 
