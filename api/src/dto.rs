@@ -199,6 +199,16 @@ pub fn clean(s: Option<&str>) -> Option<String> {
     s.map(str::trim).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
+/// A buyer's order reference (BT-13) as stored: trimmed, empty = none; an error for
+/// `order_reference` when longer than 100 characters or not on one line.
+pub fn order_reference(s: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let r = clean(s);
+    if r.as_ref().is_some_and(|r| r.chars().count() > 100 || r.chars().any(char::is_control)) {
+        errors.push(FieldError::new("order_reference", "length", "at most 100 characters on one line"));
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

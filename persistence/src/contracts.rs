@@ -48,6 +48,9 @@ pub struct ContractData {
     pub rounding: Option<RoundingRule>,
     /// Kind and kind-specific terms (quota, budget, carry-over, overage).
     pub terms: ContractTerms,
+    /// The buyer's order reference (purchase order number, BT-13) the contract's drafts
+    /// carry unless changed on the draft.
+    pub order_reference: Option<String>,
 }
 
 impl ContractData {
@@ -148,6 +151,7 @@ struct ContractRow {
     carry_over_cap: Option<ExactDecimal>,
     carry_over_expiry_periods: Option<i64>,
     overage: String,
+    order_reference: Option<String>,
     archived_at: Option<DbTime>,
     version: i64,
     created_at: DbTime,
@@ -245,6 +249,7 @@ fn assemble(r: ContractRow, services: &[(i64, i64)], tiers: &[TierRow]) -> Resul
             quota_thresholds,
             rounding,
             terms,
+            order_reference: r.order_reference,
         },
         currency: r.currency.parse().map_err(|e| corrupt(format!("contract {id}: currency: {e}")))?,
         archived_at: r.archived_at,
@@ -354,9 +359,9 @@ fn term_columns(terms: &ContractTerms) -> TermColumns<'_> {
 const CONTRACT_COLUMNS: &str = "customer_id, number, name, kind, start_date, end_date, billing_period, fee_timing, \
     fee, fee_vat_rate, covers_all_work, separate_invoice, quota_thresholds, rounding_increment_minutes, \
     rounding_minimum_minutes, rounding_mode, hours_per_period, budget_per_period, carry_over, carry_over_cap, \
-    carry_over_expiry_periods, overage";
+    carry_over_expiry_periods, overage, order_reference";
 
-/// Binds the 22 [`CONTRACT_COLUMNS`] of `$d` (a `ContractData`).
+/// Binds the 23 [`CONTRACT_COLUMNS`] of `$d` (a `ContractData`).
 macro_rules! bind_contract_data {
     ($q:expr, $d:expr) => {{
         let d: &ContractData = $d;
@@ -383,6 +388,7 @@ macro_rules! bind_contract_data {
             .bind(cap.map(ExactDecimal))
             .bind(expiry)
             .bind(overage)
+            .bind(d.order_reference.as_deref())
     }};
 }
 
@@ -443,7 +449,7 @@ impl Store {
         let sql = format!(
             "INSERT INTO contracts ({CONTRACT_COLUMNS}, version, created_at, updated_at) VALUES \
              ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
-             1, $23, $23) RETURNING id"
+             $23, 1, $24, $24) RETURNING id"
         );
         let now = DbTime::now();
         let year = now.0.year();
@@ -539,8 +545,8 @@ impl Store {
     ) -> std::result::Result<StoredContract, E> {
         let sql = format!(
             "UPDATE contracts SET ({CONTRACT_COLUMNS}) = \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22), \
-             version = version + 1, updated_at = $23 WHERE id = $24 AND version = $25"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, \
+             $23), version = version + 1, updated_at = $24 WHERE id = $25 AND version = $26"
         );
         let contract = in_tx!(self, tx => {
             lock_contract!(tx, id);

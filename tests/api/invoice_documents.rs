@@ -299,3 +299,51 @@ async fn a_public_buyer_gets_its_leitweg_id_and_electronic_address_on_the_e_invo
     let again = document(&app, &inv["id"], "?format=xrechnung-cii").await.text().await.unwrap();
     assert_eq!(again, xml);
 }
+
+#[tokio::test]
+async fn a_contracts_order_reference_goes_onto_its_drafts_and_their_e_invoices() {
+    let app = spawn_app().await;
+    let remote = remote_support(&app).await;
+    let customer = app.create_customer(domestic_customer()).await["id"].clone();
+    let res = app
+        .post(
+            "/api/v1/contracts",
+            &app.admin_token,
+            &json!({"customer_id": customer, "name": "Wartung", "kind": "time_and_material",
+                    "start_date": "2026-01-01", "order_reference": " PO-2026-77 "}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap_or_default());
+    let contract: Value = res.json().await.unwrap();
+    assert_eq!(contract["order_reference"], "PO-2026-77");
+    let ticket = crate::tickets::create_ticket(&app, json!({"title": "Wartung", "customer_id": customer})).await;
+    book(&app, json!({"work_date": "2026-11-05", "duration_minutes": 60, "service_id": remote, "ticket_id": ticket["id"], "description": "Wartung"})).await;
+    let run = commit(
+        &app,
+        json!({"scope": "contract", "scope_id": contract["id"], "period_start": "2026-11-01", "period_end": "2026-11-30"}),
+    )
+    .await;
+    let draft = run["invoice_ids"][0].clone();
+    let path = format!("/api/v1/contracts/{}", contract["id"]);
+    let patch = |body: Value| {
+        let (app, path) = (&app, &path);
+        async move {
+            let etag = app.get(path, &app.admin_token).await.headers()["etag"].to_str().unwrap().to_string();
+            app.patch(path, &app.admin_token, &body, Some(&etag)).await
+        }
+    };
+    // Too long or on two lines: refused, nothing changed.
+    for bad in [json!("x".repeat(101)), json!("PO\n77")] {
+        let p = problem(patch(json!({"order_reference": bad})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(error_fields(&p), ["order_reference"]);
+    }
+    // Cleared on the contract later: the draft keeps the reference it was made with.
+    let res = patch(json!({"order_reference": null})).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    assert_eq!(res.json::<Value>().await.unwrap()["order_reference"], Value::Null);
+    let inv = issue(&app, &draft).await;
+    assert_eq!(inv["order_reference"], "PO-2026-77");
+    let xml = document(&app, &inv["id"], "?format=xrechnung-cii").await.text().await.unwrap();
+    let order = &xml[xml.find("<ram:BuyerOrderReferencedDocument>").expect("BT-13")..];
+    assert_eq!(element(order, "ram:IssuerAssignedID"), "PO-2026-77");
+}

@@ -158,8 +158,9 @@ macro_rules! write_drafts {
                 let created: CreatedRow = sqlx::query_as(
                     "INSERT INTO invoices (kind, status, run_id, customer_id, contract_id, scope_ticket_id, \
                      scope_project_id, currency, period_start, period_end, legal_note, net, vat, gross, vat_breakdown, \
-                     quota_summaries, threshold_crossings, version, created_at, updated_at) \
-                     VALUES ($17, $18, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16) \
+                     quota_summaries, threshold_crossings, order_reference, version, created_at, updated_at) \
+                     VALUES ($17, $18, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+                     (SELECT order_reference FROM contracts WHERE id = $3), 1, $16, $16) \
                      RETURNING id, kind, status, number, customer_id, net, vat, gross")
                     .bind(b.run_id).bind(b.customer_id).bind(contract_id).bind(b.scope_ticket_id).bind(b.scope_project_id)
                     .bind(p.currency.code()).bind(p.period_start).bind(p.period_end)

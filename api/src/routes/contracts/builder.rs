@@ -53,6 +53,7 @@ pub(super) struct Changes {
     budget_per_period: Option<Decimal>,
     carry_over: Option<CarryOverDto>,
     overage: Option<OverageDto>,
+    order_reference: Option<Option<String>>,
 }
 
 impl From<ContractCreate> for Changes {
@@ -75,6 +76,7 @@ impl From<ContractCreate> for Changes {
             budget_per_period: b.budget_per_period.map(|d| d.0),
             carry_over: b.carry_over,
             overage: b.overage,
+            order_reference: b.order_reference.map(Some),
         }
     }
 }
@@ -99,6 +101,7 @@ impl From<ContractPatch> for Changes {
             budget_per_period: b.budget_per_period.map(|d| d.0),
             carry_over: b.carry_over,
             overage: b.overage,
+            order_reference: b.order_reference,
         }
     }
 }
@@ -481,6 +484,11 @@ pub(super) fn build(
         None => base.and_then(|b| b.rounding),
     };
 
+    let order_reference = match &ch.order_reference {
+        Some(r) => crate::dto::order_reference(r.as_deref(), &mut errors),
+        None => base.and_then(|b| b.order_reference.clone()),
+    };
+
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -499,6 +507,7 @@ pub(super) fn build(
         quota_thresholds,
         rounding,
         terms,
+        order_reference,
     };
     // The engine's own check: whatever it would refuse to bill is refused here too.
     if let Err(msg) = data.to_domain(0).validate() {

@@ -145,6 +145,9 @@ pub struct ContractOut {
     pub carry_over: Option<CarryOverDto>,
     /// Overage pricing (`prepaid_hours` only).
     pub overage: Option<OverageDto>,
+    /// The buyer's order reference (purchase order number; e-invoices carry it as BT-13) the
+    /// contract's drafts take; a draft may change its own (`PATCH /invoices/{id}`).
+    pub order_reference: Option<String>,
     /// Archived contracts are hidden from default lists and read-only until restored.
     pub archived: bool,
     pub archived_at: Option<String>,
@@ -232,6 +235,7 @@ impl From<StoredContract> for ContractOut {
             budget_per_period: budget,
             carry_over: carry,
             overage,
+            order_reference: d.order_reference.clone(),
             archived: c.archived_at.is_some(),
             archived_at: c.archived_at.as_ref().map(timestamp),
             version: c.version,
@@ -298,6 +302,10 @@ pub struct ContractCreate {
     pub carry_over: Option<CarryOverDto>,
     /// `prepaid_hours` only; default `{"type": "resolved_rates"}`.
     pub overage: Option<OverageDto>,
+    /// The buyer's order reference (purchase order number, BT-13) the contract's drafts
+    /// take; at most 100 characters on one line.
+    #[schema(max_length = 100)]
+    pub order_reference: Option<String>,
 }
 
 /// Changes to a contract; absent fields stay. `customer_id` and `kind` cannot change
@@ -345,4 +353,8 @@ pub struct ContractPatch {
     pub carry_over: Option<CarryOverDto>,
     /// Replaces the whole overage rule.
     pub overage: Option<OverageDto>,
+    /// `null` clears it; drafts made before keep theirs.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    pub order_reference: Option<Option<String>>,
 }

@@ -170,16 +170,13 @@ pub async fn update(
         None => before.notes.clone(),
         Some(n) => clean(n.as_deref()),
     };
+    let mut errors = Vec::new();
     let order_reference = match patch.order_reference {
         None => before.order_reference.clone(),
-        Some(r) => clean(r.as_deref()),
+        Some(r) => crate::dto::order_reference(r.as_deref(), &mut errors),
     };
-    let mut errors = Vec::new();
     if notes.as_ref().is_some_and(|n| n.chars().count() > 2000) {
         errors.push(FieldError::new("notes", "length", "at most 2000 characters"));
-    }
-    if order_reference.as_ref().is_some_and(|r| r.chars().count() > 100 || r.chars().any(char::is_control)) {
-        errors.push(FieldError::new("order_reference", "length", "at most 100 characters on one line"));
     }
     if !errors.is_empty() {
         return Err(ApiError::Validation(errors));
