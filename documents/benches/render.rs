@@ -72,6 +72,7 @@ fn invoice() -> Document {
         gross: total + vat,
         preceding: None,
         footer_lines: Vec::new(),
+        logo: None,
         uuid: "8f14e45f-ceea-467f-a8f5-5e3c6c1d9b2a".into(),
     }
 }

@@ -370,6 +370,7 @@ mod tests {
             gross: dec("4003.33"),
             preceding: None,
             footer_lines: Vec::new(),
+            logo: None,
             uuid: "8f14e45f-ceea-467f-a8f5-5e3c6c1d9b2a".into(),
         }
     }

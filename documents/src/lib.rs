@@ -126,6 +126,20 @@ pub struct VatSubtotal {
     pub vat: Decimal,
 }
 
+/// The format of a [`Logo`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogoFormat {
+    Png,
+    Jpeg,
+}
+
+/// The seller's letterhead logo: the image file's bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Logo {
+    pub format: LogoFormat,
+    pub data: std::sync::Arc<Vec<u8>>,
+}
+
 /// The invoice a credit note reverses (BG-3).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PrecedingInvoice {
@@ -173,6 +187,8 @@ pub struct Document {
     pub preceding: Option<PrecedingInvoice>,
     /// Lines the seller prints at the foot of every page (seller profile `footer_lines`).
     pub footer_lines: Vec<String>,
+    /// The seller's logo, printed in the letterhead.
+    pub logo: Option<Logo>,
     /// A UUID that names this document for good (ISDOC `UUID`), lower-case hex with dashes.
     pub uuid: String,
 }

@@ -121,6 +121,7 @@ fn document(kind: DocumentKind, category: VatCategory, buyer: Party, lines: Vec<
         gross: net + vat_total,
         preceding: None,
         footer_lines: Vec::new(),
+        logo: None,
         uuid: "6f1c2a3b-4d5e-4f60-8172-93a4b5c6d7e8".into(),
     }
 }

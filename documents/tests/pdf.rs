@@ -325,6 +325,7 @@ mod service_report {
         ServiceReport {
             seller: common::fixtures::seller(),
             footer_lines: vec!["Geschäftsführer: Max Muster".into()],
+            logo: None,
             subject: "zur Rechnung RE-2026-00042".into(),
             customer: Some("K-10042 Beispiel AG".into()),
             period: (Some(date!(2026 - 11 - 01)), Some(date!(2026 - 11 - 30))),
@@ -390,5 +391,51 @@ mod service_report {
                 "booking {i} missing"
             );
         }
+    }
+}
+
+mod logo {
+    use super::*;
+    use documents::pdf::check_logo;
+    use documents::{Logo, LogoFormat};
+    use std::sync::Arc;
+
+    fn logo(format: LogoFormat, data: &[u8]) -> Logo {
+        Logo { format, data: Arc::new(data.to_vec()) }
+    }
+
+    const PNG: &[u8] = include_bytes!("common/logo.png");
+
+    #[test]
+    fn a_logo_prints_in_the_letterhead_of_invoices_and_proofs() {
+        let logo = logo(LogoFormat::Png, PNG);
+        assert_eq!(check_logo(&logo), Ok((150, 50)));
+        let mut doc = document(
+            DocumentKind::Invoice,
+            VatCategory::Standard,
+            buyer_de(),
+            vec![line(1, "Fernwartung", "1", LineUnit::Hour, "96", "19")],
+        );
+        let without = documents::pdf::render(&doc, false).unwrap();
+        doc.logo = Some(logo);
+        let with = documents::pdf::render(&doc, false).unwrap();
+        let images = |pdf: &[u8]| pdf.windows(b"/Subtype/Image".len()).filter(|w| w == b"/Subtype/Image").count();
+        assert_eq!(images(&without), 0);
+        assert_eq!(images(&with), 1);
+        let (_, pdf) = check_case("pdf_with_logo", &doc);
+        assert_eq!(images(&pdf), 1, "the Factur-X PDF too");
+    }
+
+    #[test]
+    fn a_broken_or_huge_image_is_refused() {
+        let truncated = check_logo(&logo(LogoFormat::Png, &PNG[..60])).unwrap_err();
+        assert!(truncated.contains("not a readable image"), "{truncated}");
+        let not_jpeg = check_logo(&logo(LogoFormat::Jpeg, PNG)).unwrap_err();
+        assert!(not_jpeg.contains("not a readable image"), "{not_jpeg}");
+        // 16 bits per channel are printed with 8.
+        assert_eq!(check_logo(&logo(LogoFormat::Png, include_bytes!("common/logo-16bit.png"))), Ok((20, 20)));
+        // A PNG claiming 5000 × 10 pixels.
+        let err = check_logo(&logo(LogoFormat::Png, include_bytes!("common/logo-huge.png"))).unwrap_err();
+        assert!(err.contains("at most 4000"), "{err}");
     }
 }

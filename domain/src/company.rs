@@ -67,6 +67,15 @@ pub struct SellerProfile {
     /// Revenue accounts of the accounting export (SKR03 defaults).
     #[serde(default)]
     pub revenue_accounts: RevenueAccounts,
+    /// Month (1–12) the fiscal year starts in; absent = January (the calendar year). The
+    /// DATEV export covers one fiscal year and names its first day.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fiscal_year_start_month: Option<u8>,
+    /// SHA-256 (hex) of the letterhead logo, absent without one. Set by `PUT` and `DELETE
+    /// /settings/company/logo`; `PUT /settings/company` keeps it whatever it is sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(read_only))]
+    pub logo_sha256: Option<String>,
 }
 
 /// The revenue account per kind of VAT of the accounting export.
@@ -96,6 +105,13 @@ impl Default for RevenueAccounts {
 }
 
 impl SellerProfile {
+    /// The first day of the fiscal year `date` lies in (see `fiscal_year_start_month`).
+    pub fn fiscal_year_start(&self, date: time::Date) -> time::Date {
+        let month = time::Month::try_from(self.fiscal_year_start_month.unwrap_or(1)).unwrap_or(time::Month::January);
+        let year = if u8::from(date.month()) >= u8::from(month) { date.year() } else { date.year() - 1 };
+        time::Date::from_calendar_date(year, month, 1).unwrap_or(date)
+    }
+
     /// The fields an e-invoice (XRechnung / EN 16931) of this seller needs that are still
     /// empty, by their API names: legal name, postal code, city, country, contact name,
     /// phone and e-mail, electronic address, the IBAN, and a VAT id — or a tax number with
@@ -177,6 +193,18 @@ pub fn is_valid_iban(iban: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fiscal_year_is_the_calendar_year_unless_it_starts_in_another_month() {
+        let d = |y, m, day| time::Date::from_calendar_date(y, time::Month::try_from(m).unwrap(), day).unwrap();
+        let calendar = SellerProfile::default();
+        assert_eq!(calendar.fiscal_year_start(d(2026, 11, 30)), d(2026, 1, 1));
+        assert_eq!(calendar.fiscal_year_start(d(2026, 1, 1)), d(2026, 1, 1));
+        let july = SellerProfile { fiscal_year_start_month: Some(7), ..SellerProfile::default() };
+        assert_eq!(july.fiscal_year_start(d(2026, 11, 30)), d(2026, 7, 1));
+        assert_eq!(july.fiscal_year_start(d(2026, 6, 30)), d(2025, 7, 1));
+        assert_eq!(july.fiscal_year_start(d(2026, 7, 1)), d(2026, 7, 1));
+    }
 
     fn complete() -> SellerProfile {
         SellerProfile::example()

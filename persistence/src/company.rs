@@ -80,6 +80,22 @@ fn issuable(profile: &SellerProfile) -> Result<()> {
     )))
 }
 
+/// A logo image to store: its bytes, media type and SHA-256 (hex).
+#[derive(Debug)]
+pub struct NewLogo<'a> {
+    pub sha256: String,
+    /// `image/png` or `image/jpeg`.
+    pub media_type: &'a str,
+    pub data: &'a [u8],
+}
+
+/// A stored logo image.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct StoredLogo {
+    pub media_type: String,
+    pub data: Vec<u8>,
+}
+
 impl Store {
     /// `Ok` when documents can be issued now: the seller profile has what their formats
     /// require, else [`StoreError::Conflict`] naming what is missing.
@@ -99,13 +115,52 @@ impl Store {
 
     /// Replaces the seller profile; with `if_version`, only while it still has that version
     /// (0: none stored yet), else [`StoreError::StaleVersion`]. Audited.
+    /// The logo stays as it is (see [`Store::set_seller_logo`]).
     pub async fn put_seller_profile(
         &self,
         profile: &SellerProfile,
         if_version: Option<i64>,
         actor: &Actor,
     ) -> Result<StoredSellerProfile> {
-        let json = serde_json::to_string(profile)?;
+        self.change_seller_profile(if_version, actor, |before| SellerProfile {
+            logo_sha256: before.and_then(|b| b.logo_sha256.clone()),
+            ..profile.clone()
+        })
+        .await
+    }
+
+    /// Sets the letterhead logo (`None` removes it from the profile): stores the image once
+    /// under its SHA-256 and names it in the profile (a new version, audited). Images are never
+    /// deleted: issued documents keep naming theirs.
+    pub async fn set_seller_logo(&self, logo: Option<&NewLogo<'_>>, actor: &Actor) -> Result<StoredSellerProfile> {
+        if let Some(l) = logo {
+            with_pool!(self, pool => sqlx::query(
+                "INSERT INTO seller_logos (sha256, media_type, data, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (sha256) DO NOTHING")
+                .bind(&l.sha256).bind(l.media_type).bind(l.data).bind(DbTime::now()).execute(pool).await.map(|_| ())?);
+        }
+        let sha = logo.map(|l| l.sha256.clone());
+        self.change_seller_profile(None, actor, move |before| SellerProfile {
+            logo_sha256: sha,
+            ..before.cloned().unwrap_or_default()
+        })
+        .await
+    }
+
+    /// A stored logo by its SHA-256.
+    pub async fn seller_logo(&self, sha256: &str) -> Result<Option<StoredLogo>> {
+        Ok(with_pool!(self, pool => sqlx::query_as("SELECT media_type, data FROM seller_logos WHERE sha256 = $1")
+            .bind(sha256).fetch_optional(pool).await?))
+    }
+
+    /// Writes the profile `change` makes of the stored one (`None` while none is stored) as
+    /// the next version, audited; with `if_version`, only while it still has that version.
+    async fn change_seller_profile(
+        &self,
+        if_version: Option<i64>,
+        actor: &Actor,
+        change: impl FnOnce(Option<&SellerProfile>) -> SellerProfile,
+    ) -> Result<StoredSellerProfile> {
         let out = in_tx!(self, tx => {
             let before: Option<ProfileRow> = sqlx::query_as(
                 "SELECT profile, version, updated_at FROM seller_profile WHERE id = 1").fetch_optional(&mut *tx).await?;
@@ -115,6 +170,7 @@ impl Store {
                     return Err(StoreError::StaleVersion);
                 }
             }
+            let json = serde_json::to_string(&change(before.as_ref().map(|b| &b.profile)))?;
             let now = DbTime::now();
             let row: ProfileRow = sqlx::query_as(
                 "INSERT INTO seller_profile (id, profile, version, updated_at) VALUES (1, $1, 1, $2) \

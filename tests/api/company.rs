@@ -137,3 +137,73 @@ async fn a_stale_or_bad_profile_is_refused_and_changes_nothing() {
     let read: Value = app.get("/api/v1/settings/company", &app.admin_token).await.json().await.unwrap();
     assert_eq!(read, stored);
 }
+
+const LOGO: &[u8] = include_bytes!("../../documents/tests/common/logo.png");
+
+async fn put_logo(app: &TestApp, token: &str, media_type: &str, body: Vec<u8>) -> reqwest::Response {
+    app.request(Method::PUT, "/api/v1/settings/company/logo", Some(token))
+        .header("Content-Type", media_type)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// How many images the document's PDF carries.
+async fn images_in_pdf(app: &TestApp, invoice: &Value) -> usize {
+    let res = crate::invoice_documents::document(app, &invoice["id"], "?format=pdf").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let pdf = res.bytes().await.unwrap();
+    pdf.windows(b"/Subtype/Image".len()).filter(|w| w == b"/Subtype/Image").count()
+}
+
+#[tokio::test]
+async fn the_letterhead_logo_is_uploaded_printed_frozen_at_issue_and_removed() {
+    let app = spawn_app().await;
+    let (_, billing) = app.user_with_roles(&["billing"]).await;
+    let (_, agent) = app.user_with_roles(&["agent"]).await;
+    let before: Value = app.get("/api/v1/settings/company", &app.admin_token).await.json().await.unwrap();
+
+    // Bad input changes nothing: another type, an unreadable image, too large, no permission.
+    problem(put_logo(&app, &billing, "image/svg+xml", b"<svg/>".to_vec()).await, StatusCode::UNSUPPORTED_MEDIA_TYPE)
+        .await;
+    let p = problem(put_logo(&app, &billing, "image/png", LOGO[..60].to_vec()).await, StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    assert_eq!(error_fields(&p), ["logo"]);
+    problem(put_logo(&app, &billing, "image/png", vec![0; 600 * 1024]).await, StatusCode::PAYLOAD_TOO_LARGE).await;
+    problem(put_logo(&app, &agent, "image/png", LOGO.to_vec()).await, StatusCode::FORBIDDEN).await;
+    problem(app.get("/api/v1/settings/company/logo", &app.admin_token).await, StatusCode::NOT_FOUND).await;
+    let unchanged: Value = app.get("/api/v1/settings/company", &app.admin_token).await.json().await.unwrap();
+    assert_eq!(unchanged, before);
+
+    // Uploaded: the profile names it, it reads back as sent, and the next invoice prints it.
+    let res = put_logo(&app, &billing, "image/png", LOGO.to_vec()).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let profile: Value = res.json().await.unwrap();
+    let sha = profile["profile"]["logo_sha256"].as_str().unwrap().to_string();
+    assert_eq!(sha.len(), 64);
+    assert_eq!(profile["version"], before["version"].as_i64().unwrap() + 1);
+    let res = app.get("/api/v1/settings/company/logo", &agent).await;
+    problem(res, StatusCode::FORBIDDEN).await;
+    let res = app.get("/api/v1/settings/company/logo", &billing).await;
+    assert_eq!(res.headers()["content-type"], "image/png");
+    assert_eq!(res.bytes().await.unwrap().as_ref(), LOGO);
+    let inv = crate::invoice_documents::issued_invoice(&app, crate::invoice_documents::domestic_customer()).await;
+    assert_eq!(images_in_pdf(&app, &inv).await, 1);
+
+    // Replacing the profile keeps the logo, whatever the body says about it.
+    let mut body = crate::company::complete_profile();
+    body["logo_sha256"] = json!("0".repeat(64));
+    let res = put_profile(&app, &billing, &body, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["profile"]["logo_sha256"], sha.as_str());
+
+    // Removed: later documents print none, the issued one keeps the logo of its issue.
+    let res = app.request(Method::DELETE, "/api/v1/settings/company/logo", Some(&billing)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.json::<Value>().await.unwrap()["profile"].get("logo_sha256").is_none());
+    problem(app.get("/api/v1/settings/company/logo", &billing).await, StatusCode::NOT_FOUND).await;
+    assert_eq!(images_in_pdf(&app, &inv).await, 1, "frozen at issue");
+    let later = crate::invoice_documents::issued_invoice(&app, crate::invoice_documents::domestic_customer()).await;
+    assert_eq!(images_in_pdf(&app, &later).await, 0);
+}

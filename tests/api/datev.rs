@@ -120,3 +120,37 @@ async fn an_export_the_accountant_could_not_import_is_refused_with_what_to_fix()
     let p = problem(export(&app, "?invoice_id=999999").await, StatusCode::NOT_FOUND).await;
     assert!(p["detail"].as_str().unwrap().contains("invoice"), "{p}");
 }
+
+#[tokio::test]
+async fn a_fiscal_year_from_july_is_the_batch_period_and_its_header() {
+    let app = spawn_app().await;
+    let inv = issued_for(&app, json!({"name": "Müller Gebäudetechnik GmbH", "accounting_ref": "10001"})).await;
+    let mut profile = crate::company::complete_profile();
+    profile["fiscal_year_start_month"] = json!(13);
+    let p = problem(
+        crate::company::put_profile(&app, &app.admin_token, &profile, None).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&p), ["fiscal_year_start_month"]);
+    profile["fiscal_year_start_month"] = json!(7);
+    let res = crate::company::put_profile(&app, &app.admin_token, &profile, None).await;
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // The fiscal year of the issue date: July to June.
+    let issued = inv["issue_date"].as_str().unwrap();
+    let (year, month): (i32, u32) = (issued[..4].parse().unwrap(), issued[5..7].parse().unwrap());
+    let start = if month >= 7 { year } else { year - 1 };
+    let res = export(&app, &format!("?from={start}-07-01&to={}-06-30", start + 1)).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let bytes = res.bytes().await.unwrap();
+    let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&bytes);
+    let header: Vec<&str> = text.split("\r\n").next().unwrap().split(';').collect();
+    assert_eq!(header[12], format!("{start}0701"), "fiscal year start");
+    assert_eq!(text.split("\r\n").filter(|l| !l.is_empty()).count(), 3, "the invoice's row");
+    // A calendar year now spans two fiscal years.
+    let p =
+        problem(export(&app, &format!("?from={year}-01-01&to={year}-12-31")).await, StatusCode::UNPROCESSABLE_ENTITY)
+            .await;
+    assert!(p["errors"][0]["message"].as_str().unwrap().contains("fiscal_year_start_month"), "{p}");
+}

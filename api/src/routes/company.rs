@@ -59,7 +59,8 @@ impl From<StoredSellerProfile> for SellerProfileOut {
     }
 }
 
-fn respond(status: StatusCode, s: StoredSellerProfile) -> HttpResponse {
+/// The stored profile as the answer, with its `ETag`.
+pub(crate) fn respond(status: StatusCode, s: StoredSellerProfile) -> HttpResponse {
     let version = s.version;
     versioned(status, KIND, ID, version, SellerProfileOut::from(s))
 }
@@ -175,6 +176,9 @@ fn normalized(mut p: SellerProfile) -> Result<SellerProfile, ApiError> {
         if !(4..=9).contains(&account.len()) || !account.bytes().all(|b| b.is_ascii_digit()) {
             bad(&mut errors, field, "an account number of 4 to 9 digits");
         }
+    }
+    if p.fiscal_year_start_month.is_some_and(|m| !(1..=12).contains(&m)) {
+        bad(&mut errors, "fiscal_year_start_month", "a month, 1 to 12");
     }
     p.footer_lines = p.footer_lines.into_iter().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect();
     if p.footer_lines.len() > MAX_FOOTER_LINES

@@ -14,7 +14,7 @@ use documents::VatSubtotal;
 use domain::Permission;
 use persistence::invoices::Invoice;
 use serde::Deserialize;
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime};
+use time::{Date, OffsetDateTime, PrimitiveDateTime};
 use utoipa::{IntoParams, OpenApi};
 
 /// OpenAPI paths of this module (merged into the API document).
@@ -26,7 +26,7 @@ pub struct Doc;
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct DatevQuery {
-    /// First issue date (`YYYY-MM-DD`); with `to`, within one calendar (fiscal) year.
+    /// First issue date (`YYYY-MM-DD`); with `to`, within one fiscal year.
     #[param(value_type = Option<String>, format = Date)]
     #[serde(default, deserialize_with = "crate::dto::business_date_opt")]
     pub from: Option<Date>,
@@ -44,11 +44,11 @@ pub struct DatevQuery {
 /// the revenue account of the rate from the seller profile (standard, reduced 7 %, reverse
 /// charge — with the buyer's VAT id —, export), `S` for invoices and `H` for credit notes,
 /// document date `DDMM`, document field 1 the number. Windows-1252, `;`, quoted text,
-/// decimal comma; an attachment `EXTF_Buchungsstapel_<from>_<to>.csv`. The fiscal year is
-/// the calendar year. Cancelled invoices stay in (their credit notes reverse them).
+/// decimal comma; an attachment `EXTF_Buchungsstapel_<from>_<to>.csv`. The fiscal year
+/// starts in the seller profile's `fiscal_year_start_month` (January by default). Cancelled invoices stay in (their credit notes reverse them).
 /// 409 while the seller profile lacks the DATEV consultant or client number, or a
 /// customer has no numeric debtor account (the message names them); 422 for a period
-/// that is reversed or spans two years, or neither a period nor `invoice_id`.
+/// that is reversed or spans two fiscal years, or neither a period nor `invoice_id`.
 #[utoipa::path(operation_id = "datev_export", get, path = "/api/v1/accounting/datev", tag = "accounting",
     params(DatevQuery),
     security(("bearer" = []), ("api_key" = ["invoices:export"])),
@@ -56,7 +56,7 @@ pub struct DatevQuery {
         (status = 200, description = "The booking batch (Windows-1252 CSV)", content_type = "text/csv", body = String),
         (status = 404, description = "No such invoice (`invoice_id`)", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 409, description = "DATEV numbers of the seller profile or customers' debtor accounts missing (named)", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Period reversed, spanning two years, or missing", body = crate::error::Problem, content_type = "application/problem+json")))]
+        (status = 422, description = "Period reversed, spanning two fiscal years, or missing", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn datev_export(
     p: Principal,
     state: web::Data<AppState>,
@@ -64,6 +64,7 @@ pub async fn datev_export(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadInvoices)?;
     let q = q.0;
+    let profile = state.store.seller_profile().await?.profile;
     let (from, to, documents) = match (q.invoice_id, q.from, q.to) {
         (Some(id), None, None) => {
             let i = state.store.get_invoice(id).await.map_err(not_found("invoice"))?;
@@ -73,11 +74,13 @@ pub async fn datev_export(
             (date, date, vec![i])
         }
         (None, Some(from), Some(to)) => {
-            if to < from || to.year() != from.year() {
+            let next_year = profile.fiscal_year_start(from).replace_year(profile.fiscal_year_start(from).year() + 1);
+            if to < from || next_year.is_ok_and(|next| to >= next) {
                 return Err(ApiError::invalid(
                     "to",
                     "invalid_period",
-                    "from ≤ to, both in one calendar year (a DATEV batch covers one fiscal year)",
+                    "from ≤ to, both in one fiscal year (a DATEV batch covers one; the seller profile's \
+                     fiscal_year_start_month says where it starts, January by default)",
                 ));
             }
             (from, to, state.store.issued_between(from, to).await?)
@@ -86,7 +89,6 @@ pub async fn datev_export(
             return Err(ApiError::invalid("from", "required", "either from and to, or invoice_id alone"));
         }
     };
-    let profile = state.store.seller_profile().await?.profile;
     let (Some(consultant), Some(client)) = (&profile.datev_consultant_number, &profile.datev_client_number) else {
         return Err(ApiError::Conflict(
             "the seller profile lacks datev_consultant_number or datev_client_number (PUT /settings/company)".into(),
@@ -118,8 +120,7 @@ pub async fn datev_export(
     let batch = DatevBatch {
         consultant_number: consultant.clone(),
         client_number: client.clone(),
-        fiscal_year_start: Date::from_calendar_date(from.year(), Month::January, 1)
-            .map_err(|e| ApiError::Internal(e.to_string()))?,
+        fiscal_year_start: profile.fiscal_year_start(from),
         account_length: u8::try_from(accounts.standard.len()).unwrap_or(4),
         from,
         to,

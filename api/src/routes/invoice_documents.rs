@@ -7,6 +7,7 @@
 use crate::auth::Principal;
 use crate::error::ApiError;
 use crate::extract::{path_id, Query};
+use crate::routes::company_logo::logo_of;
 use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -74,7 +75,7 @@ const FORMATS: [Format; 4] = [
     },
 ];
 
-/// The bytes of a PDF document.
+/// The bytes of a file (a PDF document, a logo image).
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary)]
 #[allow(dead_code)]
@@ -189,7 +190,8 @@ pub async fn get_invoice_document(
         }
         let customer = CustomerSnapshot::of(&state.store.get_customer(invoice.customer_id).await?);
         let seller = state.store.seller_profile().await?.profile;
-        let doc = draft_document(&invoice, customer, seller)?;
+        let mut doc = draft_document(&invoice, customer, &seller)?;
+        doc.logo = logo_of(&state, &seller).await?;
         let body = (format.render)(&doc, true).map_err(document_problem)?;
         return Ok(file_response(format, &format!("draft-{}", invoice.id), body));
     }
@@ -200,7 +202,12 @@ pub async fn get_invoice_document(
         }
         None => None,
     };
-    let doc = document_of(&invoice, preceding)?;
+    let mut doc = document_of(&invoice, preceding)?;
+    if format.media_type == "application/pdf" {
+        if let Some(seller) = &invoice.seller_snapshot {
+            doc.logo = logo_of(&state, seller).await?;
+        }
+    }
     let body = (format.render)(&doc, false).map_err(document_problem)?;
     Ok(file_response(format, &doc.number, body))
 }
@@ -303,7 +310,7 @@ pub fn document_of(i: &Invoice, preceding: Option<PrecedingInvoice>) -> Result<D
 
 /// The preview of a draft: no number, dated today, with the customer and the seller profile
 /// as they are now (issuing freezes them).
-fn draft_document(i: &Invoice, customer: CustomerSnapshot, seller: SellerProfile) -> Result<Document, ApiError> {
+fn draft_document(i: &Invoice, customer: CustomerSnapshot, seller: &SellerProfile) -> Result<Document, ApiError> {
     let kind = match i.kind {
         InvoiceKind::Settlement => {
             return Err(ApiError::Conflict("a settlement bills nothing and has no document".into()))
@@ -312,7 +319,7 @@ fn draft_document(i: &Invoice, customer: CustomerSnapshot, seller: SellerProfile
         _ => DocumentKind::Invoice,
     };
     let today = time::OffsetDateTime::now_utc().date();
-    Ok(assemble(i, kind, "", i.issue_date.unwrap_or(today), &customer, &seller, None))
+    Ok(assemble(i, kind, "", i.issue_date.unwrap_or(today), &customer, seller, None))
 }
 
 /// The document of invoice `i` with the given number, date and parties.
@@ -372,6 +379,7 @@ fn assemble(
         gross: sign(i.totals.gross),
         preceding: preceding.filter(|_| kind == DocumentKind::CreditNote),
         footer_lines: seller.footer_lines.clone(),
+        logo: None,
         uuid: document_uuid(seller, i.id, number),
     }
 }

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod bookings;
 pub mod catalog;
 pub mod company;
+pub mod company_logo;
 pub mod contracts;
 pub mod custom_fields;
 pub mod customers;
@@ -36,6 +37,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     audit::configure(cfg);
     catalog::configure(cfg);
     company::configure(cfg);
+    company_logo::configure(cfg);
     teams::configure(cfg);
     custom_fields::configure(cfg);
     projects::configure(cfg);
@@ -59,6 +61,7 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
     vec![
         catalog::Doc::openapi(),
         company::Doc::openapi(),
+        company_logo::Doc::openapi(),
         teams::Doc::openapi(),
         custom_fields::Doc::openapi(),
         projects::Doc::openapi(),

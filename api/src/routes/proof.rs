@@ -496,7 +496,7 @@ pub async fn invoice_report(
         (true, Some(frozen)) => frozen,
         (true, None) => state.store.seller_profile().await?.profile,
     };
-    respond(report(subject, proof), pdf, &seller, &stem)
+    respond(&state, report(subject, proof), pdf, &seller, &stem).await
 }
 
 /// The seller profile of a ticket or project report's letterhead (only read for a PDF).
@@ -544,7 +544,7 @@ pub async fn ticket_report(
         project: None,
         period,
     };
-    respond(report(subject, proof), pdf, &current_seller(&state, pdf).await?, &stem)
+    respond(&state, report(subject, proof), pdf, &current_seller(&state, pdf).await?, &stem).await
 }
 
 /// Proof of service of a project (Tätigkeitsnachweis).
@@ -586,7 +586,8 @@ pub async fn project_report(
         project: Some(NamedRef { id: project.id, name: project.data.name }),
         period,
     };
-    respond(report(subject, proof), pdf, &current_seller(&state, pdf).await?, &format!("proof-project-{id}"))
+    let stem = format!("proof-project-{id}");
+    respond(&state, report(subject, proof), pdf, &current_seller(&state, pdf).await?, &stem).await
 }
 
 /// Routes of this module.

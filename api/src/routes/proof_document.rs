@@ -5,8 +5,10 @@
 //! the current one otherwise.
 
 use crate::error::ApiError;
+use crate::routes::company_logo::logo_of;
 use crate::routes::invoice_documents::seller_party;
 use crate::routes::proof::{ProofOfServiceOut, ProofScope};
+use crate::state::AppState;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse};
 use documents::pdf::{ReportBooking, ReportExpense, ReportNote, ReportTotals, ServiceReport, Settled};
@@ -31,8 +33,10 @@ pub fn wants_pdf(req: &HttpRequest, format: Option<&str>) -> Result<bool, ApiErr
     }
 }
 
-/// The report as JSON, or as a PDF attachment named `<stem>.pdf` with `seller`'s letterhead.
-pub fn respond(
+/// The report as JSON, or as a PDF attachment named `<stem>.pdf` with `seller`'s letterhead
+/// (and logo).
+pub async fn respond(
+    state: &AppState,
     out: ProofOfServiceOut,
     pdf: bool,
     seller: &SellerProfile,
@@ -42,7 +46,8 @@ pub fn respond(
         return Ok(HttpResponse::Ok().json(out));
     }
     let today = time::OffsetDateTime::now_utc().date();
-    let report = service_report(&out, seller, today)?;
+    let mut report = service_report(&out, seller, today)?;
+    report.logo = logo_of(state, seller).await?;
     let body = documents::pdf::render_service_report(&report).map_err(|e| ApiError::Internal(e.to_string()))?;
     let stem = stem.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_");
     Ok(HttpResponse::Ok()
@@ -139,6 +144,7 @@ fn service_report(out: &ProofOfServiceOut, seller: &SellerProfile, today: Date) 
     Ok(ServiceReport {
         seller: seller_party(seller),
         footer_lines: seller.footer_lines.clone(),
+        logo: None,
         subject,
         customer: out.customer.as_ref().map(|c| format!("{} {}", c.number, c.name)),
         period,

@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 
 use super::german;
 use super::layout::{text_width, wrap, Align, Op, Sheet, Weight, MM};
-use crate::{Document, DocumentKind, LineUnit, Party, PaymentAccount, VatCategory};
+use crate::{Document, DocumentKind, LineUnit, Logo, Party, PaymentAccount, VatCategory};
 
 /// Left and right edges of the text body.
 pub(super) const LEFT: f32 = 25.0 * MM;
@@ -61,7 +61,7 @@ impl Columns {
 pub(crate) fn typeset(doc: &Document, draft: bool) -> Sheet {
     let mut sheet = Sheet::default();
     let title = title(doc, draft);
-    letterhead(&mut sheet, &doc.seller);
+    letterhead(&mut sheet, &doc.seller, doc.logo.as_ref());
     address_window(&mut sheet, &doc.seller, &doc.buyer);
     information_block(&mut sheet, doc, draft);
     fold_marks(&mut sheet);
@@ -164,7 +164,14 @@ fn address_parts(p: &Party) -> Vec<String> {
     [p.address.street.clone(), (!city.is_empty()).then_some(city)].into_iter().flatten().collect()
 }
 
-pub(super) fn letterhead(sheet: &mut Sheet, seller: &Party) {
+/// The seller's name, address and contact at the top left; its logo, if any, at the top right
+/// (at most 55 × 22 mm, proportions kept).
+pub(super) fn letterhead(sheet: &mut Sheet, seller: &Party, logo: Option<&Logo>) {
+    if let Some((w, h)) = logo.and_then(super::logo_size) {
+        let scale = (55.0 * MM / w as f32).min(22.0 * MM / h as f32);
+        let (width, height) = (w as f32 * scale, h as f32 * scale);
+        sheet.page().push(Op::Logo { x: RIGHT - width, y: 10.0 * MM, width, height });
+    }
     sheet.text(LEFT, 20.0 * MM, 14.0, Weight::Bold, Align::Left, &seller.name);
     sheet.text(LEFT, 26.0 * MM, 8.0, Weight::Regular, Align::Left, address_parts(seller).join(" · "));
     if let Some(c) = &seller.contact {

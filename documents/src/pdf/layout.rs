@@ -45,6 +45,8 @@ pub enum Op {
     PageNumber { x: f32, y: f32, size: f32 },
     /// A large grey diagonal word across the page (a draft's "ENTWURF").
     Watermark(String),
+    /// The document's logo, its top left corner at `x`, `y`.
+    Logo { x: f32, y: f32, width: f32, height: f32 },
 }
 
 /// A document's pages as display lists.

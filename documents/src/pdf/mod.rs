@@ -21,7 +21,8 @@ use std::sync::OnceLock;
 
 use krilla::configure::{Archival, Configuration, ConfigurationBuilder};
 use krilla::embed::{AssociationKind, EmbeddedFile, MimeType};
-use krilla::geom::{PathBuilder, Point, Transform};
+use krilla::geom::{PathBuilder, Point, Size, Transform};
+use krilla::image::Image;
 use krilla::metadata::{DateTime, Metadata};
 use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
@@ -29,7 +30,7 @@ use krilla::text::{Font, TextDirection};
 use krilla::SerializeSettings;
 use time::Date;
 
-use crate::{Document, DocumentError, DocumentKind, VatCategory};
+use crate::{Document, DocumentError, DocumentKind, Logo, LogoFormat, VatCategory};
 use layout::{text_width, Align, Op, Sheet, Weight, PAGE_HEIGHT, PAGE_WIDTH};
 
 /// The name the CII XML has inside a Factur-X PDF.
@@ -98,7 +99,49 @@ pub fn render_factur_x(doc: &Document) -> Result<Vec<u8>, DocumentError> {
 pub fn render_service_report(report: &ServiceReport) -> Result<Vec<u8>, DocumentError> {
     let sheet = proof::typeset(report);
     let title = format!("Leistungsnachweis {}", report.subject);
-    finish(&sheet, &title, &report.seller.name, "", report.printed_on, None)
+    finish(&sheet, &title, &report.seller.name, "", report.printed_on, None, report.logo.as_ref())
+}
+
+/// The largest logo accepted, in pixels per side.
+const MAX_LOGO_PIXELS: u32 = 4000;
+
+fn logo_image(logo: &Logo) -> Result<Image, String> {
+    let data: krilla::Data = logo.data.clone().into();
+    match logo.format {
+        LogoFormat::Png => Image::from_png(data, false),
+        LogoFormat::Jpeg => Image::from_jpeg(data, false),
+    }
+}
+
+/// The pixel size of a logo that can be printed.
+fn logo_size(logo: &Logo) -> Option<(u32, u32)> {
+    logo_image(logo).ok().map(|i| i.size()).filter(|(w, h)| *w > 0 && *h > 0)
+}
+
+/// Checks that `logo` can be printed: a PNG or JPEG that decodes completely, at most 4000
+/// pixels per side, that PDF/A accepts (e.g. no 16-bit PNG). Its pixel size, or why not.
+///
+/// # Errors
+/// A message saying what is wrong with the image.
+pub fn check_logo(logo: &Logo) -> Result<(u32, u32), String> {
+    let image = logo_image(logo).map_err(|e| format!("not a readable image: {e}"))?;
+    let (w, h) = image.size();
+    if w == 0 || h == 0 || w > MAX_LOGO_PIXELS || h > MAX_LOGO_PIXELS {
+        return Err(format!("{w} × {h} pixels: at most {MAX_LOGO_PIXELS} per side"));
+    }
+    // Decoding is deferred to writing: write a page with the logo alone.
+    let mut sheet = Sheet::default();
+    sheet.page().push(Op::Logo { x: 0.0, y: 0.0, width: 100.0, height: 100.0 });
+    let settings = SerializeSettings { configuration: configuration(), enable_tagging: false, ..Default::default() };
+    let mut pdf = krilla::Document::new_with(settings);
+    pdf.set_metadata(Metadata::new().title("Logo".into()).creation_date(DateTime::new(2026)));
+    draw(&mut pdf, &sheet, Some(logo));
+    pdf.finish().map(|_| (w, h)).map_err(|e| match e {
+        krilla::error::KrillaError::Image(_, _, message) => format!("not a readable image: {message}"),
+        krilla::error::KrillaError::SixteenBitImage(..) => "16 bits per channel: PDF/A allows at most 8".into(),
+        krilla::error::KrillaError::Validation(v) => format!("not allowed in PDF/A: {v:?}"),
+        other => format!("cannot be printed: {other:?}"),
+    })
 }
 
 /// A document's title in the PDF metadata.
@@ -132,7 +175,7 @@ fn fonts() -> &'static (Font, Font) {
 
 fn write_pdf(doc: &Document, draft: bool, attachment: Option<Vec<u8>>) -> Result<Vec<u8>, DocumentError> {
     let sheet = invoice::typeset(doc, draft);
-    finish(&sheet, &title(doc, draft), &doc.seller.name, &doc.uuid, doc.issue_date, attachment)
+    finish(&sheet, &title(doc, draft), &doc.seller.name, &doc.uuid, doc.issue_date, attachment, doc.logo.as_ref())
 }
 
 /// Draws `sheet` into a PDF/A-3b with its metadata (dated `date`, so the same content gives
@@ -144,6 +187,7 @@ fn finish(
     document_id: &str,
     date: Date,
     attachment: Option<Vec<u8>>,
+    logo: Option<&Logo>,
 ) -> Result<Vec<u8>, DocumentError> {
     let settings = SerializeSettings { configuration: configuration(), enable_tagging: false, ..Default::default() };
     let mut pdf = krilla::Document::new_with(settings);
@@ -171,12 +215,13 @@ fn finish(
         })
         .ok_or_else(|| DocumentError::Render("the file cannot be attached".into()))?;
     }
-    draw(&mut pdf, sheet);
+    draw(&mut pdf, sheet, logo);
     pdf.finish().map_err(|e| DocumentError::Render(format!("{e:?}")))
 }
 
-/// Draws every page of `sheet`.
-fn draw(pdf: &mut krilla::Document, sheet: &Sheet) {
+/// Draws every page of `sheet` (with `logo` where it places one).
+fn draw(pdf: &mut krilla::Document, sheet: &Sheet, logo: Option<&Logo>) {
+    let logo = logo.and_then(|l| logo_image(l).ok());
     let (regular, bold) = fonts();
     let total = sheet.pages.len();
     for (index, ops) in sheet.pages.iter().enumerate() {
@@ -209,6 +254,13 @@ fn draw(pdf: &mut krilla::Document, sheet: &Sheet) {
                     let text = format!("Seite {} von {total}", index + 1);
                     let x = x - text_width(&text, Weight::Regular, *size);
                     surface.draw_text(Point::from_xy(x, *y), regular.clone(), *size, &text, false, TextDirection::Auto);
+                }
+                Op::Logo { x, y, width, height } => {
+                    if let (Some(image), Some(size)) = (&logo, Size::from_wh(*width, *height)) {
+                        surface.push_transform(&Transform::from_translate(*x, *y));
+                        surface.draw_image(image.clone(), size);
+                        surface.pop();
+                    }
                 }
                 Op::Watermark(text) => {
                     let size = 96.0;

@@ -10,7 +10,7 @@ use time::Date;
 use super::german;
 use super::invoice::{footer, letterhead, unit, BODY_BOTTOM, CONTINUED_TOP, LEFT, RIGHT};
 use super::layout::{wrap, Align, Sheet, Weight, MM};
-use crate::{LineUnit, Party};
+use crate::{LineUnit, Logo, Party};
 
 /// How a booking or expense was settled, as the report names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,6 +94,8 @@ pub struct ServiceReport {
     pub seller: Party,
     /// Lines the seller prints at the foot of every page.
     pub footer_lines: Vec<String>,
+    /// The seller's logo, printed in the letterhead.
+    pub logo: Option<Logo>,
     /// What the report is about: `zur Rechnung RE-2026-00042`, `Ticket T-… Drucker`, `Projekt …`.
     pub subject: String,
     /// `K-10042 Müller GmbH`.
@@ -121,7 +123,7 @@ const LEADING: f32 = 10.0;
 /// Lays the report out on pages.
 pub(crate) fn typeset(r: &ServiceReport) -> Sheet {
     let mut sheet = Sheet::default();
-    letterhead(&mut sheet, &r.seller);
+    letterhead(&mut sheet, &r.seller, r.logo.as_ref());
     let title = "Leistungsnachweis";
     let mut y = 45.0 * MM;
     sheet.text(LEFT, y, 14.0, Weight::Bold, Align::Left, title);

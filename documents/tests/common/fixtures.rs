@@ -114,6 +114,7 @@ pub fn document(kind: DocumentKind, category: VatCategory, buyer: Party, lines: 
         gross: net + vat_total,
         preceding: None,
         footer_lines: Vec::new(),
+        logo: None,
         uuid: "8f14e45f-ceea-467f-a8f5-5e3c6c1d9b2a".into(),
     }
 }
