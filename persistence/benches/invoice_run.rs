@@ -591,6 +591,15 @@ async fn run() -> BenchResult<()> {
         secs(issue_time)
     );
     assert_eq!(issued_positions, r.positions_reserved, "every reserved position issued");
+    // The database read of the DATEV export of the issued documents (issue 13: 5,000 in
+    // ≤ 2 s end to end; rendering them is `cargo bench -p documents --bench render`).
+    let t = Instant::now();
+    let exported = store.issued_between(ISSUE_DATE, ISSUE_DATE).await?;
+    println!(
+        "{tag}: DATEV export read: {} issued documents in {:.0} ms",
+        exported.len(),
+        t.elapsed().as_secs_f64() * 1000.0
+    );
     let ratio = secs(run_time) / secs(floor);
     let issue_ratio = secs(issue_time) / secs(floor);
     println!(
