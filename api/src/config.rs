@@ -79,6 +79,22 @@ pub struct Config {
     /// never). Also how long another node's change of a user, session or key may take
     /// to reach this node.
     pub principal_cache_ttl: Duration,
+    /// How webhooks are delivered.
+    pub webhooks: WebhookSettings,
+}
+
+/// How the webhook dispatcher delivers (`KONTOR_WEBHOOK_*`).
+#[derive(Debug, Clone)]
+pub struct WebhookSettings {
+    /// Deliver to loopback and private addresses too (`KONTOR_WEBHOOK_ALLOW_PRIVATE`).
+    pub allow_private: bool,
+    /// The waits after the 1st, 2nd, … failed attempt (`KONTOR_WEBHOOK_RETRY_SCHEDULE`).
+    pub retry_schedule: Vec<Duration>,
+    /// A webhook failing this long without a success is switched off
+    /// (`KONTOR_WEBHOOK_DISABLE_AFTER`).
+    pub disable_after: Duration,
+    /// Pause of the dispatcher when it found nothing to do (`KONTOR_WEBHOOK_POLL_MS`).
+    pub poll_interval: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -199,6 +215,7 @@ impl Config {
         let access_token_ttl = duration("KONTOR_ACCESS_TOKEN_TTL", "15m");
         let refresh_token_ttl = duration("KONTOR_REFRESH_TOKEN_TTL", "30d");
         let login_window = duration("KONTOR_LOGIN_WINDOW", "15m");
+        let webhook_disable_after = duration("KONTOR_WEBHOOK_DISABLE_AFTER", "5d");
 
         let log_format = match var("KONTOR_LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
@@ -232,6 +249,7 @@ impl Config {
         let login_max_accounts_per_ip = number("KONTOR_LOGIN_MAX_ACCOUNTS_PER_IP", 1, 100_000).unwrap_or(10) as i64;
         let job_poll_interval = Duration::from_millis(number("KONTOR_JOB_POLL_MS", 10, 60_000).unwrap_or(200));
         let job_lease = Duration::from_secs(number("KONTOR_JOB_LEASE_SECONDS", 2, 3600).unwrap_or(30));
+        let webhook_poll_interval = Duration::from_millis(number("KONTOR_WEBHOOK_POLL_MS", 10, 60_000).unwrap_or(1000));
 
         let trust_proxy_headers = match var("KONTOR_TRUST_PROXY_HEADERS").as_deref() {
             None | Some("false") | Some("0") => false,
@@ -286,6 +304,35 @@ impl Config {
             },
         };
 
+        let webhooks = WebhookSettings {
+            allow_private: match var("KONTOR_WEBHOOK_ALLOW_PRIVATE").as_deref() {
+                None | Some("false") | Some("0") => false,
+                Some("true") | Some("1") => true,
+                Some(other) => {
+                    errors.push(format!("KONTOR_WEBHOOK_ALLOW_PRIVATE: `{other}` is not true or false"));
+                    false
+                }
+            },
+            retry_schedule: match var("KONTOR_WEBHOOK_RETRY_SCHEDULE") {
+                None => domain::webhook::DEFAULT_SCHEDULE.to_vec(),
+                Some(raw) => {
+                    let waits: Result<Vec<Duration>, _> =
+                        raw.split(',').map(|w| humantime::parse_duration(w.trim())).collect();
+                    match waits {
+                        Ok(w) if !w.is_empty() && w.len() <= 50 && w.iter().all(|d| !d.is_zero()) => w,
+                        _ => {
+                            errors.push(format!(
+                                "KONTOR_WEBHOOK_RETRY_SCHEDULE: `{raw}` is not a list of waits like 1m,5m,30m,2h,5h,10h,24h"
+                            ));
+                            domain::webhook::DEFAULT_SCHEDULE.to_vec()
+                        }
+                    }
+                }
+            },
+            disable_after: webhook_disable_after,
+            poll_interval: webhook_poll_interval,
+        };
+
         let api_key_pepper = var("KONTOR_API_KEY_PEPPER");
         if api_key_pepper.as_ref().is_some_and(|p| p.len() < MIN_SECRET_LEN) {
             errors.push(format!("KONTOR_API_KEY_PEPPER: must be at least {MIN_SECRET_LEN} characters"));
@@ -321,6 +368,7 @@ impl Config {
             job_poll_interval,
             job_lease,
             principal_cache_ttl,
+            webhooks,
         })
     }
 }

@@ -16,6 +16,7 @@ pub mod principal_cache;
 pub mod routes;
 pub mod state;
 pub mod tokens;
+pub mod webhook_dispatch;
 
 pub use config::{Config, ConfigError, LogFormat};
 
@@ -51,6 +52,9 @@ pub struct Application {
     /// The job worker (invoice runs, issuing a run's drafts), stopped with the server,
     /// and the owner id of its leases.
     worker: (tokio::task::JoinHandle<()>, String),
+    /// The webhook dispatcher, stopped with the server (its claimed deliveries' leases
+    /// expire and another node or the next start sends them).
+    dispatcher: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -152,7 +156,8 @@ impl Application {
         );
         let worker_owner = worker.owner().to_string();
         let worker = (tokio::spawn(worker.run()), worker_owner);
-        Ok(Application { port, server: server.run(), metrics, store, worker })
+        let dispatcher = tokio::spawn(webhook_dispatch::Dispatcher::new(store.clone(), config.webhooks.clone()).run());
+        Ok(Application { port, server: server.run(), metrics, store, worker, dispatcher })
     }
 
     /// The port the server listens on.
@@ -191,6 +196,7 @@ impl Application {
         // next worker (another node, or this one after a restart) resume it at once.
         let (worker, owner) = self.worker;
         worker.abort();
+        self.dispatcher.abort();
         if let Err(e) = self.store.release_leases(&owner).await {
             tracing::warn!(error = %e, "could not release the job worker's leases; they expire by themselves");
         }

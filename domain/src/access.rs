@@ -105,6 +105,8 @@ pub enum Permission {
     ExportInvoices,
     /// Read the operational metrics on the API port (`GET /metrics` without a metrics bind).
     ReadMetrics,
+    /// Register webhooks, read their delivery log, rotate their secrets.
+    ManageWebhooks,
 }
 
 impl Permission {
@@ -118,7 +120,8 @@ impl Permission {
             | Permission::ManageApiClients
             | Permission::ReadAuditLog
             | Permission::ManageCustomFields
-            | Permission::ReadMetrics => any(&[Role::Admin]),
+            | Permission::ReadMetrics
+            | Permission::ManageWebhooks => any(&[Role::Admin]),
             Permission::ReadCatalog | Permission::ReadProjects | Permission::ReadTickets | Permission::ReadBookings => {
                 !roles.is_empty()
             }
@@ -166,7 +169,8 @@ impl Permission {
             | Permission::ReadBilling
             | Permission::ManageBilling
             | Permission::ManageInvoices
-            | Permission::ReadMetrics => false,
+            | Permission::ReadMetrics
+            | Permission::ManageWebhooks => false,
         }
     }
 }

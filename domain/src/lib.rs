@@ -39,6 +39,7 @@ mod serde_fmt;
 pub mod ticket;
 pub mod timekeeping;
 pub mod user;
+pub mod webhook;
 
 pub use access::{Permission, Role, Scope};
 pub use currency::Currency;

@@ -45,6 +45,7 @@ mod test_support;
 pub mod tickets;
 pub mod types;
 mod users;
+pub mod webhooks;
 
 pub use audit::{Actor, ActorKind, AuditEntry, AuditFilter};
 pub use auth::{ApiClient, LoginFailures, NewApiClient, RefreshOutcome};

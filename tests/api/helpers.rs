@@ -150,6 +150,10 @@ pub async fn spawn_app_without_seller_profile(adjust: impl FnOnce(&mut Config)) 
         "KONTOR_WORKERS" => Some("1".into()),
         "KONTOR_DB_MAX_CONNECTIONS" => Some("4".into()),
         "KONTOR_JOB_POLL_MS" => Some("20".into()),
+        // Webhooks go to the tests' receivers on 127.0.0.1, and retry quickly.
+        "KONTOR_WEBHOOK_ALLOW_PRIVATE" => Some("true".into()),
+        "KONTOR_WEBHOOK_POLL_MS" => Some("20".into()),
+        "KONTOR_WEBHOOK_RETRY_SCHEDULE" => Some("100ms,200ms,300ms".into()),
         _ => None,
     })
     .expect("test configuration is valid");

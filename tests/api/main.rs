@@ -35,3 +35,4 @@ mod settlements;
 mod teams;
 mod tickets;
 mod users;
+mod webhooks;

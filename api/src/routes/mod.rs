@@ -25,6 +25,7 @@ pub mod rates;
 pub mod teams;
 pub mod tickets;
 pub mod users;
+pub mod webhooks;
 
 use actix_web::web;
 
@@ -38,6 +39,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     catalog::configure(cfg);
     company::configure(cfg);
     company_logo::configure(cfg);
+    webhooks::configure(cfg);
     teams::configure(cfg);
     custom_fields::configure(cfg);
     projects::configure(cfg);
@@ -62,6 +64,7 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         catalog::Doc::openapi(),
         company::Doc::openapi(),
         company_logo::Doc::openapi(),
+        webhooks::Doc::openapi(),
         teams::Doc::openapi(),
         custom_fields::Doc::openapi(),
         projects::Doc::openapi(),

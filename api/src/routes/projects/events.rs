@@ -30,7 +30,8 @@ pub struct EventOut {
     #[schema(value_type = Object)]
     pub payload: serde_json::Value,
     pub created_at: String,
-    /// When a webhook delivered it; `null` while pending.
+    /// When the webhook dispatcher handed it on (made the deliveries of every webhook that
+    /// wants it: see `GET /webhooks/{id}/deliveries`); `null` until then.
     pub delivered_at: Option<String>,
 }
 
