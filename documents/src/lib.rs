@@ -131,6 +131,8 @@ pub struct VatSubtotal {
 pub enum LogoFormat {
     Png,
     Jpeg,
+    /// Drawn as vectors; text in it is set in DejaVu Sans (the only font there is).
+    Svg,
 }
 
 /// The seller's letterhead logo: the image file's bytes.

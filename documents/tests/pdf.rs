@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::fixtures::{buyer_de, dec, document, email, line};
+use common::fixtures::{buyer_at, buyer_de, dec, document, line};
 use documents::{Address, Document, DocumentKind, LineUnit, Party, PrecedingInvoice, VatCategory};
 use rust_decimal::Decimal;
 use time::macros::date;
@@ -101,18 +101,12 @@ fn mixed_19_and_7_prints_a_rate_column_and_vat_per_rate() {
 
 #[test]
 fn reverse_charge_and_export_carry_their_legal_note() {
-    let eu = Party {
-        name: "Dvořák s.r.o.".into(),
-        address: Address {
-            street: Some("Václavské náměstí 1".into()),
-            postal_code: Some("110 00".into()),
-            city: Some("Praha".into()),
-            country: "CZ".into(),
-        },
-        vat_id: Some("CZ12345678".into()),
-        electronic_address: email("faktury@dvorak.example"),
-        ..buyer_de()
-    };
+    let eu = buyer_at(
+        "Dvořák s.r.o.",
+        ["Václavské náměstí 1", "110 00", "Praha", "CZ"],
+        Some("CZ12345678"),
+        "faktury@dvorak.example",
+    );
     let mut doc = document(
         DocumentKind::Invoice,
         VatCategory::ReverseCharge,
@@ -128,17 +122,12 @@ fn reverse_charge_and_export_carry_their_legal_note() {
         );
     }
 
-    let ch = Party {
-        name: "Zürcher Treuhand AG".into(),
-        address: Address {
-            street: Some("Bahnhofstrasse 1".into()),
-            postal_code: Some("8001".into()),
-            city: Some("Zürich".into()),
-            country: "CH".into(),
-        },
-        electronic_address: email("kreditoren@treuhand.example"),
-        ..buyer_de()
-    };
+    let ch = buyer_at(
+        "Zürcher Treuhand AG",
+        ["Bahnhofstrasse 1", "8001", "Zürich", "CH"],
+        None,
+        "kreditoren@treuhand.example",
+    );
     let mut doc = document(
         DocumentKind::Invoice,
         VatCategory::Export,
@@ -196,18 +185,12 @@ fn a_prepaid_contract_with_fee_overage_and_covered_work() {
 
 #[test]
 fn non_ascii_names_print_as_they_are() {
-    let buyer = Party {
-        name: "Łódź Dvořák & Müller Sp. z o.o.".into(),
-        address: Address {
-            street: Some("ul. Piotrkowska 12".into()),
-            postal_code: Some("90-001".into()),
-            city: Some("Łódź".into()),
-            country: "PL".into(),
-        },
-        vat_id: Some("PL1234567890".into()),
-        electronic_address: email("faktury@lodz.example"),
-        ..buyer_de()
-    };
+    let buyer = buyer_at(
+        "Łódź Dvořák & Müller Sp. z o.o.",
+        ["ul. Piotrkowska 12", "90-001", "Łódź", "PL"],
+        Some("PL1234567890"),
+        "faktury@lodz.example",
+    );
     let doc = document(
         DocumentKind::Invoice,
         VatCategory::ReverseCharge,
@@ -424,6 +407,27 @@ mod logo {
         assert_eq!(images(&with), 1);
         let (_, pdf) = check_case("pdf_with_logo", &doc);
         assert_eq!(images(&pdf), 1, "the Factur-X PDF too");
+    }
+
+    #[test]
+    fn an_svg_logo_prints_as_vectors_with_its_text_and_without_files_it_names() {
+        let svg = logo(LogoFormat::Svg, include_bytes!("common/logo.svg"));
+        assert_eq!(check_logo(&svg), Ok((300, 100)));
+        let mut doc = document(
+            DocumentKind::Invoice,
+            VatCategory::Standard,
+            buyer_de(),
+            vec![line(1, "Fernwartung", "1", LineUnit::Hour, "96", "19")],
+        );
+        let without = documents::pdf::render(&doc, false).unwrap();
+        doc.logo = Some(svg);
+        let with = documents::pdf::render(&doc, false).unwrap();
+        assert!(with.len() > without.len(), "the drawing is in the PDF");
+        // Vectors, not a bitmap: and the <image> naming a local file was not loaded.
+        assert!(!with.windows(b"/Subtype/Image".len()).any(|w| w == b"/Subtype/Image"));
+        check_case("pdf_with_svg_logo", &doc);
+        let broken = check_logo(&logo(LogoFormat::Svg, b"<svg><rect")).unwrap_err();
+        assert!(broken.contains("not a readable image"), "{broken}");
     }
 
     #[test]

@@ -10,9 +10,9 @@
 
 mod common;
 
-use common::fixtures::{buyer_de, document, email, line};
+use common::fixtures::{buyer_at, buyer_de, document, line};
 use documents::cii::render;
-use documents::{Address, Document, DocumentKind, ElectronicAddress, LineUnit, Party, PrecedingInvoice, VatCategory};
+use documents::{Document, DocumentKind, ElectronicAddress, LineUnit, Party, PrecedingInvoice, VatCategory};
 use time::macros::date;
 
 /// Renders `doc`, checks it is well-formed (no empty element) and validates it (a copy as
@@ -68,17 +68,13 @@ fn mixed_19_and_7_with_period() {
 #[test]
 fn reverse_charge_eu() {
     let buyer = Party {
-        name: "Wiener Technik GmbH".into(),
-        address: Address {
-            street: Some("Mariahilfer Straße 10".into()),
-            postal_code: Some("1070".into()),
-            city: Some("Wien".into()),
-            country: "AT".into(),
-        },
-        vat_id: Some("ATU12345678".into()),
-        electronic_address: email("invoice@wiener-technik.example"),
         id: Some("K-20001".into()),
-        ..buyer_de()
+        ..buyer_at(
+            "Wiener Technik GmbH",
+            ["Mariahilfer Straße 10", "1070", "Wien", "AT"],
+            Some("ATU12345678"),
+            "invoice@wiener-technik.example",
+        )
     };
     let mut doc = document(
         DocumentKind::Invoice,
@@ -95,17 +91,13 @@ fn reverse_charge_eu() {
 #[test]
 fn export_outside_eu() {
     let buyer = Party {
-        name: "Zürcher Daten AG".into(),
-        address: Address {
-            street: Some("Bahnhofstrasse 1".into()),
-            postal_code: Some("8001".into()),
-            city: Some("Zürich".into()),
-            country: "CH".into(),
-        },
-        vat_id: Some("CHE-123.456.789 MWST".into()),
-        electronic_address: email("kreditoren@zuercher-daten.example"),
         id: Some("K-30001".into()),
-        ..buyer_de()
+        ..buyer_at(
+            "Zürcher Daten AG",
+            ["Bahnhofstrasse 1", "8001", "Zürich", "CH"],
+            Some("CHE-123.456.789 MWST"),
+            "kreditoren@zuercher-daten.example",
+        )
     };
     let doc = document(
         DocumentKind::Invoice,
@@ -161,16 +153,13 @@ fn non_ascii_and_markup() {
         DocumentKind::Invoice,
         VatCategory::Standard,
         Party {
-            name: "Dvořák s.r.o. & Partner <Łódź>".into(),
-            address: Address {
-                street: Some("ul. Piotrkowska 12".into()),
-                postal_code: Some("90-001".into()),
-                city: Some("Łódź".into()),
-                country: "PL".into(),
-            },
-            electronic_address: email("faktury@dvorak.example"),
             id: Some("K-\"40001\"".into()),
-            ..buyer_de()
+            ..buyer_at(
+                "Dvořák s.r.o. & Partner <Łódź>",
+                ["ul. Piotrkowska 12", "90-001", "Łódź", "PL"],
+                None,
+                "faktury@dvorak.example",
+            )
         },
         vec![
             line(1, r#"Fix <script> & "quotes" 'single' > ok"#, "1", LineUnit::Hour, "80", "19"),

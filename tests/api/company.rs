@@ -165,8 +165,13 @@ async fn the_letterhead_logo_is_uploaded_printed_frozen_at_issue_and_removed() {
     let before: Value = app.get("/api/v1/settings/company", &app.admin_token).await.json().await.unwrap();
 
     // Bad input changes nothing: another type, an unreadable image, too large, no permission.
-    problem(put_logo(&app, &billing, "image/svg+xml", b"<svg/>".to_vec()).await, StatusCode::UNSUPPORTED_MEDIA_TYPE)
-        .await;
+    problem(put_logo(&app, &billing, "image/gif", b"GIF89a".to_vec()).await, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+    let p = problem(
+        put_logo(&app, &billing, "image/svg+xml", b"<svg><rect".to_vec()).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(error_fields(&p), ["logo"]);
     let p = problem(put_logo(&app, &billing, "image/png", LOGO[..60].to_vec()).await, StatusCode::UNPROCESSABLE_ENTITY)
         .await;
     assert_eq!(error_fields(&p), ["logo"]);
@@ -206,4 +211,16 @@ async fn the_letterhead_logo_is_uploaded_printed_frozen_at_issue_and_removed() {
     assert_eq!(images_in_pdf(&app, &inv).await, 1, "frozen at issue");
     let later = crate::invoice_documents::issued_invoice(&app, crate::invoice_documents::domestic_customer()).await;
     assert_eq!(images_in_pdf(&app, &later).await, 0);
+
+    // An SVG logo is kept as uploaded and drawn as vectors.
+    let svg = include_bytes!("../../documents/tests/common/logo.svg").to_vec();
+    let res = put_logo(&app, &billing, "image/svg+xml", svg.clone()).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let res = app.get("/api/v1/settings/company/logo", &billing).await;
+    assert_eq!(res.headers()["content-type"], "image/svg+xml");
+    assert_eq!(res.bytes().await.unwrap().to_vec(), svg);
+    let with_svg = crate::invoice_documents::issued_invoice(&app, crate::invoice_documents::domestic_customer()).await;
+    let plain = crate::invoice_documents::document(&app, &later["id"], "?format=pdf").await.bytes().await.unwrap();
+    let drawn = crate::invoice_documents::document(&app, &with_svg["id"], "?format=pdf").await.bytes().await.unwrap();
+    assert!(drawn.len() > plain.len() + 500, "the drawing is in the PDF");
 }

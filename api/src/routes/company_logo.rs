@@ -1,5 +1,5 @@
 //! The letterhead logo of the seller profile (`/settings/company/logo`): uploaded as the
-//! image file itself (PNG or JPEG), checked to print in a PDF/A, stored once under its
+//! image file itself (PNG, JPEG or SVG), checked to print in a PDF/A, stored once under its
 //! SHA-256 and named by the profile (`logo_sha256`), so every document issued keeps the logo
 //! of its issue even after it is replaced or removed.
 
@@ -31,6 +31,7 @@ pub async fn logo_of(state: &AppState, seller: &SellerProfile) -> Result<Option<
         let format = match l.media_type.as_str() {
             "image/png" => LogoFormat::Png,
             "image/jpeg" => LogoFormat::Jpeg,
+            "image/svg+xml" => LogoFormat::Svg,
             _ => return None,
         };
         Some(Logo { format, data: std::sync::Arc::new(l.data) })
@@ -38,20 +39,22 @@ pub async fn logo_of(state: &AppState, seller: &SellerProfile) -> Result<Option<
 }
 
 /// Upload the letterhead logo (admin, billing): the request body is the image, `Content-Type:
-/// image/png` or `image/jpeg`, at most 512 KiB and 4000 pixels per side. It replaces the
-/// previous logo for documents issued from now on (and draft previews); issued documents keep
-/// theirs. Answers the profile (a new version; its `logo_sha256` names the image). 415 for
-/// another type (SVG is not supported: export it as PNG), 413 when too large, 422 when the
+/// image/png`, `image/jpeg` (at most 4000 pixels per side) or `image/svg+xml` (drawn as
+/// vectors; its text set in DejaVu Sans; files and URLs it names are not loaded), at most
+/// 512 KiB. It replaces the previous logo for documents issued from now on (and draft
+/// previews); issued documents keep theirs. Answers the profile (a new version; its
+/// `logo_sha256` names the image). 415 for another type, 413 when too large, 422 when the
 /// image cannot be read or printed.
 #[utoipa::path(operation_id = "put_company_logo", put, path = "/api/v1/settings/company/logo", tag = "settings",
-    request_body(description = "The PNG or JPEG file", content(
+    request_body(description = "The PNG, JPEG or SVG file", content(
         (crate::routes::invoice_documents::DocumentFile = "image/png"),
-        (crate::routes::invoice_documents::DocumentFile = "image/jpeg"))),
+        (crate::routes::invoice_documents::DocumentFile = "image/jpeg"),
+        (String = "image/svg+xml"))),
     security(("bearer" = [])),
     responses(
         (status = 200, body = crate::routes::company::SellerProfileOut, headers(("ETag" = String))),
         (status = 413, description = "Larger than 512 KiB", body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not PNG or JPEG", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not PNG, JPEG or SVG", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a readable or printable image", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn put_logo(
     req: HttpRequest,
@@ -69,9 +72,10 @@ pub async fn put_logo(
     let format = match media_type.as_str() {
         "image/png" => LogoFormat::Png,
         "image/jpeg" | "image/jpg" => LogoFormat::Jpeg,
+        "image/svg+xml" => LogoFormat::Svg,
         other => {
             return Err(ApiError::UnsupportedMediaType(format!(
-                "a logo is image/png or image/jpeg, not `{other}` (SVG: export it as PNG)"
+                "a logo is image/png, image/jpeg or image/svg+xml, not `{other}`"
             )))
         }
     };
@@ -84,6 +88,7 @@ pub async fn put_logo(
     let media_type = match format {
         LogoFormat::Png => "image/png",
         LogoFormat::Jpeg => "image/jpeg",
+        LogoFormat::Svg => "image/svg+xml",
     };
     let new = NewLogo { sha256, media_type, data: &body };
     let stored = state.store.set_seller_logo(Some(&new), &p.actor(&req)).await?;
@@ -96,7 +101,8 @@ pub async fn put_logo(
     responses(
         (status = 200, description = "The image", content(
             (crate::routes::invoice_documents::DocumentFile = "image/png"),
-            (crate::routes::invoice_documents::DocumentFile = "image/jpeg"))),
+            (crate::routes::invoice_documents::DocumentFile = "image/jpeg"),
+            (String = "image/svg+xml"))),
         (status = 404, description = "No logo", body = crate::error::Problem, content_type = "application/problem+json")))]
 pub async fn get_logo(p: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBilling)?;

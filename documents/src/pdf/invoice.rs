@@ -168,8 +168,8 @@ fn address_parts(p: &Party) -> Vec<String> {
 /// (at most 55 × 22 mm, proportions kept).
 pub(super) fn letterhead(sheet: &mut Sheet, seller: &Party, logo: Option<&Logo>) {
     if let Some((w, h)) = logo.and_then(super::logo_size) {
-        let scale = (55.0 * MM / w as f32).min(22.0 * MM / h as f32);
-        let (width, height) = (w as f32 * scale, h as f32 * scale);
+        let scale = (55.0 * MM / w).min(22.0 * MM / h);
+        let (width, height) = (w * scale, h * scale);
         sheet.page().push(Op::Logo { x: RIGHT - width, y: 10.0 * MM, width, height });
     }
     sheet.text(LEFT, 20.0 * MM, 14.0, Weight::Bold, Align::Left, &seller.name);

@@ -28,6 +28,7 @@ use krilla::page::PageSettings;
 use krilla::paint::{Fill, Stroke};
 use krilla::text::{Font, TextDirection};
 use krilla::SerializeSettings;
+use krilla_svg::{SurfaceExt, SvgSettings};
 use time::Date;
 
 use crate::{Document, DocumentError, DocumentKind, Logo, LogoFormat, VatCategory};
@@ -105,28 +106,78 @@ pub fn render_service_report(report: &ServiceReport) -> Result<Vec<u8>, Document
 /// The largest logo accepted, in pixels per side.
 const MAX_LOGO_PIXELS: u32 = 4000;
 
-fn logo_image(logo: &Logo) -> Result<Image, String> {
-    let data: krilla::Data = logo.data.clone().into();
-    match logo.format {
-        LogoFormat::Png => Image::from_png(data, false),
-        LogoFormat::Jpeg => Image::from_jpeg(data, false),
+/// A logo ready to draw: a bitmap or a vector drawing.
+enum LogoDrawing {
+    Bitmap(Image),
+    Vector(Box<usvg::Tree>),
+}
+
+impl LogoDrawing {
+    /// Width and height in pixels (bitmaps) or SVG user units.
+    fn size(&self) -> (f32, f32) {
+        match self {
+            LogoDrawing::Bitmap(image) => (image.size().0 as f32, image.size().1 as f32),
+            LogoDrawing::Vector(tree) => (tree.size().width(), tree.size().height()),
+        }
     }
 }
 
-/// The pixel size of a logo that can be printed.
-fn logo_size(logo: &Logo) -> Option<(u32, u32)> {
-    logo_image(logo).ok().map(|i| i.size()).filter(|(w, h)| *w > 0 && *h > 0)
+/// Reads an SVG without touching files or the network (only `data:` images inside it), its
+/// text set in the vendored fonts.
+fn svg_tree(data: &[u8]) -> Result<usvg::Tree, String> {
+    static FONTS: OnceLock<std::sync::Arc<usvg::fontdb::Database>> = OnceLock::new();
+    let fontdb = FONTS.get_or_init(|| {
+        let mut db = usvg::fontdb::Database::new();
+        db.load_font_data(layout::REGULAR_TTF.to_vec());
+        db.load_font_data(layout::BOLD_TTF.to_vec());
+        // Every generic family is the one font there is.
+        db.set_serif_family("DejaVu Sans");
+        db.set_sans_serif_family("DejaVu Sans");
+        db.set_monospace_family("DejaVu Sans");
+        db.set_cursive_family("DejaVu Sans");
+        db.set_fantasy_family("DejaVu Sans");
+        std::sync::Arc::new(db)
+    });
+    let options = usvg::Options {
+        font_family: "DejaVu Sans".into(),
+        fontdb: fontdb.clone(),
+        image_href_resolver: usvg::ImageHrefResolver {
+            resolve_data: usvg::ImageHrefResolver::default_data_resolver(),
+            resolve_string: Box::new(|_, _| None),
+        },
+        ..usvg::Options::default()
+    };
+    usvg::Tree::from_data(data, &options).map_err(|e| e.to_string())
+}
+
+fn logo_drawing(logo: &Logo) -> Result<LogoDrawing, String> {
+    let data: krilla::Data = logo.data.clone().into();
+    match logo.format {
+        LogoFormat::Png => Image::from_png(data, false).map(LogoDrawing::Bitmap),
+        LogoFormat::Jpeg => Image::from_jpeg(data, false).map(LogoDrawing::Bitmap),
+        LogoFormat::Svg => svg_tree(&logo.data).map(|t| LogoDrawing::Vector(Box::new(t))),
+    }
+}
+
+/// The size of a logo that can be printed (pixels or SVG units).
+fn logo_size(logo: &Logo) -> Option<(f32, f32)> {
+    logo_drawing(logo).ok().map(|d| d.size()).filter(|(w, h)| *w > 0.0 && *h > 0.0)
 }
 
 /// Checks that `logo` can be printed: a PNG or JPEG that decodes completely, at most 4000
-/// pixels per side, that PDF/A accepts (e.g. no 16-bit PNG). Its pixel size, or why not.
+/// pixels per side, or an SVG that parses, and that PDF/A accepts. Its size (pixels or SVG
+/// units), or why not.
 ///
 /// # Errors
 /// A message saying what is wrong with the image.
 pub fn check_logo(logo: &Logo) -> Result<(u32, u32), String> {
-    let image = logo_image(logo).map_err(|e| format!("not a readable image: {e}"))?;
-    let (w, h) = image.size();
-    if w == 0 || h == 0 || w > MAX_LOGO_PIXELS || h > MAX_LOGO_PIXELS {
+    let drawing = logo_drawing(logo).map_err(|e| format!("not a readable image: {e}"))?;
+    let (w, h) = drawing.size();
+    let (w, h) = (w.round() as u32, h.round() as u32);
+    if w == 0 || h == 0 {
+        return Err("an image without size".into());
+    }
+    if matches!(drawing, LogoDrawing::Bitmap(_)) && (w > MAX_LOGO_PIXELS || h > MAX_LOGO_PIXELS) {
         return Err(format!("{w} × {h} pixels: at most {MAX_LOGO_PIXELS} per side"));
     }
     // Decoding is deferred to writing: write a page with the logo alone.
@@ -221,7 +272,7 @@ fn finish(
 
 /// Draws every page of `sheet` (with `logo` where it places one).
 fn draw(pdf: &mut krilla::Document, sheet: &Sheet, logo: Option<&Logo>) {
-    let logo = logo.and_then(|l| logo_image(l).ok());
+    let logo = logo.and_then(|l| logo_drawing(l).ok());
     let (regular, bold) = fonts();
     let total = sheet.pages.len();
     for (index, ops) in sheet.pages.iter().enumerate() {
@@ -256,9 +307,15 @@ fn draw(pdf: &mut krilla::Document, sheet: &Sheet, logo: Option<&Logo>) {
                     surface.draw_text(Point::from_xy(x, *y), regular.clone(), *size, &text, false, TextDirection::Auto);
                 }
                 Op::Logo { x, y, width, height } => {
-                    if let (Some(image), Some(size)) = (&logo, Size::from_wh(*width, *height)) {
+                    if let (Some(drawing), Some(size)) = (&logo, Size::from_wh(*width, *height)) {
                         surface.push_transform(&Transform::from_translate(*x, *y));
-                        surface.draw_image(image.clone(), size);
+                        match drawing {
+                            LogoDrawing::Bitmap(image) => surface.draw_image(image.clone(), size),
+                            LogoDrawing::Vector(tree) => {
+                                let settings = SvgSettings { embed_text: false, ..SvgSettings::default() };
+                                surface.draw_svg(tree, size, settings);
+                            }
+                        }
                         surface.pop();
                     }
                 }

@@ -59,6 +59,28 @@ pub fn buyer_de() -> Party {
     }
 }
 
+/// A buyer abroad (or anywhere): name, street, postal code, city, country code, VAT id and
+/// e-mail address; the rest as [`buyer_de`].
+pub fn buyer_at(
+    name: &str,
+    [street, postal_code, city, country]: [&str; 4],
+    vat_id: Option<&str>,
+    mail: &str,
+) -> Party {
+    Party {
+        name: name.into(),
+        address: Address {
+            street: Some(street.into()),
+            postal_code: Some(postal_code.into()),
+            city: Some(city.into()),
+            country: country.into(),
+        },
+        vat_id: vat_id.map(Into::into),
+        electronic_address: email(mail),
+        ..buyer_de()
+    }
+}
+
 pub fn line(no: i64, description: &str, quantity: &str, unit: LineUnit, price: &str, rate: &str) -> DocumentLine {
     let (quantity, unit_price) = (dec(quantity), dec(price));
     DocumentLine {
