@@ -95,6 +95,9 @@ pub struct WebhookSettings {
     pub disable_after: Duration,
     /// Pause of the dispatcher when it found nothing to do (`KONTOR_WEBHOOK_POLL_MS`).
     pub poll_interval: Duration,
+    /// How long a node holds the deliveries it claimed (`KONTOR_WEBHOOK_LEASE_SECONDS`): a
+    /// dead node's deliveries are sent by another node (or after a restart) once it ran out.
+    pub lease: Duration,
 }
 
 impl std::fmt::Debug for Config {
@@ -250,6 +253,8 @@ impl Config {
         let job_poll_interval = Duration::from_millis(number("KONTOR_JOB_POLL_MS", 10, 60_000).unwrap_or(200));
         let job_lease = Duration::from_secs(number("KONTOR_JOB_LEASE_SECONDS", 2, 3600).unwrap_or(30));
         let webhook_poll_interval = Duration::from_millis(number("KONTOR_WEBHOOK_POLL_MS", 10, 60_000).unwrap_or(1000));
+        // Longer than an attempt may take (10 s), so that a live node's attempt is never repeated.
+        let webhook_lease = Duration::from_secs(number("KONTOR_WEBHOOK_LEASE_SECONDS", 11, 3600).unwrap_or(60));
 
         let trust_proxy_headers = match var("KONTOR_TRUST_PROXY_HEADERS").as_deref() {
             None | Some("false") | Some("0") => false,
@@ -331,6 +336,7 @@ impl Config {
             },
             disable_after: webhook_disable_after,
             poll_interval: webhook_poll_interval,
+            lease: webhook_lease,
         };
 
         let api_key_pepper = var("KONTOR_API_KEY_PEPPER");

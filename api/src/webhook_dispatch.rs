@@ -23,8 +23,6 @@ use std::time::{Duration, Instant};
 /// Deliveries claimed per round, sent at most this many at a time.
 const BATCH: i64 = 64;
 const CONCURRENCY: usize = 16;
-/// How long a claimed delivery stays with this node (an attempt takes at most 10 s).
-const LEASE: Duration = Duration::from_secs(60);
 /// Events fanned out per round.
 const FAN_OUT: i64 = 500;
 /// How much of the receiver's answer the log keeps.
@@ -135,7 +133,7 @@ impl Dispatcher {
     /// One round; whether it found work.
     async fn round(&self) -> Result<bool, persistence::StoreError> {
         let fanned = self.store.fan_out_events(FAN_OUT).await?;
-        let jobs = self.store.claim_deliveries(BATCH, LEASE).await?;
+        let jobs = self.store.claim_deliveries(BATCH, self.settings.lease).await?;
         let claimed = jobs.len();
         futures_util::stream::iter(jobs).for_each_concurrent(CONCURRENCY, |job| self.deliver(job)).await;
         Ok(fanned > 0 || claimed > 0)

@@ -3,8 +3,8 @@
 //! billed per resolved ticket, and projects moving to `billed`.
 
 use crate::bookings::service;
+use crate::cluster::Sql;
 use crate::helpers::*;
-use crate::invoice_concurrency::Sql;
 use crate::invoice_runs::preview;
 use crate::invoices::{book, commit, d, dec, invoice, issue};
 use crate::projects::{create_project, expect_status};

@@ -1,6 +1,8 @@
 //! End-to-end tests: the real `kontor` server on a random port, spoken to over HTTP.
 //! Runs on SQLite by default and on PostgreSQL when `TEST_DATABASE_URL` is set.
 
+#[macro_use]
+mod cluster;
 mod accounting;
 mod api_clients;
 mod auth;
@@ -35,4 +37,5 @@ mod settlements;
 mod teams;
 mod tickets;
 mod users;
+mod webhook_cluster;
 mod webhooks;

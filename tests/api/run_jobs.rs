@@ -5,8 +5,8 @@
 //! writes; refused states.
 
 use crate::bookings::service;
+use crate::cluster::Sql;
 use crate::helpers::*;
-use crate::invoice_concurrency::Sql;
 use crate::invoices::{book, commit};
 use crate::tickets::create_ticket;
 use reqwest::{Method, StatusCode};

@@ -15,32 +15,34 @@ use std::time::Duration;
 
 /// One request the receiver got.
 #[derive(Debug, Clone)]
-struct Received {
-    id: String,
+pub(crate) struct Received {
+    pub(crate) id: String,
     timestamp: i64,
     signatures: Vec<String>,
     body: Vec<u8>,
     /// What the receiver answered.
-    status: u16,
+    pub(crate) status: u16,
 }
 
 #[derive(Default)]
-struct Inbox {
+pub(crate) struct Inbox {
     received: Vec<Received>,
     /// Answer 500 to this many more requests.
     fail_next: usize,
     /// Answer 500 to every request.
     fail_all: bool,
+    /// Wait this long before answering.
+    pub(crate) delay: Duration,
 }
 
 /// The receiver: its URL and what it got.
-struct Receiver {
-    url: String,
+pub(crate) struct Receiver {
+    pub(crate) url: String,
     inbox: Arc<Mutex<Inbox>>,
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         let inbox = Arc::new(Mutex::new(Inbox::default()));
         let shared = web::Data::new(inbox.clone());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -56,29 +58,33 @@ impl Receiver {
         Receiver { url: format!("http://127.0.0.1:{port}/hook"), inbox }
     }
 
-    fn set(&self, change: impl FnOnce(&mut Inbox)) {
+    pub(crate) fn set(&self, change: impl FnOnce(&mut Inbox)) {
         change(&mut self.inbox.lock().unwrap());
     }
 
-    fn received(&self) -> Vec<Received> {
+    pub(crate) fn received(&self) -> Vec<Received> {
         self.inbox.lock().unwrap().received.clone()
     }
 
-    /// Waits until `done` holds for what arrived (at most 15 s).
-    async fn wait_for(&self, what: &str, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
-        for _ in 0..300 {
+    /// Waits until `done` holds for what arrived (at most 30 s).
+    pub(crate) async fn wait_for(&self, what: &str, done: impl Fn(&[Received]) -> bool) -> Vec<Received> {
+        for _ in 0..600 {
             let got = self.received();
             if done(&got) {
                 return got;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("{what}: not within 15 s; got {:#?}", self.received());
+        panic!("{what}: not within 30 s; got {:#?}", self.received());
     }
 }
 
 async fn receive(req: HttpRequest, body: web::Bytes, inbox: web::Data<Arc<Mutex<Inbox>>>) -> HttpResponse {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    let delay = inbox.lock().unwrap().delay;
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
     let mut inbox = inbox.lock().unwrap();
     let fail = inbox.fail_all || inbox.fail_next > 0;
     inbox.fail_next = inbox.fail_next.saturating_sub(1);
@@ -106,7 +112,7 @@ fn expected_signature(secret: &str, r: &Received) -> String {
     format!("v1,{}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()))
 }
 
-fn envelope(r: &Received) -> Value {
+pub(crate) fn envelope(r: &Received) -> Value {
     serde_json::from_slice(&r.body).unwrap()
 }
 
