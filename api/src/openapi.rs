@@ -118,13 +118,23 @@ pub fn document() -> utoipa::openapi::OpenApi {
     doc
 }
 
+/// The document with what utoipa cannot say: the OpenAPI 3.1 `webhooks` section (what
+/// Kontor `POST`s to registered webhooks).
+pub fn document_value() -> serde_json::Value {
+    let mut doc = serde_json::to_value(document()).unwrap_or_default();
+    if let Some(map) = doc.as_object_mut() {
+        map.insert("webhooks".into(), routes::webhooks::openapi_webhooks());
+    }
+    doc
+}
+
 /// The document as pretty JSON (served at `/openapi.json`).
 pub fn json() -> String {
-    document().to_pretty_json().unwrap_or_default()
+    serde_json::to_string_pretty(&document_value()).unwrap_or_default()
 }
 
 /// The document as YAML (checked in as `openapi.yaml`) that YAML 1.1 and 1.2 parsers
 /// read alike ([`yaml::to_yaml`]).
 pub fn yaml() -> String {
-    yaml::to_yaml(&serde_json::to_value(document()).unwrap_or_default())
+    yaml::to_yaml(&document_value())
 }

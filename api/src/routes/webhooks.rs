@@ -23,6 +23,7 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 #[derive(OpenApi)]
 #[openapi(
     paths(list, create, get, update, delete, rotate_secret, deliveries, retry, ping),
+    components(schemas(WebhookEnvelope)),
     tags((name = "webhooks", description = "Signed event delivery (Standard Webhooks) to the URLs admins register, with retries and a delivery log"))
 )]
 pub struct Doc;
@@ -401,6 +402,66 @@ pub async fn ping(req: HttpRequest, p: Principal, state: web::Data<AppState>) ->
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PingQueued {
     pub delivery_id: i64,
+}
+
+/// What Kontor `POST`s to a webhook (Standard Webhooks): one event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookEnvelope {
+    /// `evt_<event id>`, also the `webhook-id` header: the same on every retry of the event,
+    /// so receivers deduplicate by it.
+    #[schema(example = "evt_4711")]
+    pub id: String,
+    /// The event type.
+    #[schema(example = "invoice.issued")]
+    pub r#type: String,
+    #[schema(format = DateTime)]
+    pub occurred_at: String,
+    /// The event's payload: `ticket.created` `{id, number}`; `ticket.status_changed` `{id,
+    /// number, from, to}`; `invoice.issued` / `invoice.paid` / `invoice.cancelled` (the
+    /// invoice's id, number, totals …); `project.status_changed` `{from, to, notify,
+    /// notify_user_id}`; `project.estimate_exceeded`; `contract.quota_threshold`;
+    /// `webhook.disabled` `{id, url, reason}`; `webhook.ping` `{webhook_id, url}`.
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}
+
+/// The OpenAPI 3.1 `webhooks` entry: the request Kontor sends, its headers and what the
+/// receiver answers.
+pub fn openapi_webhooks() -> serde_json::Value {
+    let header = |name: &str, description: &str, example: &str| {
+        serde_json::json!({"name": name, "in": "header", "required": true, "description": description,
+                           "schema": {"type": "string"}, "example": example})
+    };
+    serde_json::json!({
+        "event": {
+            "post": {
+                "operationId": "webhook_event",
+                "tags": ["webhooks"],
+                "summary": "An event, delivered to a registered webhook",
+                // The receiver authenticates Kontor by the signature, not by credentials.
+                "security": [],
+                "description": "Sent to every active webhook whose `event_types` match, for the events written \
+                    after it was registered. Verify `webhook-signature` (Standard Webhooks): base64 HMAC-SHA256 \
+                    of `{webhook-id}.{webhook-timestamp}.{body}` keyed with the base64-decoded part of the secret \
+                    after `whsec_`; during a secret rotation two signatures, separated by a space. Answer any \
+                    2xx within 10 s; anything else is retried (KONTOR_WEBHOOK_RETRY_SCHEDULE). Redirects are \
+                    not followed.",
+                "parameters": [
+                    header("webhook-id", "`evt_<event id>`: the same on every retry", "evt_4711"),
+                    header("webhook-timestamp", "Unix seconds of this attempt", "1796112000"),
+                    header("webhook-signature", "`v1,<base64 signature>`, space-separated when two secrets sign",
+                        "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="),
+                ],
+                "requestBody": {
+                    "required": true,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/WebhookEnvelope"}}}
+                },
+                "responses": {
+                    "200": {"description": "Received (any 2xx will do); other answers are retried"}
+                }
+            }
+        }
+    })
 }
 
 /// Routes of this resource.
