@@ -212,6 +212,7 @@ impl Store {
                 .fetch_optional(&mut *tx).await.map_err(StoreError::from)?
                 .ok_or(StoreError::StaleVersion)?;
             audit!(tx, actor, "booking", id, "update", Some(&before), Some(&after));
+            emit_event!(tx, "booking.updated", "booking", id, &after);
             for project_id in [before.data.project_id, after.data.project_id].into_iter().flatten() {
                 check_project_estimate!(tx, project_id);
             }
@@ -238,6 +239,7 @@ impl Store {
             }
             sqlx::query("DELETE FROM bookings WHERE id = $1 AND invoice_id IS NULL").bind(id).execute(&mut *tx).await.map_err(StoreError::from)?;
             audit!(tx, actor, "booking", id, "delete", Some(&before), None::<&Booking>);
+            emit_event!(tx, "booking.deleted", "booking", id, &before);
             if let Some(project_id) = before.data.project_id {
                 check_project_estimate!(tx, project_id);
             }

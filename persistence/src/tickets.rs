@@ -299,6 +299,7 @@ impl Store {
                 .fetch_optional(&mut *tx).await.map_err(StoreError::from)?
                 .ok_or(StoreError::StaleVersion)?;
             audit!(tx, actor, "ticket", id, "update", Some(&before), Some(&after));
+            emit_event!(tx, "ticket.updated", "ticket", id, &after);
             after
         });
         Ok(ticket)

@@ -302,3 +302,50 @@ async fn bad_webhooks_are_refused_and_only_admins_manage_them() {
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
     problem(app.get(&format!("/api/v1/webhooks/{}", hook["id"]), &app.admin_token).await, StatusCode::NOT_FOUND).await;
 }
+
+#[tokio::test]
+async fn changes_to_tickets_and_bookings_reach_a_webhook_that_wants_them() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    create_webhook(&app, json!({"url": receiver.url, "event_types": ["booking.*", "ticket.updated"]})).await;
+    let customer = app.create_customer(json!({"name": "Ereignis KG"})).await["id"].clone();
+    let ticket = crate::tickets::create_ticket(&app, json!({"title": "Drucker", "customer_id": customer})).await;
+    let path = format!("/api/v1/tickets/{}", ticket["id"]);
+    let etag = app.get(&path, &app.admin_token).await.headers()["etag"].to_str().unwrap().to_string();
+    let res = app.patch(&path, &app.admin_token, &json!({"title": "Drucker im Empfang"}), Some(&etag)).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let remote = crate::bookings::service(&app, "REMOTE-EV", "hour", true).await;
+    let booking = crate::invoices::book(
+        &app,
+        json!({"work_date": "2026-11-05", "duration_minutes": 30, "service_id": remote, "ticket_id": ticket["id"], "description": "Treiber"}),
+    )
+    .await;
+    let path = format!("/api/v1/bookings/{}", booking["id"]);
+    let etag = app.get(&path, &app.admin_token).await.headers()["etag"].to_str().unwrap().to_string();
+    let res = app.patch(&path, &app.admin_token, &json!({"duration_minutes": 45}), Some(&etag)).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let etag = res.headers()["etag"].to_str().unwrap().to_string();
+    let res = app.request(Method::DELETE, &path, Some(&app.admin_token)).header("If-Match", etag).send().await.unwrap();
+    assert!(res.status().is_success(), "{}", res.status());
+
+    let got = receiver.wait_for("four events", |got| got.len() >= 4).await;
+    let mut types: Vec<(String, Value)> = got
+        .iter()
+        .map(|r| {
+            let e = envelope(r);
+            (e["type"].as_str().unwrap().to_string(), e["data"]["id"].clone())
+        })
+        .collect();
+    types.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        types,
+        [
+            ("booking.created".to_string(), booking["id"].clone()),
+            ("booking.deleted".to_string(), booking["id"].clone()),
+            ("booking.updated".to_string(), booking["id"].clone()),
+            ("ticket.updated".to_string(), ticket["id"].clone()),
+        ]
+    );
+    let updated = got.iter().map(envelope).find(|e| e["type"] == "booking.updated").unwrap();
+    assert_eq!(updated["data"]["duration_minutes"], 45);
+}

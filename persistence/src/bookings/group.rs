@@ -152,6 +152,12 @@ impl Store {
             callers.iter().flat_map(|&(rows, actor)| rows.iter().map(move |data| NewBooking { data, actor })).collect();
         let created = in_tx!(self, tx => {
             let created = BookingInsert::insert_bookings(&mut *tx, &new, now).await?;
+            // One `booking.created` event per booking, with the booking as stored.
+            let events = created
+                .iter()
+                .map(|b| Ok(("booking.created", "booking", b.id, serde_json::to_string(b)?)))
+                .collect::<Result<Vec<crate::bulk::EventInsert<'_>>>>()?;
+            crate::bulk::BulkWrite::insert_events(&mut *tx, &events, now).await?;
             let projects: std::collections::BTreeSet<i64> = created.iter().filter_map(|b| b.data.project_id).collect();
             for project_id in projects {
                 check_project_estimate!(tx, project_id);
