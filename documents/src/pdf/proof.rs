@@ -226,13 +226,16 @@ pub(crate) fn typeset(r: &ServiceReport) -> Sheet {
         y += 4.0 * MM;
     }
 
+    // A section's title, on a new page when not even two lines fit below it.
+    let heading = |sheet: &mut Sheet, y: f32, title: &str| {
+        let y = if y + 3.0 * LEADING > BODY_BOTTOM { new_page(sheet) } else { y };
+        sheet.text(LEFT, y, 9.0, Weight::Bold, Align::Left, title);
+        y + LEADING + 2.0
+    };
+
     // Expenses.
     if !r.expenses.is_empty() {
-        if y + 3.0 * LEADING > BODY_BOTTOM {
-            y = new_page(&mut sheet);
-        }
-        sheet.text(LEFT, y, 9.0, Weight::Bold, Align::Left, "Material und Auslagen");
-        y += LEADING + 2.0;
+        y = heading(&mut sheet, y, "Material und Auslagen");
         for e in &r.expenses {
             let text = format!("{} ({})", e.description.trim(), e.settled.label());
             let lines = wrap(&text, Weight::Regular, SIZE, worked_right - 12.0 * MM - columns[1]);
@@ -252,11 +255,7 @@ pub(crate) fn typeset(r: &ServiceReport) -> Sheet {
 
     // Notes.
     if !r.notes.is_empty() {
-        if y + 3.0 * LEADING > BODY_BOTTOM {
-            y = new_page(&mut sheet);
-        }
-        sheet.text(LEFT, y, 9.0, Weight::Bold, Align::Left, "Vermerke");
-        y += LEADING + 2.0;
+        y = heading(&mut sheet, y, "Vermerke");
         for n in &r.notes {
             let text = format!("{} · {} · {}: {}", german::date(n.date), n.ticket, n.author, n.text.trim());
             for line in wrap(&text, Weight::Regular, SIZE, RIGHT - LEFT) {
