@@ -349,3 +349,30 @@ async fn changes_to_tickets_and_bookings_reach_a_webhook_that_wants_them() {
     let updated = got.iter().map(envelope).find(|e| e["type"] == "booking.updated").unwrap();
     assert_eq!(updated["data"]["duration_minutes"], 45);
 }
+
+#[tokio::test]
+async fn an_invoice_is_announced_when_drafted_and_when_issued() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    create_webhook(&app, json!({"url": receiver.url, "event_types": ["invoice.*"]})).await;
+    let customer = app.create_customer(json!({"name": "Rechnung per Webhook GmbH"})).await["id"].clone();
+    let ticket = crate::tickets::create_ticket(&app, json!({"title": "VPN", "customer_id": customer})).await;
+    let remote = crate::bookings::service(&app, "REMOTE-INV", "hour", true).await;
+    crate::invoices::book(
+        &app,
+        json!({"work_date": "2026-11-05", "duration_minutes": 60, "service_id": remote, "ticket_id": ticket["id"], "description": "VPN"}),
+    )
+    .await;
+    let run =
+        crate::invoices::commit(&app, json!({"scope": "customer", "scope_id": customer, "period_end": "2026-11-30"}))
+            .await;
+    let draft = run["invoice_ids"][0].clone();
+    let issued = crate::invoices::issue(&app, &draft).await;
+    let got = receiver.wait_for("drafted and issued", |got| got.len() >= 2).await;
+    let events: Vec<Value> = got.iter().map(envelope).collect();
+    let drafted = events.iter().find(|e| e["type"] == "invoice.drafted").expect("invoice.drafted");
+    assert_eq!((drafted["data"]["id"].clone(), drafted["data"]["customer_id"].clone()), (draft.clone(), customer));
+    assert_eq!(drafted["data"]["run_id"], run["id"]);
+    assert_eq!(crate::invoices::dec(&drafted["data"]["gross"]), crate::invoices::dec(&issued["totals"]["gross"]));
+    assert!(events.iter().any(|e| e["type"] == "invoice.issued"));
+}

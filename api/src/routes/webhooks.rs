@@ -418,7 +418,8 @@ pub struct WebhookEnvelope {
     pub occurred_at: String,
     /// The event's payload: `ticket.created` `{id, number}`; `ticket.updated` (the ticket as
     /// stored); `ticket.status_changed` `{id, number, from, to}`; `booking.created`,
-    /// `booking.updated`, `booking.deleted` (the booking as stored); `invoice.issued` / `invoice.paid` / `invoice.cancelled` (the
+    /// `booking.updated`, `booking.deleted` (the booking as stored); `invoice.drafted` `{id,
+    /// run_id, customer_id, contract_id, kind, net, vat, gross, currency, lines}`; `invoice.issued` / `invoice.paid` / `invoice.cancelled` (the
     /// invoice's id, number, totals …); `project.status_changed` `{from, to, notify,
     /// notify_user_id}`; `project.estimate_exceeded`; `contract.quota_threshold`;
     /// `webhook.disabled` `{id, url, reason}`; `webhook.ping` `{webhook_id, url}`.

@@ -36,6 +36,10 @@ const FREE_FORM = new Map([
     "components.schemas.EventOut.payload[string]",
     "event outbox: the payload's shape depends on the event `type` (project.status_changed, …); webhook consumers read it by type",
   ],
+  [
+    "components.schemas.WebhookEnvelope.data[string]",
+    "webhook envelope: the event's payload, as EventOut.payload, shaped by the event `type`",
+  ],
 ]);
 
 // Money and other exact decimals that must be strings (schema, property, exact type text).
@@ -78,6 +82,7 @@ function structuralReason(segs, kind) {
     if ((root === "webhooks" || root === "$defs") && segs.length === 1) return "no webhooks / $defs in the document";
     if (root === "components" && segs.length === 2 && EMPTY_SECTIONS.has(last)) return `no components.${last}`;
     if (root === "paths" && segs.length === 3 && METHODS.has(last)) return "method not declared on this path";
+    if (root === "webhooks" && segs.length === 3 && METHODS.has(last)) return "method not declared on this webhook";
     if (parent === "parameters" && PARAM_KINDS.has(last)) return `no ${last} parameters`;
     if (last === "requestBody") return "operation takes no body";
     if (last === "content" && segs.at(-3) === "responses") return "response without a body (e.g. 204)";

@@ -133,6 +133,7 @@ macro_rules! write_drafts {
             let mut settled: Vec<(i64, PositionInsert)> = Vec::new();
             let mut quota: Vec<(i64, &QuotaEntry)> = Vec::new();
             let mut settlements: Vec<(i64, Vec<&ThresholdCrossing>)> = Vec::new();
+            let mut drafted: Vec<crate::bulk::EventInsert<'_>> = Vec::new();
             for p in &b.billing.proposals {
                 let contract_id = p.contract_id.or(b.scope_contract_id);
                 // A proposal without lines bills nothing: it becomes a settlement, final at once.
@@ -189,8 +190,17 @@ macro_rules! write_drafts {
                     lines: p.lines.len(),
                 };
                 audit!(tx, b.actor, "invoice", id, "create", None::<&AuditView>, Some(&view));
+                if status == InvoiceStatus::Draft {
+                    let payload = serde_json::json!({
+                        "id": id, "run_id": b.run_id, "customer_id": b.customer_id, "contract_id": contract_id,
+                        "kind": created.kind, "net": created.net.0, "vat": created.vat.0, "gross": created.gross.0,
+                        "currency": p.currency.code(), "lines": p.lines.len(),
+                    });
+                    drafted.push(("invoice.drafted", "invoice", id, payload.to_string()));
+                }
                 ids.push(id);
             }
+            BulkWrite::insert_events(&mut *tx, &drafted, now).await?;
             BulkWrite::insert_lines(&mut *tx, &lines).await?;
             BulkWrite::insert_quota_entries(&mut *tx, &quota).await?;
             let held = stamps(&settled)?;
