@@ -135,6 +135,27 @@ pub enum LogoFormat {
     Svg,
 }
 
+impl LogoFormat {
+    /// The format of a media type (`image/png`, `image/jpeg` or `image/jpg`, `image/svg+xml`).
+    pub fn from_media_type(media_type: &str) -> Option<LogoFormat> {
+        match media_type {
+            "image/png" => Some(LogoFormat::Png),
+            "image/jpeg" | "image/jpg" => Some(LogoFormat::Jpeg),
+            "image/svg+xml" => Some(LogoFormat::Svg),
+            _ => None,
+        }
+    }
+
+    /// The media type files of this format are stored and served with.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            LogoFormat::Png => "image/png",
+            LogoFormat::Jpeg => "image/jpeg",
+            LogoFormat::Svg => "image/svg+xml",
+        }
+    }
+}
+
 /// The seller's letterhead logo: the image file's bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Logo {

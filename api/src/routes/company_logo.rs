@@ -28,12 +28,7 @@ pub const MAX_LOGO_BYTES: usize = 512 * 1024;
 pub async fn logo_of(state: &AppState, seller: &SellerProfile) -> Result<Option<Logo>, ApiError> {
     let Some(sha) = &seller.logo_sha256 else { return Ok(None) };
     Ok(state.store.seller_logo(sha).await?.and_then(|l| {
-        let format = match l.media_type.as_str() {
-            "image/png" => LogoFormat::Png,
-            "image/jpeg" => LogoFormat::Jpeg,
-            "image/svg+xml" => LogoFormat::Svg,
-            _ => return None,
-        };
+        let format = LogoFormat::from_media_type(&l.media_type)?;
         Some(Logo { format, data: std::sync::Arc::new(l.data) })
     }))
 }
@@ -69,28 +64,16 @@ pub async fn put_logo(
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
         .unwrap_or_default();
-    let format = match media_type.as_str() {
-        "image/png" => LogoFormat::Png,
-        "image/jpeg" | "image/jpg" => LogoFormat::Jpeg,
-        "image/svg+xml" => LogoFormat::Svg,
-        other => {
-            return Err(ApiError::UnsupportedMediaType(format!(
-                "a logo is image/png, image/jpeg or image/svg+xml, not `{other}`"
-            )))
-        }
-    };
+    let format = LogoFormat::from_media_type(&media_type).ok_or_else(|| {
+        ApiError::UnsupportedMediaType(format!("a logo is image/png, image/jpeg or image/svg+xml, not `{media_type}`"))
+    })?;
     if body.len() > MAX_LOGO_BYTES {
         return Err(ApiError::PayloadTooLarge(MAX_LOGO_BYTES));
     }
     let logo = Logo { format, data: std::sync::Arc::new(body.to_vec()) };
     documents::pdf::check_logo(&logo).map_err(|e| ApiError::Validation(vec![FieldError::new("logo", "invalid", e)]))?;
     let sha256: String = Sha256::digest(&body).iter().map(|b| format!("{b:02x}")).collect();
-    let media_type = match format {
-        LogoFormat::Png => "image/png",
-        LogoFormat::Jpeg => "image/jpeg",
-        LogoFormat::Svg => "image/svg+xml",
-    };
-    let new = NewLogo { sha256, media_type, data: &body };
+    let new = NewLogo { sha256, media_type: format.media_type(), data: &body };
     let stored = state.store.set_seller_logo(Some(&new), &p.actor(&req)).await?;
     Ok(respond(StatusCode::OK, stored))
 }

@@ -135,8 +135,9 @@ pub(crate) fn typeset(doc: &Document, draft: bool) -> Sheet {
     sheet
 }
 
-/// The subject line: "Rechnung 2026-0001", "Rechnungskorrektur …", "Rechnungsentwurf".
-fn title(doc: &Document, draft: bool) -> String {
+/// The subject line (also the PDF's title): "Rechnung 2026-0001", "Rechnungskorrektur …",
+/// "Rechnungsentwurf".
+pub(super) fn title(doc: &Document, draft: bool) -> String {
     match (doc.kind, draft) {
         (DocumentKind::Invoice, true) => "Rechnungsentwurf".into(),
         (DocumentKind::CreditNote, true) => "Entwurf einer Rechnungskorrektur".into(),

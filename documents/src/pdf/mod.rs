@@ -195,15 +195,6 @@ pub fn check_logo(logo: &Logo) -> Result<(u32, u32), String> {
     })
 }
 
-/// A document's title in the PDF metadata.
-fn title(doc: &Document, draft: bool) -> String {
-    match (doc.kind, draft) {
-        (_, true) => "Rechnungsentwurf".into(),
-        (DocumentKind::Invoice, false) => format!("Rechnung {}", doc.number),
-        (DocumentKind::CreditNote, false) => format!("Rechnungskorrektur {}", doc.number),
-    }
-}
-
 fn pdf_date(d: Date) -> DateTime {
     DateTime::new(d.year() as u16).month(u8::from(d.month())).day(d.day()).hour(0).minute(0).second(0)
 }
@@ -226,7 +217,15 @@ fn fonts() -> &'static (Font, Font) {
 
 fn write_pdf(doc: &Document, draft: bool, attachment: Option<Vec<u8>>) -> Result<Vec<u8>, DocumentError> {
     let sheet = invoice::typeset(doc, draft);
-    finish(&sheet, &title(doc, draft), &doc.seller.name, &doc.uuid, doc.issue_date, attachment, doc.logo.as_ref())
+    finish(
+        &sheet,
+        &invoice::title(doc, draft),
+        &doc.seller.name,
+        &doc.uuid,
+        doc.issue_date,
+        attachment,
+        doc.logo.as_ref(),
+    )
 }
 
 /// Draws `sheet` into a PDF/A-3b with its metadata (dated `date`, so the same content gives
