@@ -81,6 +81,30 @@ pub struct Config {
     pub principal_cache_ttl: Duration,
     /// How webhooks are delivered.
     pub webhooks: WebhookSettings,
+    /// The Zammad webhook endpoint.
+    pub zammad: ZammadSettings,
+}
+
+/// The Zammad webhook (`KONTOR_ZAMMAD_*`); without a secret the endpoint is off.
+#[derive(Clone, Default)]
+pub struct ZammadSettings {
+    /// The webhook's "HMAC SHA1 Signature Token" (`KONTOR_ZAMMAD_SECRET`, at least 16 characters).
+    pub secret: Option<String>,
+    /// Code of the catalog service booked for a time accounting whose type names no service
+    /// (`KONTOR_ZAMMAD_SERVICE`).
+    pub service_code: Option<String>,
+    /// Base URL of the Zammad instance, for the tickets' `external_url` (`KONTOR_ZAMMAD_URL`).
+    pub url: Option<String>,
+}
+
+impl std::fmt::Debug for ZammadSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZammadSettings")
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("service_code", &self.service_code)
+            .field("url", &self.url)
+            .finish()
+    }
 }
 
 /// How the webhook dispatcher delivers (`KONTOR_WEBHOOK_*`).
@@ -339,6 +363,18 @@ impl Config {
             lease: webhook_lease,
         };
 
+        let zammad = ZammadSettings {
+            secret: var("KONTOR_ZAMMAD_SECRET"),
+            service_code: var("KONTOR_ZAMMAD_SERVICE").map(|c| c.trim().to_string()),
+            url: var("KONTOR_ZAMMAD_URL").map(|u| u.trim().trim_end_matches('/').to_string()),
+        };
+        if zammad.secret.as_ref().is_some_and(|s| s.len() < 16) {
+            errors.push("KONTOR_ZAMMAD_SECRET: must be at least 16 characters".into());
+        }
+        if zammad.url.as_ref().is_some_and(|u| !u.starts_with("https://") && !u.starts_with("http://")) {
+            errors.push("KONTOR_ZAMMAD_URL: must be an http(s) URL like https://helpdesk.example.com".into());
+        }
+
         let api_key_pepper = var("KONTOR_API_KEY_PEPPER");
         if api_key_pepper.as_ref().is_some_and(|p| p.len() < MIN_SECRET_LEN) {
             errors.push(format!("KONTOR_API_KEY_PEPPER: must be at least {MIN_SECRET_LEN} characters"));
@@ -375,6 +411,7 @@ impl Config {
             job_lease,
             principal_cache_ttl,
             webhooks,
+            zammad,
         })
     }
 }

@@ -26,6 +26,7 @@ pub mod currency;
 pub mod custom_field;
 pub mod customer;
 pub mod engine;
+pub mod helpdesk;
 pub mod invoice;
 pub mod money;
 pub mod period;

@@ -108,29 +108,29 @@ macro_rules! bind_booking_data {
 macro_rules! check_project_estimate {
     ($tx:expr, $project_id:expr) => {{
         let project_id: i64 = $project_id;
-        let project: Option<(Option<ExactDecimal>, Option<DbTime>, Option<i64>)> = sqlx::query_as(
+        let project: Option<(Option<crate::types::ExactDecimal>, Option<crate::types::DbTime>, Option<i64>)> = sqlx::query_as(
             "SELECT estimate_hours, estimate_exceeded_at, account_manager_id FROM projects WHERE id = $1",
         )
         .bind(project_id)
         .fetch_optional(&mut *$tx)
         .await
-        .map_err(StoreError::from)?;
+        .map_err(crate::StoreError::from)?;
         if let Some((Some(estimate), exceeded_at, account_manager_id)) = project {
             let minutes: Option<i64> =
                 sqlx::query_scalar("SELECT CAST(SUM(duration_minutes) AS BIGINT) FROM bookings WHERE project_id = $1")
                     .bind(project_id)
                     .fetch_one(&mut *$tx)
                     .await
-                    .map_err(StoreError::from)?;
+                    .map_err(crate::StoreError::from)?;
             let minutes = minutes.unwrap_or(0);
             let exceeded = domain::project::estimate_exceeded(Some(estimate.0), minutes);
             if exceeded && exceeded_at.is_none() {
                 sqlx::query("UPDATE projects SET estimate_exceeded_at = $1 WHERE id = $2")
-                    .bind(DbTime::now())
+                    .bind(crate::types::DbTime::now())
                     .bind(project_id)
                     .execute(&mut *$tx)
                     .await
-                    .map_err(StoreError::from)?;
+                    .map_err(crate::StoreError::from)?;
                 emit_event!($tx, "project.estimate_exceeded", "project", project_id, &serde_json::json!({
                     "project_id": project_id,
                     "estimate_hours": estimate.0.to_string(),
@@ -142,14 +142,36 @@ macro_rules! check_project_estimate {
                     .bind(project_id)
                     .execute(&mut *$tx)
                     .await
-                    .map_err(StoreError::from)?;
+                    .map_err(crate::StoreError::from)?;
             }
         }
     }};
 }
+pub(crate) use check_project_estimate;
+
+/// Writes new bookings inside `$tx` (`$new`: `&[NewBooking]`, created at `$now`) with their
+/// audit entries, one `booking.created` event each (the booking as stored) and the estimate
+/// check of every project booked on; evaluates to the bookings in the order of `$new`.
+macro_rules! write_new_bookings {
+    ($tx:expr, $new:expr, $now:expr) => {{
+        let now: crate::types::DbTime = $now;
+        let created = crate::bookings::insert::BookingInsert::insert_bookings(&mut *$tx, $new, now).await?;
+        let events = created
+            .iter()
+            .map(|b| Ok(("booking.created", "booking", b.id, serde_json::to_string(b)?)))
+            .collect::<crate::Result<Vec<crate::bulk::EventInsert<'_>>>>()?;
+        crate::bulk::BulkWrite::insert_events(&mut *$tx, &events, now).await?;
+        let projects: std::collections::BTreeSet<i64> = created.iter().filter_map(|b| b.data.project_id).collect();
+        for project_id in projects {
+            crate::bookings::check_project_estimate!($tx, project_id);
+        }
+        created
+    }};
+}
+pub(crate) use write_new_bookings;
 
 mod group;
-mod insert;
+pub(crate) mod insert;
 pub(crate) use group::BookingQueue;
 
 impl Store {

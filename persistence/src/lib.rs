@@ -28,6 +28,7 @@ mod customers;
 mod error;
 pub mod expenses;
 mod idempotency;
+pub mod integrations;
 pub mod invoice_runs;
 pub mod invoices;
 pub mod jobs;

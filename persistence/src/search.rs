@@ -3,14 +3,18 @@
 /// A case-insensitive `LIKE` pattern for a substring search: lower-cased, with `%`, `_`
 /// and `\\` escaped (queries use `ESCAPE '\\'`), wrapped in `%…%`.
 pub(crate) fn like_pattern(s: &str) -> String {
-    let mut p = String::from("%");
+    format!("%{}%", escape_like(s))
+}
+
+/// `s` lower-cased with `%`, `_` and `\\` escaped, to be matched literally by `LIKE … ESCAPE '\\'`.
+pub(crate) fn escape_like(s: &str) -> String {
+    let mut p = String::with_capacity(s.len());
     for ch in s.to_lowercase().chars() {
         if matches!(ch, '%' | '_' | '\\') {
             p.push('\\');
         }
         p.push(ch);
     }
-    p.push('%');
     p
 }
 

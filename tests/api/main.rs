@@ -17,6 +17,7 @@ mod custom_fields;
 mod customers;
 mod datev;
 mod expenses;
+mod helpdesk;
 mod helpers;
 mod invoice_concurrency;
 mod invoice_documents;

@@ -5,7 +5,7 @@
 mod batch;
 mod derive;
 
-pub(crate) use derive::{booking_user, may_change, resolve_target};
+pub(crate) use derive::{booking_user, build as build_booking, may_change, resolve_target, Draft as BookingDraft};
 
 use crate::auth::Principal;
 use crate::dto::{date_text, double_option, timestamp, validate, DecimalString};

@@ -14,6 +14,7 @@ pub mod customers;
 pub mod datev;
 pub mod expenses;
 pub mod health;
+pub mod integrations;
 pub mod invoice_documents;
 pub mod invoice_runs;
 pub mod invoices;
@@ -45,6 +46,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     projects::configure(cfg);
     tickets::configure(cfg);
     bookings::configure(cfg);
+    integrations::configure(cfg);
     expenses::configure(cfg);
     contracts::configure(cfg);
     quota::configure(cfg);
@@ -70,6 +72,7 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         projects::Doc::openapi(),
         tickets::Doc::openapi(),
         bookings::Doc::openapi(),
+        integrations::Doc::openapi(),
         expenses::Doc::openapi(),
         contracts::Doc::openapi(),
         quota::Doc::openapi(),

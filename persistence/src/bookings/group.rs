@@ -11,10 +11,10 @@
 //! Writers are spawned tasks, not callers' futures: a queued caller that goes away (its
 //! client disconnected) never leaves a group half-handled for the others.
 
-use super::insert::{BookingInsert, NewBooking};
+use super::insert::NewBooking;
 use super::{Booking, BookingData};
 use crate::audit::Actor;
-use crate::types::{DbTime, ExactDecimal};
+use crate::types::DbTime;
 use crate::{Result, Store, StoreError};
 use std::sync::{Mutex, MutexGuard};
 use tokio::sync::oneshot;
@@ -150,20 +150,7 @@ impl Store {
     async fn insert_bookings_now(&self, callers: &[(&[BookingData], &Actor)], now: DbTime) -> Result<Vec<Booking>> {
         let new: Vec<NewBooking<'_>> =
             callers.iter().flat_map(|&(rows, actor)| rows.iter().map(move |data| NewBooking { data, actor })).collect();
-        let created = in_tx!(self, tx => {
-            let created = BookingInsert::insert_bookings(&mut *tx, &new, now).await?;
-            // One `booking.created` event per booking, with the booking as stored.
-            let events = created
-                .iter()
-                .map(|b| Ok(("booking.created", "booking", b.id, serde_json::to_string(b)?)))
-                .collect::<Result<Vec<crate::bulk::EventInsert<'_>>>>()?;
-            crate::bulk::BulkWrite::insert_events(&mut *tx, &events, now).await?;
-            let projects: std::collections::BTreeSet<i64> = created.iter().filter_map(|b| b.data.project_id).collect();
-            for project_id in projects {
-                check_project_estimate!(tx, project_id);
-            }
-            created
-        });
+        let created = in_tx!(self, tx => super::write_new_bookings!(tx, &new, now));
         Ok(created)
     }
 }
@@ -173,7 +160,7 @@ mod tests {
     use super::*;
     use crate::audit::ActorKind;
     use crate::test_support::fresh_store;
-    use crate::types::JsonText;
+    use crate::types::{ExactDecimal, JsonText};
     use time::macros::date;
 
     fn booking(user_id: i64, service_id: i64, text: &str) -> BookingData {

@@ -695,6 +695,7 @@ mod reads;
 mod rebill;
 #[cfg(test)]
 mod tests;
+pub(crate) mod tickets_billed;
 
 /// The order of a document's positions: bookings (each before its custom-field quantities),
 /// expenses, fees.

@@ -122,7 +122,7 @@ impl From<Ticket> for TicketOut {
 
 list_response!(TicketList, TicketOut, "A page of tickets, newest first.");
 
-fn valid_url(url: &str) -> Result<(), validator::ValidationError> {
+pub(crate) fn valid_url(url: &str) -> Result<(), validator::ValidationError> {
     if (url.starts_with("https://") || url.starts_with("http://")) && !url.contains(char::is_whitespace) {
         Ok(())
     } else {
@@ -248,7 +248,7 @@ pub struct TicketPatch {
 }
 
 /// Checks what a ticket points at; fills the customer from a customer project.
-async fn check_references(state: &AppState, d: &mut TicketData) -> Result<(), ApiError> {
+pub(crate) async fn check_references(state: &AppState, d: &mut TicketData) -> Result<(), ApiError> {
     let store = &state.store;
     let mut errors = Vec::new();
     if let Some(pid) = d.project_id {
@@ -585,15 +585,19 @@ pub async fn change_status(
             ApiError::NotFound(_) => ApiError::NotFound("ticket".into()),
             other => other,
         })?;
-    if let (TicketStatus::Resolved, Some(customer_id)) = (b.status, ticket.data.customer_id) {
-        // Customers billed per resolved ticket get its draft now; the status change stands
-        // even if billing fails (the work then waits for the next run).
-        if let Err(e) = crate::routes::invoice_runs::bill_resolved_ticket(&state, id, customer_id, &p.actor(&req)).await
-        {
-            tracing::error!(error = %e, ticket_id = id, "could not bill the resolved ticket");
+    after_status_change(&state, &ticket, &p.actor(&req)).await;
+    Ok(ticket_response(StatusCode::OK, ticket))
+}
+
+/// What follows a ticket's status change: a customer billed per resolved ticket gets its
+/// draft now. The status change stands even if billing fails (the work then waits for the
+/// next run).
+pub(crate) async fn after_status_change(state: &AppState, ticket: &Ticket, actor: &persistence::Actor) {
+    if let (TicketStatus::Resolved, Some(customer_id)) = (ticket.status, ticket.data.customer_id) {
+        if let Err(e) = crate::routes::invoice_runs::bill_resolved_ticket(state, ticket.id, customer_id, actor).await {
+            tracing::error!(error = %e, ticket_id = ticket.id, "could not bill the resolved ticket");
         }
     }
-    Ok(ticket_response(StatusCode::OK, ticket))
 }
 
 /// Routes of this module.

@@ -1,0 +1,100 @@
+//! `ticket.billed`: when issuing (or settling) documents leaves a ticket with no billable
+//! booking open or on a draft, the ticket is billed, and helpdesks want to know — with the
+//! numbers of the invoices that hold its time. Recorded in the issuing transaction, so the
+//! event exists exactly when the invoices do; a ticket billed again later (new time, a
+//! later invoice) is announced again with all its numbers.
+
+use crate::store::Db;
+use crate::Result;
+
+/// The tickets touched by the documents whose ids are the JSON array `$1` that have no
+/// billable booking open or on a draft any more, one row per ticket and invoice number
+/// (`None` for a settlement, which has none).
+fn sql(postgres: bool) -> String {
+    let ids = if postgres {
+        "SELECT CAST(value AS BIGINT) AS id FROM json_array_elements_text(CAST($1 AS JSON)) AS l(value)"
+    } else {
+        "SELECT value AS id FROM json_each($1)"
+    };
+    format!(
+        "WITH issued AS ({ids}), \
+         touched AS (SELECT DISTINCT b.ticket_id AS id FROM bookings b JOIN issued ON b.invoice_id = issued.id \
+                     WHERE b.ticket_id IS NOT NULL) \
+         SELECT t.id, t.number, t.external_system, t.external_id, i.number AS invoice_number \
+         FROM touched JOIN tickets t ON t.id = touched.id \
+         JOIN bookings b ON b.ticket_id = t.id AND b.billable AND b.invoice_id IS NOT NULL \
+         JOIN invoices i ON i.id = b.invoice_id \
+         WHERE NOT EXISTS (SELECT 1 FROM bookings o WHERE o.ticket_id = t.id AND o.billable \
+               AND (o.invoice_id IS NULL OR EXISTS (SELECT 1 FROM invoices d WHERE d.id = o.invoice_id AND d.status = 'draft'))) \
+         GROUP BY t.id, t.number, t.external_system, t.external_id, i.number ORDER BY t.id, i.number"
+    )
+}
+
+/// The query of [`record`] for a store's backend.
+pub(crate) fn sql_for(db: &Db) -> &'static str {
+    static SQLITE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static POSTGRES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    match db {
+        Db::Sqlite(_) => SQLITE.get_or_init(|| sql(false)),
+        Db::Postgres(_) => POSTGRES.get_or_init(|| sql(true)),
+    }
+}
+
+/// A ticket and one invoice number holding its time.
+pub(crate) type Row = (i64, String, Option<String>, Option<String>, Option<String>);
+
+/// The `ticket.billed` payloads of the query's rows: one per ticket, with its invoice numbers.
+pub(crate) fn payloads(rows: Vec<Row>) -> Result<Vec<(i64, String)>> {
+    let mut out: Vec<(i64, serde_json::Value)> = Vec::new();
+    for (id, number, system, external_id, invoice_number) in rows {
+        if out.last().map(|(last, _)| *last) != Some(id) {
+            out.push((
+                id,
+                serde_json::json!({"id": id, "number": number, "external_system": system,
+                                   "external_id": external_id, "invoice_numbers": []}),
+            ));
+        }
+        if let (Some(n), Some((_, payload))) = (invoice_number, out.last_mut()) {
+            if let Some(list) = payload["invoice_numbers"].as_array_mut() {
+                list.push(n.into());
+            }
+        }
+    }
+    out.into_iter().map(|(id, p)| Ok((id, serde_json::to_string(&p)?))).collect()
+}
+
+/// Records `ticket.billed` inside transaction `$tx` for the tickets billed by issuing the
+/// documents `$ids` (`&[i64]`, after they were issued); `$sql` from [`sql_for`].
+macro_rules! record_tickets_billed {
+    ($tx:expr, $sql:expr, $ids:expr, $at:expr) => {{
+        let ids: &[i64] = $ids;
+        let rows: Vec<crate::invoices::tickets_billed::Row> =
+            sqlx::query_as($sql).bind(serde_json::to_string(ids)?).fetch_all(&mut *$tx).await?;
+        let payloads = crate::invoices::tickets_billed::payloads(rows)?;
+        let events: Vec<crate::bulk::EventInsert<'_>> =
+            payloads.into_iter().map(|(id, p)| ("ticket.billed", "ticket", id, p)).collect();
+        crate::bulk::BulkWrite::insert_events(&mut *$tx, &events, $at).await?;
+    }};
+}
+pub(crate) use record_tickets_billed;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_billed_ticket_is_announced_once_with_all_its_invoice_numbers() {
+        let rows = vec![
+            (4, "T-1".into(), Some("zammad".into()), Some("81".into()), Some("RE-2026-0001".into())),
+            (4, "T-1".into(), Some("zammad".into()), Some("81".into()), Some("RE-2026-0002".into())),
+            (9, "T-2".into(), None, None, None),
+        ];
+        let out = payloads(rows).unwrap();
+        assert_eq!(out.len(), 2);
+        let first: serde_json::Value = serde_json::from_str(&out[0].1).unwrap();
+        assert_eq!(first["invoice_numbers"], serde_json::json!(["RE-2026-0001", "RE-2026-0002"]));
+        assert_eq!(first["external_id"], "81");
+        let settled: serde_json::Value = serde_json::from_str(&out[1].1).unwrap();
+        assert_eq!(settled["invoice_numbers"], serde_json::json!([]), "a settlement has no number");
+    }
+}
