@@ -16,6 +16,8 @@ pub mod isdoc;
 pub mod pdf;
 pub(crate) mod xml;
 
+pub use xml::escape as escape_markup;
+
 use rust_decimal::Decimal;
 use time::Date;
 

@@ -130,9 +130,9 @@ fn is_xml_char(c: char) -> bool {
     matches!(c, '\u{9}' | '\u{A}' | '\u{D}' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..='\u{10FFFF}')
 }
 
-/// Escapes `s` for XML text content.
-#[cfg(test)]
-pub(crate) fn escape(s: &str) -> String {
+/// Escapes `s` for XML or HTML text content (markup characters as references, characters
+/// XML does not allow dropped).
+pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     escape_into(&mut out, s, false);
     out

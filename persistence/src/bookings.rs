@@ -59,6 +59,13 @@ pub struct BookingFilter {
     pub state: Option<String>,
 }
 
+/// Which bookings the summary counts (all filters combine; none: every booking).
+#[derive(Debug, Clone, Default)]
+pub struct SummaryFilter {
+    pub customer_id: Option<i64>,
+    pub project_id: Option<i64>,
+}
+
 /// How to group the booking summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SummaryGroup {
@@ -281,6 +288,7 @@ impl Store {
         group: SummaryGroup,
         from: Option<Date>,
         to: Option<Date>,
+        filter: &SummaryFilter,
     ) -> Result<Vec<SummaryRow>> {
         let (key, join, label) = match group {
             SummaryGroup::User => ("b.user_id", "LEFT JOIN users g ON g.id = b.user_id", "g.name"),
@@ -293,8 +301,10 @@ impl Store {
              CAST(SUM(b.duration_minutes) AS BIGINT) AS minutes, \
              CAST(SUM(CASE WHEN b.billable THEN b.duration_minutes ELSE 0 END) AS BIGINT) AS billable_minutes \
              FROM bookings b {join} WHERE ($1 IS NULL OR b.work_date >= $1) AND ($2 IS NULL OR b.work_date <= $2) \
+             AND ($3 IS NULL OR b.customer_id = $3) AND ($4 IS NULL OR b.project_id = $4) \
              GROUP BY {key}, {label} ORDER BY {key}"
         );
-        with_pool!(self, pool => Ok(sqlx::query_as(&sql).bind(from).bind(to).fetch_all(pool).await?))
+        with_pool!(self, pool => Ok(sqlx::query_as(&sql).bind(from).bind(to).bind(filter.customer_id)
+            .bind(filter.project_id).fetch_all(pool).await?))
     }
 }

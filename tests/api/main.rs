@@ -33,6 +33,7 @@ mod projects;
 mod proof_of_service;
 mod proof_pdf;
 mod rates;
+mod reports;
 mod run_jobs;
 mod settlements;
 mod teams;

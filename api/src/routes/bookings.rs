@@ -474,7 +474,7 @@ pub async fn summary(
         GroupBy::Project => (SummaryGroup::Project, "project"),
         GroupBy::Service => (SummaryGroup::Service, "service"),
     };
-    let rows: Vec<SummaryRow> = state.store.booking_summary(group, q.from, q.to).await?;
+    let rows: Vec<SummaryRow> = state.store.booking_summary(group, q.from, q.to, &Default::default()).await?;
     Ok(HttpResponse::Ok().json(BookingSummary {
         group_by: name.into(),
         from: q.from.map(date_text),

@@ -23,6 +23,7 @@ pub mod proof;
 pub mod proof_document;
 pub mod quota;
 pub mod rates;
+pub mod reports;
 pub mod teams;
 pub mod tickets;
 pub mod users;
@@ -57,6 +58,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     accounting::configure(cfg);
     datev::configure(cfg);
     proof::configure(cfg);
+    reports::configure(cfg);
 }
 
 /// The OpenAPI documents of the resource modules, merged into the API document.
@@ -76,6 +78,7 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         expenses::Doc::openapi(),
         contracts::Doc::openapi(),
         quota::Doc::openapi(),
+        reports::Doc::openapi(),
         rates::Doc::openapi(),
         invoice_runs::Doc::openapi(),
         invoices::Doc::openapi(),

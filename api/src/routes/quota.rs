@@ -142,22 +142,38 @@ pub async fn contract_quota(
         return Err(ApiError::NotFound(format!("a quota of contract {} (kind {})", contract.number, contract.kind())));
     }
     let date = q.0.period.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
-    let ledger = state.store.contract_ledger(id).await?;
-    let mut with_drafts = ledger.clone();
-    with_drafts.extend(state.store.contract_draft_quota(id).await?);
-    let scale = stored.currency.minor_units();
-    let inactive = || {
+    contract_quota_at(&state, &stored, date).await?.map(|q| HttpResponse::Ok().json(q)).ok_or_else(|| {
         ApiError::invalid(
             "period",
             "outside_contract",
             format!("the contract is not active in the period of {}", date_text(date)),
         )
+    })
+}
+
+/// The quota of `stored` in the period that holds `date`; `None` for a contract without
+/// quota or one not active in that period.
+pub(crate) async fn contract_quota_at(
+    state: &AppState,
+    stored: &persistence::contracts::StoredContract,
+    date: Date,
+) -> Result<Option<ContractQuota>, ApiError> {
+    let contract = stored.to_domain();
+    if contract.quota().is_none() {
+        return Ok(None);
+    }
+    let ledger = state.store.contract_ledger(stored.id).await?;
+    let mut with_drafts = ledger.clone();
+    with_drafts.extend(state.store.contract_draft_quota(stored.id).await?);
+    let scale = stored.currency.minor_units();
+    let (Some(written), Some(pending)) =
+        (quota_status(&contract, &ledger, date, scale), quota_status(&contract, &with_drafts, date, scale))
+    else {
+        return Ok(None);
     };
-    let written = quota_status(&contract, &ledger, date, scale).ok_or_else(inactive)?;
-    let pending = quota_status(&contract, &with_drafts, date, scale).ok_or_else(inactive)?;
     let period_start = written.summary.period.start;
-    Ok(HttpResponse::Ok().json(ContractQuota {
-        contract_id: id,
+    Ok(Some(ContractQuota {
+        contract_id: stored.id,
         contract_number: contract.number.clone(),
         kind: contract.kind().as_str().to_string(),
         currency: stored.currency.code().to_string(),

@@ -11,6 +11,7 @@ mod jobs;
 mod ready;
 
 pub use jobs::{IssueJobOut, IssueProblemOut};
+pub(crate) use ready::customer_ready;
 pub use ready::{ReadyItem, ReadyQuery, ReadyToInvoice};
 
 use crate::auth::Principal;

@@ -95,91 +95,11 @@ pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery
             next_cursor = customers.last().map(|c: &ReadyItem| encode_cursor(&c.customer_id));
             break;
         }
-        let params = InputParams {
-            period_start: None,
-            period_end: as_of,
-            scope: PositionScope::default(),
-            contract_id: None,
-            partial: true,
-            per_booking: true,
-        };
-        let cr = setup.customer_input(&state.store, customer_id, params).await?;
-        let billing = compute_customer(&setup.ctx, &cr.input);
-        let (input, customer) = (cr.input, cr.customer);
-        let currency = input.customer.currency.code().to_string();
-        let zero = DecimalString::money(Decimal::ZERO, input.customer.currency);
-        // Each position's priced value (per-booking detail: one position per line).
-        let mut value: BTreeMap<PositionRef, (Decimal, Option<i64>)> = BTreeMap::new();
-        for line in billing.proposals.iter().flat_map(|p| &p.lines) {
-            let owner = line.positions.iter().find(|p| !matches!(p, PositionRef::ContractFee { .. }));
-            if let Some(position) = owner {
-                let booking = match position {
-                    PositionRef::BookingField { booking_id, .. } => PositionRef::Booking { id: *booking_id },
-                    other => *other,
-                };
-                let entry = value.entry(booking).or_insert((Decimal::ZERO, line.contract_id));
-                entry.0 += line.net;
-            }
-        }
-        let unpriced: std::collections::BTreeSet<PositionRef> =
-            billing.problems.iter().filter_map(|p| p.position).collect();
-        let mut total = ReadyItem {
-            id: customer_id,
-            customer_id,
-            label: customer.data.name,
-            currency: currency.clone(),
-            unbilled_value: zero,
-            ..Default::default()
-        };
-        let add = |item: &mut ReadyItem, r: PositionRef, minutes: i64| {
-            let (net, _) = value.get(&r).copied().unwrap_or((Decimal::ZERO, None));
-            item.open_positions += 1;
-            item.billable_minutes += minutes;
-            item.unbilled_value.0 += net;
-            if unpriced.contains(&r) {
-                item.unpriced_positions += 1;
-            }
-        };
-        let blank = |id: i64, label: String| ReadyItem {
-            id,
-            customer_id,
-            label,
-            currency: currency.clone(),
-            unbilled_value: zero,
-            ..Default::default()
-        };
-        let positions = input
-            .bookings
-            .iter()
-            .filter(|b| b.billable)
-            .map(|b| (PositionRef::Booking { id: b.id }, i64::from(b.minutes), b.ticket.clone(), b.project_id))
-            .chain(
-                input
-                    .expenses
-                    .iter()
-                    .filter(|e| e.billable)
-                    .map(|e| (PositionRef::Expense { id: e.id }, 0, e.ticket.clone(), e.project_id)),
-            );
-        for (r, minutes, ticket, project) in positions {
-            add(&mut total, r, minutes);
-            if let Some(contract) = value.get(&r).and_then(|(_, c)| *c) {
-                let label = input
-                    .contracts
-                    .iter()
-                    .find(|c| c.contract.id == contract)
-                    .map(|c| c.contract.number.clone())
-                    .unwrap_or_default();
-                add(contracts.entry(contract).or_insert_with(|| blank(contract, label)), r, minutes);
-            }
-            if let Some(p) = project {
-                add(projects.entry(p).or_insert_with(|| blank(p, String::new())), r, minutes);
-            }
-            if let Some(t) = ticket {
-                add(tickets.entry(t.id).or_insert_with(|| blank(t.id, t.number.clone())), r, minutes);
-            }
-        }
-        if total.open_positions > 0 {
-            customers.push(total);
+        if let Some(ready) = ready_of(&state, &setup, customer_id, as_of).await? {
+            customers.push(ready.total);
+            contracts.extend(ready.contracts);
+            projects.extend(ready.projects);
+            tickets.extend(ready.tickets);
         }
     }
     let mut projects: Vec<ReadyItem> = projects.into_values().collect();
@@ -196,4 +116,124 @@ pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery
         tickets: tickets.into_values().collect(),
         next_cursor,
     }))
+}
+
+/// Open billable work of one customer up to `as_of`: in total and per contract, project
+/// and ticket (by id). `None` when the customer has none.
+pub struct CustomerReady {
+    pub total: ReadyItem,
+    pub contracts: BTreeMap<i64, ReadyItem>,
+    pub projects: BTreeMap<i64, ReadyItem>,
+    pub tickets: BTreeMap<i64, ReadyItem>,
+}
+
+/// [`CustomerReady`] of one customer (reads the billing setup itself).
+pub(crate) async fn customer_ready(
+    state: &AppState,
+    customer_id: i64,
+    as_of: Date,
+) -> Result<Option<CustomerReady>, ApiError> {
+    let setup = billing_setup(state).await?;
+    let mut ready = ready_of(state, &setup, customer_id, as_of).await?;
+    if let Some(r) = &mut ready {
+        for p in r.projects.values_mut() {
+            if let Ok(project) = state.store.get_project(p.id).await {
+                p.label = project.data.name;
+            }
+        }
+    }
+    Ok(ready)
+}
+
+async fn ready_of(
+    state: &AppState,
+    setup: &persistence::billing::BillingSetup,
+    customer_id: i64,
+    as_of: Date,
+) -> Result<Option<CustomerReady>, ApiError> {
+    let (mut contracts, mut projects, mut tickets) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let params = InputParams {
+        period_start: None,
+        period_end: as_of,
+        scope: PositionScope::default(),
+        contract_id: None,
+        partial: true,
+        per_booking: true,
+    };
+    let cr = setup.customer_input(&state.store, customer_id, params).await?;
+    let billing = compute_customer(&setup.ctx, &cr.input);
+    let (input, customer) = (cr.input, cr.customer);
+    let currency = input.customer.currency.code().to_string();
+    let zero = DecimalString::money(Decimal::ZERO, input.customer.currency);
+    // Each position's priced value (per-booking detail: one position per line).
+    let mut value: BTreeMap<PositionRef, (Decimal, Option<i64>)> = BTreeMap::new();
+    for line in billing.proposals.iter().flat_map(|p| &p.lines) {
+        let owner = line.positions.iter().find(|p| !matches!(p, PositionRef::ContractFee { .. }));
+        if let Some(position) = owner {
+            let booking = match position {
+                PositionRef::BookingField { booking_id, .. } => PositionRef::Booking { id: *booking_id },
+                other => *other,
+            };
+            let entry = value.entry(booking).or_insert((Decimal::ZERO, line.contract_id));
+            entry.0 += line.net;
+        }
+    }
+    let unpriced: std::collections::BTreeSet<PositionRef> =
+        billing.problems.iter().filter_map(|p| p.position).collect();
+    let mut total = ReadyItem {
+        id: customer_id,
+        customer_id,
+        label: customer.data.name,
+        currency: currency.clone(),
+        unbilled_value: zero,
+        ..Default::default()
+    };
+    let add = |item: &mut ReadyItem, r: PositionRef, minutes: i64| {
+        let (net, _) = value.get(&r).copied().unwrap_or((Decimal::ZERO, None));
+        item.open_positions += 1;
+        item.billable_minutes += minutes;
+        item.unbilled_value.0 += net;
+        if unpriced.contains(&r) {
+            item.unpriced_positions += 1;
+        }
+    };
+    let blank = |id: i64, label: String| ReadyItem {
+        id,
+        customer_id,
+        label,
+        currency: currency.clone(),
+        unbilled_value: zero,
+        ..Default::default()
+    };
+    let positions = input
+        .bookings
+        .iter()
+        .filter(|b| b.billable)
+        .map(|b| (PositionRef::Booking { id: b.id }, i64::from(b.minutes), b.ticket.clone(), b.project_id))
+        .chain(
+            input
+                .expenses
+                .iter()
+                .filter(|e| e.billable)
+                .map(|e| (PositionRef::Expense { id: e.id }, 0, e.ticket.clone(), e.project_id)),
+        );
+    for (r, minutes, ticket, project) in positions {
+        add(&mut total, r, minutes);
+        if let Some(contract) = value.get(&r).and_then(|(_, c)| *c) {
+            let label = input
+                .contracts
+                .iter()
+                .find(|c| c.contract.id == contract)
+                .map(|c| c.contract.number.clone())
+                .unwrap_or_default();
+            add(contracts.entry(contract).or_insert_with(|| blank(contract, label)), r, minutes);
+        }
+        if let Some(p) = project {
+            add(projects.entry(p).or_insert_with(|| blank(p, String::new())), r, minutes);
+        }
+        if let Some(t) = ticket {
+            add(tickets.entry(t.id).or_insert_with(|| blank(t.id, t.number.clone())), r, minutes);
+        }
+    }
+    Ok((total.open_positions > 0).then_some(CustomerReady { total, contracts, projects, tickets }))
 }

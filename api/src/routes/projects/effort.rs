@@ -46,6 +46,8 @@ pub struct UserEffortOut {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProjectEffortOut {
     pub project_id: i64,
+    /// The project's name.
+    pub name: String,
     #[schema(value_type = Option<String>, example = "40")]
     pub estimate_hours: Option<DecimalString>,
     /// All minutes booked on the project.
@@ -80,10 +82,20 @@ pub async fn effort(req: HttpRequest, p: Principal, state: web::Data<AppState>) 
     p.require(Permission::ReadProjects)?;
     let id = path_id(&req, "id")?;
     let project = state.store.get_project(id).await.map_err(not_found("project"))?;
+    Ok(HttpResponse::Ok().json(project_effort_out(&state, &project).await?))
+}
+
+/// A project's effort: estimate vs. booked time, in total, per task and per person.
+pub(crate) async fn project_effort_out(
+    state: &AppState,
+    project: &persistence::projects::Project,
+) -> Result<ProjectEffortOut, ApiError> {
+    let id = project.id;
     let e = state.store.project_effort(id).await?;
     let estimate = project.data.estimate_hours;
-    Ok(HttpResponse::Ok().json(ProjectEffortOut {
+    Ok(ProjectEffortOut {
         project_id: id,
+        name: project.data.name.clone(),
         estimate_hours: estimate.map(DecimalString),
         actual_minutes: e.total_minutes,
         actual_hours: DecimalString(workflow::minutes_to_hours(e.total_minutes)),
@@ -116,5 +128,5 @@ pub async fn effort(req: HttpRequest, p: Principal, state: web::Data<AppState>) 
                 actual_hours: DecimalString(workflow::minutes_to_hours(u.minutes)),
             })
             .collect(),
-    }))
+    })
 }
