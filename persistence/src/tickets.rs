@@ -177,6 +177,19 @@ macro_rules! bind_ticket_data {
     };
 }
 
+/// Locks a ticket's row inside `$tx` before it is read for a change (PostgreSQL; SQLite holds
+/// the database already): concurrent writers of one ticket take turns instead of failing
+/// each other's version check.
+macro_rules! lock_ticket {
+    ($tx:expr, $id:expr) => {
+        sqlx::query("UPDATE tickets SET version = version WHERE id = $1")
+            .bind($id)
+            .execute(&mut *$tx)
+            .await
+            .map_err(StoreError::from)?
+    };
+}
+
 /// Appends a timeline entry inside `$tx` and evaluates to it.
 macro_rules! insert_timeline {
     ($tx:expr, $ticket_id:expr, $e:expr, $document_id:expr, $old:expr, $new:expr, $actor:expr) => {{
@@ -288,6 +301,7 @@ impl Store {
              $15, $16, $17, $18), version = version + 1, updated_at = $19 WHERE id = $20 AND version = $21 RETURNING *"
         );
         let ticket = in_tx!(self, tx => {
+            lock_ticket!(tx, id);
             let before: Ticket = sqlx::query_as("SELECT * FROM tickets WHERE id = $1")
                 .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
             if if_version.is_some_and(|v| v != before.version) {
@@ -316,6 +330,7 @@ impl Store {
         decide: impl FnOnce(&Ticket) -> std::result::Result<TicketStatus, E>,
     ) -> std::result::Result<(Ticket, TimelineEntry), E> {
         let out = in_tx!(self, tx => {
+            lock_ticket!(tx, id);
             let before: Ticket = sqlx::query_as("SELECT * FROM tickets WHERE id = $1")
                 .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
             if if_version.is_some_and(|v| v != before.version) {
@@ -344,7 +359,8 @@ impl Store {
             let entry = insert_timeline!(tx, id, entry, None::<i64>, Some(before.status.as_str()), Some(to.as_str()), actor);
             audit!(tx, actor, "ticket", id, "status", Some(&before), Some(&after));
             emit_event!(tx, "ticket.status_changed", "ticket", id,
-                &serde_json::json!({"id": id, "number": after.number, "from": before.status, "to": to}));
+                &serde_json::json!({"id": id, "number": after.number, "from": before.status, "to": to,
+                    "external_system": after.data.external_system, "external_id": after.data.external_id}));
             (after, entry)
         });
         Ok(out)

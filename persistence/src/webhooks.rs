@@ -298,18 +298,28 @@ impl Store {
         if !pending().await? {
             return Ok(0);
         }
+        // `invoice.issued` is always read: it may make tickets billed (see below).
         let unwanted = with_pool!(self, pool => sqlx::query(
-            "UPDATE events SET delivered_at = $1 WHERE delivered_at IS NULL \
+            "UPDATE events SET delivered_at = $1 WHERE delivered_at IS NULL AND event_type <> 'invoice.issued' \
              AND NOT EXISTS (SELECT 1 FROM webhooks WHERE active AND first_event_id < events.id)")
             .bind(DbTime::now()).execute(pool).await.map(|r| r.rows_affected())?);
         if !pending().await? {
             return Ok(usize::try_from(unwanted).unwrap_or(usize::MAX));
         }
+        let tickets_billed = crate::invoices::tickets_billed::sql_for(&self.db);
         let n = in_tx!(self, tx => {
             let events: Vec<Event> = sqlx::query_as(&sql).bind(limit).fetch_all(&mut *tx).await?;
             if events.is_empty() {
                 0
             } else {
+                // `ticket.billed` follows from `invoice.issued`, derived here exactly once (in
+                // the transaction that hands the event out) instead of in the issuing one,
+                // which stays as short as it was.
+                let issued: Vec<i64> =
+                    events.iter().filter(|e| e.event_type == "invoice.issued").map(|e| e.entity_id).collect();
+                if !issued.is_empty() {
+                    crate::invoices::tickets_billed::record_tickets_billed!(tx, tickets_billed, &issued, DbTime::now());
+                }
                 let rows: Vec<WebhookRow> = sqlx::query_as("SELECT * FROM webhooks WHERE active")
                     .fetch_all(&mut *tx).await?;
                 let hooks = rows.into_iter().map(Webhook::try_from).collect::<Result<Vec<_>>>()?;

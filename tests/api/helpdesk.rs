@@ -103,6 +103,15 @@ async fn pushing_the_same_ticket_twice_creates_one_ticket() {
         timeline["items"].as_array().unwrap().iter().filter(|e| e["entry_type"] == "status_change").collect();
     assert_eq!(changes.last().unwrap()["new_status"], "resolved");
     assert_eq!(changes.last().unwrap()["old_status"], "open");
+    // The helpdesk's webhook learns of the change under its own id.
+    let events: Value =
+        app.get("/api/v1/events?type=ticket.status_changed&limit=200", &app.admin_token).await.json().await.unwrap();
+    let last = events["items"].as_array().unwrap().last().cloned().unwrap();
+    assert_eq!(last["payload"]["to"], "resolved");
+    assert_eq!(
+        (&last["payload"]["external_system"], &last["payload"]["external_id"]),
+        (&json!("freshdesk"), &json!("81"))
+    );
     // The same id in another system is another ticket.
     let other = put(&app, "/api/v1/integrations/otrs/tickets/81", &key, &body).await;
     assert_eq!(other.status(), StatusCode::CREATED);
@@ -394,6 +403,19 @@ async fn tickets_billed(app: &TestApp) -> Vec<(i64, Value)> {
     page["items"].as_array().unwrap().iter().map(|e| (e["entity_id"].as_i64().unwrap(), e["payload"].clone())).collect()
 }
 
+/// The `ticket.billed` events once there are `n` (the dispatcher derives them from
+/// `invoice.issued` a moment after issuing, all of one invoice at once); panics after 10 s.
+async fn tickets_billed_when(app: &TestApp, n: usize) -> Vec<(i64, Value)> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let billed = tickets_billed(app).await;
+        if billed.len() >= n || std::time::Instant::now() > deadline {
+            return billed;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_ticket_whose_time_is_all_on_issued_invoices_is_announced_as_billed_with_their_numbers() {
     let app = spawn_app().await;
@@ -442,7 +464,7 @@ async fn a_ticket_whose_time_is_all_on_issued_invoices_is_announced_as_billed_wi
     .await;
     assert!(tickets_billed(&app).await.is_empty(), "a draft bills nothing");
     let issued = crate::invoices::issue(&app, &run_a["invoice_ids"][0]).await;
-    let billed = tickets_billed(&app).await;
+    let billed = tickets_billed_when(&app, 1).await;
     assert_eq!(billed.len(), 1, "{billed:?}");
     assert_eq!(billed[0].0, ids[0]);
     assert_eq!(billed[0].1["external_system"], "zammad");
@@ -461,7 +483,7 @@ async fn a_ticket_whose_time_is_all_on_issued_invoices_is_announced_as_billed_wi
     let job = app.wait_for_job(&path).await;
     assert_eq!(job["status"], "succeeded", "{job}");
     let number_b = crate::invoices::invoice(&app, &run_b["invoice_ids"][0]).await["number"].clone();
-    let billed = tickets_billed(&app).await;
+    let billed = tickets_billed_when(&app, 2).await;
     assert_eq!(billed.len(), 2, "{billed:?}");
     assert_eq!(billed[1].0, ids[2]);
     assert_eq!(billed[1].1["invoice_numbers"], json!([number_b]));

@@ -417,7 +417,8 @@ pub struct WebhookEnvelope {
     #[schema(format = DateTime)]
     pub occurred_at: String,
     /// The event's payload: `ticket.created` `{id, number}`; `ticket.updated` (the ticket as
-    /// stored); `ticket.status_changed` `{id, number, from, to}`; `ticket.billed` `{id, number,
+    /// stored); `ticket.status_changed` `{id, number, from, to, external_system,
+    /// external_id}`; `ticket.billed` `{id, number,
     /// external_system, external_id, invoice_numbers}` (no billable booking of the ticket is
     /// open or on a draft any more: helpdesks mark the ticket billed); `booking.created`,
     /// `booking.updated`, `booking.deleted` (the booking as stored); `invoice.drafted` `{id,

@@ -45,7 +45,6 @@ impl Store {
         if ids.is_empty() {
             return Ok(0);
         }
-        let tickets_billed = super::tickets_billed::sql_for(&self.db);
         let issued = in_tx!(self, tx => {
             let list = numbered_params(1, ids.len());
             // Lock the drafts (PostgreSQL: their rows; SQLite: the database, held already).
@@ -174,8 +173,6 @@ impl Store {
                 events.push(("invoice.issued", "invoice", head.id, serde_json::to_string(&payload)?));
             }
             BulkWrite::insert_events(&mut *tx, &events, now).await?;
-            let ids: Vec<i64> = batch.iter().map(|(head, _, _)| head.id).collect();
-            super::tickets_billed::record_tickets_billed!(tx, tickets_billed, &ids, now);
             BulkWrite::insert_audit(&mut *tx, actor, "invoice", "issue", &audit_rows).await?;
             n
         });

@@ -106,7 +106,6 @@ impl Store {
         opts: &IssueOptions,
         actor: &Actor,
     ) -> Result<Invoice> {
-        let tickets_billed = super::tickets_billed::sql_for(&self.db);
         let after = in_tx!(self, tx => {
             let before = lock_invoice!(tx, id);
             check_version(&before, expected_version)?;
@@ -124,7 +123,6 @@ impl Store {
             if before.kind == InvoiceKind::Settlement {
                 let now = DbTime::now();
                 settle!(tx, id, &before.threshold_crossings, now);
-                super::tickets_billed::record_tickets_billed!(tx, tickets_billed, &[id], now);
                 let after = fetch_invoice!(&mut *tx, id);
                 audit!(tx, actor, "invoice", id, "settle", Some(&audit_view(&before)), Some(&audit_view(&after)));
                 after
@@ -162,7 +160,6 @@ impl Store {
                     "invoice_id": id, "number": number, "customer_id": before.customer_id,
                     "gross": before.totals.gross.to_string(), "currency": before.currency.code(),
                 }));
-                super::tickets_billed::record_tickets_billed!(tx, tickets_billed, &[id], now);
                 // Issuing changes the invoice row only: its lines are those read above.
                 let row: InvoiceRow = sqlx::query_as("SELECT * FROM invoices WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
                 let after = row.into_invoice(before.lines.clone())?;

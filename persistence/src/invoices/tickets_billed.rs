@@ -1,8 +1,10 @@
-//! `ticket.billed`: when issuing (or settling) documents leaves a ticket with no billable
-//! booking open or on a draft, the ticket is billed, and helpdesks want to know — with the
-//! numbers of the invoices that hold its time. Recorded in the issuing transaction, so the
-//! event exists exactly when the invoices do; a ticket billed again later (new time, a
-//! later invoice) is announced again with all its numbers.
+//! `ticket.billed`: when issuing documents leaves a ticket with no billable booking open or
+//! on a draft, the ticket is billed, and helpdesks want to know — with the numbers of the
+//! invoices that hold its time. Derived from each `invoice.issued` event exactly once, by
+//! the dispatcher's fan-out in the transaction that hands that event out
+//! ([`crate::Store::fan_out_events`]): issuing itself does not read a ticket's bookings. A
+//! ticket billed again later (new time, a later invoice) is announced again with all its
+//! numbers.
 
 use crate::store::Db;
 use crate::Result;
@@ -11,26 +13,29 @@ use crate::Result;
 /// billable booking open or on a draft any more, one row per ticket and invoice number
 /// (`None` for a settlement, which has none).
 fn sql(postgres: bool) -> String {
-    let ids = if postgres {
-        "SELECT CAST(value AS BIGINT) AS id FROM json_array_elements_text(CAST($1 AS JSON)) AS l(value)"
+    // The bookings of the documents, found through their invoice index (on SQLite the join
+    // order and index are forced: its planner would otherwise walk every booking).
+    let touched = if postgres {
+        "SELECT b.ticket_id AS id FROM json_array_elements_text(CAST($1 AS JSON)) AS l(value) \
+         JOIN bookings b ON b.invoice_id = CAST(l.value AS BIGINT)"
     } else {
-        "SELECT value AS id FROM json_each($1)"
+        "SELECT b.ticket_id AS id FROM json_each($1) AS l CROSS JOIN bookings b INDEXED BY bookings_invoice \
+         ON b.invoice_id = l.value"
     };
     format!(
-        "WITH issued AS ({ids}), \
-         touched AS (SELECT DISTINCT b.ticket_id AS id FROM bookings b JOIN issued ON b.invoice_id = issued.id \
-                     WHERE b.ticket_id IS NOT NULL) \
+        "WITH touched AS MATERIALIZED ({touched}), \
+         billed AS MATERIALIZED (SELECT DISTINCT id FROM touched WHERE id IS NOT NULL AND NOT EXISTS \
+             (SELECT 1 FROM bookings o WHERE o.ticket_id = touched.id AND o.billable AND (o.invoice_id IS NULL \
+              OR EXISTS (SELECT 1 FROM invoices d WHERE d.id = o.invoice_id AND d.status = 'draft')))) \
          SELECT t.id, t.number, t.external_system, t.external_id, i.number AS invoice_number \
-         FROM touched JOIN tickets t ON t.id = touched.id \
+         FROM billed JOIN tickets t ON t.id = billed.id \
          JOIN bookings b ON b.ticket_id = t.id AND b.billable AND b.invoice_id IS NOT NULL \
          JOIN invoices i ON i.id = b.invoice_id \
-         WHERE NOT EXISTS (SELECT 1 FROM bookings o WHERE o.ticket_id = t.id AND o.billable \
-               AND (o.invoice_id IS NULL OR EXISTS (SELECT 1 FROM invoices d WHERE d.id = o.invoice_id AND d.status = 'draft'))) \
          GROUP BY t.id, t.number, t.external_system, t.external_id, i.number ORDER BY t.id, i.number"
     )
 }
 
-/// The query of [`record`] for a store's backend.
+/// The query of [`record_tickets_billed`] for a store's backend.
 pub(crate) fn sql_for(db: &Db) -> &'static str {
     static SQLITE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     static POSTGRES: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -63,8 +68,8 @@ pub(crate) fn payloads(rows: Vec<Row>) -> Result<Vec<(i64, String)>> {
     out.into_iter().map(|(id, p)| Ok((id, serde_json::to_string(&p)?))).collect()
 }
 
-/// Records `ticket.billed` inside transaction `$tx` for the tickets billed by issuing the
-/// documents `$ids` (`&[i64]`, after they were issued); `$sql` from [`sql_for`].
+/// Records `ticket.billed` inside transaction `$tx` for the tickets the issued documents
+/// `$ids` (`&[i64]`) left with no billable booking open or on a draft; `$sql` from [`sql_for`].
 macro_rules! record_tickets_billed {
     ($tx:expr, $sql:expr, $ids:expr, $at:expr) => {{
         let ids: &[i64] = $ids;
