@@ -376,3 +376,34 @@ async fn an_invoice_is_announced_when_drafted_and_when_issued() {
     assert_eq!(crate::invoices::dec(&drafted["data"]["gross"]), crate::invoices::dec(&issued["totals"]["gross"]));
     assert!(events.iter().any(|e| e["type"] == "invoice.issued"));
 }
+
+#[tokio::test]
+async fn every_invoice_of_a_large_issue_job_and_every_ticket_it_bills_is_announced_once() {
+    let app = spawn_app().await;
+    let receiver = Receiver::start().await;
+    create_webhook(&app, json!({"url": receiver.url, "event_types": ["invoice.issued", "ticket.billed"]})).await;
+    let remote = crate::bookings::service(&app, "REMOTE-JOB", "hour", true).await;
+    // More invoices than one fan-out transaction derives `ticket.billed` from.
+    for i in 0..20 {
+        let customer = app.create_customer(json!({"name": format!("Kunde {i:02}")})).await["id"].clone();
+        let ticket = crate::tickets::create_ticket(&app, json!({"title": "VPN", "customer_id": customer})).await;
+        crate::invoices::book(
+            &app,
+            json!({"work_date": "2026-11-05", "duration_minutes": 30, "service_id": remote, "ticket_id": ticket["id"], "description": "VPN"}),
+        )
+        .await;
+    }
+    let run = crate::invoices::commit(&app, json!({"scope": "all", "period_end": "2026-11-30"})).await;
+    let path = format!("/api/v1/invoice-runs/{}/issue", run["id"]);
+    let res = app.post(&path, &app.admin_token, &json!({})).await;
+    assert!(res.status().is_success(), "{}", res.text().await.unwrap_or_default());
+    assert_eq!(app.wait_for_job(&path).await["invoices_issued"], 20);
+    let got = receiver.wait_for("20 invoices and 20 tickets", |got| got.len() >= 40).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let events: Vec<Value> = receiver.received().iter().map(envelope).collect();
+    assert_eq!(events.len(), 40, "each once: {}", got.len());
+    let ids: std::collections::BTreeSet<&str> = events.iter().map(|e| e["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 40);
+    let billed = events.iter().filter(|e| e["type"] == "ticket.billed").count();
+    assert_eq!(billed, 20);
+}
