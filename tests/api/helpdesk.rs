@@ -390,10 +390,12 @@ async fn a_zammad_webhook_with_a_wrong_signature_or_unmappable_content_changes_n
         .unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
 
-    // Without a configured secret the endpoint does not exist.
+    // Without a configured secret the endpoint does not exist; an unsigned call is 401 first.
     let plain = spawn_app().await;
     let res = zammad_post(&plain, &payload, None).await;
     problem(res, StatusCode::NOT_FOUND).await;
+    let res = zammad_post(&plain, &payload, Some(String::new())).await;
+    problem(res, StatusCode::UNAUTHORIZED).await;
 }
 
 /// `ticket.billed` events, oldest first, as `(ticket id, payload)`.

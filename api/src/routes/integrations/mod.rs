@@ -179,22 +179,30 @@ pub async fn put_ticket(
         external_url: clean(b.external_url.as_deref()),
     };
     let done = upsert_ticket(&state, &p.actor(&req), &system, &external_id, pushed).await?;
-    Ok(ticket_answer(done))
-}
-
-/// The HTTP answer of a ticket upsert: 201 with `Location` when created, else 200.
-fn ticket_answer(done: upsert::TicketUpserted) -> HttpResponse {
     let (id, version) = (done.ticket.id, done.ticket.version);
-    let created = done.result == UpsertResult::Created;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     let body = TicketUpserted {
         result: done.result,
         customer_match: done.customer_match,
         ticket: TicketOut::from(done.ticket),
     };
-    let res = versioned(status, "ticket", id, version, body);
+    Ok(upsert_answer(done.result, "ticket", "tickets", id, version, body))
+}
+
+/// The HTTP answer of an upsert of the `kind` record `id` (at `version`, under `path`): 201
+/// with `Location` when created, else 200; with its ETag.
+fn upsert_answer(
+    result: UpsertResult,
+    kind: &str,
+    path: &str,
+    id: i64,
+    version: i64,
+    body: impl Serialize,
+) -> HttpResponse {
+    let created = result == UpsertResult::Created;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let res = versioned(status, kind, id, version, body);
     if created {
-        created_at(res, &format!("/api/v1/tickets/{id}"))
+        created_at(res, &format!("/api/v1/{path}/{id}"))
     } else {
         res
     }
@@ -233,26 +241,9 @@ pub async fn put_time_entry(
         billable: b.billable,
     };
     let done = upsert_time_entry(&state, &p, &p.actor(&req), &system, &external_id, &pushed).await?;
-    Ok(time_entry_answer(done))
-}
-
-/// The HTTP answer of a time-entry upsert: 201 with `Location` when created, else 200.
-fn time_entry_answer(done: upsert::TimeEntryUpserted) -> HttpResponse {
     let (id, version) = (done.booking.id, done.booking.version);
-    let created = done.result == UpsertResult::Created;
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
-    let res = versioned(
-        status,
-        "booking",
-        id,
-        version,
-        TimeEntryUpserted { result: done.result, booking: BookingOut::from(done.booking) },
-    );
-    if created {
-        created_at(res, &format!("/api/v1/bookings/{id}"))
-    } else {
-        res
-    }
+    let body = TimeEntryUpserted { result: done.result, booking: BookingOut::from(done.booking) };
+    Ok(upsert_answer(done.result, "booking", "bookings", id, version, body))
 }
 
 /// Routes of this module.

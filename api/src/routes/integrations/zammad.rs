@@ -171,15 +171,17 @@ pub struct ZammadResult {
     security(()),
     responses(
         (status = 200, description = "Applied", body = ZammadResult),
-        (status = 401, description = "Missing or wrong signature", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "Missing or wrong signature (a missing one is 401 even before the integration is configured)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The Zammad integration is not configured", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The payload cannot be mapped; nothing was changed", body = Problem, content_type = "application/problem+json")))]
 pub async fn webhook(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
-    let settings = &state.config.zammad;
-    let Some(secret) = settings.secret.as_deref() else {
-        return Err(ApiError::NotFound("the Zammad integration (KONTOR_ZAMMAD_SECRET is not set)".into()));
+    let signature = req.headers().get("x-hub-signature").and_then(|v| v.to_str().ok()).unwrap_or("").trim();
+    if signature.is_empty() {
+        return Err(ApiError::Unauthenticated("sign the request: header X-Hub-Signature is missing".into()));
+    }
+    let Some(secret) = state.config.zammad.secret.as_deref() else {
+        return Err(ApiError::NotFound("a configured Zammad integration (set KONTOR_ZAMMAD_SECRET)".into()));
     };
-    let signature = req.headers().get("x-hub-signature").and_then(|v| v.to_str().ok()).unwrap_or("");
     if !signature_valid(secret.as_bytes(), &body, signature) {
         return Err(ApiError::Unauthenticated(
             "the X-Hub-Signature does not match the body and the configured secret".into(),
