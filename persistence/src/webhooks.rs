@@ -379,11 +379,28 @@ impl Store {
         }
         let claimed: Vec<(i64, i64, i64, i64)> = with_pool!(self, pool => sqlx::query_as(&sql)
             .bind(later(lease)).bind(DbTime::now()).bind(limit).fetch_all(pool).await?);
+        if claimed.is_empty() {
+            return Ok(Vec::new());
+        }
+        // The claimed deliveries' events in one query and each webhook once (a batch names
+        // few webhooks), not two reads per delivery. The ids are integers read above.
+        let ids = claimed.iter().map(|c| c.2.to_string()).collect::<Vec<_>>().join(",");
+        let events: Vec<Event> = with_pool!(self, pool => sqlx::query_as(&format!(
+            "SELECT * FROM events WHERE id IN ({ids})")).fetch_all(pool).await?);
+        let events: std::collections::HashMap<i64, Event> = events.into_iter().map(|e| (e.id, e)).collect();
+        let mut webhooks: std::collections::HashMap<i64, Webhook> = std::collections::HashMap::new();
         let mut jobs = Vec::with_capacity(claimed.len());
         for (delivery_id, webhook_id, event_id, attempts) in claimed {
-            let webhook = self.get_webhook(webhook_id).await?;
-            let event: Event = with_pool!(self, pool => sqlx::query_as("SELECT * FROM events WHERE id = $1")
-                .bind(event_id).fetch_one(pool).await?);
+            let webhook = match webhooks.get(&webhook_id) {
+                Some(w) => w.clone(),
+                None => {
+                    let w = self.get_webhook(webhook_id).await?;
+                    webhooks.insert(webhook_id, w.clone());
+                    w
+                }
+            };
+            // One event may go to several webhooks in a batch: each delivery gets its copy.
+            let event = events.get(&event_id).cloned().ok_or(StoreError::NotFound)?;
             jobs.push(DeliveryJob { delivery_id, attempts, webhook, event });
         }
         Ok(jobs)
