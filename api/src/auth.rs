@@ -235,8 +235,9 @@ async fn verify_api_key(state: &AppState, key: &str) -> Result<KeyPrincipal, Api
     })
 }
 
-fn hex_decode(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
+/// The bytes of a hex string; `None` unless it is an even number of hex digits.
+pub(crate) fn hex_decode(s: &str) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) || !s.is_ascii() {
         return None;
     }
     (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()

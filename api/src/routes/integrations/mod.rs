@@ -171,6 +171,7 @@ pub async fn put_ticket(
     let pushed = PushedTicket {
         title: b.title.trim().to_string(),
         description: clean(b.description.as_deref()),
+        new_description: None,
         status: b.status,
         priority: b.priority,
         ticket_type: b.ticket_type,

@@ -24,6 +24,9 @@ use time::Date;
 pub(crate) struct PushedTicket {
     pub title: String,
     pub description: Option<String>,
+    /// The description of a new ticket when `description` is absent (never applied to an
+    /// existing one).
+    pub new_description: Option<String>,
     pub status: Option<TicketStatus>,
     pub priority: Option<Priority>,
     pub ticket_type: Option<TicketType>,
@@ -78,7 +81,7 @@ pub(crate) async fn upsert_ticket(
         let mut data = TicketData {
             ticket_type: t.ticket_type.unwrap_or(TicketType::Ticket),
             title: t.title.clone(),
-            description: t.description.clone(),
+            description: t.description.clone().or_else(|| t.new_description.clone()),
             customer_id: Some(customer_id),
             contact_id: contact_of(state, actor, customer_id, &t).await?,
             project_id: None,
@@ -311,7 +314,7 @@ pub(crate) async fn upsert_time_entry(
         if data == current.data {
             return Ok(TimeEntryUpserted { booking: current, result: UpsertResult::Unchanged });
         }
-        persistence::billing::check_open("booking", &current.state)?;
+        // A booking on an invoice is refused (409) by the update itself.
         let updated = state
             .store
             .update_booking(current.id, None, actor, |_: &Booking| -> Result<_, ApiError> { Ok(data) })

@@ -232,17 +232,10 @@ pub async fn webhook(req: HttpRequest, state: web::Data<AppState>, body: web::By
 fn signature_valid(secret: &[u8], body: &[u8], header: &str) -> bool {
     let hex = header.trim();
     let hex = hex.strip_prefix("sha1=").unwrap_or(hex);
-    let Some(expected) = decode_hex(hex) else { return false };
+    let Some(expected) = crate::auth::hex_decode(hex) else { return false };
     let Ok(mut mac) = Hmac::<sha1::Sha1>::new_from_slice(secret) else { return false };
     mac.update(body);
     mac.verify_slice(&expected).is_ok()
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || !s.is_ascii() {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).ok()).collect()
 }
 
 /// The ticket and time entries of a payload, or 422 naming every part that cannot be
@@ -276,17 +269,13 @@ async fn map(state: &AppState, p: &ZammadPayload) -> Result<(PushedTicket, Vec<(
         title: title.clone(),
         // The first article describes a new ticket; later pushes leave the description alone.
         description: None,
+        new_description: description,
         status: t.state.as_ref().and_then(|s| zammad::status(s.name())),
         priority: t.priority.as_ref().and_then(|s| zammad::priority(s.name())),
         ticket_type: None,
         customer_refs: t.organization.iter().flat_map(|o| [Some(o.id.to_string()), o.name.clone()]).flatten().collect(),
         contact,
         external_url: settings.url.as_ref().map(|u| format!("{u}/#ticket/zoom/{}", t.id)),
-    };
-    let ticket = if state.store.ticket_by_external(SYSTEM, &t.id.to_string()).await?.is_none() {
-        PushedTicket { description, ..ticket }
-    } else {
-        ticket
     };
 
     // Agents named in the payload, by Zammad user id.

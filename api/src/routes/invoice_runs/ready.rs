@@ -103,11 +103,7 @@ pub async fn ready(p: Principal, state: web::Data<AppState>, q: Query<ReadyQuery
         }
     }
     let mut projects: Vec<ReadyItem> = projects.into_values().collect();
-    for p in &mut projects {
-        if let Ok(project) = state.store.get_project(p.id).await {
-            p.label = project.data.name;
-        }
-    }
+    name_projects(&state, projects.iter_mut()).await;
     Ok(HttpResponse::Ok().json(ReadyToInvoice {
         as_of: crate::dto::date_text(as_of),
         customers,
@@ -136,13 +132,18 @@ pub(crate) async fn customer_ready(
     let setup = billing_setup(state).await?;
     let mut ready = ready_of(state, &setup, customer_id, as_of).await?;
     if let Some(r) = &mut ready {
-        for p in r.projects.values_mut() {
-            if let Ok(project) = state.store.get_project(p.id).await {
-                p.label = project.data.name;
-            }
-        }
+        name_projects(state, r.projects.values_mut()).await;
     }
     Ok(ready)
+}
+
+/// Labels project items with their projects' names.
+async fn name_projects(state: &AppState, items: impl Iterator<Item = &mut ReadyItem>) {
+    for p in items {
+        if let Ok(project) = state.store.get_project(p.id).await {
+            p.label = project.data.name;
+        }
+    }
 }
 
 async fn ready_of(

@@ -219,12 +219,13 @@ pub async fn status(
     let q = q.0;
     let (from, to) = period(&q)?;
     let s = subject(&state, &q).await?;
-    let customer = match s.customer_id {
+    let (customer, currency) = match s.customer_id {
         Some(id) => {
             let c = state.store.get_customer(id).await.map_err(not_found("customer"))?;
-            Some(ReportCustomer { id, number: c.data.number, name: c.data.name })
+            let currency = c.data.currency.code().to_string();
+            (Some(ReportCustomer { id, number: c.data.number, name: c.data.name }), currency)
         }
-        None => None,
+        None => (None, String::new()),
     };
 
     let filter = TicketFilter {
@@ -296,7 +297,6 @@ pub async fn status(
     let unbilled = match s.customer_id {
         Some(customer_id) => {
             let ready = customer_ready(&state, customer_id, to).await?;
-            let currency = customer_currency(&state, customer_id).await?;
             let empty = || ReadyItem {
                 id: s.id,
                 customer_id,
@@ -334,11 +334,6 @@ pub async fn status(
             .body(html::status_page(&report, html::Lang::from_accept_language(accept_language(&req)))));
     }
     Ok(HttpResponse::Ok().json(report))
-}
-
-/// The customer's currency (ISO 4217), for the empty "unbilled" figure.
-async fn customer_currency(state: &AppState, customer_id: i64) -> Result<String, ApiError> {
-    Ok(state.store.get_customer(customer_id).await?.data.currency.code().to_string())
 }
 
 /// Whether the caller asked for HTML (`Accept: text/html` before any JSON type).
