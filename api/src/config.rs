@@ -83,6 +83,36 @@ pub struct Config {
     pub webhooks: WebhookSettings,
     /// The Zammad webhook endpoint.
     pub zammad: ZammadSettings,
+    /// How mail is sent.
+    pub mail: MailSettings,
+}
+
+/// How the mail dispatcher sends (`KONTOR_SMTP_URL`, `KONTOR_MAIL_*`).
+#[derive(Clone)]
+pub struct MailSettings {
+    /// `smtp://host:25`, `smtp://user:pass@host:587?tls=required`, `smtps://user:pass@host:465`;
+    /// `None`: mail is recorded as `not_configured`.
+    pub smtp_url: Option<String>,
+    /// Sender of all mail (`KONTOR_MAIL_FROM`, `Kontor <kontor@example.com>`).
+    pub from: Option<String>,
+    /// Mail issued invoices to the customers' billing addresses (`KONTOR_MAIL_INVOICES`).
+    pub invoices: bool,
+    /// The waits after the 1st, 2nd, … failed attempt (`KONTOR_MAIL_RETRY_SCHEDULE`).
+    pub retry_schedule: Vec<Duration>,
+    /// Pause of the dispatcher when it found nothing to do (`KONTOR_MAIL_POLL_MS`).
+    pub poll_interval: Duration,
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "***"))
+            .field("from", &self.from)
+            .field("invoices", &self.invoices)
+            .field("retry_schedule", &self.retry_schedule)
+            .field("poll_interval", &self.poll_interval)
+            .finish()
+    }
 }
 
 /// The Zammad webhook (`KONTOR_ZAMMAD_*`); without a secret the endpoint is off.
@@ -141,6 +171,31 @@ impl std::fmt::Debug for Config {
             .field("workers", &self.workers)
             .field("principal_cache_ttl", &self.principal_cache_ttl)
             .finish_non_exhaustive()
+    }
+}
+
+/// A `true`/`false` (`1`/`0`) variable; absent is false.
+fn flag(errors: &mut Vec<String>, key: &str, raw: Option<String>) -> bool {
+    match raw.as_deref().map(str::trim) {
+        None | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            errors.push(format!("{key}: `{other}` is not true or false"));
+            false
+        }
+    }
+}
+
+/// A retry schedule: comma-separated waits (`1m,5m,30m`), at most 50, none zero.
+fn waits(errors: &mut Vec<String>, key: &str, raw: Option<String>, default: &[Duration]) -> Vec<Duration> {
+    let Some(raw) = raw else { return default.to_vec() };
+    let parsed: Result<Vec<Duration>, _> = raw.split(',').map(|w| humantime::parse_duration(w.trim())).collect();
+    match parsed {
+        Ok(w) if !w.is_empty() && w.len() <= 50 && w.iter().all(|d| !d.is_zero()) => w,
+        _ => {
+            errors.push(format!("{key}: `{raw}` is not a list of waits like 1m,5m,30m,2h,5h,10h,24h"));
+            default.to_vec()
+        }
     }
 }
 
@@ -279,15 +334,9 @@ impl Config {
         let webhook_poll_interval = Duration::from_millis(number("KONTOR_WEBHOOK_POLL_MS", 10, 60_000).unwrap_or(1000));
         // Longer than an attempt may take (10 s), so that a live node's attempt is never repeated.
         let webhook_lease = Duration::from_secs(number("KONTOR_WEBHOOK_LEASE_SECONDS", 11, 3600).unwrap_or(60));
+        let mail_poll_interval = Duration::from_millis(number("KONTOR_MAIL_POLL_MS", 10, 60_000).unwrap_or(1000));
 
-        let trust_proxy_headers = match var("KONTOR_TRUST_PROXY_HEADERS").as_deref() {
-            None | Some("false") | Some("0") => false,
-            Some("true") | Some("1") => true,
-            Some(other) => {
-                errors.push(format!("KONTOR_TRUST_PROXY_HEADERS: `{other}` is not true or false"));
-                false
-            }
-        };
+        let trust_proxy_headers = flag(&mut errors, "KONTOR_TRUST_PROXY_HEADERS", var("KONTOR_TRUST_PROXY_HEADERS"));
 
         let admin_email = var("KONTOR_ADMIN_EMAIL").map(|e| e.trim().to_lowercase());
         let admin_password = var("KONTOR_ADMIN_PASSWORD");
@@ -334,30 +383,13 @@ impl Config {
         };
 
         let webhooks = WebhookSettings {
-            allow_private: match var("KONTOR_WEBHOOK_ALLOW_PRIVATE").as_deref() {
-                None | Some("false") | Some("0") => false,
-                Some("true") | Some("1") => true,
-                Some(other) => {
-                    errors.push(format!("KONTOR_WEBHOOK_ALLOW_PRIVATE: `{other}` is not true or false"));
-                    false
-                }
-            },
-            retry_schedule: match var("KONTOR_WEBHOOK_RETRY_SCHEDULE") {
-                None => domain::webhook::DEFAULT_SCHEDULE.to_vec(),
-                Some(raw) => {
-                    let waits: Result<Vec<Duration>, _> =
-                        raw.split(',').map(|w| humantime::parse_duration(w.trim())).collect();
-                    match waits {
-                        Ok(w) if !w.is_empty() && w.len() <= 50 && w.iter().all(|d| !d.is_zero()) => w,
-                        _ => {
-                            errors.push(format!(
-                                "KONTOR_WEBHOOK_RETRY_SCHEDULE: `{raw}` is not a list of waits like 1m,5m,30m,2h,5h,10h,24h"
-                            ));
-                            domain::webhook::DEFAULT_SCHEDULE.to_vec()
-                        }
-                    }
-                }
-            },
+            allow_private: flag(&mut errors, "KONTOR_WEBHOOK_ALLOW_PRIVATE", var("KONTOR_WEBHOOK_ALLOW_PRIVATE")),
+            retry_schedule: waits(
+                &mut errors,
+                "KONTOR_WEBHOOK_RETRY_SCHEDULE",
+                var("KONTOR_WEBHOOK_RETRY_SCHEDULE"),
+                &domain::webhook::DEFAULT_SCHEDULE,
+            ),
             disable_after: webhook_disable_after,
             poll_interval: webhook_poll_interval,
             lease: webhook_lease,
@@ -373,6 +405,31 @@ impl Config {
         }
         if zammad.url.as_ref().is_some_and(|u| !u.starts_with("https://") && !u.starts_with("http://")) {
             errors.push("KONTOR_ZAMMAD_URL: must be an http(s) URL like https://helpdesk.example.com".into());
+        }
+
+        let mail = MailSettings {
+            smtp_url: var("KONTOR_SMTP_URL").map(|u| u.trim().to_string()),
+            from: var("KONTOR_MAIL_FROM").map(|f| f.trim().to_string()),
+            invoices: flag(&mut errors, "KONTOR_MAIL_INVOICES", var("KONTOR_MAIL_INVOICES")),
+            retry_schedule: waits(
+                &mut errors,
+                "KONTOR_MAIL_RETRY_SCHEDULE",
+                var("KONTOR_MAIL_RETRY_SCHEDULE"),
+                crate::mail_dispatch::DEFAULT_SCHEDULE,
+            ),
+            poll_interval: mail_poll_interval,
+        };
+        if let Some(url) = &mail.smtp_url {
+            if let Err(e) = crate::mail_dispatch::transport(url) {
+                errors.push(format!("KONTOR_SMTP_URL: {e} (smtp://host:25, smtps://user:pass@host:465)"));
+            }
+            match &mail.from {
+                None => errors.push("KONTOR_MAIL_FROM: required with KONTOR_SMTP_URL (the sender of all mail)".into()),
+                Some(f) if f.parse::<lettre::message::Mailbox>().is_err() => {
+                    errors.push(format!("KONTOR_MAIL_FROM: `{f}` is not an address like Kontor <kontor@example.com>"))
+                }
+                Some(_) => {}
+            }
         }
 
         let api_key_pepper = var("KONTOR_API_KEY_PEPPER");
@@ -412,6 +469,7 @@ impl Config {
             principal_cache_ttl,
             webhooks,
             zammad,
+            mail,
         })
     }
 }
@@ -443,6 +501,39 @@ mod tests {
         for bad in ["*", "app.example.com", "https://app.example.com/spa", "ftp://x.example", "https://x:0"] {
             let err = cfg(&[("KONTOR_CORS_ORIGINS", bad)]).unwrap_err();
             assert!(err.to_string().contains("KONTOR_CORS_ORIGINS"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn mail_goes_out_only_with_a_valid_smtp_url_and_sender() {
+        let c = cfg(&[]).unwrap();
+        assert!(c.mail.smtp_url.is_none() && !c.mail.invoices);
+        assert_eq!(c.mail.retry_schedule.first(), Some(&Duration::from_secs(60)));
+        let c = cfg(&[
+            ("KONTOR_SMTP_URL", "smtps://user:pw@mail.example.com:465"),
+            ("KONTOR_MAIL_FROM", "Kontor <kontor@example.com>"),
+            ("KONTOR_MAIL_INVOICES", "true"),
+            ("KONTOR_MAIL_RETRY_SCHEDULE", "30s,10m"),
+        ])
+        .unwrap();
+        assert!(c.mail.invoices);
+        assert_eq!(c.mail.retry_schedule, vec![Duration::from_secs(30), Duration::from_secs(600)]);
+        assert!(!format!("{:?}", c.mail).contains("pw"), "the SMTP password stays out of logs");
+        for (vars, named) in [
+            (vec![("KONTOR_SMTP_URL", "smtp://mail.example.com")], "KONTOR_MAIL_FROM"),
+            (
+                vec![("KONTOR_SMTP_URL", "http://mail.example.com"), ("KONTOR_MAIL_FROM", "a@b.example")],
+                "KONTOR_SMTP_URL",
+            ),
+            (
+                vec![("KONTOR_SMTP_URL", "smtp://mail.example.com"), ("KONTOR_MAIL_FROM", "not an address")],
+                "KONTOR_MAIL_FROM",
+            ),
+            (vec![("KONTOR_MAIL_INVOICES", "yes")], "KONTOR_MAIL_INVOICES"),
+            (vec![("KONTOR_MAIL_RETRY_SCHEDULE", "soon")], "KONTOR_MAIL_RETRY_SCHEDULE"),
+        ] {
+            let err = cfg(&vars).unwrap_err().to_string();
+            assert!(err.contains(named), "{vars:?}: {err}");
         }
     }
 

@@ -8,6 +8,7 @@ pub mod documents;
 pub mod dto;
 pub mod error;
 pub mod extract;
+pub mod mail_dispatch;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -55,6 +56,9 @@ pub struct Application {
     /// The webhook dispatcher, stopped with the server (its claimed deliveries' leases
     /// expire and another node or the next start sends them).
     dispatcher: tokio::task::JoinHandle<()>,
+    /// The mail dispatcher, stopped with the server (like the webhook dispatcher's, its
+    /// claimed mails are sent by the next node or start once their lease ran out).
+    mailer: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -104,6 +108,7 @@ impl Application {
         let max_body = config.max_body_bytes;
         let cors_origins = config.cors_origins.clone();
         let observed = state.clone();
+        let mail_state = state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -157,7 +162,8 @@ impl Application {
         let worker_owner = worker.owner().to_string();
         let worker = (tokio::spawn(worker.run()), worker_owner);
         let dispatcher = tokio::spawn(webhook_dispatch::Dispatcher::new(store.clone(), config.webhooks.clone()).run());
-        Ok(Application { port, server: server.run(), metrics, store, worker, dispatcher })
+        let mailer = tokio::spawn(mail_dispatch::Mailer::new(mail_state, config.mail.clone()).run());
+        Ok(Application { port, server: server.run(), metrics, store, worker, dispatcher, mailer })
     }
 
     /// The port the server listens on.
@@ -197,6 +203,7 @@ impl Application {
         let (worker, owner) = self.worker;
         worker.abort();
         self.dispatcher.abort();
+        self.mailer.abort();
         if let Err(e) = self.store.release_leases(&owner).await {
             tracing::warn!(error = %e, "could not release the job worker's leases; they expire by themselves");
         }
@@ -252,6 +259,7 @@ async fn bootstrap_admin(store: &Store, config: &Config) -> Result<(), StartupEr
             internal_cost_rate: None,
             default_sales_rate: None,
             active: true,
+            language: Default::default(),
         },
         password_hash: hash,
     };

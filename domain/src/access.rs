@@ -107,6 +107,10 @@ pub enum Permission {
     ReadMetrics,
     /// Register webhooks, read their delivery log, rotate their secrets.
     ManageWebhooks,
+    /// Read the mail log (recipients, subjects and texts of every mail sent).
+    ReadMailLog,
+    /// Send reports by mail and send logged mails again.
+    SendMail,
 }
 
 impl Permission {
@@ -136,6 +140,7 @@ impl Permission {
                 any(&[Role::Admin, Role::Billing])
             }
             Permission::ReadInvoices => any(&[Role::Admin, Role::Billing, Role::Manager]),
+            Permission::ReadMailLog | Permission::SendMail => any(&[Role::Admin, Role::Billing, Role::Manager]),
         }
     }
 
@@ -170,7 +175,9 @@ impl Permission {
             | Permission::ManageBilling
             | Permission::ManageInvoices
             | Permission::ReadMetrics
-            | Permission::ManageWebhooks => false,
+            | Permission::ManageWebhooks
+            | Permission::ReadMailLog
+            | Permission::SendMail => false,
         }
     }
 }

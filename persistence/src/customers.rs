@@ -9,6 +9,7 @@ use crate::search::like_pattern;
 use crate::types::DbTime;
 use crate::{Result, Store, StoreError};
 use domain::customer::DocumentFormat;
+use domain::notification::Language;
 use domain::{BillingMode, Currency, InvoiceDetail, VatTreatment};
 
 /// Start of automatically assigned customer numbers (DATEV debtor accounts start at 10000).
@@ -49,6 +50,13 @@ pub struct CustomerData {
     /// The document it prefers.
     #[sqlx(try_from = "String")]
     pub document_format: DocumentFormat,
+    /// The language its contacts get mail in.
+    #[sqlx(try_from = "String")]
+    pub language: Language,
+    /// Whether its ticket contacts are mailed each status change of their tickets.
+    pub keep_client_informed: bool,
+    /// The user who looks after the customer (gets its contracts' quota mails).
+    pub account_manager_id: Option<i64>,
 }
 
 /// A stored customer.
@@ -144,13 +152,16 @@ macro_rules! bind_customer_data {
             .bind(&$d.e_invoice_address)
             .bind(&$d.e_invoice_address_scheme)
             .bind($d.document_format.as_str())
+            .bind($d.language.as_str())
+            .bind($d.keep_client_informed)
+            .bind($d.account_manager_id)
     };
 }
 
 const CUSTOMER_COLUMNS: &str = "number, name, address_street, address_postal_code, address_city, \
     address_country, vat_id, billing_email, currency, payment_terms_days, vat_treatment, \
     billing_mode, invoice_detail, helpdesk_ref, accounting_ref, notes, buyer_reference, e_invoice_address, \
-    e_invoice_address_scheme, document_format";
+    e_invoice_address_scheme, document_format, language, keep_client_informed, account_manager_id";
 
 impl Store {
     /// Creates a customer with its contacts in one transaction. An empty `number` is
@@ -163,7 +174,7 @@ impl Store {
     ) -> Result<Customer> {
         let sql = format!(
             "INSERT INTO customers ({CUSTOMER_COLUMNS}, version, created_at, updated_at) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, 1, $21, $21) \
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, 1, $24, $24) \
              RETURNING *"
         );
         let customer = in_tx!(self, tx => {
@@ -255,8 +266,8 @@ impl Store {
     ) -> std::result::Result<Customer, E> {
         let sql = format!(
             "UPDATE customers SET ({CUSTOMER_COLUMNS}) = \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20), \
-             version = version + 1, updated_at = $21 WHERE id = $22 AND version = $23 RETURNING *"
+             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23), \
+             version = version + 1, updated_at = $24 WHERE id = $25 AND version = $26 RETURNING *"
         );
         let customer = in_tx!(self, tx => {
             let before: Customer = sqlx::query_as("SELECT * FROM customers WHERE id = $1")

@@ -4,6 +4,7 @@ use crate::audit::Actor;
 use crate::page::{Page, PageRequest};
 use crate::types::{DbTime, ExactDecimal};
 use crate::{Result, Store, StoreError};
+use domain::notification::Language;
 use domain::Role;
 use rust_decimal::Decimal;
 
@@ -18,6 +19,8 @@ pub struct User {
     pub internal_cost_rate: Option<Decimal>,
     pub default_sales_rate: Option<Decimal>,
     pub active: bool,
+    /// The language the user gets mail in.
+    pub language: Language,
     pub version: i64,
     pub created_at: DbTime,
     pub updated_at: DbTime,
@@ -34,6 +37,8 @@ pub struct UserData {
     pub internal_cost_rate: Option<Decimal>,
     pub default_sales_rate: Option<Decimal>,
     pub active: bool,
+    /// The language the user gets mail in.
+    pub language: Language,
 }
 
 /// A user to create, with an already computed password hash.
@@ -54,6 +59,7 @@ struct UserRow {
     internal_cost_rate: Option<ExactDecimal>,
     default_sales_rate: Option<ExactDecimal>,
     active: bool,
+    language: String,
     version: i64,
     created_at: DbTime,
     updated_at: DbTime,
@@ -76,6 +82,7 @@ impl UserRow {
                 internal_cost_rate: self.internal_cost_rate.map(|d| d.0),
                 default_sales_rate: self.default_sales_rate.map(|d| d.0),
                 active: self.active,
+                language: self.language.parse().unwrap_or_default(),
                 version: self.version,
                 created_at: self.created_at,
                 updated_at: self.updated_at,
@@ -98,8 +105,8 @@ impl Store {
             let d = &new.data;
             let row: UserRow = sqlx::query_as(
                 "INSERT INTO users (email, name, password_hash, roles, weekly_capacity_hours, \
-                 internal_cost_rate, default_sales_rate, active, version, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9) RETURNING *",
+                 internal_cost_rate, default_sales_rate, active, language, version, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, 1, $9, $9) RETURNING *",
             )
             .bind(&d.email)
             .bind(&d.name)
@@ -110,6 +117,7 @@ impl Store {
             .bind(d.default_sales_rate.map(ExactDecimal))
             .bind(d.active)
             .bind(now)
+            .bind(d.language.as_str())
             .fetch_one(&mut *tx)
             .await?;
             let (user, _) = row.into_user();
@@ -202,7 +210,7 @@ impl Store {
             let row: UserRow = sqlx::query_as(
                 "UPDATE users SET email = $1, name = $2, password_hash = $3, roles = $4, \
                  weekly_capacity_hours = $5, internal_cost_rate = $6, default_sales_rate = $7, \
-                 active = $8, version = version + 1, updated_at = $9 \
+                 active = $8, language = $12, version = version + 1, updated_at = $9 \
                  WHERE id = $10 AND version = $11 RETURNING *",
             )
             .bind(&d.email).bind(&d.name)
@@ -211,7 +219,7 @@ impl Store {
             .bind(ExactDecimal(d.weekly_capacity_hours))
             .bind(d.internal_cost_rate.map(ExactDecimal))
             .bind(d.default_sales_rate.map(ExactDecimal))
-            .bind(d.active).bind(now).bind(id).bind(before.version)
+            .bind(d.active).bind(now).bind(id).bind(before.version).bind(d.language.as_str())
             .fetch_optional(&mut *tx).await.map_err(StoreError::from)?
             .ok_or(StoreError::StaleVersion)?;
             let (after, _) = row.into_user();

@@ -167,6 +167,16 @@ fn later(d: Duration) -> DbTime {
     DbTime::from(DbTime::now().0 + d)
 }
 
+/// The event types the fan-out reads even when no webhook wants them, as an SQL list:
+/// `invoice.issued` (it may make tickets billed) and those that may cause mail.
+static ALWAYS_READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    std::iter::once("invoice.issued")
+        .chain(crate::mail::MAIL_EVENT_TYPES)
+        .map(|t| format!("'{t}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+});
+
 /// Most `invoice.issued` events one fan-out transaction derives `ticket.billed` from.
 const ISSUED_PER_BATCH: usize = 16;
 
@@ -301,10 +311,11 @@ impl Store {
         if !pending().await? {
             return Ok(0);
         }
-        // `invoice.issued` is always read: it may make tickets billed (see below).
-        let unwanted = with_pool!(self, pool => sqlx::query(
-            "UPDATE events SET delivered_at = $1 WHERE delivered_at IS NULL AND event_type <> 'invoice.issued' \
-             AND NOT EXISTS (SELECT 1 FROM webhooks WHERE active AND first_event_id < events.id)")
+        // `invoice.issued` is always read: it may make tickets billed (see below); so is every
+        // event that may cause mail (it is queued for the mail dispatcher below).
+        let unwanted = with_pool!(self, pool => sqlx::query(&format!(
+            "UPDATE events SET delivered_at = $1 WHERE delivered_at IS NULL AND event_type NOT IN ({}) \
+             AND NOT EXISTS (SELECT 1 FROM webhooks WHERE active AND first_event_id < events.id)", *ALWAYS_READ))
             .bind(DbTime::now()).execute(pool).await.map(|r| r.rows_affected())?);
         if !pending().await? {
             return Ok(usize::try_from(unwanted).unwrap_or(usize::MAX));
@@ -330,6 +341,12 @@ impl Store {
                     events.iter().filter(|e| e.event_type == "invoice.issued").map(|e| e.entity_id).collect();
                 if !issued.is_empty() {
                     crate::invoices::tickets_billed::record_tickets_billed!(tx, tickets_billed, &issued, DbTime::now());
+                }
+                // Mail follows from the same events exactly once: queued here, taken off the
+                // queue by the transaction that writes the mails (`Store::derive_mails`).
+                for e in events.iter().filter(|e| crate::mail::MAIL_EVENT_TYPES.contains(&e.event_type.as_str())) {
+                    sqlx::query("INSERT INTO mail_queue (event_id) VALUES ($1) ON CONFLICT (event_id) DO NOTHING")
+                        .bind(e.id).execute(&mut *tx).await?;
                 }
                 let rows: Vec<WebhookRow> = sqlx::query_as("SELECT * FROM webhooks WHERE active")
                     .fetch_all(&mut *tx).await?;

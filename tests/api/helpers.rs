@@ -154,6 +154,8 @@ pub async fn spawn_app_without_seller_profile(adjust: impl FnOnce(&mut Config)) 
         "KONTOR_WEBHOOK_ALLOW_PRIVATE" => Some("true".into()),
         "KONTOR_WEBHOOK_POLL_MS" => Some("20".into()),
         "KONTOR_WEBHOOK_RETRY_SCHEDULE" => Some("100ms,200ms,300ms".into()),
+        "KONTOR_MAIL_POLL_MS" => Some("20".into()),
+        "KONTOR_MAIL_RETRY_SCHEDULE" => Some("100ms,200ms,300ms".into()),
         _ => None,
     })
     .expect("test configuration is valid");

@@ -195,6 +195,12 @@ pub async fn get_invoice_document(
         let body = (format.render)(&doc, true).map_err(document_problem)?;
         return Ok(file_response(format, &format!("draft-{}", invoice.id), body));
     }
+    let (number, body) = render_issued(&state, &invoice, format).await?;
+    Ok(file_response(format, &number, body))
+}
+
+/// An issued invoice or credit note rendered in `format`: its number and the file.
+async fn render_issued(state: &AppState, invoice: &Invoice, format: &Format) -> Result<(String, Vec<u8>), ApiError> {
     let preceding = match invoice.cancels_id {
         Some(original) => {
             let o = state.store.get_invoice(original).await?;
@@ -202,14 +208,28 @@ pub async fn get_invoice_document(
         }
         None => None,
     };
-    let mut doc = document_of(&invoice, preceding)?;
+    let mut doc = document_of(invoice, preceding)?;
     if format.media_type == "application/pdf" {
         if let Some(seller) = &invoice.seller_snapshot {
-            doc.logo = logo_of(&state, seller).await?;
+            doc.logo = logo_of(state, seller).await?;
         }
     }
     let body = (format.render)(&doc, false).map_err(document_problem)?;
-    Ok(file_response(format, &doc.number, body))
+    Ok((doc.number, body))
+}
+
+/// The file of issued invoice `id` in the format named `format` (`pdf`, `zugferd`,
+/// `xrechnung-cii`, `isdoc`), as a mail attaches it.
+pub async fn issued_file(state: &AppState, id: i64, format: &str) -> Result<Vec<u8>, ApiError> {
+    let format = FORMATS
+        .iter()
+        .find(|f| f.name == format)
+        .ok_or_else(|| ApiError::Internal(format!("unknown document format `{format}`")))?;
+    let invoice = state.store.get_invoice(id).await?;
+    if invoice.status == InvoiceStatus::Draft || invoice.kind == InvoiceKind::Settlement {
+        return Err(ApiError::Conflict("a draft or settlement has no document to send".into()));
+    }
+    Ok(render_issued(state, &invoice, format).await?.1)
 }
 
 /// The file as an attachment named `<stem>.<extension>`.

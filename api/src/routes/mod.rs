@@ -18,6 +18,7 @@ pub mod integrations;
 pub mod invoice_documents;
 pub mod invoice_runs;
 pub mod invoices;
+pub mod mail_log;
 pub mod projects;
 pub mod proof;
 pub mod proof_document;
@@ -42,6 +43,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     company::configure(cfg);
     company_logo::configure(cfg);
     webhooks::configure(cfg);
+    mail_log::configure(cfg);
     teams::configure(cfg);
     custom_fields::configure(cfg);
     projects::configure(cfg);
@@ -69,6 +71,7 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         company::Doc::openapi(),
         company_logo::Doc::openapi(),
         webhooks::Doc::openapi(),
+        mail_log::Doc::openapi(),
         teams::Doc::openapi(),
         custom_fields::Doc::openapi(),
         projects::Doc::openapi(),

@@ -18,6 +18,7 @@ use domain::invoice::{InvoiceKind, InvoiceStatus};
 use domain::proof::{booking_minutes, BookingMinutes, MinuteTotals, SettledMinutes, Treatment};
 use domain::Permission;
 use persistence::invoices::Invoice;
+use persistence::projects::Project;
 use persistence::proof::{
     ProofBooking, ProofExpense, ProofOfService, ProofTicket, ReportNote, ReportTooLarge, Settlement, SettlingInvoice,
     WorkPeriod,
@@ -577,17 +578,28 @@ pub async fn project_report(
     let period = work_period(&q.0)?;
     let pdf = wants_pdf(&req, q.0.format.as_deref())?;
     let project = state.store.get_project(id).await.map_err(not_found("project"))?;
-    let proof = state.store.project_proof(id, period, state.config.max_report_entries).await?.map_err(too_large)?;
+    let report = project_proof_out(&state, &project, period).await?;
+    let stem = format!("proof-project-{id}");
+    respond(&state, report, pdf, &current_seller(&state, pdf).await?, &stem).await
+}
+
+/// The proof of service of a project's work in `period` (the project report lists it too).
+pub async fn project_proof_out(
+    state: &AppState,
+    project: &Project,
+    period: WorkPeriod,
+) -> Result<ProofOfServiceOut, ApiError> {
+    let proof =
+        state.store.project_proof(project.id, period, state.config.max_report_entries).await?.map_err(too_large)?;
     let subject = Subject {
         scope: ProofScope::Project,
         invoice: None,
-        customer: current_customer(&state, project.data.customer_id).await?,
+        customer: current_customer(state, project.data.customer_id).await?,
         ticket: None,
-        project: Some(NamedRef { id: project.id, name: project.data.name }),
+        project: Some(NamedRef { id: project.id, name: project.data.name.clone() }),
         period,
     };
-    let stem = format!("proof-project-{id}");
-    respond(&state, report(subject, proof), pdf, &current_seller(&state, pdf).await?, &stem).await
+    Ok(report(subject, proof))
 }
 
 /// Routes of this module.

@@ -7,6 +7,7 @@ use crate::extract::{created_at, path_id, versioned, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::state::AppState;
 use actix_web::{web, HttpRequest, HttpResponse};
+use domain::notification::Language;
 use domain::{Permission, Role};
 use persistence::{NewUser, PageRequest, User, UserData};
 use rust_decimal::Decimal;
@@ -31,6 +32,8 @@ pub struct UserOut {
     #[schema(value_type = Option<String>, example = "95.00")]
     pub default_sales_rate: Option<DecimalString>,
     pub active: bool,
+    /// The language the user gets mail in.
+    pub language: Language,
     pub version: i64,
     pub created_at: String,
     pub updated_at: String,
@@ -47,6 +50,7 @@ impl From<User> for UserOut {
             internal_cost_rate: u.internal_cost_rate.map(DecimalString::company_money),
             default_sales_rate: u.default_sales_rate.map(DecimalString::company_money),
             active: u.active,
+            language: u.language,
             version: u.version,
             created_at: timestamp(&u.created_at),
             updated_at: timestamp(&u.updated_at),
@@ -83,6 +87,8 @@ pub struct UserCreate {
     pub default_sales_rate: Option<DecimalString>,
     /// Defaults to true.
     pub active: Option<bool>,
+    /// The language the user gets mail in (default `de`).
+    pub language: Option<Language>,
 }
 
 /// Changes to an account; absent fields stay, `null` clears an optional field.
@@ -112,6 +118,8 @@ pub struct UserPatch {
     pub default_sales_rate: Option<Option<DecimalString>>,
     /// `false` deactivates: no more logins, refresh tokens revoked.
     pub active: Option<bool>,
+    /// The language the user gets mail in.
+    pub language: Option<Language>,
 }
 
 fn check_amounts(
@@ -187,6 +195,7 @@ pub async fn create(
             internal_cost_rate: b.internal_cost_rate.map(|d| d.0),
             default_sales_rate: b.default_sales_rate.map(|d| d.0),
             active: b.active.unwrap_or(true),
+            language: b.language.unwrap_or_default(),
         },
         password_hash: hash_password(b.password).await?,
     };
@@ -262,6 +271,7 @@ pub async fn update(
                     None => cur.default_sales_rate,
                 },
                 active: b.active.unwrap_or(cur.active),
+                language: b.language.unwrap_or(cur.language),
             })
         })
         .await

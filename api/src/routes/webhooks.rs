@@ -425,7 +425,9 @@ pub struct WebhookEnvelope {
     /// run_id, customer_id, contract_id, kind, net, vat, gross, currency, lines}`; `invoice.issued` / `invoice.paid` / `invoice.cancelled` (the
     /// invoice's id, number, totals …); `project.status_changed` `{from, to, notify,
     /// notify_user_id}`; `project.estimate_exceeded`; `contract.quota_threshold`;
-    /// `webhook.disabled` `{id, url, reason}`; `webhook.ping` `{webhook_id, url}`.
+    /// `report.sent` `{report, entity_type, entity_id, subject, recipients, message, sent_by,
+    /// mail_ids}` (a report mailed with `POST /reports/send`, on its customer, project or
+    /// contract); `webhook.disabled` `{id, url, reason}`; `webhook.ping` `{webhook_id, url}`.
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }

@@ -4,8 +4,12 @@
 //! `Idempotency-Key` on POST, per-field validation, an audit entry per change.
 //! Customers are archived, never hard-deleted, because invoices keep referring to them.
 
+mod contacts;
 mod e_invoicing;
+mod notifications;
+pub use contacts::*;
 pub use e_invoicing::EInvoicing;
+pub use notifications::Notifications;
 
 use crate::auth::Principal;
 use crate::dto::{clean, double_option, timestamp, validate};
@@ -13,12 +17,10 @@ use crate::error::{not_found, ApiError, Problem};
 use crate::extract::{created_at, path_id, versioned, IfMatch, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::state::AppState;
-use actix_web::http::{header, StatusCode};
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use domain::{BillingMode, Currency, InvoiceDetail, Permission, VatTreatment};
-use persistence::{
-    Contact, ContactData, Customer, CustomerData, CustomerFilter, CustomerSort, PageRequest, StoreError,
-};
+use persistence::{Contact, ContactData, Customer, CustomerData, CustomerFilter, CustomerSort, PageRequest};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use validator::{Validate, ValidationError};
@@ -84,91 +86,6 @@ pub struct Address {
     pub country: Option<String>,
 }
 
-/// A contact person.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContactOut {
-    pub id: i64,
-    pub customer_id: i64,
-    pub name: String,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    /// Function, e.g. "IT lead".
-    pub position: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl From<Contact> for ContactOut {
-    fn from(c: Contact) -> Self {
-        ContactOut {
-            id: c.id,
-            customer_id: c.customer_id,
-            name: c.data.name,
-            email: c.data.email,
-            phone: c.data.phone,
-            position: c.data.position,
-            created_at: timestamp(&c.created_at),
-            updated_at: timestamp(&c.updated_at),
-        }
-    }
-}
-
-/// A new contact person.
-#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContactCreate {
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
-    #[schema(example = "Petra Schmidt")]
-    pub name: String,
-    #[validate(email, length(max = 254))]
-    #[schema(max_length = 254)]
-    #[schema(example = "petra.schmidt@example.com")]
-    pub email: Option<String>,
-    #[validate(length(max = 50))]
-    #[schema(max_length = 50)]
-    #[schema(example = "+49 30 1234567")]
-    pub phone: Option<String>,
-    #[validate(length(max = 100))]
-    #[schema(max_length = 100)]
-    pub position: Option<String>,
-}
-
-impl ContactCreate {
-    fn into_data(self) -> ContactData {
-        ContactData {
-            name: self.name.trim().to_string(),
-            email: clean(self.email.as_deref()).map(|e| e.to_lowercase()),
-            phone: clean(self.phone.as_deref()),
-            position: clean(self.position.as_deref()),
-        }
-    }
-}
-
-/// Changes to a contact; absent fields stay, `null` clears.
-#[derive(Debug, Deserialize, Validate, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ContactPatch {
-    #[validate(length(min = 1, max = 200))]
-    #[schema(min_length = 1, max_length = 200)]
-    pub name: Option<String>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[validate(email, length(max = 254))]
-    #[schema(max_length = 254)]
-    #[schema(value_type = Option<String>)]
-    pub email: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[validate(length(max = 50))]
-    #[schema(max_length = 50)]
-    #[schema(value_type = Option<String>)]
-    pub phone: Option<Option<String>>,
-    #[serde(default, deserialize_with = "double_option")]
-    #[validate(length(max = 100))]
-    #[schema(max_length = 100)]
-    #[schema(value_type = Option<String>)]
-    pub position: Option<Option<String>>,
-}
-
 /// A customer.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerOut {
@@ -198,6 +115,8 @@ pub struct CustomerOut {
     pub notes: Option<String>,
     /// What the customer's e-invoices carry and the document it prefers.
     pub e_invoicing: EInvoicing,
+    /// Its mail language, ticket status mails and account manager.
+    pub notifications: Notifications,
     /// Archived customers are hidden from default lists and read-only until restored.
     pub archived: bool,
     pub archived_at: Option<String>,
@@ -212,10 +131,11 @@ pub struct CustomerOut {
 
 impl CustomerOut {
     fn new(c: Customer, contacts: Option<Vec<Contact>>) -> Self {
-        let e_invoicing = EInvoicing::of(&c.data);
+        let (e_invoicing, notifications) = (EInvoicing::of(&c.data), Notifications::of(&c.data));
         let d = c.data;
         CustomerOut {
             e_invoicing,
+            notifications,
             id: c.id,
             number: d.number,
             name: d.name,
@@ -246,7 +166,6 @@ impl CustomerOut {
 }
 
 list_response!(CustomerList, CustomerOut, "A page of customers.");
-list_response!(ContactList, ContactOut, "The contacts of a customer.");
 
 /// A new customer. Only `name` is required.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
@@ -294,6 +213,8 @@ pub struct CustomerCreate {
     pub notes: Option<String>,
     /// E-invoicing data (default: none, `pdf`).
     pub e_invoicing: Option<EInvoicing>,
+    /// Mail settings (default: German, no ticket mails, no account manager).
+    pub notifications: Option<Notifications>,
     /// Contacts to create with the customer (at most 50).
     #[validate(length(max = 50), nested)]
     #[schema(max_items = 50)]
@@ -349,6 +270,8 @@ pub struct CustomerPatch {
     pub notes: Option<Option<String>>,
     /// Replaces the whole e-invoicing data.
     pub e_invoicing: Option<EInvoicing>,
+    /// Replaces the whole mail settings.
+    pub notifications: Option<Notifications>,
 }
 
 /// Rules across fields of the resulting customer.
@@ -486,6 +409,8 @@ pub async fn create(
     let mut errors = Vec::new();
     let e_invoicing = b.e_invoicing.clone().unwrap_or_default().cleaned(&mut errors);
     validate(&b, errors)?;
+    let notifications = b.notifications.clone().unwrap_or_default();
+    notifications.check(&state).await?;
     let (street, postal, city, country) = address_fields(b.address);
     let mut data = CustomerData {
         number: clean(b.number.as_deref()).unwrap_or_default(),
@@ -508,8 +433,12 @@ pub async fn create(
         e_invoice_address: None,
         e_invoice_address_scheme: None,
         document_format: Default::default(),
+        language: Default::default(),
+        keep_client_informed: false,
+        account_manager_id: None,
     };
     e_invoicing.apply(&mut data);
+    notifications.apply(&mut data);
     check_customer(&data)?;
     let contacts: Vec<ContactData> = b.contacts.unwrap_or_default().into_iter().map(ContactCreate::into_data).collect();
     let customer = state.store.create_customer(&data, &contacts, &p.actor(&req)).await?;
@@ -552,6 +481,9 @@ pub async fn update(
     let mut errors = Vec::new();
     let e_invoicing = b.e_invoicing.clone().map(|e| e.cleaned(&mut errors));
     validate(&b, errors)?;
+    if let Some(n) = &b.notifications {
+        n.check(&state).await?;
+    }
     let version = IfMatch::from_request(&req, "customer", id).version()?;
     let customer = state
         .store
@@ -597,6 +529,9 @@ pub async fn update(
             };
             if let Some(e) = e_invoicing.clone() {
                 e.apply(&mut data);
+            }
+            if let Some(n) = b.notifications.clone() {
+                n.apply(&mut data);
             }
             check_customer(&data)?;
             Ok(data)
@@ -644,117 +579,6 @@ async fn set_archived(
         state.store.set_customer_archived(id, version, archive, &p.actor(&req)).await.map_err(not_found("customer"))?;
     let contacts = state.store.list_contacts(id).await?;
     Ok(customer_response(StatusCode::OK, customer, Some(contacts)))
-}
-
-/// List a customer's contacts.
-#[utoipa::path(get, path = "/api/v1/customers/{id}/contacts", tag = "customers", params(("id" = i64, Path)),
-    security(("bearer" = []), ("api_key" = ["customers:read"]), ("api_key" = ["customers:write"])),
-    responses((status = 200, body = ContactList), (status = 404, body = Problem, content_type = "application/problem+json")))]
-pub async fn list_contacts(
-    req: HttpRequest,
-    p: Principal,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    p.require(Permission::ReadCustomers)?;
-    let id = path_id(&req, "id")?;
-    state.store.get_customer(id).await.map_err(not_found("customer"))?;
-    let contacts = state.store.list_contacts(id).await?;
-    Ok(HttpResponse::Ok()
-        .json(ContactList { items: contacts.into_iter().map(ContactOut::from).collect(), next_cursor: None }))
-}
-
-async fn writable_customer(state: &AppState, id: i64) -> Result<Customer, ApiError> {
-    let customer = state.store.get_customer(id).await.map_err(not_found("customer"))?;
-    if customer.archived_at.is_some() {
-        return Err(ApiError::Conflict("the customer is archived; restore it before changing it".into()));
-    }
-    Ok(customer)
-}
-
-/// Add a contact to a customer.
-#[utoipa::path(post, path = "/api/v1/customers/{id}/contacts", tag = "customers", params(("id" = i64, Path)),
-    request_body = ContactCreate,
-    security(("bearer" = []), ("api_key" = ["customers:write"])),
-    responses(
-        (status = 201, body = ContactOut)))]
-pub async fn create_contact(
-    req: HttpRequest,
-    p: Principal,
-    state: web::Data<AppState>,
-    body: Json<ContactCreate>,
-) -> Result<HttpResponse, ApiError> {
-    p.require(Permission::WriteCustomers)?;
-    let id = path_id(&req, "id")?;
-    let b = body.into_inner()?;
-    validate(&b, vec![])?;
-    writable_customer(&state, id).await?;
-    let contact = state.store.create_contact(id, &b.into_data(), &p.actor(&req)).await?;
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/customers/{id}/contacts/{}", contact.id)))
-        .json(ContactOut::from(contact)))
-}
-
-/// Change a contact.
-#[utoipa::path(patch, path = "/api/v1/customers/{id}/contacts/{contact_id}", tag = "customers",
-    params(("id" = i64, Path), ("contact_id" = i64, Path)), request_body = ContactPatch,
-    security(("bearer" = []), ("api_key" = ["customers:write"])),
-    responses(
-        (status = 200, body = ContactOut)))]
-pub async fn update_contact(
-    req: HttpRequest,
-    p: Principal,
-    state: web::Data<AppState>,
-    body: Json<ContactPatch>,
-) -> Result<HttpResponse, ApiError> {
-    p.require(Permission::WriteCustomers)?;
-    let id = path_id(&req, "id")?;
-    let contact_id = path_id(&req, "contact_id")?;
-    let b = body.into_inner()?;
-    validate(&b, vec![])?;
-    writable_customer(&state, id).await?;
-    let contact = state
-        .store
-        .update_contact(id, contact_id, &p.actor(&req), |cur: &Contact| -> Result<ContactData, ApiError> {
-            let keep = |patch: &Option<Option<String>>, cur: &Option<String>| match patch {
-                Some(v) => clean(v.as_deref()),
-                None => cur.clone(),
-            };
-            Ok(ContactData {
-                name: b.name.as_deref().map(|n| n.trim().to_string()).unwrap_or_else(|| cur.data.name.clone()),
-                email: keep(&b.email, &cur.data.email).map(|e| e.to_lowercase()),
-                phone: keep(&b.phone, &cur.data.phone),
-                position: keep(&b.position, &cur.data.position),
-            })
-        })
-        .await
-        .map_err(|e| match e {
-            ApiError::NotFound(_) => ApiError::NotFound("contact".into()),
-            other => other,
-        })?;
-    Ok(HttpResponse::Ok().json(ContactOut::from(contact)))
-}
-
-/// Remove a contact. A contact that tickets name as their contact person stays until they
-/// name another (409 listing the tickets).
-#[utoipa::path(delete, path = "/api/v1/customers/{id}/contacts/{contact_id}", tag = "customers",
-    params(("id" = i64, Path), ("contact_id" = i64, Path)),
-    security(("bearer" = []), ("api_key" = ["customers:write"])),
-    responses((status = 204, description = "Removed"), (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "Tickets name the contact as their contact person", body = Problem, content_type = "application/problem+json")))]
-pub async fn delete_contact(
-    req: HttpRequest,
-    p: Principal,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, ApiError> {
-    p.require(Permission::WriteCustomers)?;
-    let id = path_id(&req, "id")?;
-    let contact_id = path_id(&req, "contact_id")?;
-    writable_customer(&state, id).await?;
-    state.store.delete_contact(id, contact_id, &p.actor(&req)).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::NotFound("contact".into()),
-        other => other.into(),
-    })?;
-    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Routes of this module.

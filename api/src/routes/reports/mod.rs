@@ -6,6 +6,10 @@
 //! (`Accept: text/html`, see `html`).
 
 mod html;
+mod project;
+mod send;
+
+pub use project::{project_report, ProjectProfitability, ProjectReport};
 
 use crate::auth::Principal;
 use crate::dto::{date_text, timestamp, DecimalString};
@@ -30,8 +34,8 @@ use utoipa::{IntoParams, OpenApi, ToSchema};
 /// OpenAPI paths of this module.
 #[derive(OpenApi)]
 #[openapi(
-    paths(status),
-    tags((name = "reports", description = "Status reports for customers, projects and contracts, as JSON or printable HTML"))
+    paths(status, project::get, send::send),
+    tags((name = "reports", description = "Status reports for customers, projects and contracts, the project report, as JSON or printable HTML; sending them by e-mail"))
 )]
 pub struct Doc;
 
@@ -216,9 +220,25 @@ pub async fn status(
     q: Query<StatusQuery>,
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBilling)?;
-    let q = q.0;
-    let (from, to) = period(&q)?;
-    let s = subject(&state, &q).await?;
+    let report = status_report(&state, &q.0).await?;
+    if wants_html(&req) {
+        return Ok(html_page(html::status_page(&report, html::from_accept_language(accept_language(&req)))));
+    }
+    Ok(HttpResponse::Ok().json(report))
+}
+
+/// A self-contained printable page: nothing may be loaded, nothing run.
+fn html_page(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'"))
+        .body(body)
+}
+
+/// The status report `q` asks for.
+pub async fn status_report(state: &AppState, q: &StatusQuery) -> Result<StatusReport, ApiError> {
+    let (from, to) = period(q)?;
+    let s = subject(state, q).await?;
     let (customer, currency) = match s.customer_id {
         Some(id) => {
             let c = state.store.get_customer(id).await.map_err(not_found("customer"))?;
@@ -271,7 +291,7 @@ pub async fn status(
         if let Some(customer_id) = s.customer_id {
             for c in state.store.contracts_of_customer(customer_id).await? {
                 if s.contract_id.is_none_or(|id| id == c.id) {
-                    quota.extend(contract_quota_at(&state, &c, to).await?);
+                    quota.extend(contract_quota_at(state, &c, to).await?);
                 }
             }
         }
@@ -279,7 +299,7 @@ pub async fn status(
 
     let mut projects = Vec::new();
     match (s.project_id, s.contract_id, s.customer_id) {
-        (Some(id), _, _) => projects.push(project_effort_out(&state, &state.store.get_project(id).await?).await?),
+        (Some(id), _, _) => projects.push(project_effort_out(state, &state.store.get_project(id).await?).await?),
         (None, None, Some(customer_id)) => {
             let filter = ProjectFilter {
                 status: StatusFilter::NotArchived,
@@ -288,7 +308,7 @@ pub async fn status(
             };
             let page = state.store.list_projects(&filter, &PageRequest { limit: MAX_ITEMS, after: None }).await?;
             for project in &page.items {
-                projects.push(project_effort_out(&state, project).await?);
+                projects.push(project_effort_out(state, project).await?);
             }
         }
         _ => {}
@@ -296,7 +316,7 @@ pub async fn status(
 
     let unbilled = match s.customer_id {
         Some(customer_id) => {
-            let ready = customer_ready(&state, customer_id, to).await?;
+            let ready = customer_ready(state, customer_id, to).await?;
             let empty = || ReadyItem {
                 id: s.id,
                 customer_id,
@@ -314,7 +334,7 @@ pub async fn status(
         None => None,
     };
 
-    let report = StatusReport {
+    Ok(StatusReport {
         subject: ReportSubject { kind: s.kind.into(), id: s.id, label: s.label },
         customer,
         from: date_text(from),
@@ -326,14 +346,7 @@ pub async fn status(
         quota,
         projects,
         unbilled,
-    };
-    if wants_html(&req) {
-        return Ok(HttpResponse::Ok()
-            .content_type("text/html; charset=utf-8")
-            .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'"))
-            .body(html::status_page(&report, html::Lang::from_accept_language(accept_language(&req)))));
-    }
-    Ok(HttpResponse::Ok().json(report))
+    })
 }
 
 /// Whether the caller asked for HTML (`Accept: text/html` before any JSON type).
@@ -354,5 +367,7 @@ fn accept_language(req: &HttpRequest) -> Option<&str> {
 
 /// Routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/reports/status").route(web::get().to(status)));
+    cfg.service(web::resource("/reports/status").route(web::get().to(status)))
+        .service(web::resource("/projects/{id}/report").route(web::get().to(project::get)))
+        .service(web::resource("/reports/send").route(web::post().to(send::send)));
 }

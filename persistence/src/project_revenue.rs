@@ -1,0 +1,72 @@
+//! What a project's work earned: the lines of issued (or paid) invoices that bill its bookings
+//! or expenses, each with every position it bills weighted and marked as the project's or not
+//! (the shares are computed by [`domain::profitability::project_share`]).
+
+use crate::types::ExactDecimal;
+use crate::{Result, Store};
+use domain::position::PositionRef;
+use domain::profitability::LinePosition;
+use rust_decimal::Decimal;
+use std::collections::HashMap;
+
+impl Store {
+    /// The issued lines holding the project's positions: each line's net and its positions.
+    pub async fn project_invoice_lines(&self, project_id: i64) -> Result<Vec<(Decimal, Vec<LinePosition>)>> {
+        let lines: Vec<(ExactDecimal, String)> = with_pool!(self, pool => sqlx::query_as(
+            "SELECT l.net, l.positions FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id \
+             WHERE i.kind = 'invoice' AND i.status IN ('issued', 'paid') AND l.invoice_id IN \
+             (SELECT invoice_id FROM bookings WHERE project_id = $1 AND invoice_id IS NOT NULL \
+              UNION SELECT invoice_id FROM expenses WHERE project_id = $1 AND invoice_id IS NOT NULL) \
+             ORDER BY l.id")
+            .bind(project_id).fetch_all(pool).await?);
+        let lines: Vec<(Decimal, Vec<PositionRef>)> = lines
+            .into_iter()
+            .map(|(net, positions)| Ok((net.0, serde_json::from_str::<Vec<PositionRef>>(&positions)?)))
+            .collect::<Result<_>>()?;
+        // The bookings and expenses the lines name: their minutes and project.
+        let mut booking_ids: Vec<i64> = Vec::new();
+        let mut expense_ids: Vec<i64> = Vec::new();
+        for p in lines.iter().flat_map(|(_, positions)| positions) {
+            match p {
+                PositionRef::Booking { id } | PositionRef::BookingField { booking_id: id, .. } => booking_ids.push(*id),
+                PositionRef::Expense { id } => expense_ids.push(*id),
+                PositionRef::ContractFee { .. } => {}
+            }
+        }
+        let list = |ids: &mut Vec<i64>| {
+            ids.sort_unstable();
+            ids.dedup();
+            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        };
+        let mut bookings: HashMap<i64, (i64, bool)> = HashMap::new();
+        if !booking_ids.is_empty() {
+            let ids = list(&mut booking_ids);
+            let rows: Vec<(i64, i64, Option<i64>)> = with_pool!(self, pool => sqlx::query_as(&format!(
+                "SELECT id, duration_minutes, project_id FROM bookings WHERE id IN ({ids})")).fetch_all(pool).await?);
+            bookings.extend(rows.into_iter().map(|(id, minutes, p)| (id, (minutes, p == Some(project_id)))));
+        }
+        let mut expenses: HashMap<i64, bool> = HashMap::new();
+        if !expense_ids.is_empty() {
+            let ids = list(&mut expense_ids);
+            let rows: Vec<(i64, Option<i64>)> = with_pool!(self, pool => sqlx::query_as(&format!(
+                "SELECT id, project_id FROM expenses WHERE id IN ({ids})")).fetch_all(pool).await?);
+            expenses.extend(rows.into_iter().map(|(id, p)| (id, p == Some(project_id))));
+        }
+        let weigh = |p: &PositionRef| match p {
+            PositionRef::Booking { id } => {
+                bookings.get(id).map_or(LinePosition { weight: 1, of_project: false }, |(minutes, mine)| LinePosition {
+                    weight: *minutes,
+                    of_project: *mine,
+                })
+            }
+            PositionRef::BookingField { booking_id, .. } => {
+                LinePosition { weight: 1, of_project: bookings.get(booking_id).is_some_and(|b| b.1) }
+            }
+            PositionRef::Expense { id } => {
+                LinePosition { weight: 1, of_project: expenses.get(id).copied().unwrap_or(false) }
+            }
+            PositionRef::ContractFee { .. } => LinePosition { weight: 1, of_project: false },
+        };
+        Ok(lines.into_iter().map(|(net, positions)| (net, positions.iter().map(weigh).collect())).collect())
+    }
+}
