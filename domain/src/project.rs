@@ -5,8 +5,10 @@
 //! work done ("PL fertig"), the project manager reviews it ("PM fertig"), the billing
 //! office bills it ("PO abgerechnet") and finally archives it ("PO archiviert").
 //! Each step belongs to one responsible person; admins may take any allowed step.
-//! Two corrections go back one step: the lead may reopen a project they declared done,
-//! and the manager may withdraw their approval.
+//! Two corrections go back one step: the lead may reopen a project they declared done and
+//! the manager may withdraw their approval — or the reviewer of that step returns it (the
+//! manager sends "PL fertig" back to the lead, the billing office "PM fertig" to the
+//! manager).
 
 use crate::customer::str_enum;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -131,6 +133,25 @@ pub fn responsible_for(from: ProjectStatus, to: ProjectStatus) -> Option<Respons
     }
 }
 
+/// Who may also send a project back for corrections: the reviewer of the step being undone.
+/// The project manager returns "PL fertig" to the lead (`lead_done` → `open`), the billing
+/// office returns "PM fertig" to the manager (`manager_done` → `lead_done`); the one who took
+/// the step may always withdraw it ([`responsible_for`]).
+pub fn reviewer_of(from: ProjectStatus, to: ProjectStatus) -> Option<Responsible> {
+    use ProjectStatus::*;
+    match (from, to) {
+        (LeadDone, Open) => Some(Responsible::ProjectManager),
+        (ManagerDone, LeadDone) => Some(Responsible::BillingOffice),
+        _ => None,
+    }
+}
+
+/// Whether `who` may take the step from `from` to `to`: as the one responsible for it, or
+/// as the reviewer returning it for corrections; the capacity they act in.
+fn acting_as(from: ProjectStatus, to: ProjectStatus, who: &Participant) -> Option<Responsible> {
+    [responsible_for(from, to), reviewer_of(from, to)].into_iter().flatten().find(|r| who.acts_as(*r))
+}
+
 /// An accepted status change and whom to tell about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Transition {
@@ -167,15 +188,15 @@ pub fn transition(from: ProjectStatus, to: ProjectStatus, who: &Participant) -> 
         Some(r) => r,
         None => return Err(TransitionError::NotAllowed { from, to, allowed: from.targets().to_vec() }),
     };
-    if !who.acts_as(required) {
-        return Err(TransitionError::NotResponsible { from, to, required });
+    match acting_as(from, to, who) {
+        Some(by) => Ok(Transition { from, to, by, notify: to.next_responsible() }),
+        None => Err(TransitionError::NotResponsible { from, to, required }),
     }
-    Ok(Transition { from, to, by: required, notify: to.next_responsible() })
 }
 
 /// The steps `who` may take from `from` (for showing the right buttons).
 pub fn allowed_for(from: ProjectStatus, who: &Participant) -> Vec<ProjectStatus> {
-    from.targets().iter().copied().filter(|to| responsible_for(from, *to).is_some_and(|r| who.acts_as(r))).collect()
+    from.targets().iter().copied().filter(|to| acting_as(from, *to, who).is_some()).collect()
 }
 
 // ---- Effort: estimate (hours) vs. actual (booked minutes) ----
@@ -275,9 +296,19 @@ mod tests {
         assert_eq!(t.notify, Some(Responsible::ProjectLead));
         let t = transition(ManagerDone, LeadDone, &MANAGER).unwrap();
         assert_eq!(t.notify, Some(Responsible::ProjectManager));
-        // …but not by each other.
-        assert!(matches!(transition(LeadDone, Open, &MANAGER), Err(TransitionError::NotResponsible { .. })));
+        // …nor by those below them.
         assert!(matches!(transition(ManagerDone, LeadDone, &LEAD), Err(TransitionError::NotResponsible { .. })));
+        assert!(matches!(transition(LeadDone, Open, &BILLING), Err(TransitionError::NotResponsible { .. })));
+    }
+
+    #[test]
+    fn the_reviewer_returns_a_step_for_corrections_to_whoever_must_correct_it() {
+        let t = transition(LeadDone, Open, &MANAGER).unwrap();
+        assert_eq!((t.by, t.notify), (Responsible::ProjectManager, Some(Responsible::ProjectLead)));
+        let t = transition(ManagerDone, LeadDone, &BILLING).unwrap();
+        assert_eq!((t.by, t.notify), (Responsible::BillingOffice, Some(Responsible::ProjectManager)));
+        assert_eq!(allowed_for(LeadDone, &MANAGER), vec![ManagerDone, Open]);
+        assert_eq!(allowed_for(ManagerDone, &BILLING), vec![Billed, LeadDone]);
     }
 
     #[test]
@@ -330,7 +361,7 @@ mod tests {
         assert_eq!(allowed_for(LeadDone, &lead_and_manager), vec![ManagerDone, Open]);
         assert_eq!(allowed_for(LeadDone, &LEAD), vec![Open]);
         assert_eq!(allowed_for(Open, &BILLING), Vec::<ProjectStatus>::new());
-        assert_eq!(allowed_for(ManagerDone, &BILLING), vec![Billed]);
+        assert_eq!(allowed_for(ManagerDone, &BILLING), vec![Billed, LeadDone], "billing, or back to the manager");
         assert!(allowed_for(Archived, &ADMIN).is_empty());
     }
 

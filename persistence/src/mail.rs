@@ -259,8 +259,10 @@ impl Store {
             "UPDATE mail_messages SET lease_until = $1 WHERE id IN (SELECT id FROM mail_messages WHERE {due} \
              ORDER BY next_attempt_at, id LIMIT $3{skip_locked}) RETURNING id"
         );
-        let claimed: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(&sql)
+        let mut claimed: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(&sql)
             .bind(DbTime::from(DbTime::now().0 + lease)).bind(DbTime::now()).bind(limit).fetch_all(pool).await?);
+        // `RETURNING` follows no `ORDER BY`: mails go out in the order they were written.
+        claimed.sort_unstable();
         let mut jobs = Vec::with_capacity(claimed.len());
         for id in claimed {
             let message = self.get_mail(id).await?;

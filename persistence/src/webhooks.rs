@@ -394,8 +394,10 @@ impl Store {
         if any_due.is_none() {
             return Ok(Vec::new());
         }
-        let claimed: Vec<(i64, i64, i64, i64)> = with_pool!(self, pool => sqlx::query_as(&sql)
+        let mut claimed: Vec<(i64, i64, i64, i64)> = with_pool!(self, pool => sqlx::query_as(&sql)
             .bind(later(lease)).bind(DbTime::now()).bind(limit).fetch_all(pool).await?);
+        // `RETURNING` follows no `ORDER BY`: oldest deliveries first.
+        claimed.sort_unstable();
         if claimed.is_empty() {
             return Ok(Vec::new());
         }

@@ -61,7 +61,7 @@ fn subject_and_text(m: &crate::smtp_server::SmtpMail) -> (String, String) {
 }
 
 #[tokio::test]
-async fn pl_done_mails_the_project_manager_pm_done_the_billing_office_and_a_step_back_the_one_who_must_correct() {
+async fn pl_done_mails_the_project_manager_pm_done_the_billing_office_and_a_return_the_one_who_must_correct() {
     let smtp = SmtpServer::start().await;
     let app = mail_app(Some(&smtp), false).await;
     let lead = app.user_with_roles(&["agent"]).await;
@@ -80,9 +80,13 @@ async fn pl_done_mails_the_project_manager_pm_done_the_billing_office_and_a_step
     .await;
     let id = &project["id"];
 
+    // "PL fertig", withdrawn by the lead (nobody is told of their own step), then again.
     expect_status(&app, id, &lead.1, "lead_done").await;
-    let got = smtp.wait_for("PL fertig to the manager", |m| m.iter().any(|m| m.to == [manager_mail.clone()])).await;
-    let mail = got.iter().find(|m| m.to == [manager_mail.clone()]).unwrap();
+    expect_status(&app, id, &lead.1, "open").await;
+    expect_status(&app, id, &lead.1, "lead_done").await;
+    let got = smtp.wait_for("PL fertig to the manager, twice", |m| m.len() == 2).await;
+    assert!(got.iter().all(|m| m.to == [manager_mail.clone()]), "only the manager: {got:?}");
+    let mail = &got[0];
     assert_eq!(mail.from, "kontor@example.com");
     let (subject, text) = subject_and_text(mail);
     assert_eq!(subject, "Projekt „Migration“: PL fertig – bitte prüfen");
@@ -90,28 +94,32 @@ async fn pl_done_mails_the_project_manager_pm_done_the_billing_office_and_a_step
     assert!(mail.parsed().attachments().next().is_none());
 
     expect_status(&app, id, &manager.1, "manager_done").await;
-    smtp.wait_for("PM fertig to both billing users", |m| {
-        m.iter().any(|m| m.to == [office_de_mail.clone()]) && m.iter().any(|m| m.to == [office_en_mail.clone()])
-    })
-    .await;
+    smtp.wait_for("PM fertig to both billing users", |m| m.len() == 4).await;
     let (subject, _) = subject_and_text(&smtp.mails_to(&office_de_mail)[0]);
     assert_eq!(subject, "Projekt „Migration“: PM fertig – bitte abrechnen");
     let (subject, text) = subject_and_text(&smtp.mails_to(&office_en_mail)[0]);
     assert_eq!(subject, "Project „Migration“: manager done – ready for billing", "in the user's language");
     assert!(text.contains("ready to be billed"), "{text}");
 
-    // The manager takes "PM fertig" back: nobody else has to act, nobody is mailed. An admin
-    // then sends the project back to the lead for corrections: the lead is mailed.
-    expect_status(&app, id, &manager.1, "lead_done").await;
-    expect_status(&app, id, &app.admin_token, "open").await;
-    let got = smtp.wait_for("the correction to the lead", |m| m.iter().any(|m| m.to == [lead_mail.clone()])).await;
-    let (subject, _) = subject_and_text(got.iter().find(|m| m.to == [lead_mail.clone()]).unwrap());
-    assert_eq!(subject, "Projekt „Migration“: zurück zur Korrektur");
-    assert_eq!(smtp.mails_to(&manager_mail).len(), 1, "the manager is not told of their own step");
-    assert_eq!(smtp.mails().len(), 4);
+    // The billing office returns "PM fertig" to the manager, the manager "PL fertig" to the
+    // lead: each is told to correct.
+    expect_status(&app, id, &office_de.1, "lead_done").await;
+    expect_status(&app, id, &manager.1, "open").await;
+    let got = smtp.wait_for("the corrections", |m| m.len() == 6).await;
+    let (subject, _) = subject_and_text(&got[4]);
+    assert_eq!(
+        (got[4].to.clone(), subject.as_str()),
+        (vec![manager_mail.clone()], "Projekt „Migration“: zurück zur Korrektur")
+    );
+    let (subject, _) = subject_and_text(&got[5]);
+    assert_eq!(
+        (got[5].to.clone(), subject.as_str()),
+        (vec![lead_mail.clone()], "Projekt „Migration“: zurück zur Korrektur")
+    );
+    assert_eq!(smtp.mails_to(&office_de_mail).len(), 1, "the office member is not told of their own return");
 
     let log = mail_log(&app, &format!("entity_type=project&entity_id={id}")).await;
-    assert_eq!(log.len(), 4, "{log:#?}");
+    assert_eq!(log.len(), 6, "{log:#?}");
     assert!(log.iter().all(|m| m["status"] == "sent" && m["kind"] == "project_step" && m["attempts"] == 1));
     assert!(log.iter().all(|m| m["event_id"].is_i64() && m["sent_at"].is_string()));
     let en: Vec<&Value> = log.iter().filter(|m| m["recipient"] == office_en_mail.as_str()).collect();

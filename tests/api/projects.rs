@@ -535,8 +535,10 @@ async fn only_the_responsible_person_may_take_a_step_and_a_refusal_changes_nothi
     for token in [&other_manager, &c.lead.1, &c.billing.1] {
         problem(set_status(&app, id, token, "manager_done").await, StatusCode::FORBIDDEN).await;
     }
-    // Reopening is the lead's correction, not the manager's.
-    problem(set_status(&app, id, &c.manager.1, "open").await, StatusCode::FORBIDDEN).await;
+    // Reopening is the lead's correction or this project's manager's return, nobody else's.
+    for token in [&other_manager, &c.billing.1, &other_agent] {
+        problem(set_status(&app, id, token, "open").await, StatusCode::FORBIDDEN).await;
+    }
     expect_status(&app, id, &c.manager.1, "manager_done").await;
     for token in [&c.manager.1, &c.lead.1, &viewer] {
         problem(set_status(&app, id, token, "billed").await, StatusCode::FORBIDDEN).await;
