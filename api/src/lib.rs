@@ -7,6 +7,7 @@ pub mod config;
 pub mod documents;
 pub mod dto;
 pub mod error;
+pub mod event_data;
 pub mod extract;
 pub mod mail_dispatch;
 pub mod metrics;

@@ -144,8 +144,7 @@ impl Dispatcher {
         let attempt_no = job.attempts + 1;
         let now = persistence::types::DbTime::now();
         let message_id = format!("evt_{}", job.event.id);
-        let data: serde_json::Value =
-            serde_json::from_str(&job.event.payload).unwrap_or(serde_json::Value::String(job.event.payload.clone()));
+        let data = crate::event_data::api_data(&job.event.event_type, &job.event.payload);
         let body = serde_json::to_vec(&serde_json::json!({
             "id": message_id,
             "type": job.event.event_type,

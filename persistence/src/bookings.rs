@@ -11,7 +11,7 @@ use crate::{Result, Store, StoreError};
 use time::{Date, Time};
 
 /// The writable fields of a booking (`customer_id` is derived from ticket or project).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct BookingData {
     pub user_id: i64,
     pub work_date: Date,
@@ -30,7 +30,7 @@ pub struct BookingData {
 }
 
 /// A stored booking.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct Booking {
     pub id: i64,
     #[sqlx(flatten)]

@@ -11,7 +11,7 @@ use domain::ticket::{ticket_number, Priority, TicketSource, TicketStatus, Ticket
 use time::Date;
 
 /// The writable fields of a ticket (status has its own operation).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct TicketData {
     #[sqlx(try_from = "String")]
     pub ticket_type: TicketType,
@@ -37,7 +37,7 @@ pub struct TicketData {
 }
 
 /// A stored ticket.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
 pub struct Ticket {
     pub id: i64,
     /// `T-2026-000123`.
@@ -245,7 +245,7 @@ impl Store {
             };
             insert_timeline!(tx, ticket.id, created, None::<i64>, None::<&str>, Some("new"), actor);
             audit!(tx, actor, "ticket", ticket.id, "create", None::<&Ticket>, Some(&ticket));
-            emit_event!(tx, "ticket.created", "ticket", ticket.id, &serde_json::json!({"id": ticket.id, "number": ticket.number}));
+            emit_event!(tx, "ticket.created", "ticket", ticket.id, &ticket);
             ticket
         });
         Ok(ticket)

@@ -155,6 +155,22 @@ impl serde::Serialize for DbTime {
     }
 }
 
+impl<'de> serde::Deserialize<'de> for DbTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        OffsetDateTime::parse(&text, &Rfc3339)
+            .map(|t| DbTime(t.to_offset(UtcOffset::UTC)))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ExactDecimal {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        text.parse().map(ExactDecimal).map_err(serde::de::Error::custom)
+    }
+}
+
 impl serde::Serialize for ExactDecimal {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.0.to_string())
@@ -210,6 +226,12 @@ where
     fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
         let s = <String as Decode<'r, DB>>::decode(value)?;
         Ok(JsonText(serde_json::from_str(&s)?))
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for JsonText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde_json::Value::deserialize(d).map(JsonText)
     }
 }
 

@@ -314,6 +314,7 @@ async fn changes_to_tickets_and_bookings_reach_a_webhook_that_wants_them() {
     let etag = app.get(&path, &app.admin_token).await.headers()["etag"].to_str().unwrap().to_string();
     let res = app.patch(&path, &app.admin_token, &json!({"title": "Drucker im Empfang"}), Some(&etag)).await;
     assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let ticket_as_updated: Value = res.json().await.unwrap();
     let remote = crate::bookings::service(&app, "REMOTE-EV", "hour", true).await;
     let booking = crate::invoices::book(
         &app,
@@ -348,6 +349,18 @@ async fn changes_to_tickets_and_bookings_reach_a_webhook_that_wants_them() {
     );
     let updated = got.iter().map(envelope).find(|e| e["type"] == "booking.updated").unwrap();
     assert_eq!(updated["data"]["duration_minutes"], 45);
+    // `data` is the resource as the API returned it at the time.
+    let created = got.iter().map(envelope).find(|e| e["type"] == "booking.created").unwrap();
+    assert_eq!(created["data"], booking);
+    let changed = got.iter().map(envelope).find(|e| e["type"] == "ticket.updated").unwrap();
+    assert_eq!(changed["data"], ticket_as_updated);
+    let events: Value = app.get("/api/v1/events?type=ticket.created", &app.admin_token).await.json().await.unwrap();
+    assert_eq!(events["items"][0]["payload"]["title"], "Drucker");
+    assert_eq!(
+        events["items"][0]["payload"]["allowed_transitions"],
+        json!(["open"]),
+        "as GET /tickets/{{id}} shows it"
+    );
 }
 
 #[tokio::test]

@@ -416,12 +416,13 @@ pub struct WebhookEnvelope {
     pub r#type: String,
     #[schema(format = DateTime)]
     pub occurred_at: String,
-    /// The event's payload: `ticket.created` `{id, number}`; `ticket.updated` (the ticket as
-    /// stored); `ticket.status_changed` `{id, number, from, to, external_system,
+    /// The event's payload: `ticket.created`, `ticket.updated` (the ticket as `GET
+    /// /tickets/{id}` returned it after the change); `ticket.status_changed` `{id, number, from, to, external_system,
     /// external_id}`; `ticket.billed` `{id, number,
     /// external_system, external_id, invoice_numbers}` (no billable booking of the ticket is
     /// open or on a draft any more: helpdesks mark the ticket billed); `booking.created`,
-    /// `booking.updated`, `booking.deleted` (the booking as stored); `invoice.drafted` `{id,
+    /// `booking.updated`, `booking.deleted` (the booking as `GET /bookings/{id}` returned it
+    /// after the change, or before the deletion); `invoice.drafted` `{id,
     /// run_id, customer_id, contract_id, kind, net, vat, gross, currency, lines}`; `invoice.issued` / `invoice.paid` / `invoice.cancelled` (the
     /// invoice's id, number, totals …); `project.status_changed` `{from, to, notify,
     /// notify_user_id}`; `project.estimate_exceeded`; `contract.quota_threshold`;

@@ -39,10 +39,10 @@ impl From<Event> for EventOut {
     fn from(e: Event) -> Self {
         EventOut {
             id: e.id,
+            payload: crate::event_data::api_data(&e.event_type, &e.payload),
             event_type: e.event_type,
             entity_type: e.entity_type,
             entity_id: e.entity_id,
-            payload: serde_json::from_str(&e.payload).unwrap_or_else(|_| serde_json::json!({})),
             created_at: timestamp(&e.created_at),
             delivered_at: e.delivered_at.as_ref().map(timestamp),
         }
