@@ -116,7 +116,7 @@ impl std::fmt::Debug for MailSettings {
 }
 
 /// The Zammad webhook (`KONTOR_ZAMMAD_*`); without a secret the endpoint is off.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ZammadSettings {
     /// The webhook's "HMAC SHA1 Signature Token" (`KONTOR_ZAMMAD_SECRET`, at least 16 characters).
     pub secret: Option<String>,
@@ -125,6 +125,15 @@ pub struct ZammadSettings {
     pub service_code: Option<String>,
     /// Base URL of the Zammad instance, for the tickets' `external_url` (`KONTOR_ZAMMAD_URL`).
     pub url: Option<String>,
+    /// Minutes in one Zammad time unit (`KONTOR_ZAMMAD_TIME_UNIT_MINUTES`, default 1).
+    pub time_unit_minutes: rust_decimal::Decimal,
+}
+
+impl Default for ZammadSettings {
+    /// Off: no secret, no default service, no URL; a time unit is a minute.
+    fn default() -> Self {
+        ZammadSettings { secret: None, service_code: None, url: None, time_unit_minutes: rust_decimal::Decimal::ONE }
+    }
 }
 
 impl std::fmt::Debug for ZammadSettings {
@@ -133,6 +142,7 @@ impl std::fmt::Debug for ZammadSettings {
             .field("secret", &self.secret.as_ref().map(|_| "***"))
             .field("service_code", &self.service_code)
             .field("url", &self.url)
+            .field("time_unit_minutes", &self.time_unit_minutes)
             .finish()
     }
 }
@@ -395,11 +405,22 @@ impl Config {
             lease: webhook_lease,
         };
 
-        let zammad = ZammadSettings {
+        let mut zammad = ZammadSettings {
             secret: var("KONTOR_ZAMMAD_SECRET"),
             service_code: var("KONTOR_ZAMMAD_SERVICE").map(|c| c.trim().to_string()),
             url: var("KONTOR_ZAMMAD_URL").map(|u| u.trim().trim_end_matches('/').to_string()),
+            time_unit_minutes: rust_decimal::Decimal::ONE,
         };
+        if let Some(raw) = var("KONTOR_ZAMMAD_TIME_UNIT_MINUTES") {
+            match raw.trim().parse::<rust_decimal::Decimal>() {
+                Ok(m) if m > rust_decimal::Decimal::ZERO && m <= rust_decimal::Decimal::from(1440) => {
+                    zammad.time_unit_minutes = m
+                }
+                _ => errors.push(format!(
+                    "KONTOR_ZAMMAD_TIME_UNIT_MINUTES: `{raw}` is not a number of minutes above 0 and up to 1440 (60: Zammad accounts hours)"
+                )),
+            }
+        }
         if zammad.secret.as_ref().is_some_and(|s| s.len() < 16) {
             errors.push("KONTOR_ZAMMAD_SECRET: must be at least 16 characters".into());
         }

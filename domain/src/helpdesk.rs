@@ -135,11 +135,15 @@ pub mod zammad {
         }
     }
 
-    /// Whole minutes of a Zammad time unit (Zammad accounts minutes, possibly with a
-    /// fraction): half a minute or more counts as a minute; `None` when not positive or
-    /// over a day.
-    pub fn minutes(time_unit: Decimal) -> Option<i64> {
-        let minutes = time_unit.round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero).to_i64()?;
+    /// Whole minutes of a Zammad time accounting of `time_unit` units of `unit_minutes`
+    /// minutes each (Zammad's default unit is a minute; instances that account hours or
+    /// quarter hours use 60 or 15): half a minute or more counts as a minute; `None` when
+    /// not positive or over a day.
+    pub fn minutes(time_unit: Decimal, unit_minutes: Decimal) -> Option<i64> {
+        let minutes = time_unit
+            .checked_mul(unit_minutes)?
+            .round_dp_with_strategy(0, RoundingStrategy::MidpointAwayFromZero)
+            .to_i64()?;
         (1..=24 * 60).contains(&minutes).then_some(minutes)
     }
 
@@ -238,11 +242,15 @@ mod tests {
 
     #[test]
     fn zammad_time_units_become_whole_minutes() {
-        assert_eq!(zammad::minutes(dec("15.0")), Some(15));
-        assert_eq!(zammad::minutes(dec("7.5")), Some(8));
-        assert_eq!(zammad::minutes(dec("0.2")), None);
-        assert_eq!(zammad::minutes(dec("-5")), None);
-        assert_eq!(zammad::minutes(dec("1441")), None);
+        let minute = Decimal::ONE;
+        assert_eq!(zammad::minutes(dec("15.0"), minute), Some(15));
+        assert_eq!(zammad::minutes(dec("7.5"), minute), Some(8));
+        assert_eq!(zammad::minutes(dec("0.2"), minute), None);
+        assert_eq!(zammad::minutes(dec("-5"), minute), None);
+        assert_eq!(zammad::minutes(dec("1441"), minute), None);
+        // An instance accounting hours: 1.25 h.
+        assert_eq!(zammad::minutes(dec("1.25"), dec("60")), Some(75));
+        assert_eq!(zammad::minutes(dec("25"), dec("60")), None);
     }
 
     #[test]

@@ -311,6 +311,7 @@ async fn zammad_app() -> TestApp {
             secret: Some(ZAMMAD_SECRET.into()),
             service_code: Some("SUPPORT".into()),
             url: Some("https://helpdesk.chrispresso.com".into()),
+            ..Default::default()
         }
     })
     .await
@@ -489,4 +490,24 @@ async fn a_ticket_whose_time_is_all_on_issued_invoices_is_announced_as_billed_wi
     assert_eq!(billed.len(), 2, "{billed:?}");
     assert_eq!(billed[1].0, ids[2]);
     assert_eq!(billed[1].1["invoice_numbers"], json!([number_b]));
+}
+
+#[tokio::test]
+async fn a_zammad_that_accounts_hours_books_its_time_in_minutes() {
+    let app = spawn_app_with(|c| {
+        c.zammad = api::config::ZammadSettings {
+            secret: Some(ZAMMAD_SECRET.into()),
+            service_code: Some("SUPPORT".into()),
+            time_unit_minutes: "60".parse().unwrap(),
+            ..Default::default()
+        }
+    })
+    .await;
+    helpdesk_customer(&app, Some("3"), "example.com").await;
+    service(&app, "SUPPORT", "hour", true).await;
+    agent(&app, "emma@chrispresso.com").await;
+    let done = ok_json(zammad_post(&app, &zammad_payload("open", &[(1, "1.25")]), None).await, StatusCode::OK).await;
+    let booking_id = done["time_entries"][0]["booking_id"].as_i64().unwrap();
+    let b: Value = app.get(&format!("/api/v1/bookings/{booking_id}"), &app.admin_token).await.json().await.unwrap();
+    assert_eq!(b["duration_minutes"], 75, "1.25 hours");
 }

@@ -72,6 +72,7 @@ async fn a_customers_status_report_shows_open_tickets_hours_quota_projects_and_u
     assert_eq!((r["from"].as_str(), r["to"].as_str()), (Some("2026-11-01"), Some("2026-11-30")));
     let open: Vec<&str> = r["open_tickets"].as_array().unwrap().iter().map(|t| t["title"].as_str().unwrap()).collect();
     assert_eq!(open, vec!["Printer offline"], "the closed ticket is not open");
+    assert_eq!((r["open_tickets_truncated"].as_bool(), r["projects_truncated"].as_bool()), (Some(false), Some(false)));
     // November only: SUPPORT 90, ONSITE 30 + 240.
     let by_service: Vec<(String, i64)> = r["hours_by_service"]
         .as_array()
@@ -166,4 +167,22 @@ async fn a_report_needs_exactly_one_known_subject_a_valid_period_and_the_billing
     let (_, agent) = app.user_with_roles(&["agent"]).await;
     let res = app.get(&format!("/api/v1/reports/status?customer_id={}", f.customer), &agent).await;
     problem(res, StatusCode::FORBIDDEN).await;
+}
+
+#[tokio::test]
+async fn a_report_says_when_it_lists_only_the_first_200_open_tickets() {
+    let app = spawn_app().await;
+    let customer = app.create_customer(json!({"name": "Busy GmbH"})).await["id"].clone();
+    let creates =
+        (0..201).map(|n| {
+            let app = &app;
+            let body = json!({"title": format!("Ticket {n}"), "customer_id": customer});
+            async move {
+                assert_eq!(app.post("/api/v1/tickets", &app.admin_token, &body).await.status(), StatusCode::CREATED)
+            }
+        });
+    futures_util::future::join_all(creates).await;
+    let r = report(&app, &format!("customer_id={customer}")).await;
+    assert_eq!(r["open_tickets"].as_array().unwrap().len(), 200);
+    assert_eq!(r["open_tickets_truncated"], true);
 }

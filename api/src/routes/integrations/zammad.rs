@@ -288,7 +288,7 @@ async fn map(state: &AppState, p: &ZammadPayload) -> Result<(PushedTicket, Vec<(
     let mut entries = Vec::new();
     for (i, a) in t.ticket_time_accounting.iter().enumerate() {
         let at = |field: &str| format!("ticket.ticket_time_accounting[{i}].{field}");
-        let Some(minutes) = zammad::minutes(a.time_unit) else {
+        let Some(minutes) = zammad::minutes(a.time_unit, settings.time_unit_minutes) else {
             errors.push(FieldError::new(at("time_unit"), "range", "must be between half a minute and a day"));
             continue;
         };

@@ -68,6 +68,9 @@ pub fn status_page(r: &StatusReport, lang: Language) -> String {
             vec![tk.number.clone(), tk.title.clone(), tk.status.as_str().into(), tk.priority.as_str().into()]
         });
         table(&mut h, &columns, rows, None);
+        if r.open_tickets_truncated {
+            let _ = write!(h, "<p class=\"muted\">{}</p>", t("… und weitere.", "… and more."));
+        }
     }
 
     let _ = write!(h, "<h2>{}</h2>", t("Stunden nach Leistung", "Hours by service"));

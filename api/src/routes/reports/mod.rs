@@ -117,6 +117,8 @@ pub struct StatusReport {
     pub to: String,
     /// Tickets not resolved or closed (today), newest first; at most 200.
     pub open_tickets: Vec<OpenTicket>,
+    /// More tickets are open than `open_tickets` lists (`GET /tickets?status=…` has them all).
+    pub open_tickets_truncated: bool,
     /// Time booked in the period, by service.
     pub hours_by_service: Vec<ServiceHours>,
     pub total_minutes: i64,
@@ -124,8 +126,10 @@ pub struct StatusReport {
     pub total_hours: DecimalString,
     /// The quota of the prepaid contracts in the period that holds `to`.
     pub quota: Vec<ContractQuota>,
-    /// Estimate vs. actual of the projects (not archived).
+    /// Estimate vs. actual of the projects (not archived); at most 200.
     pub projects: Vec<ProjectEffortOut>,
+    /// The customer has more projects than `projects` lists.
+    pub projects_truncated: bool,
     /// Open billable work up to `to` and its value at today's rates (`null` for an internal
     /// project).
     pub unbilled: Option<ReadyItem>,
@@ -255,6 +259,7 @@ pub async fn status_report(state: &AppState, q: &StatusQuery) -> Result<StatusRe
         ..Default::default()
     };
     let tickets = state.store.list_tickets(&filter, &PageRequest { limit: MAX_ITEMS, after: None }).await?;
+    let open_tickets_truncated = tickets.next.is_some();
     let open_tickets = tickets
         .items
         .into_iter()
@@ -298,6 +303,7 @@ pub async fn status_report(state: &AppState, q: &StatusQuery) -> Result<StatusRe
     }
 
     let mut projects = Vec::new();
+    let mut projects_truncated = false;
     match (s.project_id, s.contract_id, s.customer_id) {
         (Some(id), _, _) => projects.push(project_effort_out(state, &state.store.get_project(id).await?).await?),
         (None, None, Some(customer_id)) => {
@@ -307,6 +313,7 @@ pub async fn status_report(state: &AppState, q: &StatusQuery) -> Result<StatusRe
                 ..Default::default()
             };
             let page = state.store.list_projects(&filter, &PageRequest { limit: MAX_ITEMS, after: None }).await?;
+            projects_truncated = page.next.is_some();
             for project in &page.items {
                 projects.push(project_effort_out(state, project).await?);
             }
@@ -340,11 +347,13 @@ pub async fn status_report(state: &AppState, q: &StatusQuery) -> Result<StatusRe
         from: date_text(from),
         to: date_text(to),
         open_tickets,
+        open_tickets_truncated,
         hours_by_service,
         total_minutes,
         total_hours: DecimalString(domain::project::minutes_to_hours(total_minutes)),
         quota,
         projects,
+        projects_truncated,
         unbilled,
     })
 }
