@@ -158,6 +158,29 @@ macro_rules! bind_customer_data {
     };
 }
 
+/// Adds contact `$data` (`&ContactData`) to customer `$customer_id` inside `$tx`, with its
+/// audit entry; the new [`Contact`].
+macro_rules! insert_contact {
+    ($tx:expr, $customer_id:expr, $data:expr, $actor:expr) => {{
+        let data: &$crate::ContactData = $data;
+        let contact: $crate::Contact = sqlx::query_as(
+            "INSERT INTO customer_contacts (customer_id, name, email, phone, position, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *",
+        )
+        .bind($customer_id)
+        .bind(&data.name)
+        .bind(&data.email)
+        .bind(&data.phone)
+        .bind(&data.position)
+        .bind($crate::types::DbTime::now())
+        .fetch_one(&mut *$tx)
+        .await?;
+        audit!($tx, $actor, "customer_contact", contact.id, "create", None::<&$crate::Contact>, Some(&contact));
+        contact
+    }};
+}
+pub(crate) use insert_contact;
+
 const CUSTOMER_COLUMNS: &str = "number, name, address_street, address_postal_code, address_city, \
     address_country, vat_id, billing_email, currency, payment_terms_days, vat_treatment, \
     billing_mode, invoice_detail, helpdesk_ref, accounting_ref, notes, buyer_reference, e_invoice_address, \
@@ -196,12 +219,7 @@ impl Store {
                 .await?;
             audit!(tx, actor, "customer", customer.id, "create", None::<&Customer>, Some(&customer));
             for c in contacts {
-                let contact: Contact = sqlx::query_as(
-                    "INSERT INTO customer_contacts (customer_id, name, email, phone, position, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *")
-                    .bind(customer.id).bind(&c.name).bind(&c.email).bind(&c.phone).bind(&c.position).bind(DbTime::now())
-                    .fetch_one(&mut *tx).await?;
-                audit!(tx, actor, "customer_contact", contact.id, "create", None::<&Contact>, Some(&contact));
+                insert_contact!(tx, customer.id, c, actor);
             }
             customer
         });
@@ -327,16 +345,7 @@ impl Store {
 
     /// Adds a contact to a customer.
     pub async fn create_contact(&self, customer_id: i64, data: &ContactData, actor: &Actor) -> Result<Contact> {
-        let contact = in_tx!(self, tx => {
-            let now = DbTime::now();
-            let contact: Contact = sqlx::query_as(
-                "INSERT INTO customer_contacts (customer_id, name, email, phone, position, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $6) RETURNING *")
-                .bind(customer_id).bind(&data.name).bind(&data.email).bind(&data.phone).bind(&data.position).bind(now)
-                .fetch_one(&mut *tx).await?;
-            audit!(tx, actor, "customer_contact", contact.id, "create", None::<&Contact>, Some(&contact));
-            contact
-        });
+        let contact = in_tx!(self, tx => { insert_contact!(tx, customer_id, data, actor) });
         Ok(contact)
     }
 

@@ -8,7 +8,7 @@ use crate::bookings::insert::NewBooking;
 use crate::bookings::{Booking, BookingData};
 use crate::tickets::Ticket;
 use crate::types::DbTime;
-use crate::{Result, Store};
+use crate::{ContactData, Result, Store};
 
 impl Store {
     /// Ids of the active customers whose `helpdesk_ref` is `reference`.
@@ -29,12 +29,27 @@ impl Store {
             .bind(suffix).fetch_all(pool).await?))
     }
 
-    /// The contact of `customer_id` with this e-mail address (case-insensitive), the
-    /// oldest when several share it.
-    pub async fn contact_by_email(&self, customer_id: i64, email: &str) -> Result<Option<i64>> {
-        with_pool!(self, pool => Ok(sqlx::query_scalar(
-            "SELECT id FROM customer_contacts WHERE customer_id = $1 AND LOWER(email) = $2 ORDER BY id LIMIT 1")
-            .bind(customer_id).bind(email.trim().to_lowercase()).fetch_optional(pool).await?))
+    /// The contact of `customer_id` with the e-mail of `contact` (case-insensitive; the
+    /// oldest when several share it), added as `contact` when there is none. Looked up and
+    /// added in one transaction holding the customer's row, so that concurrent pushes of one
+    /// new requester add one contact.
+    pub async fn contact_for_email(&self, customer_id: i64, contact: &ContactData, actor: &Actor) -> Result<i64> {
+        let email = contact.email.as_deref().unwrap_or_default().trim().to_lowercase();
+        let id = in_tx!(self, tx => {
+            sqlx::query("UPDATE customers SET version = version WHERE id = $1").bind(customer_id)
+                .execute(&mut *tx).await?;
+            let found: Option<i64> = sqlx::query_scalar(
+                "SELECT id FROM customer_contacts WHERE customer_id = $1 AND LOWER(email) = $2 ORDER BY id LIMIT 1")
+                .bind(customer_id).bind(&email).fetch_optional(&mut *tx).await?;
+            match found {
+                Some(id) => id,
+                None => {
+                    let data = ContactData { email: Some(email.clone()), ..contact.clone() };
+                    crate::customers::insert_contact!(tx, customer_id, &data, actor).id
+                }
+            }
+        });
+        Ok(id)
     }
 
     /// The ticket `system` knows as `external_id`.

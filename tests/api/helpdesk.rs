@@ -134,6 +134,28 @@ async fn concurrent_pushes_of_the_same_ticket_create_one() {
 }
 
 #[tokio::test]
+async fn concurrent_first_tickets_of_one_new_requester_add_one_contact() {
+    let app = spawn_app().await;
+    let customer = helpdesk_customer(&app, Some("org-8"), "example-gmbh.de").await;
+    let (_, key) = app.api_key(&["tickets:write"]).await;
+    let pushes = (0..8).map(|i| {
+        let body = json!({"title": format!("Request {i}"), "customer_ref": "org-8",
+                          "contact": {"email": "New.Person@example-gmbh.de", "name": "New Person"}});
+        let (app, key) = (&app, &key);
+        async move { put(app, &format!("/api/v1/integrations/zammad/tickets/c{i}"), key, &body).await.status() }
+    });
+    let statuses = futures_util::future::join_all(pushes).await;
+    assert!(statuses.iter().all(|s| *s == StatusCode::CREATED), "{statuses:?}");
+    let c: Value = app.get(&format!("/api/v1/customers/{customer}"), &app.admin_token).await.json().await.unwrap();
+    let added: Vec<&Value> =
+        c["contacts"].as_array().unwrap().iter().filter(|k| k["email"] == "new.person@example-gmbh.de").collect();
+    assert_eq!(added.len(), 1, "{:?}", c["contacts"]);
+    for i in 0..8 {
+        assert_eq!(tickets_of(&app, "zammad", &format!("c{i}")).await[0]["contact_id"], added[0]["id"]);
+    }
+}
+
+#[tokio::test]
 async fn a_ticket_is_matched_by_the_contacts_mail_domain_and_refused_when_nothing_matches() {
     let app = spawn_app().await;
     let customer = helpdesk_customer(&app, None, "schmidt-it.de").await;

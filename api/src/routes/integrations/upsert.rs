@@ -231,16 +231,13 @@ async fn contact_of(
     t: &PushedTicket,
 ) -> Result<Option<i64>, ApiError> {
     let Some((email, name)) = &t.contact else { return Ok(None) };
-    if let Some(id) = state.store.contact_by_email(customer_id, email).await? {
-        return Ok(Some(id));
-    }
     let data = persistence::ContactData {
         name: name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| email.clone()),
         email: Some(email.trim().to_lowercase()),
         phone: None,
         position: None,
     };
-    Ok(Some(state.store.create_contact(customer_id, &data, actor).await?.id))
+    Ok(Some(state.store.contact_for_email(customer_id, &data, actor).await?))
 }
 
 /// What a time-entry upsert did, with the booking as it now is.
