@@ -8,8 +8,10 @@
 //! node claims due mails for a lease ([`Store::claim_mails`]) and records each attempt
 //! ([`Store::record_mail_attempt`]): at least once, never lost across restarts.
 
+use crate::audit::Actor;
 use crate::events::Event;
 use crate::page::{Page, PageRequest};
+use crate::tickets::{insert_timeline, NewTimelineEntry, TimelineEntry};
 use crate::types::DbTime;
 use crate::{Backend, Result, Store, StoreError};
 use domain::notification::{project_step_is_mailed, Language, MailText, Notification};
@@ -237,7 +239,20 @@ impl Store {
                     .execute(&mut *tx).await?.rows_affected();
                 if taken == 1 {
                     for m in &mails {
-                        insert_mail!(tx, Some(event.id), m, None::<i64>);
+                        let written = insert_mail!(tx, Some(event.id), m, None::<i64>);
+                        // What the client was told stays on the ticket's timeline.
+                        if written.is_some() && m.kind == "ticket_status" {
+                            let sent = NewTimelineEntry {
+                                entry_type: "correspondence".into(),
+                                visibility: "customer".into(),
+                                channel: Some("email_out".into()),
+                                to_addr: Some(m.recipient.clone()),
+                                subject: Some(m.text.subject.clone()),
+                                body: Some(m.text.body.clone()),
+                                ..Default::default()
+                            };
+                            insert_timeline!(tx, m.entity_id, sent, None::<i64>, None::<&str>, None::<&str>, &Actor::system());
+                        }
                     }
                 }
             });

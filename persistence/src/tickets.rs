@@ -222,6 +222,7 @@ macro_rules! insert_timeline {
         entry
     }};
 }
+pub(crate) use insert_timeline;
 
 impl Store {
     /// Creates a ticket with the next number of the current year (unique and increasing

@@ -208,6 +208,20 @@ async fn a_customer_kept_informed_gets_each_status_change_with_the_notes_meant_f
     assert!(text.contains("The tunnel is up again.") && !text.contains("looking into"), "only what is new: {text}");
     let log = mail_log(&app, &format!("entity_type=ticket&entity_id={}", ticket["id"])).await;
     assert_eq!(log.len(), 2);
+    // What the client was told is on the ticket's timeline, as outgoing mail.
+    let timeline: Value = app
+        .get(&format!("/api/v1/tickets/{}/timeline?limit=200", ticket["id"]), &app.admin_token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let told: Vec<&Value> =
+        timeline["items"].as_array().unwrap().iter().filter(|e| e["channel"] == "email_out").collect();
+    assert_eq!(told.len(), 2, "{timeline:#}");
+    assert_eq!(told[1]["to"], "pat@informed.example");
+    assert_eq!(told[1]["subject"], subject.as_str());
+    assert_eq!(told[1]["visibility"], "customer");
+    assert!(told[1]["body"].as_str().unwrap().contains("The tunnel is up again."));
     assert!(mail_log(&app, &format!("entity_type=ticket&entity_id={}", quiet_ticket["id"])).await.is_empty());
 }
 
