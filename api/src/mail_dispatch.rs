@@ -27,8 +27,9 @@ pub const DEFAULT_SCHEDULE: &[Duration] = &[
 const DERIVE: i64 = 100;
 /// Mails claimed per round.
 const BATCH: i64 = 16;
-/// How long a node holds the mails it claimed (longer than an SMTP conversation may take).
-const LEASE: Duration = Duration::from_secs(120);
+/// How long a node holds the mails it claimed: longer than a batch's SMTP conversations may
+/// take (each command waits at most `TIMEOUT`), so a live node's mail is never sent twice.
+const LEASE: Duration = Duration::from_secs(600);
 /// Longest wait for the SMTP server per command.
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -104,6 +105,10 @@ impl Mailer {
             (Some(name), None, Some(format)) => {
                 match crate::routes::invoice_documents::issued_file(&self.state, m.entity_id, format).await {
                     Ok(bytes) => Some((name.clone(), bytes)),
+                    // The document cannot be made (a field it needs is missing): no retry helps.
+                    Err(e @ crate::error::ApiError::Conflict(_)) => {
+                        return MailOutcome::Failed(format!("document {name}: {e}"))
+                    }
                     Err(e) => return self.retry_or_fail(m.attempts, format!("document {name}: {e}")),
                 }
             }

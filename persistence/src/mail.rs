@@ -308,7 +308,8 @@ impl Store {
 
     /// The mails an event causes: recipients and texts as of now.
     async fn mails_of(&self, e: &Event, rules: MailRules) -> Result<Vec<NewMail>> {
-        let p: serde_json::Value = serde_json::from_str(&e.payload)?;
+        // An unreadable payload causes no mail (and never blocks the queue).
+        let p: serde_json::Value = serde_json::from_str(&e.payload).unwrap_or_default();
         let mail = |kind, entity_type, (recipient, lang): Reader, n: &Notification, attachment| {
             let language = lang.parse().unwrap_or_default();
             NewMail {
@@ -429,7 +430,7 @@ impl Store {
                 };
                 let file =
                     format!("{}.{extension}", number.replace(|c: char| !c.is_ascii_alphanumeric() && c != '-', "_"));
-                let seller = self.seller_profile().await?.profile.legal_name;
+                let seller = self.seller_profile().await.ok().and_then(|s| s.profile.legal_name);
                 let n = Notification::InvoiceIssued {
                     number,
                     seller: seller.unwrap_or_default(),
