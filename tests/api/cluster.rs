@@ -296,7 +296,14 @@ impl Cluster {
             }
         }
         let sql = Sql::connect(&url).await;
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("client");
+        // Idle connections are dropped before the nodes' keep-alive (5 s) closes them, so a
+        // request never goes out on a connection the node is just closing (hyper then reports
+        // an incomplete message, seen once on a loaded machine).
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .pool_idle_timeout(Duration::from_secs(2))
+            .build()
+            .expect("client");
         let login = send(
             client.clone(),
             nodes[0].url("/api/v1/auth/login"),
