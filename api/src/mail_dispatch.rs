@@ -61,18 +61,7 @@ impl Mailer {
     /// Works until the task is aborted; waits the poll interval whenever a round found
     /// nothing to do.
     pub async fn run(self) {
-        loop {
-            let busy = match self.round().await {
-                Ok(busy) => busy,
-                Err(e) => {
-                    tracing::warn!(error = %e, "mail dispatcher round failed; trying again");
-                    false
-                }
-            };
-            if !busy {
-                tokio::time::sleep(self.settings.poll_interval).await;
-            }
-        }
+        crate::webhook_dispatch::poll_rounds("mail dispatcher", self.settings.poll_interval, || self.round()).await
     }
 
     /// One round; whether it found work.

@@ -116,18 +116,7 @@ impl Dispatcher {
     /// Works until the task is aborted: fans out, delivers, and waits the poll interval
     /// whenever a round found nothing to do.
     pub async fn run(self) {
-        loop {
-            let busy = match self.round().await {
-                Ok(busy) => busy,
-                Err(e) => {
-                    tracing::warn!(error = %e, "webhook dispatcher round failed; trying again");
-                    false
-                }
-            };
-            if !busy {
-                tokio::time::sleep(self.settings.poll_interval).await;
-            }
-        }
+        poll_rounds("webhook dispatcher", self.settings.poll_interval, || self.round()).await
     }
 
     /// One round; whether it found work.
@@ -216,6 +205,27 @@ fn describe(e: &reqwest::Error) -> String {
         "connection failed".into()
     } else {
         format!("request failed: {e}")
+    }
+}
+
+/// Runs `round` until the task is aborted, pausing `pause` whenever a round found nothing to
+/// do (or failed: logged as `what`, tried again).
+pub(crate) async fn poll_rounds<F, Fut>(what: &str, pause: std::time::Duration, mut round: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<bool, persistence::StoreError>>,
+{
+    loop {
+        let busy = match round().await {
+            Ok(busy) => busy,
+            Err(e) => {
+                tracing::warn!(error = %e, "{what} round failed; trying again");
+                false
+            }
+        };
+        if !busy {
+            tokio::time::sleep(pause).await;
+        }
     }
 }
 

@@ -188,11 +188,18 @@ impl Store {
             emit_event!(tx, sent.event_type, sent.entity_type, sent.entity_id, &payload);
             ids
         });
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids.into_iter().flatten() {
-            out.push(self.get_mail(id).await?);
+        self.mails_by_id(&ids.into_iter().flatten().collect::<Vec<_>>()).await
+    }
+
+    /// The mails with these ids, in id order, in one query.
+    async fn mails_by_id(&self, ids: &[i64]) -> Result<Vec<MailMessage>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        // The ids are integers.
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        Ok(with_pool!(self, pool => sqlx::query_as(&format!(
+            "SELECT {MAIL_COLUMNS} FROM mail_messages WHERE id IN ({list}) ORDER BY id")).fetch_all(pool).await?))
     }
 
     /// One mail of the log.
@@ -274,18 +281,23 @@ impl Store {
             "UPDATE mail_messages SET lease_until = $1 WHERE id IN (SELECT id FROM mail_messages WHERE {due} \
              ORDER BY next_attempt_at, id LIMIT $3{skip_locked}) RETURNING id"
         );
-        let mut claimed: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(&sql)
+        let claimed: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(&sql)
             .bind(DbTime::from(DbTime::now().0 + lease)).bind(DbTime::now()).bind(limit).fetch_all(pool).await?);
-        // `RETURNING` follows no `ORDER BY`: mails go out in the order they were written.
-        claimed.sort_unstable();
-        let mut jobs = Vec::with_capacity(claimed.len());
-        for id in claimed {
-            let message = self.get_mail(id).await?;
-            let attachment: Option<Vec<u8>> = with_pool!(self, pool => sqlx::query_scalar(
-                "SELECT attachment FROM mail_messages WHERE id = $1").bind(id).fetch_one(pool).await?);
-            jobs.push(MailJob { message, attachment });
+        // The batch's mails in one query, in id order (`RETURNING` follows no `ORDER BY`: mails
+        // go out in the order they were written), and the stored attachments in another.
+        let messages = self.mails_by_id(&claimed).await?;
+        let mut attachments: std::collections::HashMap<i64, Vec<u8>> = std::collections::HashMap::new();
+        if messages.iter().any(|m| m.attachment_name.is_some() && m.attachment_render.is_none()) {
+            let list = claimed.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+            let rows: Vec<(i64, Vec<u8>)> = with_pool!(self, pool => sqlx::query_as(&format!(
+                "SELECT id, attachment FROM mail_messages WHERE id IN ({list}) AND attachment IS NOT NULL"))
+                .fetch_all(pool).await?);
+            attachments.extend(rows);
         }
-        Ok(jobs)
+        Ok(messages
+            .into_iter()
+            .map(|message| MailJob { attachment: attachments.remove(&message.id), message })
+            .collect())
     }
 
     /// Records an attempt of a claimed mail.
