@@ -133,7 +133,7 @@ impl Dispatcher {
         let attempt_no = job.attempts + 1;
         let now = persistence::types::DbTime::now();
         let message_id = format!("evt_{}", job.event.id);
-        let data = crate::event_data::api_data(&job.event.event_type, &job.event.payload);
+        let data = crate::event_data::api_data(&self.store, &job.event.event_type, &job.event.payload).await;
         let body = serde_json::to_vec(&serde_json::json!({
             "id": message_id,
             "type": job.event.event_type,

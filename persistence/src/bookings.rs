@@ -138,11 +138,13 @@ macro_rules! check_project_estimate {
                     .execute(&mut *$tx)
                     .await
                     .map_err(crate::StoreError::from)?;
+                let project = crate::projects::fetch_project!(&mut *$tx, project_id);
                 emit_event!($tx, "project.estimate_exceeded", "project", project_id, &serde_json::json!({
                     "project_id": project_id,
                     "estimate_hours": estimate.0.to_string(),
                     "actual_hours": domain::project::minutes_to_hours(minutes).to_string(),
                     "notify_user_id": account_manager_id,
+                    "project": project,
                 }));
             } else if !exceeded && exceeded_at.is_some() {
                 sqlx::query("UPDATE projects SET estimate_exceeded_at = NULL WHERE id = $1")

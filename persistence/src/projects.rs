@@ -22,7 +22,7 @@ pub const EFFORT_MINUTES_SQL: &str =
     "SELECT CAST(COALESCE(SUM(duration_minutes), 0) AS BIGINT) FROM bookings WHERE project_id = $1";
 
 /// The writable fields of a project (the status changes only through the workflow).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProjectData {
     pub name: String,
     pub description: Option<String>,
@@ -43,7 +43,7 @@ pub struct ProjectData {
 }
 
 /// A stored project.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Project {
     pub id: i64,
     #[serde(flatten)]
@@ -59,7 +59,7 @@ pub struct Project {
 }
 
 #[derive(sqlx::FromRow)]
-struct ProjectRow {
+pub(crate) struct ProjectRow {
     id: i64,
     name: String,
     description: Option<String>,
@@ -226,6 +226,8 @@ struct StatusChangedPayload<'a> {
     notify_user_id: Option<i64>,
     changed_by: &'a str,
     changed_by_id: Option<i64>,
+    /// The project after the change, as `GET /events` and webhooks show it.
+    project: &'a Project,
 }
 
 /// Booked time of one task.
@@ -274,18 +276,19 @@ pub struct EventFilter {
     pub entity_id: Option<i64>,
 }
 
-const PROJECT_SELECT: &str =
+pub(crate) const PROJECT_SELECT: &str =
     "SELECT p.*, c.currency AS currency FROM projects p LEFT JOIN customers c ON c.id = p.customer_id";
 
 /// Reads one project with its customer's currency, inside a transaction or on a pool.
 macro_rules! fetch_project {
     ($exec:expr, $id:expr) => {{
-        let sql = format!("{PROJECT_SELECT} WHERE p.id = $1");
-        let row: ProjectRow =
+        let sql = format!("{} WHERE p.id = $1", $crate::projects::PROJECT_SELECT);
+        let row: $crate::projects::ProjectRow =
             sqlx::query_as(&sql).bind($id).fetch_one($exec).await.map_err($crate::StoreError::from)?;
-        Project::from(row)
+        $crate::projects::Project::from(row)
     }};
 }
+pub(crate) use fetch_project;
 
 /// Locks the project row until the transaction ends (a no-op update: a row lock on
 /// PostgreSQL; SQLite's write transactions are serialized anyway), so that concurrent
@@ -465,6 +468,7 @@ impl Store {
                 notify_user_id,
                 changed_by: &actor.name,
                 changed_by_id: actor.id,
+                project: &after,
             };
             emit_event!(tx, STATUS_CHANGED_EVENT, "project", id, &payload);
             StatusChange { project: after, from: t.from, to: t.to, notify: t.notify, notify_user_id }

@@ -361,7 +361,8 @@ impl Store {
             audit!(tx, actor, "ticket", id, "status", Some(&before), Some(&after));
             emit_event!(tx, "ticket.status_changed", "ticket", id,
                 &serde_json::json!({"id": id, "number": after.number, "from": before.status, "to": to,
-                    "external_system": after.data.external_system, "external_id": after.data.external_id}));
+                    "external_system": after.data.external_system, "external_id": after.data.external_id,
+                    "ticket": after}));
             (after, entry)
         });
         Ok(out)

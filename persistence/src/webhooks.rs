@@ -167,17 +167,21 @@ fn later(d: Duration) -> DbTime {
     DbTime::from(DbTime::now().0 + d)
 }
 
+/// The events that may make tickets billed: a document that holds positions became final.
+const BILLING_EVENTS: [&str; 2] = ["invoice.issued", crate::invoices::SETTLED_EVENT];
+
 /// The event types the fan-out reads even when no webhook wants them, as an SQL list:
-/// `invoice.issued` (it may make tickets billed) and those that may cause mail.
+/// [`BILLING_EVENTS`] and those that may cause mail.
 static ALWAYS_READ: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    std::iter::once("invoice.issued")
+    BILLING_EVENTS
+        .into_iter()
         .chain(crate::mail::MAIL_EVENT_TYPES)
         .map(|t| format!("'{t}'"))
         .collect::<Vec<_>>()
         .join(", ")
 });
 
-/// Most `invoice.issued` events one fan-out transaction derives `ticket.billed` from.
+/// Most [`BILLING_EVENTS`] one fan-out transaction derives `ticket.billed` from.
 const ISSUED_PER_BATCH: usize = 16;
 
 impl Store {
@@ -311,7 +315,7 @@ impl Store {
         if !pending().await? {
             return Ok(0);
         }
-        // `invoice.issued` is always read: it may make tickets billed (see below); so is every
+        // `invoice.issued|settled` are always read: they may make tickets billed (see below); so is every
         // event that may cause mail (it is queued for the mail dispatcher below).
         let unwanted = with_pool!(self, pool => sqlx::query(&format!(
             "UPDATE events SET delivered_at = $1 WHERE delivered_at IS NULL AND event_type NOT IN ({}) \
@@ -323,22 +327,22 @@ impl Store {
         let tickets_billed = crate::invoices::tickets_billed::sql_for(&self.db);
         let n = in_tx!(self, tx => {
             let mut events: Vec<Event> = sqlx::query_as(&sql).bind(limit).fetch_all(&mut *tx).await?;
-            // Each `invoice.issued` reads its invoice's bookings (a few ms for a large one):
+            // Each `invoice.issued|settled` reads its document's bookings (a few ms for a large one):
             // a batch takes at most `ISSUED_PER_BATCH` of them, so that this transaction (and
             // on SQLite the writer's turn) stays short after a large issue job.
             if let Some((cut, _)) =
-                events.iter().enumerate().filter(|(_, e)| e.event_type == "invoice.issued").nth(ISSUED_PER_BATCH)
+                events.iter().enumerate().filter(|(_, e)| BILLING_EVENTS.contains(&e.event_type.as_str())).nth(ISSUED_PER_BATCH)
             {
                 events.truncate(cut);
             }
             if events.is_empty() {
                 0
             } else {
-                // `ticket.billed` follows from `invoice.issued`, derived here exactly once (in
+                // `ticket.billed` follows from `invoice.issued|settled`, derived here exactly once (in
                 // the transaction that hands the event out) instead of in the issuing one,
                 // which stays as short as it was.
-                let issued: Vec<i64> =
-                    events.iter().filter(|e| e.event_type == "invoice.issued").map(|e| e.entity_id).collect();
+                let issued: Vec<i64> = events.iter()
+                    .filter(|e| BILLING_EVENTS.contains(&e.event_type.as_str())).map(|e| e.entity_id).collect();
                 if !issued.is_empty() {
                     crate::invoices::tickets_billed::record_tickets_billed!(tx, tickets_billed, &issued, DbTime::now());
                 }

@@ -412,8 +412,12 @@ async fn crossing_the_project_estimate_records_one_event_for_the_account_manager
         Value::String(s) => serde_json::from_str(s).unwrap(),
         other => other.clone(),
     };
-    assert_eq!(payload["notify_user_id"], am);
-    assert_eq!(payload["actual_hours"], "1.50");
+    // The project as `GET /projects/{id}` shows it, with the figures under `estimate`.
+    assert_eq!((payload["id"].clone(), payload["name"].clone()), (p["id"].clone(), json!("Fixed scope")));
+    assert!(payload["estimate_exceeded_at"].is_string());
+    assert_eq!(payload["estimate"]["notify_user_id"], am);
+    assert_eq!(payload["estimate"]["actual_hours"], "1.50");
+    assert_eq!(payload["estimate"]["estimate_hours"], "1");
     booked(&app, &app.admin_token, body(30)).await;
     assert_eq!(events().await.len(), 1, "reported once, not on every booking");
     let effort: Value =

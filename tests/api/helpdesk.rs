@@ -107,7 +107,12 @@ async fn pushing_the_same_ticket_twice_creates_one_ticket() {
     let events: Value =
         app.get("/api/v1/events?type=ticket.status_changed&limit=200", &app.admin_token).await.json().await.unwrap();
     let last = events["items"].as_array().unwrap().last().cloned().unwrap();
-    assert_eq!(last["payload"]["to"], "resolved");
+    // The ticket as `GET /tickets/{id}` shows it, with the change under `status_change`.
+    assert_eq!(last["payload"]["status_change"], json!({"from": "open", "to": "resolved"}));
+    assert_eq!(
+        (last["payload"]["id"].clone(), last["payload"]["status"].clone()),
+        (t["id"].clone(), json!("resolved"))
+    );
     assert_eq!(
         (&last["payload"]["external_system"], &last["payload"]["external_id"]),
         (&json!("freshdesk"), &json!("81"))
@@ -430,7 +435,7 @@ async fn tickets_billed(app: &TestApp) -> Vec<(i64, Value)> {
 
 /// The `ticket.billed` events once there are `n` (the dispatcher derives them from
 /// `invoice.issued` a moment after issuing, all of one invoice at once); panics after 10 s.
-async fn tickets_billed_when(app: &TestApp, n: usize) -> Vec<(i64, Value)> {
+pub(crate) async fn tickets_billed_when(app: &TestApp, n: usize) -> Vec<(i64, Value)> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let billed = tickets_billed(app).await;

@@ -477,9 +477,9 @@ async fn lead_manager_and_billing_office_walk_the_project_to_the_archive_and_eac
         .iter()
         .map(|e| {
             (
-                e["payload"]["from"].as_str().unwrap().to_string(),
-                e["payload"]["to"].as_str().unwrap().to_string(),
-                e["payload"]["notify_user_id"].clone(),
+                e["payload"]["status_change"]["from"].as_str().unwrap().to_string(),
+                e["payload"]["status_change"]["to"].as_str().unwrap().to_string(),
+                e["payload"]["status_change"]["notify_user_id"].clone(),
             )
         })
         .collect();
@@ -494,9 +494,17 @@ async fn lead_manager_and_billing_office_walk_the_project_to_the_archive_and_eac
     );
     assert_eq!(evs[0]["type"], "project.status_changed");
     assert_eq!(evs[0]["entity_type"], "project");
-    assert_eq!(evs[0]["payload"]["notify"], "project_manager");
-    assert_eq!(evs[1]["payload"]["notify"], "billing_office");
-    assert!(evs[3]["payload"]["notify"].is_null());
+    assert_eq!(evs[0]["payload"]["status_change"]["notify"], "project_manager");
+    assert_eq!(evs[1]["payload"]["status_change"]["notify"], "billing_office");
+    assert!(evs[3]["payload"]["status_change"]["notify"].is_null());
+    // The data is the project after the change, as `GET /projects/{id}` showed it.
+    assert_eq!(
+        (evs[0]["payload"]["id"].clone(), evs[0]["payload"]["status"].clone()),
+        (id.clone(), json!("lead_done"))
+    );
+    assert_eq!(evs[3]["payload"]["status"], "archived");
+    assert_eq!(evs[3]["payload"]["version"], 5);
+    assert_eq!(evs[3]["payload"]["next_statuses"], json!([]));
     // `delivered_at`: set once the webhook dispatcher has handed the event on (it runs on its
     // own schedule, so either state is fine here).
     assert!(evs[0]["delivered_at"].is_null() || evs[0]["delivered_at"].is_string());
@@ -600,14 +608,14 @@ async fn corrections_go_back_one_step_and_notify_whoever_is_responsible_again() 
     expect_status(&app, id, &app.admin_token, "manager_done").await;
 
     let evs = events(&app, &format!("entity_type=project&entity_id={id}")).await;
-    let reopened = &evs[1]["payload"];
+    let reopened = &evs[1]["payload"]["status_change"];
     assert_eq!((reopened["from"].as_str(), reopened["to"].as_str()), (Some("lead_done"), Some("open")));
     assert_eq!(reopened["notify"], "project_lead");
     assert_eq!(reopened["notify_user_id"], c.lead.0);
-    let withdrawn = &evs[4]["payload"];
+    let withdrawn = &evs[4]["payload"]["status_change"];
     assert_eq!(withdrawn["to"], "lead_done");
     assert_eq!(withdrawn["notify_user_id"], c.manager.0);
-    assert_eq!(evs[5]["payload"]["changed_by"], ADMIN_EMAIL);
+    assert_eq!(evs[5]["payload"]["status_change"]["changed_by"], ADMIN_EMAIL);
 }
 
 #[tokio::test]

@@ -149,4 +149,19 @@ async fn covered_work_after_the_fee_was_billed_is_settled_not_invoiced() {
     assert_eq!(booking_state(&app, &covered["id"]).await, "billed");
     let (items, _) = read_to_end(&app, &app.admin_token, None, 50).await;
     assert_eq!(items.len(), 1, "only the fee invoice is in the feed");
+
+    // The settlement is announced (`invoice.settled`, the settlement as the API shows it), and
+    // the ticket whose covered time it settled is billed: by no invoice number.
+    let events: Value = app.get("/api/v1/events?type=invoice.settled", &app.admin_token).await.json().await.unwrap();
+    let events = events["items"].as_array().unwrap();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        (events[0]["payload"]["id"].clone(), events[0]["payload"]["status"].clone()),
+        (s["id"].clone(), json!("settled"))
+    );
+    assert_eq!(events[0]["payload"]["kind"], "settlement");
+    let billed = crate::helpdesk::tickets_billed_when(&app, 1).await;
+    assert_eq!(billed.len(), 1, "{billed:?}");
+    assert_eq!(billed[0].0, ticket["id"].as_i64().unwrap());
+    assert_eq!(billed[0].1["invoice_numbers"], json!([]));
 }

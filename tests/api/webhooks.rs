@@ -381,13 +381,26 @@ async fn an_invoice_is_announced_when_drafted_and_when_issued() {
             .await;
     let draft = run["invoice_ids"][0].clone();
     let issued = crate::invoices::issue(&app, &draft).await;
-    let got = receiver.wait_for("drafted and issued", |got| got.len() >= 2).await;
+    let paid = app
+        .post(&format!("/api/v1/invoices/{draft}/mark-paid"), &app.admin_token, &json!({"paid_on": "2026-12-10"}))
+        .await;
+    assert_eq!(paid.status(), StatusCode::OK);
+    let got = receiver.wait_for("drafted, issued and paid", |got| got.len() >= 3).await;
     let events: Vec<Value> = got.iter().map(envelope).collect();
-    let drafted = events.iter().find(|e| e["type"] == "invoice.drafted").expect("invoice.drafted");
-    assert_eq!((drafted["data"]["id"].clone(), drafted["data"]["customer_id"].clone()), (draft.clone(), customer));
-    assert_eq!(drafted["data"]["run_id"], run["id"]);
-    assert_eq!(crate::invoices::dec(&drafted["data"]["gross"]), crate::invoices::dec(&issued["totals"]["gross"]));
-    assert!(events.iter().any(|e| e["type"] == "invoice.issued"));
+    let of = |t: &str| events.iter().find(|e| e["type"] == t).unwrap_or_else(|| panic!("{t}"))["data"].clone();
+    let drafted = of("invoice.drafted");
+    assert_eq!((drafted["id"].clone(), drafted["customer_id"].clone()), (draft.clone(), customer));
+    assert_eq!((drafted["run_id"].clone(), drafted["status"].clone()), (run["id"].clone(), json!("draft")));
+    assert!(drafted["number"].is_null());
+    assert_eq!(drafted["line_count"], 1);
+    assert_eq!(crate::invoices::dec(&drafted["totals"]["gross"]), crate::invoices::dec(&issued["totals"]["gross"]));
+    // The issued invoice exactly as the API returned it, less the lines and positions.
+    let mut summary = issued.clone();
+    summary.as_object_mut().unwrap().retain(|k, _| k != "lines" && k != "positions");
+    assert_eq!(of("invoice.issued"), summary);
+    let paid = of("invoice.paid");
+    assert_eq!((paid["status"].clone(), paid["paid_on"].clone()), (json!("paid"), json!("2026-12-10")));
+    assert_eq!(paid["number"], issued["number"]);
 }
 
 #[tokio::test]

@@ -95,7 +95,7 @@ pub async fn feed(p: Principal, state: web::Data<AppState>, q: Query<FeedQuery>)
     let last = page.items.last().and_then(|i| i.feed_seq).unwrap_or(after);
     let mut items = Vec::with_capacity(page.items.len());
     for i in page.items {
-        items.push(invoice_out(&state, i, InvoiceDetail::Lines).await?);
+        items.push(invoice_out(&state.store, i, InvoiceDetail::Lines).await?);
     }
     let next_cursor = encode_cursor(&FeedCursor { after: last });
     Ok(HttpResponse::Ok().json(AccountingFeed { items, next_cursor, has_more }))
@@ -140,7 +140,7 @@ pub async fn acknowledge(
     let i =
         state.store.acknowledge_export(id, format.as_deref(), &p.actor(&req)).await.map_err(not_found("invoice"))?;
     let (id, version) = (i.id, i.version);
-    Ok(versioned(StatusCode::OK, "invoice", id, version, invoice_out(&state, i, InvoiceDetail::Full).await?))
+    Ok(versioned(StatusCode::OK, "invoice", id, version, invoice_out(&state.store, i, InvoiceDetail::Full).await?))
 }
 
 /// Routes of this module.

@@ -416,16 +416,23 @@ pub struct WebhookEnvelope {
     pub r#type: String,
     #[schema(format = DateTime)]
     pub occurred_at: String,
-    /// The event's payload: `ticket.created`, `ticket.updated` (the ticket as `GET
-    /// /tickets/{id}` returned it after the change); `ticket.status_changed` `{id, number, from, to, external_system,
-    /// external_id}`; `ticket.billed` `{id, number,
-    /// external_system, external_id, invoice_numbers}` (no billable booking of the ticket is
-    /// open or on a draft any more: helpdesks mark the ticket billed); `booking.created`,
-    /// `booking.updated`, `booking.deleted` (the booking as `GET /bookings/{id}` returned it
-    /// after the change, or before the deletion); `invoice.drafted` `{id,
-    /// run_id, customer_id, contract_id, kind, net, vat, gross, currency, lines}`; `invoice.issued` / `invoice.paid` / `invoice.cancelled` (the
-    /// invoice's id, number, totals …); `project.status_changed` `{from, to, notify,
-    /// notify_user_id}`; `project.estimate_exceeded`; `contract.quota_threshold`;
+    /// The event's data: the resource as the API returned it after the change.
+    /// `ticket.created`, `ticket.updated`: the ticket (`GET /tickets/{id}`);
+    /// `ticket.status_changed`: the ticket plus `status_change {from, to}`;
+    /// `booking.created`, `booking.updated`, `booking.deleted`: the booking (`GET
+    /// /bookings/{id}`, before the deletion for `deleted`); `invoice.drafted`,
+    /// `invoice.issued`, `invoice.settled`, `invoice.paid`, `invoice.cancelled`: the invoice,
+    /// credit note or settlement as
+    /// `GET /invoices/{id}?fields=summary` shows it (no lines; `line_count`);
+    /// `project.status_changed`: the project (`GET /projects/{id}`, `next_statuses` empty) plus
+    /// `status_change {from, to, notify, notify_user_id, changed_by, changed_by_id}`;
+    /// `project.estimate_exceeded`: the project plus `estimate {estimate_hours, actual_hours,
+    /// notify_user_id}`. Events about something other than one resource's state carry their
+    /// own object: `contract.quota_threshold` `{contract_id, period, threshold_percent, used,
+    /// available, …}` (a prepaid quota period passed a warning threshold); `ticket.billed`
+    /// `{id, number, external_system, external_id, invoice_numbers}` (no billable booking of
+    /// the ticket is open or on a draft any more — issued or settled: helpdesks mark the
+    /// ticket billed);
     /// `report.sent` `{report, entity_type, entity_id, subject, recipients, message, sent_by,
     /// mail_ids}` (a report mailed with `POST /reports/send`, on its customer, project or
     /// contract); `webhook.disabled` `{id, url, reason}`; `webhook.ping` `{webhook_id, url}`.

@@ -156,13 +156,13 @@ macro_rules! write_drafts {
                     .iter()
                     .filter(|c| p.quota_entries.iter().any(|e| e.contract_id == c.contract_id))
                     .collect();
-                let created: CreatedRow = sqlx::query_as(
+                let created: InvoiceRow = sqlx::query_as(
                     "INSERT INTO invoices (kind, status, run_id, customer_id, contract_id, scope_ticket_id, \
                      scope_project_id, currency, period_start, period_end, legal_note, net, vat, gross, vat_breakdown, \
                      quota_summaries, threshold_crossings, order_reference, version, created_at, updated_at) \
                      VALUES ($17, $18, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
                      (SELECT order_reference FROM contracts WHERE id = $3), 1, $16, $16) \
-                     RETURNING id, kind, status, number, customer_id, net, vat, gross")
+                     RETURNING *")
                     .bind(b.run_id).bind(b.customer_id).bind(contract_id).bind(b.scope_ticket_id).bind(b.scope_project_id)
                     .bind(p.currency.code()).bind(p.period_start).bind(p.period_end)
                     .bind(p.legal_note.map(legal_note_text))
@@ -170,6 +170,7 @@ macro_rules! write_drafts {
                     .bind(serde_json::to_string(&p.vat)?).bind(serde_json::to_string(&p.quota_summaries)?)
                     .bind(serde_json::to_string(&crossings)?).bind(now).bind(kind.as_str()).bind(status.as_str())
                     .fetch_one(&mut *tx).await?;
+                let created = created.into_invoice(Vec::new())?;
                 let id = created.id;
                 if status == InvoiceStatus::Settled {
                     settlements.push((id, crossings));
@@ -180,22 +181,22 @@ macro_rules! write_drafts {
                 // The stored draft as `audit_view` shows it: the invoice row as written and
                 // its lines.
                 let view = AuditView {
-                    kind: &created.kind,
-                    status: &created.status,
+                    kind: created.kind.as_str(),
+                    status: created.status.as_str(),
                     number: created.number.as_deref(),
                     customer_id: created.customer_id,
-                    net: created.net.0,
-                    vat: created.vat.0,
-                    gross: created.gross.0,
+                    net: created.totals.net,
+                    vat: created.totals.vat,
+                    gross: created.totals.gross,
                     lines: p.lines.len(),
                 };
                 audit!(tx, b.actor, "invoice", id, "create", None::<&AuditView>, Some(&view));
                 if status == InvoiceStatus::Draft {
-                    let payload = serde_json::json!({
+                    let payload = created.event_payload(p.lines.len(), serde_json::json!({
                         "id": id, "run_id": b.run_id, "customer_id": b.customer_id, "contract_id": contract_id,
-                        "kind": created.kind, "net": created.net.0, "vat": created.vat.0, "gross": created.gross.0,
-                        "currency": p.currency.code(), "lines": p.lines.len(),
-                    });
+                        "kind": created.kind, "net": created.totals.net, "vat": created.totals.vat,
+                        "gross": created.totals.gross, "currency": p.currency.code(), "lines": p.lines.len(),
+                    }))?;
                     drafted.push(("invoice.drafted", "invoice", id, payload.to_string()));
                 }
                 ids.push(id);

@@ -158,6 +158,11 @@ impl Store {
             if updated != n as u64 {
                 return Err(StoreError::Conflict("a draft of the batch changed while it was issued".into()));
             }
+            // The issued rows, for the events (one read of the batch).
+            let sql = format!("SELECT * FROM invoices WHERE id IN ({})", numbered_params(1, n));
+            let rows: Vec<InvoiceRow> = order.iter().fold(sqlx::query_as(&sql), |q, id| q.bind(id)).fetch_all(&mut *tx).await?;
+            let mut after: BTreeMap<i64, Invoice> =
+                rows.into_iter().map(|r| Ok((r.id, r.into_invoice(Vec::new())?))).collect::<Result<_>>()?;
             // Per draft as issue_invoice records them: its threshold crossings, then `invoice.issued`.
             let mut events: Vec<EventInsert<'_>> = Vec::with_capacity(n * 2);
             for (((head, _, _), issued), crossed) in batch.iter().zip(&numbered).zip(&crossings) {
@@ -166,10 +171,11 @@ impl Store {
                 }
                 let currency: Currency =
                     head.currency.parse().map_err(|e: domain::currency::UnknownCurrency| bad(e.to_string()))?;
-                let payload = serde_json::json!({
+                let issued_invoice = after.remove(&head.id).ok_or(StoreError::NotFound)?;
+                let payload = issued_invoice.event_payload(head.line_count as usize, serde_json::json!({
                     "invoice_id": head.id, "number": issued.number, "customer_id": head.customer_id,
                     "gross": head.gross.0.to_string(), "currency": currency.code(),
-                });
+                }))?;
                 events.push(("invoice.issued", "invoice", head.id, serde_json::to_string(&payload)?));
             }
             BulkWrite::insert_events(&mut *tx, &events, now).await?;

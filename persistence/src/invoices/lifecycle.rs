@@ -156,13 +156,13 @@ impl Store {
                     .bind(&opts.series).bind(i64::from(year)).bind(seq).bind(&number).bind(opts.issue_date).bind(due)
                     .bind(serde_json::to_string(&snapshot)?).bind(feed_seq).bind(now).bind(id).bind(seller)
                     .execute(&mut *tx).await?;
-                emit_event!(tx, "invoice.issued", "invoice", id, &serde_json::json!({
-                    "invoice_id": id, "number": number, "customer_id": before.customer_id,
-                    "gross": before.totals.gross.to_string(), "currency": before.currency.code(),
-                }));
                 // Issuing changes the invoice row only: its lines are those read above.
                 let row: InvoiceRow = sqlx::query_as("SELECT * FROM invoices WHERE id = $1").bind(id).fetch_one(&mut *tx).await?;
                 let after = row.into_invoice(before.lines.clone())?;
+                emit_event!(tx, "invoice.issued", "invoice", id, &after.event_payload(after.lines.len(), serde_json::json!({
+                    "invoice_id": id, "number": number, "customer_id": before.customer_id,
+                    "gross": before.totals.gross.to_string(), "currency": before.currency.code(),
+                }))?);
                 audit!(tx, actor, "invoice", id, "issue", Some(&audit_view(&before)), Some(&audit_view(&after)));
                 after
             }
@@ -187,10 +187,10 @@ impl Store {
             }
             sqlx::query("UPDATE invoices SET status = 'paid', paid_on = $1, version = version + 1, updated_at = $2 WHERE id = $3")
                 .bind(paid_on).bind(DbTime::now()).bind(id).execute(&mut *tx).await?;
-            emit_event!(tx, "invoice.paid", "invoice", id, &serde_json::json!({
-                "invoice_id": id, "number": before.number, "paid_on": paid_on.to_string(),
-            }));
             let after = fetch_invoice!(&mut *tx, id);
+            emit_event!(tx, "invoice.paid", "invoice", id, &after.event_payload(after.lines.len(), serde_json::json!({
+                "invoice_id": id, "number": before.number, "paid_on": paid_on.to_string(),
+            }))?);
             audit!(tx, actor, "invoice", id, "mark_paid", Some(&audit_view(&before)), Some(&audit_view(&after)));
             after
         });
@@ -251,10 +251,10 @@ impl Store {
                  updated_at = $2 WHERE id = $3")
                 .bind(credit).bind(now).bind(id).execute(&mut *tx).await?;
             advance_billing_version!(tx, before.customer_id, None);
-            emit_event!(tx, "invoice.cancelled", "invoice", id, &serde_json::json!({
-                "invoice_id": id, "kind": before.kind.as_str(), "number": before.number, "credit_note_id": credit,
-            }));
             let original = fetch_invoice!(&mut *tx, id);
+            emit_event!(tx, "invoice.cancelled", "invoice", id, &original.event_payload(original.lines.len(), serde_json::json!({
+                "invoice_id": id, "kind": before.kind.as_str(), "number": before.number, "credit_note_id": credit,
+            }))?);
             audit!(tx, actor, "invoice", id, "cancel", Some(&audit_view(&before)), Some(&audit_view(&original)));
             let credit = match credit {
                 Some(credit_id) => {

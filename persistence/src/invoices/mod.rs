@@ -134,7 +134,7 @@ pub struct SettledPosition {
 }
 
 /// A stored invoice or credit note with its lines.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Invoice {
     pub id: i64,
     pub kind: InvoiceKind,
@@ -182,10 +182,25 @@ pub struct Invoice {
     pub version: i64,
     pub created_at: DbTime,
     pub updated_at: DbTime,
+    /// (An `invoice.*` event stores the invoice without them: see [`Invoice::event_payload`].)
+    #[serde(skip_deserializing)]
     pub lines: Vec<StoredLine>,
 }
 
 impl Invoice {
+    /// The payload of an `invoice.*` event: `facts` (what the mail derivation reads) with
+    /// the invoice after the change under `invoice`, without its lines (`line_count` says
+    /// how many): `GET /events` and webhooks show it as `GET /invoices/{id}` does.
+    pub(crate) fn event_payload(&self, line_count: usize, mut facts: serde_json::Value) -> Result<serde_json::Value> {
+        let mut head = serde_json::to_value(self)?;
+        if let Some(fields) = head.as_object_mut() {
+            fields.remove("lines");
+        }
+        facts["invoice"] = head;
+        facts["line_count"] = line_count.into();
+        Ok(facts)
+    }
+
     /// Fails with a conflict unless the document allows `action`.
     pub fn check(&self, action: InvoiceAction) -> Result<()> {
         self.status.check(self.kind, action).map_err(StoreError::Conflict)
@@ -269,19 +284,6 @@ struct PositionRow {
     covered_value: Option<ExactDecimal>,
     position_version: Option<i64>,
     active: bool,
-}
-
-/// What `create_drafts` reads back from a new draft's row (for its audit record).
-#[derive(sqlx::FromRow)]
-struct CreatedRow {
-    id: i64,
-    kind: String,
-    status: String,
-    number: Option<String>,
-    customer_id: i64,
-    net: ExactDecimal,
-    vat: ExactDecimal,
-    gross: ExactDecimal,
 }
 
 fn bad(what: String) -> StoreError {
@@ -672,19 +674,27 @@ macro_rules! bill_positions_and_write_ledger {
 }
 
 /// Settles settlement `$id` inside `$tx`: [`bill_positions_and_write_ledger`], status
-/// `settled` — no number, no feed.
+/// `settled` — no number, no feed — and `invoice.settled` (from which, like from
+/// `invoice.issued`, the dispatcher derives `ticket.billed`).
 macro_rules! settle {
     ($tx:expr, $id:expr, $crossings:expr, $now:expr) => {{
         let id: i64 = $id;
         bill_positions_and_write_ledger!($tx, id, $crossings, $now);
-        sqlx::query("UPDATE invoices SET status = 'settled', version = version + 1, updated_at = $1 WHERE id = $2")
+        let row: InvoiceRow = sqlx::query_as(
+            "UPDATE invoices SET status = 'settled', version = version + 1, updated_at = $1 WHERE id = $2 RETURNING *")
             .bind($now)
             .bind(id)
-            .execute(&mut *$tx)
+            .fetch_one(&mut *$tx)
             .await
             .map_err(StoreError::from)?;
+        let settled = row.into_invoice(Vec::new())?;
+        let facts = serde_json::json!({"invoice_id": id, "customer_id": settled.customer_id});
+        emit_event!($tx, SETTLED_EVENT, "invoice", id, &settled.event_payload(0, facts)?);
     }};
 }
+
+/// A settlement became final (it bills nothing: no number, no lines).
+pub const SETTLED_EVENT: &str = "invoice.settled";
 
 mod drafts;
 mod editing;

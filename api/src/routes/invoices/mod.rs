@@ -39,7 +39,7 @@ pub struct Doc;
 
 async fn respond(state: &AppState, status: StatusCode, i: Invoice) -> Result<HttpResponse, ApiError> {
     let (id, version) = (i.id, i.version);
-    Ok(versioned(status, "invoice", id, version, invoice_out(state, i, InvoiceDetail::Full).await?))
+    Ok(versioned(status, "invoice", id, version, invoice_out(&state.store, i, InvoiceDetail::Full).await?))
 }
 
 fn store_problem(e: StoreError) -> ApiError {
@@ -113,7 +113,7 @@ pub async fn list(p: Principal, state: web::Data<AppState>, q: Query<InvoiceQuer
     let page = state.store.list_invoices(&filter, &page).await?;
     let mut items = Vec::with_capacity(page.items.len());
     for i in page.items {
-        items.push(invoice_out(&state, i, detail).await?);
+        items.push(invoice_out(&state.store, i, detail).await?);
     }
     Ok(HttpResponse::Ok().json(InvoiceList { items, next_cursor: page.next.map(|k| encode_cursor(&k)) }))
 }
@@ -495,12 +495,14 @@ pub async fn cancel(
         .cancel_invoice(id, version, &opts, reason.as_deref(), &p.actor(&req))
         .await
         .map_err(store_problem)?;
-    let invoice = invoice_out(&state, original, InvoiceDetail::Full).await?;
+    let invoice = invoice_out(&state.store, original, InvoiceDetail::Full).await?;
     Ok(match credit {
         Some(credit) => {
             let location = format!("/api/v1/invoices/{}", credit.id);
-            let body =
-                Cancellation { invoice, credit_note: Some(invoice_out(&state, credit, InvoiceDetail::Full).await?) };
+            let body = Cancellation {
+                invoice,
+                credit_note: Some(invoice_out(&state.store, credit, InvoiceDetail::Full).await?),
+            };
             crate::extract::created_at(HttpResponse::Created().json(body), &location)
         }
         None => HttpResponse::Ok().json(Cancellation { invoice, credit_note: None }),

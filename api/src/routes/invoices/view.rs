@@ -209,15 +209,19 @@ pub(crate) fn legal_text(n: LegalNote) -> &'static str {
 
 /// The invoice as the API shows it. Drafts show the customer's current record; issued
 /// documents the snapshot taken at issue.
-pub async fn invoice_out(state: &AppState, i: Invoice, detail: InvoiceDetail) -> Result<InvoiceOut, ApiError> {
+pub async fn invoice_out(
+    store: &persistence::Store,
+    i: Invoice,
+    detail: InvoiceDetail,
+) -> Result<InvoiceOut, ApiError> {
     let documents = crate::routes::invoice_documents::document_links(&i);
     let customer = match i.customer_snapshot.clone() {
         Some(s) => s,
-        None => CustomerSnapshot::of(&state.store.get_customer(i.customer_id).await?),
+        None => CustomerSnapshot::of(&store.get_customer(i.customer_id).await?),
     };
     let reference = |id: Option<i64>| async move {
         match id {
-            Some(id) => Ok::<_, ApiError>(Some(DocumentRef { id, number: state.store.get_invoice(id).await?.number })),
+            Some(id) => Ok::<_, ApiError>(Some(DocumentRef { id, number: store.get_invoice(id).await?.number })),
             None => Ok(None),
         }
     };
@@ -225,8 +229,7 @@ pub async fn invoice_out(state: &AppState, i: Invoice, detail: InvoiceDetail) ->
     let cancelled_by = reference(i.cancelled_by_id).await?;
     let positions = match detail {
         InvoiceDetail::Full => Some(
-            state
-                .store
+            store
                 .invoice_positions(i.id)
                 .await?
                 .into_iter()

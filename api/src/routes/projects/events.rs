@@ -12,7 +12,7 @@ use actix_web::{web, HttpResponse};
 use domain::Permission;
 use persistence::events::Event;
 use persistence::projects::EventFilter;
-use persistence::PageRequest;
+use persistence::{PageRequest, Store};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -35,11 +35,12 @@ pub struct EventOut {
     pub delivered_at: Option<String>,
 }
 
-impl From<Event> for EventOut {
-    fn from(e: Event) -> Self {
+impl EventOut {
+    /// The event with its data as the API shows the resource (see `event_data`).
+    async fn new(store: &Store, e: Event) -> Self {
         EventOut {
             id: e.id,
-            payload: crate::event_data::api_data(&e.event_type, &e.payload),
+            payload: crate::event_data::api_data(store, &e.event_type, &e.payload).await,
             event_type: e.event_type,
             entity_type: e.entity_type,
             entity_id: e.entity_id,
@@ -89,8 +90,10 @@ pub async fn list_events(
     };
     let page = PageRequest { limit: limit(q.limit)?, after: decode_cursor::<i64>(q.cursor.as_deref())? };
     let page = state.store.list_events_filtered(&filter, &page).await?;
-    Ok(HttpResponse::Ok().json(EventList {
-        items: page.items.into_iter().map(EventOut::from).collect(),
-        next_cursor: page.next.map(|k| encode_cursor(&k)),
-    }))
+    // One after the other: an invoice event may read its customer and related documents.
+    let mut items = Vec::with_capacity(page.items.len());
+    for e in page.items {
+        items.push(EventOut::new(&state.store, e).await);
+    }
+    Ok(HttpResponse::Ok().json(EventList { items, next_cursor: page.next.map(|k| encode_cursor(&k)) }))
 }

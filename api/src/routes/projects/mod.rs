@@ -79,6 +79,16 @@ pub struct ProjectOut {
 impl ProjectOut {
     fn new(p: Project, caller: &Principal) -> Self {
         let next_statuses = workflow::allowed_for(p.status, &participant(caller, &p));
+        Self::with_next(p, next_statuses)
+    }
+
+    /// The project as an event shows it: `next_statuses` is empty (an event is read by
+    /// no one in particular).
+    pub(crate) fn in_event(p: Project) -> Self {
+        Self::with_next(p, Vec::new())
+    }
+
+    fn with_next(p: Project, next_statuses: Vec<ProjectStatus>) -> Self {
         let d = p.data;
         ProjectOut {
             id: p.id,
