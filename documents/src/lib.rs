@@ -2,7 +2,7 @@
 //! ([`Document`]), and its renderings in the exchange formats: [`cii`] (XRechnung 3.0 /
 //! EN 16931 in UN/CEFACT CII syntax) and [`isdoc`] (ISDOC 6.0.2, Czech), [`pdf`] (the printed
 //! invoice as PDF/A-3, also as Factur-X with the CII attached); and the DATEV
-//! booking batch of many documents ([`datev`]). Pure: no IO, no database; the caller
+//! booking batch of many documents ([`datev`]); printed reports ([`report`], as HTML and PDF). Pure: no IO, no database; the caller
 //! assembles a [`Document`] from the stored, frozen invoice and its seller profile.
 //!
 //! Amounts are as printed on the document: a credit note carries positive amounts (its type
@@ -14,6 +14,7 @@ pub mod datev;
 mod figures;
 pub mod isdoc;
 pub mod pdf;
+pub mod report;
 pub(crate) mod xml;
 
 pub use xml::escape as escape_markup;

@@ -436,15 +436,17 @@ async fn a_report_goes_to_any_recipients_with_its_page_attached_and_is_recorded_
     // A project report, in German when asked.
     let project = create_project(&app, json!({"name": "Rollout", "customer_id": customer["id"]})).await;
     let body = json!({"report": "project", "params": {"project_id": project["id"]}, "recipients": ["pm@kunde.example"],
-                      "language": "de"});
+                      "language": "de", "format": "pdf"});
     assert_eq!(app.post("/api/v1/reports/send", &manager, &body).await.status(), StatusCode::ACCEPTED);
     let got = smtp.wait_for("the project report", |m| m.len() == 3).await;
     let parsed = got[2].parsed();
     assert_eq!(parsed.subject(), Some("Projektbericht: Rollout"));
-    assert_eq!(
-        parsed.attachments().next().unwrap().attachment_name(),
-        Some(format!("projektbericht-{}.html", project["id"]).as_str())
-    );
+    let pdf = parsed.attachments().next().unwrap();
+    assert_eq!(pdf.attachment_name(), Some(format!("projektbericht-{}.pdf", project["id"]).as_str()));
+    assert!(pdf.contents().starts_with(b"%PDF-"), "printed as PDF");
+    if let Some(text) = crate::invoice_pdf::pdf_text(pdf.contents()) {
+        assert!(text.contains("Projektbericht: Rollout") && text.contains("Seite 1 von 1"), "{text}");
+    }
     assert_eq!(mail_log(&app, &format!("entity_type=project&entity_id={}", project["id"])).await.len(), 1);
 }
 

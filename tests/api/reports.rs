@@ -144,6 +144,26 @@ async fn the_status_report_prints_as_one_self_contained_html_page() {
         .unwrap();
     let html = res.text().await.unwrap();
     assert!(html.contains("<html lang=\"en\">") && html.contains("Status report") && html.contains(">6.00<"));
+
+    // The same as a PDF.
+    let res = app
+        .request(Method::GET, &path, Some(&app.admin_token))
+        .header("accept", "application/pdf")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    let pdf = res.bytes().await.unwrap();
+    assert!(pdf.starts_with(b"%PDF-"));
+    if let Some(text) = crate::invoice_pdf::pdf_text(&pdf) {
+        for expected in
+            ["Statusbericht: Kanzlei <Weber> & Partner", "Printer offline", "6,00", "V-2026-0007", "Seite 1 von"]
+        {
+            assert!(text.contains(expected), "{expected} missing in {text}");
+        }
+        assert!(!text.contains("Old issue"));
+    }
 }
 
 #[tokio::test]

@@ -422,5 +422,5 @@ pub(super) fn footer(
             text,
         });
     }
-    ops.push(Op::PageNumber { x: RIGHT, y: 291.0 * MM, size: 7.0 });
+    ops.push(Op::PageNumber { x: RIGHT, y: 291.0 * MM, size: 7.0, words: ("Seite", "von") });
 }

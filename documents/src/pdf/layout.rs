@@ -41,8 +41,9 @@ pub enum Op {
     Text { x: f32, y: f32, size: f32, weight: Weight, align: Align, text: String },
     /// A straight rule.
     Rule { x1: f32, y1: f32, x2: f32, y2: f32, width: f32 },
-    /// "Seite n von m", filled in once the number of pages is known.
-    PageNumber { x: f32, y: f32, size: f32 },
+    /// "Seite n von m" (`words` = ("Seite", "von")), right-aligned at `x`, filled in once the
+    /// number of pages is known.
+    PageNumber { x: f32, y: f32, size: f32, words: (&'static str, &'static str) },
     /// A large grey diagonal word across the page (a draft's "ENTWURF").
     Watermark(String),
     /// The document's logo, its top left corner at `x`, `y`.

@@ -3,7 +3,7 @@
 //! watermark and no number), [`render_factur_x`] the same PDF with its EN 16931 CII XML
 //! attached as `factur-x.xml` (Factur-X 1.0 / ZUGFeRD 2.x, profile EN 16931) — one file a
 //! person reads and an accounting system imports — and [`render_service_report`], the proof
-//! of service a customer signs.
+//! of service a customer signs; [`render_report`] prints a status or project report.
 //!
 //! [`invoice`] and [`proof`] decide where everything goes (DIN 5008), [`layout`] measures and
 //! wraps text into a display list, this module draws the list with `krilla` and [`facturx`]
@@ -14,6 +14,7 @@ mod german;
 mod invoice;
 mod layout;
 mod proof;
+mod report;
 
 pub use proof::{ReportBooking, ReportExpense, ReportNote, ReportTotals, ServiceReport, Settled};
 
@@ -100,7 +101,25 @@ pub fn render_factur_x(doc: &Document) -> Result<Vec<u8>, DocumentError> {
 pub fn render_service_report(report: &ServiceReport) -> Result<Vec<u8>, DocumentError> {
     let sheet = proof::typeset(report);
     let title = format!("Leistungsnachweis {}", report.subject);
-    finish(&sheet, &title, &report.seller.name, "", report.printed_on, None, report.logo.as_ref())
+    let about = About {
+        title: &title,
+        author: &report.seller.name,
+        document_id: "",
+        date: report.printed_on,
+        language: "de-DE",
+    };
+    finish(&sheet, about, None, report.logo.as_ref())
+}
+
+/// Renders a printed report (status or project report) as a PDF/A-3b.
+///
+/// # Errors
+/// [`DocumentError::Render`] when the PDF cannot be written.
+pub fn render_report(r: &crate::report::PrintedReport) -> Result<Vec<u8>, DocumentError> {
+    let sheet = report::typeset(r);
+    let language = if r.english() { "en-GB" } else { "de-DE" };
+    let about = About { title: &r.title, author: &r.issuer, document_id: "", date: r.printed_on, language };
+    finish(&sheet, about, None, None)
 }
 
 /// The largest logo accepted, in pixels per side.
@@ -217,39 +236,46 @@ fn fonts() -> &'static (Font, Font) {
 
 fn write_pdf(doc: &Document, draft: bool, attachment: Option<Vec<u8>>) -> Result<Vec<u8>, DocumentError> {
     let sheet = invoice::typeset(doc, draft);
-    finish(
-        &sheet,
-        &invoice::title(doc, draft),
-        &doc.seller.name,
-        &doc.uuid,
-        doc.issue_date,
-        attachment,
-        doc.logo.as_ref(),
-    )
+    let title = invoice::title(doc, draft);
+    let about = About {
+        title: &title,
+        author: &doc.seller.name,
+        document_id: &doc.uuid,
+        date: doc.issue_date,
+        language: "de-DE",
+    };
+    finish(&sheet, about, attachment, doc.logo.as_ref())
+}
+
+/// A PDF's metadata.
+struct About<'a> {
+    title: &'a str,
+    author: &'a str,
+    document_id: &'a str,
+    date: Date,
+    /// e.g. `de-DE`.
+    language: &'a str,
 }
 
 /// Draws `sheet` into a PDF/A-3b with its metadata (dated `date`, so the same content gives
 /// the same bytes) and the attachment, if any, as [`FACTUR_X_FILE_NAME`].
 fn finish(
     sheet: &Sheet,
-    title: &str,
-    author: &str,
-    document_id: &str,
-    date: Date,
+    about: About<'_>,
     attachment: Option<Vec<u8>>,
     logo: Option<&Logo>,
 ) -> Result<Vec<u8>, DocumentError> {
     let settings = SerializeSettings { configuration: configuration(), enable_tagging: false, ..Default::default() };
     let mut pdf = krilla::Document::new_with(settings);
-    let date = pdf_date(date);
+    let date = pdf_date(about.date);
     pdf.set_metadata(
         Metadata::new()
-            .title(title.into())
-            .authors(vec![author.into()])
+            .title(about.title.into())
+            .authors(vec![about.author.into()])
             .creator("Kontor".into())
             .producer("Kontor (krilla)".into())
-            .language("de-DE".into())
-            .document_id(document_id.into())
+            .language(about.language.into())
+            .document_id(about.document_id.into())
             .creation_date(date),
     );
     if let Some(xml) = attachment {
@@ -300,8 +326,8 @@ fn draw(pdf: &mut krilla::Document, sheet: &Sheet, logo: Option<&Logo>) {
                         surface.set_fill(Some(Fill::default()));
                     }
                 }
-                Op::PageNumber { x, y, size } => {
-                    let text = format!("Seite {} von {total}", index + 1);
+                Op::PageNumber { x, y, size, words: (page, of) } => {
+                    let text = format!("{page} {} {of} {total}", index + 1);
                     let x = x - text_width(&text, Weight::Regular, *size);
                     surface.draw_text(Point::from_xy(x, *y), regular.clone(), *size, &text, false, TextDirection::Auto);
                 }

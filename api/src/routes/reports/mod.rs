@@ -2,10 +2,10 @@
 //! stands in a period — open tickets, hours by service, quota used and left, estimate vs.
 //! actual of the projects, and the value of the work not invoiced yet. The figures come from
 //! the same reads as their own resources (`/contracts/{id}/quota`, `/projects/{id}/effort`,
-//! `/billing/ready`); the report puts them on one page, as JSON or as printable HTML
-//! (`Accept: text/html`, see `html`).
+//! `/billing/ready`); the report puts them on one page, as JSON or printed as
+//! HTML or PDF (`Accept: text/html` / `application/pdf`, see `printed`).
 
-mod html;
+mod printed;
 mod project;
 mod send;
 
@@ -27,6 +27,7 @@ use persistence::bookings::{SummaryFilter, SummaryGroup};
 use persistence::projects::{ProjectFilter, StatusFilter};
 use persistence::tickets::TicketFilter;
 use persistence::PageRequest;
+use printed::PrintFormat;
 use serde::{Deserialize, Serialize};
 use time::Date;
 use utoipa::{IntoParams, OpenApi, ToSchema};
@@ -207,14 +208,16 @@ fn period(q: &StatusQuery) -> Result<(Date, Date), ApiError> {
 
 /// Status report of a customer, a project or a contract for a period: open tickets, hours
 /// by service, quota used and left, estimate vs. actual, and the value of the work not
-/// invoiced yet. `Accept: text/html` gives the same as one printable, self-contained page.
+/// invoiced yet. `Accept: text/html` gives the same as one printable, self-contained page,
+/// `Accept: application/pdf` as a PDF/A; German or English by `Accept-Language`.
 #[utoipa::path(get, path = "/api/v1/reports/status", operation_id = "status_report", tag = "reports",
     params(StatusQuery),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The report (JSON, or HTML with `Accept: text/html`)", content(
+        (status = 200, description = "The report (JSON; HTML with `Accept: text/html`; PDF with `Accept: application/pdf`)", content(
             (StatusReport = "application/json"),
-            (String = "text/html"))),
+            (String = "text/html"),
+            (Vec<u8> = "application/pdf"))),
         (status = 404, description = "No such customer, project or contract", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not exactly one subject, or a period that ends before it starts", body = Problem, content_type = "application/problem+json")))]
 pub async fn status(
@@ -225,18 +228,19 @@ pub async fn status(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::ReadBilling)?;
     let report = status_report(&state, &q.0).await?;
-    if wants_html(&req) {
-        return Ok(html_page(html::status_page(&report, html::from_accept_language(accept_language(&req)))));
+    match PrintFormat::accepted(&req) {
+        Some(format) => {
+            let imprint = imprint(&state, printed::from_accept_language(accept_language(&req))).await;
+            format.respond(&printed::status_document(&report, &imprint))
+        }
+        None => Ok(HttpResponse::Ok().json(report)),
     }
-    Ok(HttpResponse::Ok().json(report))
 }
 
-/// A self-contained printable page: nothing may be loaded, nothing run.
-fn html_page(body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; style-src 'unsafe-inline'"))
-        .body(body)
+/// How a report is printed today in `lang`, by the company of the seller profile.
+pub async fn imprint(state: &AppState, lang: domain::notification::Language) -> printed::Imprint {
+    let issuer = state.store.seller_profile().await.ok().and_then(|s| s.profile.legal_name).unwrap_or_default();
+    printed::Imprint { lang, issuer, today: time::OffsetDateTime::now_utc().date() }
 }
 
 /// The status report `q` asks for.
@@ -356,17 +360,6 @@ pub async fn status_report(state: &AppState, q: &StatusQuery) -> Result<StatusRe
         projects_truncated,
         unbilled,
     })
-}
-
-/// Whether the caller asked for HTML (`Accept: text/html` before any JSON type).
-fn wants_html(req: &HttpRequest) -> bool {
-    let accept = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let position = |t: &str| accept.to_ascii_lowercase().find(t);
-    match (position("text/html"), position("json")) {
-        (Some(h), Some(j)) => h < j,
-        (Some(_), None) => true,
-        _ => false,
-    }
 }
 
 /// The caller's `Accept-Language`.

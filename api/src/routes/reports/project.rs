@@ -4,7 +4,8 @@
 //! invoices, what its open work is worth, what the time cost — as JSON or as one printable
 //! HTML page.
 
-use super::{accept_language, html, html_page, wants_html, ReportCustomer};
+use super::printed::{self, PrintFormat};
+use super::{accept_language, imprint, ReportCustomer};
 use crate::auth::Principal;
 use crate::dto::DecimalString;
 use crate::error::{not_found, ApiError, Problem};
@@ -157,13 +158,14 @@ pub async fn project_report(state: &AppState, id: i64) -> Result<ProjectReport, 
 /// and invoice) and the notes flagged `in_report`; and profitability — net billed on issued
 /// invoices (the project's share of each line, by minutes), open work at today's rates,
 /// booked time at the internal cost rates, margin. With `Accept: text/html`: one printable,
-/// self-contained page, German or English by `Accept-Language`.
+/// self-contained page; with `Accept: application/pdf` a PDF/A; German or English by
+/// `Accept-Language`.
 #[utoipa::path(operation_id = "get_project_report", get, path = "/api/v1/projects/{id}/report", tag = "reports",
     params(("id" = i64, Path)),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The report (JSON, or HTML with `Accept: text/html`)", content(
-            (ProjectReport = "application/json"), (String = "text/html"))),
+        (status = 200, description = "The report (JSON; HTML with `Accept: text/html`; PDF with `Accept: application/pdf`)", content(
+            (ProjectReport = "application/json"), (String = "text/html"), (Vec<u8> = "application/pdf"))),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not admin, billing or manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such project", body = Problem, content_type = "application/problem+json"),
@@ -172,8 +174,11 @@ pub async fn get(req: HttpRequest, p: Principal, state: web::Data<AppState>) -> 
     p.require(Permission::ReadBilling)?;
     let id = path_id(&req, "id")?;
     let report = project_report(&state, id).await?;
-    if wants_html(&req) {
-        return Ok(html_page(html::project_page(&report, html::from_accept_language(accept_language(&req)))));
+    match PrintFormat::accepted(&req) {
+        Some(format) => {
+            let imprint = imprint(&state, printed::from_accept_language(accept_language(&req))).await;
+            format.respond(&printed::project_document(&report, &imprint))
+        }
+        None => Ok(HttpResponse::Ok().json(report)),
     }
-    Ok(HttpResponse::Ok().json(report))
 }

@@ -1,8 +1,9 @@
-//! Sending a report by e-mail (`POST /reports/send`): the status or project report rendered
-//! as its printable HTML page, attached to one mail per recipient with the sender's message;
+//! Sending a report by e-mail (`POST /reports/send`): the status or project report printed
+//! as its HTML page or as PDF, attached to one mail per recipient with the sender's message;
 //! recorded in the mail log and, as the event `report.sent`, on the report's subject.
 
-use super::{html, project_report, status_report, StatusQuery};
+use super::printed::{self, PrintFormat};
+use super::{imprint, project_report, status_report, StatusQuery};
 use crate::auth::Principal;
 use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::Json;
@@ -63,6 +64,9 @@ pub struct SendReport {
     pub message: Option<String>,
     /// Language of the mail and the report (default: the customer's, else German).
     pub language: Option<Language>,
+    /// How the attached report is printed: `html` (default, one self-contained page) or
+    /// `pdf`.
+    pub format: Option<PrintFormat>,
 }
 
 /// The mails written, one per recipient, queued for sending.
@@ -104,7 +108,7 @@ fn in_params(e: ApiError) -> ApiError {
 }
 
 /// Send a report by e-mail (admin, billing, manager): the status report or a project report,
-/// rendered as its printable HTML page and attached to one mail per recipient with your
+/// printed as its HTML page (or as PDF with `format: pdf`) and attached to one mail per recipient with your
 /// message. The mails are in the mail log (`entity_type`/`entity_id`: the report's subject)
 /// and the event `report.sent` records the sending on the customer, project or contract.
 /// Answers the queued mails (sent by the mail dispatcher; without `KONTOR_SMTP_URL` they are
@@ -155,7 +159,8 @@ pub async fn send(
             }
         }
     };
-    let (title, file, entity_type, entity_id, lang, page): (String, String, &'static str, i64, Language, _) = match b
+    let format = b.format.unwrap_or(PrintFormat::Html);
+    let (title, file, entity_type, entity_id, lang, doc): (String, String, &'static str, i64, Language, _) = match b
         .report
     {
         ReportKind::Status => {
@@ -178,8 +183,14 @@ pub async fn send(
                 _ => "contract",
             };
             let title = format!("{}: {}", lang.pick("Statusbericht", "Status report"), r.subject.label);
-            let file = format!("{}-{kind}-{}-{}.html", lang.pick("statusbericht", "status-report"), r.subject.id, r.to);
-            (title, file, kind, r.subject.id, lang, html::status_page(&r, lang))
+            let file = format!(
+                "{}-{kind}-{}-{}.{}",
+                lang.pick("statusbericht", "status-report"),
+                r.subject.id,
+                r.to,
+                format.extension()
+            );
+            (title, file, kind, r.subject.id, lang, printed::status_document(&r, &imprint(&state, lang).await))
         }
         ReportKind::Project => {
             let r = project_report(&state, project_param(&b.params)?).await.map_err(in_params)?;
@@ -188,8 +199,9 @@ pub async fn send(
                 None => customer_language(r.customer.as_ref().map(|c| c.id)).await,
             };
             let title = format!("{}: {}", lang.pick("Projektbericht", "Project report"), r.name);
-            let file = format!("{}-{}.html", lang.pick("projektbericht", "project-report"), r.project_id);
-            (title, file, "project", r.project_id, lang, html::project_page(&r, lang))
+            let file =
+                format!("{}-{}.{}", lang.pick("projektbericht", "project-report"), r.project_id, format.extension());
+            (title, file, "project", r.project_id, lang, printed::project_document(&r, &imprint(&state, lang).await))
         }
     };
     let actor = p.actor(&req);
@@ -205,9 +217,9 @@ pub async fn send(
     let text = notification.render(lang);
     let attachment = MailAttachment {
         name: file,
-        media_type: "text/html; charset=utf-8".into(),
+        media_type: format.media_type().into(),
         render: None,
-        content: Some(page.into_bytes()),
+        content: Some(format.render(&doc)?),
     };
     let mails: Vec<NewMail> = recipients
         .iter()
