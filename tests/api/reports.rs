@@ -146,24 +146,36 @@ async fn the_status_report_prints_as_one_self_contained_html_page() {
     assert!(html.contains("<html lang=\"en\">") && html.contains("Status report") && html.contains(">6.00<"));
 
     // The same as a PDF.
-    let res = app
-        .request(Method::GET, &path, Some(&app.admin_token))
-        .header("accept", "application/pdf")
-        .send()
-        .await
-        .unwrap();
+    let expected =
+        ["Statusbericht: Kanzlei <Weber> & Partner", "Printer offline", "6,00", "V-2026-0007", "Seite 1 von"];
+    if let Some(text) = printed_pdf(&app, &path, None, &expected).await {
+        assert!(!text.contains("Old issue"));
+    }
+}
+
+/// The PDF `path` answers with `Accept: application/pdf` (and `Accept-Language: language`):
+/// its text, checked to hold every `expected` line part (`None` where `pdftotext` is not
+/// installed).
+pub(crate) async fn printed_pdf(
+    app: &TestApp,
+    path: &str,
+    language: Option<&str>,
+    expected: &[&str],
+) -> Option<String> {
+    let mut req = app.request(Method::GET, path, Some(&app.admin_token)).header("accept", "application/pdf");
+    if let Some(language) = language {
+        req = req.header("accept-language", language);
+    }
+    let res = req.send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["content-type"], "application/pdf");
     let pdf = res.bytes().await.unwrap();
     assert!(pdf.starts_with(b"%PDF-"));
-    if let Some(text) = crate::invoice_pdf::pdf_text(&pdf) {
-        for expected in
-            ["Statusbericht: Kanzlei <Weber> & Partner", "Printer offline", "6,00", "V-2026-0007", "Seite 1 von"]
-        {
-            assert!(text.contains(expected), "{expected} missing in {text}");
-        }
-        assert!(!text.contains("Old issue"));
+    let text = crate::invoice_pdf::pdf_text(&pdf)?;
+    for part in expected {
+        assert!(text.contains(part), "{part} missing in {text}");
     }
+    Some(text)
 }
 
 #[tokio::test]
