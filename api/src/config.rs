@@ -85,6 +85,9 @@ pub struct Config {
     pub zammad: ZammadSettings,
     /// How mail is sent.
     pub mail: MailSettings,
+    /// How often the background work-order generator runs (`KONTOR_SCHEDULER`,
+    /// `KONTOR_SCHEDULER_INTERVAL_SECONDS`); `None`: not in this node.
+    pub scheduler_interval: Option<Duration>,
 }
 
 /// How the mail dispatcher sends (`KONTOR_SMTP_URL`, `KONTOR_MAIL_*`).
@@ -345,8 +348,12 @@ impl Config {
         // Longer than an attempt may take (10 s), so that a live node's attempt is never repeated.
         let webhook_lease = Duration::from_secs(number("KONTOR_WEBHOOK_LEASE_SECONDS", 11, 3600).unwrap_or(60));
         let mail_poll_interval = Duration::from_millis(number("KONTOR_MAIL_POLL_MS", 10, 60_000).unwrap_or(1000));
+        let scheduler_every =
+            Duration::from_secs(number("KONTOR_SCHEDULER_INTERVAL_SECONDS", 1, 86_400).unwrap_or(3600));
 
         let trust_proxy_headers = flag(&mut errors, "KONTOR_TRUST_PROXY_HEADERS", var("KONTOR_TRUST_PROXY_HEADERS"));
+        let scheduler_on = flag(&mut errors, "KONTOR_SCHEDULER", var("KONTOR_SCHEDULER").or(Some("true".into())));
+        let scheduler_interval = scheduler_on.then_some(scheduler_every);
 
         let admin_email = var("KONTOR_ADMIN_EMAIL").map(|e| e.trim().to_lowercase());
         let admin_password = var("KONTOR_ADMIN_PASSWORD");
@@ -491,6 +498,7 @@ impl Config {
             webhooks,
             zammad,
             mail,
+            scheduler_interval,
         })
     }
 }
@@ -555,6 +563,18 @@ mod tests {
         ] {
             let err = cfg(&vars).unwrap_err().to_string();
             assert!(err.contains(named), "{vars:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_node_generates_work_orders_hourly_unless_told_otherwise() {
+        assert_eq!(cfg(&[]).unwrap().scheduler_interval, Some(Duration::from_secs(3600)));
+        let c = cfg(&[("KONTOR_SCHEDULER_INTERVAL_SECONDS", "300")]).unwrap();
+        assert_eq!(c.scheduler_interval, Some(Duration::from_secs(300)));
+        assert_eq!(cfg(&[("KONTOR_SCHEDULER", "false")]).unwrap().scheduler_interval, None);
+        for (key, bad) in [("KONTOR_SCHEDULER", "off"), ("KONTOR_SCHEDULER_INTERVAL_SECONDS", "0")] {
+            let err = cfg(&[(key, bad)]).unwrap_err().to_string();
+            assert!(err.contains(key), "{key}={bad}: {err}");
         }
     }
 

@@ -60,6 +60,8 @@ pub struct Application {
     /// The mail dispatcher, stopped with the server (like the webhook dispatcher's, its
     /// claimed mails are sent by the next node or start once their lease ran out).
     mailer: tokio::task::JoinHandle<()>,
+    /// The background work-order generator (`KONTOR_SCHEDULER`), stopped with the server.
+    scheduler: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -164,7 +166,10 @@ impl Application {
         let worker = (tokio::spawn(worker.run()), worker_owner);
         let dispatcher = tokio::spawn(webhook_dispatch::Dispatcher::new(store.clone(), config.webhooks.clone()).run());
         let mailer = tokio::spawn(mail_dispatch::Mailer::new(mail_state, config.mail.clone()).run());
-        Ok(Application { port, server: server.run(), metrics, store, worker, dispatcher, mailer })
+        let scheduler = config
+            .scheduler_interval
+            .map(|every| tokio::spawn(routes::work_orders::scheduler::run(store.clone(), every)));
+        Ok(Application { port, server: server.run(), metrics, store, worker, dispatcher, mailer, scheduler })
     }
 
     /// The port the server listens on.
@@ -205,6 +210,9 @@ impl Application {
         worker.abort();
         self.dispatcher.abort();
         self.mailer.abort();
+        if let Some(scheduler) = self.scheduler {
+            scheduler.abort();
+        }
         if let Err(e) = self.store.release_leases(&owner).await {
             tracing::warn!(error = %e, "could not release the job worker's leases; they expire by themselves");
         }

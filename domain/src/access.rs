@@ -111,6 +111,10 @@ pub enum Permission {
     ReadMailLog,
     /// Send reports by mail and send logged mails again.
     SendMail,
+    /// Define the order types of periodic work orders (lead times, on-site flag).
+    ManageOrderTypes,
+    /// Maintain contracts' work-order schedules; generate, skip and reschedule work orders.
+    PlanWorkOrders,
 }
 
 impl Permission {
@@ -125,7 +129,8 @@ impl Permission {
             | Permission::ReadAuditLog
             | Permission::ManageCustomFields
             | Permission::ReadMetrics
-            | Permission::ManageWebhooks => any(&[Role::Admin]),
+            | Permission::ManageWebhooks
+            | Permission::ManageOrderTypes => any(&[Role::Admin]),
             Permission::ReadCatalog | Permission::ReadProjects | Permission::ReadTickets | Permission::ReadBookings => {
                 !roles.is_empty()
             }
@@ -140,7 +145,9 @@ impl Permission {
                 any(&[Role::Admin, Role::Billing])
             }
             Permission::ReadInvoices => any(&[Role::Admin, Role::Billing, Role::Manager]),
-            Permission::ReadMailLog | Permission::SendMail => any(&[Role::Admin, Role::Billing, Role::Manager]),
+            Permission::ReadMailLog | Permission::SendMail | Permission::PlanWorkOrders => {
+                any(&[Role::Admin, Role::Billing, Role::Manager])
+            }
         }
     }
 
@@ -177,7 +184,9 @@ impl Permission {
             | Permission::ReadMetrics
             | Permission::ManageWebhooks
             | Permission::ReadMailLog
-            | Permission::SendMail => false,
+            | Permission::SendMail
+            | Permission::ManageOrderTypes
+            | Permission::PlanWorkOrders => false,
         }
     }
 }

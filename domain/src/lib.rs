@@ -17,6 +17,7 @@
 //! - [`engine`]: invoice proposals, blocking problems and profitability per customer;
 //! - [`invoice`]: the invoice life cycle, numbering, draft totals and credit notes;
 //! - [`proof`]: the proof of service (billed vs. covered vs. open minutes per booking).
+//! - [`schedule`]: periodic work orders: recurrence, lead time, which occurrences to create.
 
 pub mod access;
 pub mod catalog;
@@ -38,6 +39,7 @@ pub mod proof;
 pub mod quota;
 pub mod rates;
 pub mod rounding;
+pub mod schedule;
 mod serde_fmt;
 pub mod ticket;
 pub mod timekeeping;

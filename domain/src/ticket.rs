@@ -92,9 +92,18 @@ pub enum TicketSource {
     Phone,
     /// From the customer portal.
     Portal,
+    /// A periodic work order created by a contract's schedule.
+    Schedule,
 }
 
-str_enum!(TicketSource { Api => "api", Helpdesk => "helpdesk", Email => "email", Phone => "phone", Portal => "portal" });
+str_enum!(TicketSource {
+    Api => "api",
+    Helpdesk => "helpdesk",
+    Email => "email",
+    Phone => "phone",
+    Portal => "portal",
+    Schedule => "schedule"
+});
 
 /// A request (ticket) or a generated periodic work order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -49,6 +49,7 @@ pub mod tickets;
 pub mod types;
 mod users;
 pub mod webhooks;
+pub mod work_orders;
 
 pub use audit::{Actor, ActorKind, AuditEntry, AuditFilter};
 pub use auth::{ApiClient, LoginFailures, NewApiClient, RefreshOutcome};

@@ -11,7 +11,7 @@
 use crate::audit::Actor;
 use crate::events::Event;
 use crate::page::{Page, PageRequest};
-use crate::tickets::{insert_timeline, NewTimelineEntry, TimelineEntry};
+use crate::tickets::{insert_timeline, NewTimelineEntry};
 use crate::types::DbTime;
 use crate::{Backend, Result, Store, StoreError};
 use domain::notification::{project_step_is_mailed, Language, MailText, Notification};

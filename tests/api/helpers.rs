@@ -156,6 +156,9 @@ pub async fn spawn_app_without_seller_profile(adjust: impl FnOnce(&mut Config)) 
         "KONTOR_WEBHOOK_RETRY_SCHEDULE" => Some("100ms,200ms,300ms".into()),
         "KONTOR_MAIL_POLL_MS" => Some("20".into()),
         "KONTOR_MAIL_RETRY_SCHEDULE" => Some("100ms,200ms,300ms".into()),
+        // Work orders are generated when a test asks (`scheduler_interval` to test the
+        // background generator).
+        "KONTOR_SCHEDULER" => Some("false".into()),
         _ => None,
     })
     .expect("test configuration is valid");

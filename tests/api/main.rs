@@ -44,3 +44,4 @@ mod tickets;
 mod users;
 mod webhook_cluster;
 mod webhooks;
+mod work_orders;

@@ -29,6 +29,7 @@ pub mod teams;
 pub mod tickets;
 pub mod users;
 pub mod webhooks;
+pub mod work_orders;
 
 use actix_web::web;
 
@@ -61,6 +62,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     datev::configure(cfg);
     proof::configure(cfg);
     reports::configure(cfg);
+    work_orders::configure(cfg);
 }
 
 /// The OpenAPI documents of the resource modules, merged into the API document.
@@ -89,5 +91,6 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         accounting::Doc::openapi(),
         datev::Doc::openapi(),
         proof::Doc::openapi(),
+        work_orders::Doc::openapi(),
     ]
 }

@@ -435,7 +435,10 @@ pub struct WebhookEnvelope {
     /// ticket billed);
     /// `report.sent` `{report, entity_type, entity_id, subject, recipients, message, sent_by,
     /// mail_ids}` (a report mailed with `POST /reports/send`, on its customer, project or
-    /// contract); `webhook.disabled` `{id, url, reason}`; `webhook.ping` `{webhook_id, url}`.
+    /// contract); `workorder.created` `{ticket, work_order {schedule_id, contract_id,
+    /// customer_id, occurrence, due_date, create_on, ticket_id, number}, service_id}` (a
+    /// periodic work order generated from a contract's schedule; `ticket.created` is sent
+    /// too); `webhook.disabled` `{id, url, reason}`; `webhook.ping` `{webhook_id, url}`.
     #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }

@@ -174,7 +174,8 @@ pub struct TicketCreate {
     #[validate(range(min = 0, max = 1_000_000))]
     #[schema(minimum = 0, maximum = 1_000_000)]
     pub estimate_minutes: Option<i64>,
-    /// Default `api`.
+    /// Default `api`; `schedule` is reserved for work orders generated from a contract's
+    /// schedule.
     pub source: Option<TicketSource>,
     #[validate(length(min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
@@ -413,7 +414,10 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     p.require(Permission::WriteTickets)?;
     let b = body.into_inner()?;
-    validate(&b, vec![])?;
+    let reserved = (b.source == Some(TicketSource::Schedule)).then(|| {
+        FieldError::new("source", "reserved", "only the work-order generator creates tickets from a schedule")
+    });
+    validate(&b, reserved.into_iter().collect())?;
     let mut data = TicketData {
         ticket_type: b.ticket_type.unwrap_or(TicketType::Ticket),
         title: b.title.trim().to_string(),

@@ -1,0 +1,68 @@
+-- Periodic work orders (PostgreSQL; keep in step with migrations/sqlite/0016_work_orders.sql).
+--
+-- Order types say how much lead time an order needs (internal checks a few days, on-site
+-- work about three weeks). A schedule on a contract recurs (fixed calendar or after
+-- completion); the generator creates a work order — a ticket of type `work_order` — for
+-- each occurrence. `work_orders` links the ticket to its (schedule, occurrence): the unique
+-- key makes creating an occurrence happen exactly once, on any number of nodes.
+CREATE TABLE order_types (
+    id                 BIGSERIAL PRIMARY KEY,
+    code               TEXT NOT NULL UNIQUE,
+    name               TEXT NOT NULL,
+    lead_days          BIGINT NOT NULL,
+    on_site            BOOLEAN NOT NULL,
+    default_service_id BIGINT REFERENCES services(id),
+    label              TEXT,                              -- colour or short label for planners
+    archived_at        TIMESTAMPTZ,
+    version            BIGINT NOT NULL DEFAULT 1,
+    created_at         TIMESTAMPTZ NOT NULL,
+    updated_at         TIMESTAMPTZ NOT NULL
+);
+INSERT INTO order_types (code, name, lead_days, on_site, label, created_at, updated_at) VALUES
+    ('internal', 'Internal', 3, FALSE, '#607d8b', now(), now()),
+    ('remote', 'Remote', 7, FALSE, '#1e88e5', now(), now()),
+    ('on_site', 'On site', 21, TRUE, '#e53935', now(), now());
+
+CREATE TABLE work_order_schedules (
+    id                 BIGSERIAL PRIMARY KEY,
+    contract_id        BIGINT NOT NULL REFERENCES contracts(id),
+    title              TEXT NOT NULL,
+    instructions       TEXT NOT NULL DEFAULT '[]',        -- JSON array of checklist items
+    order_type_id      BIGINT NOT NULL REFERENCES order_types(id),
+    mode               TEXT NOT NULL,                     -- fixed | after_completion
+    interval_unit      TEXT NOT NULL,                     -- days | weeks | months | years
+    interval_every     BIGINT NOT NULL,
+    anchor_date        DATE NOT NULL,
+    day_of_month       BIGINT,
+    weekday            TEXT,
+    lead_days          BIGINT,                           -- NULL: the order type's
+    assignee_user_id   BIGINT REFERENCES users(id),
+    assignee_team_id   BIGINT REFERENCES teams(id),
+    estimate_minutes   BIGINT,
+    window_end         DATE,
+    window_count       BIGINT,
+    execution_billing  TEXT NOT NULL,                     -- covered | fixed_price
+    fixed_price        NUMERIC,                              -- per execution (fixed_price)
+    extra_work_billing TEXT NOT NULL,                     -- time_and_material | contract
+    service_id         BIGINT REFERENCES services(id),   -- NULL: the order type's default
+    paused             BOOLEAN NOT NULL DEFAULT FALSE,
+    not_before         DATE,                              -- resumed without back-fill
+    archived_at        TIMESTAMPTZ,
+    version            BIGINT NOT NULL DEFAULT 1,
+    created_at         TIMESTAMPTZ NOT NULL,
+    updated_at         TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX work_order_schedules_contract ON work_order_schedules(contract_id, id);
+
+CREATE TABLE work_orders (
+    ticket_id          BIGINT PRIMARY KEY REFERENCES tickets(id),
+    schedule_id        BIGINT NOT NULL REFERENCES work_order_schedules(id),
+    occurrence         BIGINT NOT NULL,
+    planned_due        DATE NOT NULL,                     -- by the rule; the ticket's due_date may move
+    checklist          TEXT NOT NULL DEFAULT '[]',        -- JSON [{item, done}]
+    skipped_at         TIMESTAMPTZ,
+    skip_reason        TEXT,
+    reschedule_reason  TEXT,
+    UNIQUE (schedule_id, occurrence)
+);
+CREATE INDEX tickets_due ON tickets(due_date, id) WHERE due_date IS NOT NULL;
