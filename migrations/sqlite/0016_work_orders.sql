@@ -63,6 +63,7 @@ CREATE TABLE work_orders (
     skipped_at         TEXT,
     skip_reason        TEXT,
     reschedule_reason  TEXT,
+    overdue_at         TEXT,               -- when `workorder.overdue` was announced
     UNIQUE (schedule_id, occurrence)
 );
 CREATE INDEX tickets_due ON tickets(due_date, id) WHERE due_date IS NOT NULL;

@@ -45,7 +45,7 @@ use persistence::types::{DbTime, ExactDecimal};
 use persistence::{Actor, Store, StoreOptions};
 use rust_decimal::Decimal;
 use sqlx::pool::PoolConnection;
-use sqlx::{Connection, Postgres, Row, Sqlite};
+use sqlx::{Postgres, Row, Sqlite};
 use std::time::{Duration, Instant};
 use time::macros::{date, datetime};
 use time::{Date, Time};
@@ -62,7 +62,9 @@ const KM_FIELD: i64 = 1;
 const KM_SERVICE: i64 = 7;
 const HDD_SERVICE: i64 = 8;
 
-type BenchResult<T> = Result<T, Box<dyn std::error::Error>>;
+mod common;
+
+use common::{peak_mb, reset_peak, BenchDb, BenchResult};
 
 struct Lcg(u64);
 
@@ -337,90 +339,6 @@ async fn fingerprint(conn: &mut Conn, sql: &str) -> BenchResult<(u64, u64)> {
         }
     }
     Ok((fp.0, n))
-}
-
-/// Peak resident set size of this process in MB (`VmHWM`).
-fn peak_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-/// Resets `VmHWM` to the current RSS (Linux `clear_refs` 5); false where not permitted.
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-/// The database of the run, removed when dropped.
-enum BenchDb {
-    Sqlite { dir: std::path::PathBuf },
-    Postgres { admin_url: String, name: String },
-}
-
-impl BenchDb {
-    async fn create() -> BenchResult<(BenchDb, String)> {
-        let name = format!("kontor_bench_{}", uuid::Uuid::new_v4().simple());
-        match std::env::var("BENCH_DATABASE_URL").ok().filter(|u| !u.is_empty()) {
-            Some(admin_url) => {
-                let mut conn = sqlx::PgConnection::connect(&admin_url).await?;
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
-                if let Some(ms) = std::env::var("BENCH_PG_AUTO_EXPLAIN_MS").ok().and_then(|v| v.parse::<u64>().ok()) {
-                    sqlx::query(&format!("ALTER DATABASE {name} SET session_preload_libraries = 'auto_explain'"))
-                        .execute(&mut conn)
-                        .await?;
-                    sqlx::query(&format!("ALTER DATABASE {name} SET auto_explain.log_min_duration = '{ms}ms'"))
-                        .execute(&mut conn)
-                        .await?;
-                }
-                let _ = conn.close().await;
-                let base = admin_url.split('?').next().unwrap_or(&admin_url);
-                let server = &base[..base.rfind('/').unwrap_or(base.len())];
-                let url = format!("{server}/{name}");
-                Ok((BenchDb::Postgres { admin_url, name }, url))
-            }
-            None => {
-                let dir = std::env::temp_dir().join(&name);
-                std::fs::create_dir_all(&dir)?;
-                let url = format!("sqlite://{}/kontor.db?mode=rwc", dir.display());
-                Ok((BenchDb::Sqlite { dir }, url))
-            }
-        }
-    }
-}
-
-impl Drop for BenchDb {
-    fn drop(&mut self) {
-        if std::env::var_os("BENCH_KEEP").is_some() {
-            match self {
-                BenchDb::Sqlite { dir } => println!("invoice_run: BENCH_KEEP: database kept in {}", dir.display()),
-                BenchDb::Postgres { name, .. } => println!("invoice_run: BENCH_KEEP: database {name} kept"),
-            }
-            return;
-        }
-        match self {
-            BenchDb::Sqlite { dir } => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            BenchDb::Postgres { admin_url, name } => {
-                let (url, name) = (admin_url.clone(), name.clone());
-                let _ = std::thread::spawn(move || {
-                    if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
-                        rt.block_on(async {
-                            if let Ok(mut conn) = sqlx::PgConnection::connect(&url).await {
-                                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                    .execute(&mut conn)
-                                    .await;
-                            }
-                        });
-                    }
-                })
-                .join();
-            }
-        }
-    }
 }
 
 fn secs(d: Duration) -> f64 {

@@ -188,9 +188,10 @@ macro_rules! lock_ticket {
             .bind($id)
             .execute(&mut *$tx)
             .await
-            .map_err(StoreError::from)?
+            .map_err($crate::StoreError::from)?
     };
 }
+pub(crate) use lock_ticket;
 
 /// Inserts ticket `$data` numbered `$number` inside `$tx` (status `new`, created at `$now`)
 /// with its first timeline entry, audit record and `ticket.created` event; evaluates to it.
@@ -253,6 +254,14 @@ macro_rules! insert_timeline {
     }};
 }
 pub(crate) use insert_timeline;
+
+/// The payload of `ticket.status_changed`: the change and the ticket after it (with the
+/// helpdesk's external ids for status push-back).
+pub(crate) fn status_changed_payload(from: TicketStatus, after: &Ticket) -> serde_json::Value {
+    serde_json::json!({"id": after.id, "number": after.number, "from": from, "to": after.status,
+        "external_system": after.data.external_system, "external_id": after.data.external_id,
+        "ticket": after})
+}
 
 impl Store {
     /// Creates a ticket with the next number of the current year (unique and increasing
@@ -374,10 +383,11 @@ impl Store {
             };
             let entry = insert_timeline!(tx, id, entry, None::<i64>, Some(before.status.as_str()), Some(to.as_str()), actor);
             audit!(tx, actor, "ticket", id, "status", Some(&before), Some(&after));
-            emit_event!(tx, "ticket.status_changed", "ticket", id,
-                &serde_json::json!({"id": id, "number": after.number, "from": before.status, "to": to,
-                    "external_system": after.data.external_system, "external_id": after.data.external_id,
-                    "ticket": after}));
+            emit_event!(tx, "ticket.status_changed", "ticket", id, &status_changed_payload(before.status, &after));
+            if after.data.ticket_type == TicketType::WorkOrder && to.is_done() && !before.status.is_done() {
+                // A periodic work order done (a skipped one is closed by `skip_work_order`).
+                emit_event!(tx, "workorder.completed", "ticket", id, &serde_json::json!({"ticket": after}));
+            }
             (after, entry)
         });
         Ok(out)

@@ -414,3 +414,104 @@ async fn the_background_generator_creates_due_orders_by_itself() {
     assert_eq!(orders.len(), 2, "today's and tomorrow's (3 days' lead)");
     assert_eq!(orders[0]["due_date"], day(today()));
 }
+
+#[tokio::test]
+async fn dispatchers_see_overdue_orders_and_reschedule_skip_or_finish_them() {
+    let app = spawn_app().await;
+    let contract_id = contract(&app).await;
+    let remote = order_type(&app, "remote").await;
+    let team = crate::teams::create_team(&app, "Remote support").await["id"].as_i64().unwrap();
+    let s = schedule(&app, contract_id, json!({
+        "title": "Weekly patch check", "order_type_id": remote, "assignee_team_id": team,
+        "instructions": ["Patch servers"], "recurrence": {"unit": "weeks", "anchor": day(today() - Duration::days(21))}
+    }))
+    .await;
+    // Due 21, 14 and 7 days ago, today, and in a week (created today: 7 days' lead).
+    let answer = generate(&app, json!({})).await;
+    assert_eq!((answer["count"].as_u64(), answer["overdue_announced"].as_u64()), (Some(5), Some(3)));
+    assert_eq!(generate(&app, json!({})).await["overdue_announced"], 0, "announced once");
+    let events: Value = app.get("/api/v1/events?type=workorder.overdue", &app.admin_token).await.json().await.unwrap();
+    assert_eq!(events["items"].as_array().unwrap().len(), 3);
+
+    let (_, agent) = app.user_with_roles(&["agent"]).await;
+    let board = |query: String| {
+        let (app, agent) = (&app, agent.clone());
+        async move {
+            let res = app.get(&format!("/api/v1/work-orders?{query}"), &agent).await;
+            assert_eq!(res.status(), StatusCode::OK, "{query}");
+            res.json::<Value>().await.unwrap()["items"].as_array().cloned().unwrap()
+        }
+    };
+    let overdue = board("overdue=true".into()).await;
+    assert_eq!(overdue.len(), 3);
+    let first = &overdue[0];
+    assert_eq!((first["overdue"].as_bool(), first["state"].as_str()), (Some(true), Some("open")));
+    assert_eq!(first["due_date"], day(today() - Duration::days(21)));
+    assert_eq!(first["schedule_id"], s["id"]);
+    assert_eq!(first["checklist"], json!([{"item": "Patch servers", "done": false}]));
+    assert_eq!(board(format!("team_id={team}")).await.len(), 5);
+    assert_eq!(board("team_id=999999".into()).await.len(), 0);
+    let week = format!("from={}&to={}", day(today() - Duration::days(7)), day(today()));
+    assert_eq!(board(week).await.len(), 2);
+
+    // Moved to the day agreed with the customer: no longer overdue, planned date kept.
+    let id = first["id"].as_i64().unwrap();
+    let moved_to = today() + Duration::days(2);
+    let res = app
+        .post(
+            &format!("/api/v1/work-orders/{id}/reschedule"),
+            &app.admin_token,
+            &json!({"due_date": day(moved_to), "reason": "customer asked for Thursday"}),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let moved: Value = res.json().await.unwrap();
+    assert_eq!((moved["due_date"].as_str(), moved["overdue"].as_bool()), (Some(day(moved_to).as_str()), Some(false)));
+    assert_eq!(moved["planned_due"], first["due_date"]);
+    assert_eq!(moved["reschedule_reason"], "customer asked for Thursday");
+    let timeline: Value =
+        app.get(&format!("/api/v1/tickets/{id}/timeline"), &app.admin_token).await.json().await.unwrap();
+    assert!(timeline.to_string().contains("customer asked for Thursday"));
+    assert_eq!(board("overdue=true".into()).await.len(), 2);
+
+    // Skipped: closed, not done; nothing more to do with it.
+    let second = board("overdue=true".into()).await[0]["id"].as_i64().unwrap();
+    let skip = format!("/api/v1/work-orders/{second}/skip");
+    problem(app.post(&skip, &agent, &json!({"reason": "x"})).await, StatusCode::FORBIDDEN).await;
+    let p = problem(app.post(&skip, &app.admin_token, &json!({"reason": ""})).await, StatusCode::UNPROCESSABLE_ENTITY)
+        .await;
+    assert_eq!(fields(&p), ["reason"]);
+    let skipped: Value =
+        app.post(&skip, &app.admin_token, &json!({"reason": "server retired"})).await.json().await.unwrap();
+    assert_eq!((skipped["state"].as_str(), skipped["status"].as_str()), (Some("skipped"), Some("closed")));
+    problem(app.post(&skip, &app.admin_token, &json!({"reason": "again"})).await, StatusCode::CONFLICT).await;
+    let again = json!({"due_date": day(today()), "reason": "x"});
+    problem(
+        app.post(&format!("/api/v1/work-orders/{second}/reschedule"), &app.admin_token, &again).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+
+    // Done through the ticket: announced as completed, once.
+    let third = board("overdue=true".into()).await[0]["id"].as_i64().unwrap();
+    for status in ["open", "in_progress", "resolved", "closed"] {
+        let res =
+            app.post(&format!("/api/v1/tickets/{third}/status"), &app.admin_token, &json!({"status": status})).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let completed: Value =
+        app.get("/api/v1/events?type=workorder.completed", &app.admin_token).await.json().await.unwrap();
+    let completed = completed["items"].as_array().cloned().unwrap();
+    assert_eq!(completed.len(), 1);
+    assert_eq!(completed[0]["entity_id"].as_i64(), Some(third));
+    assert_eq!(board("state=done".into()).await.len(), 1);
+    assert_eq!(board("state=skipped".into()).await.len(), 1);
+    assert_eq!(board("state=open".into()).await.len(), 3);
+    assert!(board("overdue=true".into()).await.is_empty());
+
+    // A plain ticket is no work order.
+    let ticket = app.post("/api/v1/tickets", &app.admin_token, &json!({"title": "Printer"})).await;
+    let ticket: Value = ticket.json().await.unwrap();
+    problem(app.get(&format!("/api/v1/work-orders/{}", ticket["id"]), &app.admin_token).await, StatusCode::NOT_FOUND)
+        .await;
+}

@@ -12,6 +12,7 @@ use domain::schedule::{ExecutionBilling, ExtraWorkBilling, IntervalUnit, Recurre
 use time::Date;
 
 pub mod generate;
+pub mod orders;
 
 /// The writable fields of an order type.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]

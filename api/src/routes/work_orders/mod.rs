@@ -3,6 +3,7 @@
 //! here, and in the background on every node ([`scheduler`]).
 
 pub mod order_types;
+pub mod orders;
 pub mod scheduler;
 pub mod schedules;
 
@@ -24,7 +25,8 @@ use utoipa::{OpenApi, ToSchema};
     paths(
         order_types::list, order_types::create, order_types::get, order_types::update, order_types::archive,
         order_types::restore, schedules::list, schedules::create, schedules::get, schedules::update,
-        schedules::archive, schedules::restore, generate
+        schedules::archive, schedules::restore, generate, orders::list, orders::get, orders::reschedule,
+        orders::skip
     ),
     tags((name = "work-orders", description = "Periodic work orders: order types, schedules on contracts, generation"))
 )]
@@ -93,10 +95,13 @@ pub struct GenerateOut {
     pub items: Vec<GeneratedOut>,
     /// Whether `items` stops before `count`.
     pub truncated: bool,
+    /// Open orders newly announced overdue (`workorder.overdue`; not in a dry run).
+    pub overdue_announced: usize,
 }
 
 /// Create the due work orders now (admin, billing, manager) — what the background generator
-/// does on every node (`KONTOR_SCHEDULER`). Exactly once per schedule and occurrence: run
+/// does on every node (`KONTOR_SCHEDULER`) — and announce open orders that became overdue
+/// (`workorder.overdue`, once each). Exactly once per schedule and occurrence: run
 /// twice, or on two nodes at once, it creates nothing twice. Paused or archived schedules
 /// and archived contracts create nothing; a schedule ends with its contract's end date.
 #[utoipa::path(operation_id = "generate_work_orders", post, path = "/api/v1/work-orders/generate", tag = "work-orders",
@@ -120,6 +125,10 @@ pub async fn generate(
         return Err(ApiError::invalid("until", "range", "at most a year ahead"));
     }
     let orders = state.store.generate_work_orders(until, b.dry_run, &p.actor(&req)).await?;
+    let overdue_announced = match b.dry_run {
+        true => 0,
+        false => state.store.announce_overdue_work_orders(today).await?,
+    };
     let count = orders.len();
     Ok(HttpResponse::Ok().json(GenerateOut {
         dry_run: b.dry_run,
@@ -127,6 +136,7 @@ pub async fn generate(
         count,
         items: orders.into_iter().take(LISTED).map(GeneratedOut::from).collect(),
         truncated: count > LISTED,
+        overdue_announced,
     }))
 }
 
@@ -145,5 +155,7 @@ fn reference_problem(e: persistence::StoreError) -> Result<ApiError, persistence
 pub fn configure(cfg: &mut web::ServiceConfig) {
     order_types::configure(cfg);
     schedules::configure(cfg);
+    // Before `/work-orders/{id}`.
     cfg.service(web::resource("/work-orders/generate").route(web::post().to(generate)));
+    orders::configure(cfg);
 }
