@@ -150,8 +150,7 @@ pub struct NewAppointment {
     pub notes: Option<String>,
 }
 
-pub(crate) const TICKET_COLUMNS: &str =
-    "ticket_type, title, description, customer_id, contact_id, project_id, task_id, \
+const TICKET_COLUMNS: &str = "ticket_type, title, description, customer_id, contact_id, project_id, task_id, \
     contract_id, assignee_user_id, assignee_team_id, priority, due_date, estimate_minutes, source, \
     external_system, external_id, external_url, custom_fields";
 
@@ -177,7 +176,6 @@ macro_rules! bind_ticket_data {
             .bind(&$d.custom_fields)
     };
 }
-pub(crate) use bind_ticket_data;
 
 /// Locks a ticket's row inside `$tx` before it is read for a change (PostgreSQL; SQLite holds
 /// the database already): concurrent writers of one ticket take turns instead of failing
@@ -192,34 +190,6 @@ macro_rules! lock_ticket {
     };
 }
 pub(crate) use lock_ticket;
-
-/// Inserts ticket `$data` numbered `$number` inside `$tx` (status `new`, created at `$now`)
-/// with its first timeline entry, audit record and `ticket.created` event; evaluates to it.
-macro_rules! write_new_ticket {
-    ($tx:expr, $data:expr, $number:expr, $now:expr, $actor:expr) => {{
-        let actor: &$crate::audit::Actor = $actor;
-        let now: $crate::types::DbTime = $now;
-        let sql = format!(
-            "INSERT INTO tickets (number, status, created_by, version, created_at, updated_at, {}) \
-             VALUES ($1, 'new', $2, 1, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-             $20, $21) RETURNING *",
-            $crate::tickets::TICKET_COLUMNS
-        );
-        let q = sqlx::query_as(&sql).bind($number).bind(&actor.name).bind(now);
-        let ticket: $crate::tickets::Ticket =
-            $crate::tickets::bind_ticket_data!(q, $data).fetch_one(&mut *$tx).await.map_err($crate::StoreError::from)?;
-        let created = $crate::tickets::NewTimelineEntry {
-            entry_type: "status_change".into(),
-            visibility: "internal".into(),
-            ..Default::default()
-        };
-        $crate::tickets::insert_timeline!($tx, ticket.id, created, None::<i64>, None::<&str>, Some("new"), actor);
-        audit!($tx, actor, "ticket", ticket.id, "create", None::<&$crate::tickets::Ticket>, Some(&ticket));
-        emit_event!($tx, "ticket.created", "ticket", ticket.id, &ticket);
-        ticket
-    }};
-}
-pub(crate) use write_new_ticket;
 
 /// Appends a timeline entry inside `$tx` and evaluates to it.
 macro_rules! insert_timeline {
@@ -267,11 +237,26 @@ impl Store {
     /// Creates a ticket with the next number of the current year (unique and increasing
     /// under concurrency: the counter is advanced inside the creating transaction).
     pub async fn create_ticket(&self, data: &TicketData, actor: &Actor) -> Result<Ticket> {
+        let sql = format!(
+            "INSERT INTO tickets (number, status, created_by, version, created_at, updated_at, {TICKET_COLUMNS}) \
+             VALUES ($1, 'new', $2, 1, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
+             $20, $21) RETURNING *"
+        );
         let now = DbTime::now();
         let year = now.0.year();
         let ticket = in_tx!(self, tx => {
             let seq = next_number!(tx, format!("ticket-{year}"), 1)?;
-            write_new_ticket!(tx, data, ticket_number(year, seq), now, actor)
+            let q = sqlx::query_as(&sql).bind(ticket_number(year, seq)).bind(&actor.name).bind(now);
+            let ticket: Ticket = bind_ticket_data!(q, data).fetch_one(&mut *tx).await?;
+            let created = NewTimelineEntry {
+                entry_type: "status_change".into(),
+                visibility: "internal".into(),
+                ..Default::default()
+            };
+            insert_timeline!(tx, ticket.id, created, None::<i64>, None::<&str>, Some("new"), actor);
+            audit!(tx, actor, "ticket", ticket.id, "create", None::<&Ticket>, Some(&ticket));
+            emit_event!(tx, "ticket.created", "ticket", ticket.id, &ticket);
+            ticket
         });
         Ok(ticket)
     }

@@ -515,3 +515,53 @@ async fn dispatchers_see_overdue_orders_and_reschedule_skip_or_finish_them() {
     problem(app.get(&format!("/api/v1/work-orders/{}", ticket["id"]), &app.admin_token).await, StatusCode::NOT_FOUND)
         .await;
 }
+
+#[tokio::test]
+async fn two_server_processes_generating_at_once_create_every_occurrence_once() {
+    let c = crate::cluster::Cluster::start(2).await;
+    let customer = c.created(0, "/api/v1/customers", json!({"name": "Systemhaus Nord"})).await["id"].as_i64().unwrap();
+    let contract = c
+        .created(
+            0,
+            "/api/v1/contracts",
+            json!({"customer_id": customer, "name": "Managed services",
+            "kind": "time_and_material", "start_date": "2026-01-01"}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let types = c.request(1, reqwest::Method::GET, "/api/v1/order-types", None, None).await.unwrap();
+    let internal =
+        types.body["items"].as_array().unwrap().iter().find(|t| t["code"] == "internal").unwrap()["id"].clone();
+    for i in 0..10 {
+        c.created(
+            i % 2,
+            &format!("/api/v1/contracts/{contract}/schedules"),
+            json!({
+                "title": format!("Check {i}"), "order_type_id": internal,
+                "recurrence": {"unit": "weeks", "anchor": "2026-12-07", "weekday": "monday"}
+            }),
+        )
+        .await;
+    }
+    let calls = (0..8).map(|i| c.post(i % 2, "/api/v1/work-orders/generate", Some(json!({"until": "2027-03-28"}))));
+    let answers = futures_util::future::join_all(calls).await;
+    let mut created = 0;
+    for a in &answers {
+        assert_eq!(a.status, StatusCode::OK, "{a:?}");
+        created += a.body["count"].as_i64().unwrap();
+    }
+    // 17 Mondays from 7 December to 29 March, for each of the ten schedules.
+    assert_eq!(created, 170, "{} nodes", c.backend());
+    assert_eq!(c.sql.count("SELECT COUNT(*) FROM work_orders").await, 170);
+    assert_eq!(
+        c.sql.count("SELECT COUNT(*) FROM (SELECT DISTINCT schedule_id, occurrence FROM work_orders) d").await,
+        170
+    );
+    assert_eq!(
+        c.sql.count("SELECT COUNT(*) FROM tickets WHERE ticket_type = 'work_order'").await,
+        170,
+        "no stray ticket"
+    );
+    assert_eq!(c.sql.count("SELECT COUNT(DISTINCT number) FROM tickets").await, 170, "ticket numbers unique");
+}
