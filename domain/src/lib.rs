@@ -17,9 +17,11 @@
 //! - [`engine`]: invoice proposals, blocking problems and profitability per customer;
 //! - [`invoice`]: the invoice life cycle, numbering, draft totals and credit notes;
 //! - [`proof`]: the proof of service (billed vs. covered vs. open minutes per booking).
-//! - [`schedule`]: periodic work orders: recurrence, lead time, which occurrences to create.
+//! - [`schedule`]: periodic work orders: recurrence, lead time, which occurrences to create;
+//! - [`capacity`]: hours per person and ISO week against what is planned and booked.
 
 pub mod access;
+pub mod capacity;
 pub mod catalog;
 pub mod company;
 pub mod contract;

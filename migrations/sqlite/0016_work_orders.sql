@@ -1,4 +1,4 @@
--- Periodic work orders (SQLite; keep in step with migrations/postgres/0016_work_orders.sql).
+-- Periodic work orders and capacity planning (SQLite; keep in step with migrations/postgres/0016_work_orders.sql).
 --
 -- Order types say how much lead time an order needs (internal checks a few days, on-site
 -- work about three weeks). A schedule on a contract recurs (fixed calendar or after
@@ -67,3 +67,16 @@ CREATE TABLE work_orders (
     UNIQUE (schedule_id, occurrence)
 );
 CREATE INDEX tickets_due ON tickets(due_date, id) WHERE due_date IS NOT NULL;
+
+-- Absences (vacation, sick leave) of employees, for the capacity view: whole days,
+-- `start_date` to `end_date` inclusive.
+CREATE TABLE absences (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id     INTEGER NOT NULL REFERENCES users(id),
+    start_date  DATE NOT NULL,
+    end_date    DATE NOT NULL,
+    kind        TEXT NOT NULL,                             -- vacation | sick | other
+    note        TEXT,
+    created_at  TEXT NOT NULL
+);
+CREATE INDEX absences_user ON absences(user_id, start_date);

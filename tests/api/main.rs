@@ -10,6 +10,7 @@ mod billing_flows;
 mod bookings;
 mod bookings_batch;
 mod browser;
+mod capacity;
 mod catalog;
 mod company;
 mod contracts;

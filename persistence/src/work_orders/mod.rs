@@ -11,6 +11,7 @@ use crate::{Result, Store, StoreError};
 use domain::schedule::{ExecutionBilling, ExtraWorkBilling, IntervalUnit, Recurrence, RecurrenceMode, Timing, Window};
 use time::Date;
 
+pub mod capacity;
 pub mod generate;
 pub mod orders;
 

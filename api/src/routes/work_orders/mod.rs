@@ -2,6 +2,7 @@
 //! that turns their occurrences into work orders (tickets of type `work_order`) — on demand
 //! here, and in the background on every node ([`scheduler`]).
 
+pub mod capacity;
 pub mod order_types;
 pub mod orders;
 pub mod scheduler;
@@ -26,9 +27,9 @@ use utoipa::{OpenApi, ToSchema};
         order_types::list, order_types::create, order_types::get, order_types::update, order_types::archive,
         order_types::restore, schedules::list, schedules::create, schedules::get, schedules::update,
         schedules::archive, schedules::restore, generate, orders::list, orders::get, orders::reschedule,
-        orders::skip
+        orders::skip, capacity::capacity, capacity::list, capacity::create, capacity::delete
     ),
-    tags((name = "work-orders", description = "Periodic work orders: order types, schedules on contracts, generation"))
+    tags((name = "work-orders", description = "Periodic work orders: order types, schedules on contracts, generation, planning, absences and capacity"))
 )]
 pub struct Doc;
 
@@ -158,4 +159,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     // Before `/work-orders/{id}`.
     cfg.service(web::resource("/work-orders/generate").route(web::post().to(generate)));
     orders::configure(cfg);
+    capacity::configure(cfg);
 }
