@@ -245,6 +245,7 @@ fn customer_input(rng: &mut Lcg, customer_id: i64, next_id: &mut i64) -> Custome
                 contract_id: None,
                 billable: rng.below(20) != 0,
                 covered_by_contract: false,
+                billed_as_extra: false,
                 rate_override: (rng.below(200) == 0).then(|| Decimal::from(70)),
                 custom_fields: if km {
                     vec![CustomFieldValue { field_id: 1, value: Decimal::from(10 + rng.below(90)) }]
@@ -273,6 +274,7 @@ fn customer_input(rng: &mut Lcg, customer_id: i64, next_id: &mut i64) -> Custome
                 project_id: None,
                 contract_id: None,
                 user_id: None,
+                billed_as_extra: false,
             }
         })
         .collect();

@@ -18,6 +18,9 @@
 //!    the quota (overage at tiers or resolved rates); prepaid budgets are drawn down at
 //!    resolved rates (a booking that does not fit is split at a whole minute, the part
 //!    beyond billed normally); everything else is billed at the resolved rate.
+//!    Work orders ([`Booking::covered_by_contract`], [`Booking::billed_as_extra`]): time of
+//!    an order's execution is covered by its contract whatever the coverage says; extra
+//!    work billed as time and material is billed at the resolved rate, never covered.
 //! 5. Contract fees due by the run's period end are added (pro-rated by days for partial
 //!    periods, see [`crate::period`]), and quota periods ending by it are closed — not in
 //!    a partial run over one ticket or project ([`CustomerInput::partial`]).

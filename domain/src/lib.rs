@@ -29,6 +29,7 @@ pub mod currency;
 pub mod custom_field;
 pub mod customer;
 pub mod engine;
+pub mod evaluation;
 pub mod helpdesk;
 pub mod invoice;
 pub mod money;

@@ -103,10 +103,15 @@ pub struct Booking {
     pub billable: bool,
     /// The booking is on a periodic work order whose schedule says "covered by the
     /// contract" (or "fixed price per execution", the price then being passed as an
-    /// [`Expense`]): its time is covered by its contract whatever the coverage list says
+    /// [`Expense`] created when the order is done): its time is covered by its contract whatever the coverage list says
     /// (flat fee and time and material: not billed; prepaid: consumes the quota).
     #[serde(default)]
     pub covered_by_contract: bool,
+    /// The booking is extra work on a periodic work order whose schedule bills extras as
+    /// time and material: billed at the resolved rates on the invoice with the contract's
+    /// fee, whatever the contract covers (no flat-fee coverage, no quota, no budget).
+    #[serde(default)]
+    pub billed_as_extra: bool,
     /// Override price per hour (billing role only).
     pub rate_override: Option<Decimal>,
     /// Number custom-field values.
@@ -147,4 +152,8 @@ pub struct Expense {
     pub contract_id: Option<i64>,
     /// Employee who incurred it, if any.
     pub user_id: Option<i64>,
+    /// Material used on a periodic work order whose schedule bills extras as time and
+    /// material: billed even where a flat fee's coverage lists its service.
+    #[serde(default)]
+    pub billed_as_extra: bool,
 }

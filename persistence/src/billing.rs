@@ -172,7 +172,34 @@ struct BookingRow {
     billable: bool,
     rate_override: Option<ExactDecimal>,
     custom_fields: JsonText,
+    /// [`WORK_ORDER_PART`] of the booking.
+    work_order_part: i64,
 }
+
+/// How a position on a periodic work order is billed, as SQL over the position `$p` (a
+/// booking `b` or an expense `e`) and its ticket `t`: `1` the execution — time booked with
+/// the order's service (the schedule's, else the order type's; any service when neither
+/// names one) — covered by the contract; `2` extra work (other services, material) that
+/// the schedule bills as time and material; `0` anything else (the contract's rules).
+macro_rules! work_order_part {
+    ($p:literal, $execution:literal) => {
+        concat!(
+            "CAST(CASE WHEN t.ticket_type = 'work_order' THEN COALESCE((SELECT CASE WHEN ",
+            $execution,
+            " THEN 1 WHEN s.extra_work_billing = 'time_and_material' THEN 2 ELSE 0 END \
+             FROM work_orders w JOIN work_order_schedules s ON s.id = w.schedule_id \
+             JOIN order_types ot ON ot.id = s.order_type_id WHERE w.ticket_id = ",
+            $p,
+            ".ticket_id), 0) ELSE 0 END AS BIGINT)"
+        )
+    };
+}
+
+/// [`work_order_part!`] of booking `b`.
+const WORK_ORDER_PART: &str = work_order_part!(
+    "b",
+    "COALESCE(s.service_id, ot.default_service_id) IS NULL OR b.service_id = COALESCE(s.service_id, ot.default_service_id)"
+);
 
 /// Which bookings of customer `$1` are open up to `$2` in the scope (`$3` project, `$4`
 /// ticket, `$5` resolved tickets only); `b` the booking, `t` its ticket.
@@ -200,6 +227,7 @@ struct PackedBooking(
     i64,
     Option<String>,
     serde_json::Value,
+    i64,
 );
 
 impl TryFrom<PackedBooking> for BookingRow {
@@ -239,6 +267,7 @@ impl TryFrom<PackedBooking> for BookingRow {
                 .transpose()
                 .map_err(|e| corrupt("rate_override", &e))?,
             custom_fields: JsonText(p.15),
+            work_order_part: p.16,
         })
     }
 }
@@ -261,6 +290,8 @@ struct ExpenseRow {
     project_id: Option<i64>,
     contract_id: Option<i64>,
     user_id: Option<i64>,
+    /// [`work_order_part!`] of the expense (never `1`: material is not the execution).
+    work_order_part: i64,
 }
 
 /// The billing state of a booking or expense row (`$t` its table alias or name) as SQL: `open`
@@ -361,7 +392,8 @@ impl Store {
                     let packed: Option<String> = sqlx::query_scalar(&format!(
                         "SELECT json_group_array(json_array(b.id, b.version, b.customer_id, b.user_id, b.work_date, \
                          b.start_time, b.duration_minutes, b.service_id, b.description, b.ticket_id, t.number, \
-                         b.project_id, t.contract_id, b.billable, b.rate_override, {custom_fields})) \
+                         b.project_id, t.contract_id, b.billable, b.rate_override, {custom_fields}, \
+                         {WORK_ORDER_PART})) \
                          FROM bookings b LEFT JOIN tickets t ON t.id = b.ticket_id \
                          WHERE {OPEN_BOOKINGS}"))
                         .bind(customer_id).bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
@@ -375,22 +407,22 @@ impl Store {
                 crate::store::Db::Postgres(pool) => sqlx::query_as(&format!(
                 "SELECT b.id, b.version, b.customer_id, b.user_id, b.work_date, b.start_time, b.duration_minutes, b.service_id, \
                  b.description, b.ticket_id, t.number AS ticket_number, b.project_id, t.contract_id, b.billable, \
-                 b.rate_override, {custom_fields} AS custom_fields \
+                 b.rate_override, {custom_fields} AS custom_fields, {WORK_ORDER_PART} AS work_order_part \
                  FROM bookings b LEFT JOIN tickets t ON t.id = b.ticket_id \
                  WHERE {OPEN_BOOKINGS} ORDER BY b.work_date, b.id"))
                 .bind(customer_id).bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
                 .bind(scope.resolved_tickets_only)
                 .fetch_all(pool).await?,
             };
-            let expenses = sqlx::query_as(
+            let expenses = sqlx::query_as(concat!(
                 "SELECT e.id, e.version, e.customer_id, e.expense_date, e.service_id, e.description, e.quantity, e.unit, \
                  e.unit_price, e.vat_rate, e.billable, e.ticket_id, t.number AS ticket_number, e.project_id, \
-                 t.contract_id, e.user_id \
+                 t.contract_id, e.user_id, ", work_order_part!("e", "FALSE"), " AS work_order_part \
                  FROM expenses e LEFT JOIN tickets t ON t.id = e.ticket_id \
                  WHERE e.customer_id = $1 AND e.invoice_id IS NULL AND e.expense_date <= $2 \
                  AND ($3 IS NULL OR e.project_id = $3) AND ($4 IS NULL OR e.ticket_id = $4) \
                  AND ($5 = FALSE OR e.ticket_id IS NULL OR t.status IN ('resolved', 'closed')) \
-                 ORDER BY e.expense_date, e.id")
+                 ORDER BY e.expense_date, e.id"))
                 .bind(customer_id).bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
                 .bind(scope.resolved_tickets_only)
                 .fetch_all(pool).await?;
@@ -416,7 +448,8 @@ impl Store {
                     project_id: r.project_id,
                     contract_id: r.contract_id,
                     billable: r.billable,
-                    covered_by_contract: false,
+                    covered_by_contract: r.work_order_part == 1,
+                    billed_as_extra: r.work_order_part == 2,
                     rate_override: r.rate_override.map(|d| d.0),
                     custom_fields: billed_values(booking_fields, &values),
                 }
@@ -440,6 +473,7 @@ impl Store {
                 project_id: r.project_id,
                 contract_id: r.contract_id,
                 user_id: r.user_id,
+                billed_as_extra: r.work_order_part == 2,
             })
             .collect();
         Ok((bookings, expenses, versions))
@@ -534,8 +568,8 @@ mod tests {
     fn a_booking_packed_by_sqlite_reads_as_the_row_it_packs() {
         let packed: Vec<PackedBooking> = serde_json::from_str(
             r#"[[7, 2, 1, 3, "2026-11-07", "19:45:00.0", 90, 5, "Night shift", 11, "T-2026-000011", null, 4, 1,
-                 "120.50", {"km": 57}],
-                [8, 1, 1, 3, "2026-11-08", null, 30, 5, "Remote", null, null, 9, null, 0, null, {}]]"#,
+                 "120.50", {"km": 57}, 2],
+                [8, 1, 1, 3, "2026-11-08", null, 30, 5, "Remote", null, null, 9, null, 0, null, {}, 0]]"#,
         )
         .unwrap();
         let rows: Vec<BookingRow> = packed.into_iter().map(|p| BookingRow::try_from(p).unwrap()).collect();
@@ -548,6 +582,7 @@ mod tests {
         assert_eq!((night.project_id, night.contract_id, night.billable), (None, Some(4), true));
         assert_eq!(night.rate_override.as_ref().map(|d| d.0.to_string()).as_deref(), Some("120.50"));
         assert_eq!(night.custom_fields.0, serde_json::json!({"km": 57}));
+        assert_eq!(night.work_order_part, 2, "extra work on a work order");
         let remote = &rows[1];
         assert_eq!(
             (remote.start_time, remote.ticket_id, remote.project_id, remote.billable),
@@ -559,7 +594,7 @@ mod tests {
     #[test]
     fn a_corrupt_packed_date_is_a_decode_error_not_a_panic() {
         let packed: PackedBooking = serde_json::from_str(
-            r#"[1, 1, 1, 1, "30.11.2026", null, 30, 1, "x", null, null, null, null, 1, null, {}]"#,
+            r#"[1, 1, 1, 1, "30.11.2026", null, 30, 1, "x", null, null, null, null, 1, null, {}, 0]"#,
         )
         .unwrap();
         let err = BookingRow::try_from(packed).err().expect("an error");

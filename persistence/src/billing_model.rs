@@ -229,6 +229,7 @@ async fn apply(
                 contract_id: None,
                 billable,
                 covered_by_contract: false,
+                billed_as_extra: false,
                 rate_override: None,
                 custom_fields: Vec::new(),
             });

@@ -56,6 +56,31 @@ pub struct ExpenseFilter {
 const EXPENSE_COLUMNS: &str = "user_id, expense_date, service_id, description, quantity, unit, unit_price, vat_rate, \
     billable, customer_id, ticket_id, project_id, task_id";
 
+/// Inside `$tx`: inserts expense `$d` (`&ExpenseData`) recorded by `$actor`, with its audit
+/// record, and evaluates to the stored [`Expense`].
+macro_rules! insert_expense {
+    ($tx:expr, $d:expr, $actor:expr) => {{
+        let d: &$crate::expenses::ExpenseData = $d;
+        let expense: $crate::expenses::Expense = $crate::expenses::bind_expense_data!(
+            sqlx::query_as(
+                "INSERT INTO expenses (user_id, expense_date, service_id, description, quantity, unit, unit_price, \
+                 vat_rate, billable, customer_id, ticket_id, project_id, task_id, created_by, version, created_at, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15) \
+                 RETURNING *, 'open' AS state"
+            ),
+            d
+        )
+        .bind(&$actor.name)
+        .bind($crate::types::DbTime::now())
+        .fetch_one(&mut *$tx)
+        .await
+        .map_err($crate::StoreError::from)?;
+        audit!($tx, $actor, "expense", expense.id, "create", None::<&$crate::expenses::Expense>, Some(&expense));
+        expense
+    }};
+}
+pub(crate) use insert_expense;
+
 macro_rules! bind_expense_data {
     ($q:expr, $d:expr) => {
         $q.bind($d.user_id)
@@ -73,21 +98,12 @@ macro_rules! bind_expense_data {
             .bind($d.task_id)
     };
 }
+pub(crate) use bind_expense_data;
 
 impl Store {
     /// Records an expense.
     pub async fn create_expense(&self, d: &ExpenseData, actor: &Actor) -> Result<Expense> {
-        let sql = format!(
-            "INSERT INTO expenses ({EXPENSE_COLUMNS}, created_by, version, created_at, updated_at) VALUES \
-             ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15, $15) RETURNING *, 'open' AS state"
-        );
-        let expense = in_tx!(self, tx => {
-            let expense: Expense = bind_expense_data!(sqlx::query_as(&sql), d)
-                .bind(&actor.name).bind(DbTime::now())
-                .fetch_one(&mut *tx).await?;
-            audit!(tx, actor, "expense", expense.id, "create", None::<&Expense>, Some(&expense));
-            expense
-        });
+        let expense = in_tx!(self, tx => insert_expense!(tx, d, actor));
         Ok(expense)
     }
 

@@ -22,6 +22,7 @@ pub mod bookings;
 mod bulk;
 pub mod catalog;
 pub mod company;
+pub mod contract_evaluation;
 pub mod contracts;
 pub mod custom_fields;
 mod customers;

@@ -372,6 +372,7 @@ impl Store {
             if after.data.ticket_type == TicketType::WorkOrder && to.is_done() && !before.status.is_done() {
                 // A periodic work order done (a skipped one is closed by `skip_work_order`).
                 emit_event!(tx, "workorder.completed", "ticket", id, &serde_json::json!({"ticket": after}));
+                crate::work_orders::orders::record_execution!(tx, id, actor);
             }
             (after, entry)
         });

@@ -13,6 +13,7 @@ mod browser;
 mod capacity;
 mod catalog;
 mod company;
+mod contract_evaluation;
 mod contracts;
 mod custom_fields;
 mod customers;

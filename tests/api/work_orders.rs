@@ -565,3 +565,58 @@ async fn two_server_processes_generating_at_once_create_every_occurrence_once() 
     );
     assert_eq!(c.sql.count("SELECT COUNT(DISTINCT number) FROM tickets").await, 170, "ticket numbers unique");
 }
+
+#[tokio::test]
+async fn technicians_tick_the_checklist_of_a_work_order_until_it_is_skipped() {
+    let app = spawn_app().await;
+    let contract_id = contract(&app).await;
+    let internal = order_type(&app, "internal").await;
+    schedule(&app, contract_id, json!({
+        "title": "Backup check", "order_type_id": internal, "instructions": ["Check the backup logs", "Test a restore"],
+        "recurrence": {"unit": "weeks", "anchor": day(today())}
+    }))
+    .await;
+    generate(&app, json!({})).await;
+    let id = work_orders(&app).await[0]["id"].as_i64().unwrap();
+    let path = format!("/api/v1/work-orders/{id}/checklist");
+    let (_, agent) = app.user_with_roles(&["agent"]).await;
+    let put = |token: String, body: Value| {
+        let (app, path) = (&app, path.clone());
+        async move { app.request(reqwest::Method::PUT, &path, Some(&token)).json(&body).send().await.unwrap() }
+    };
+    let ticked = json!({"items": [{"item": "Check the backup logs", "done": true},
+                                  {"item": "Test a restore", "done": false},
+                                  {"item": " Replace the tape ", "done": true}]});
+    let res = put(agent.clone(), ticked).await;
+    assert_eq!(res.status(), StatusCode::OK, "{}", res.text().await.unwrap_or_default());
+    let order: Value = res.json().await.unwrap();
+    assert_eq!(
+        order["checklist"],
+        json!([{"item": "Check the backup logs", "done": true}, {"item": "Test a restore", "done": false},
+               {"item": "Replace the tape", "done": true}])
+    );
+    // Bad lists change nothing.
+    for bad in [json!({"items": [{"item": "  ", "done": true}]}), json!({"items": [{"item": "", "done": true}]})] {
+        let p = problem(put(agent.clone(), bad).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+        assert_eq!(fields(&p).len(), 1, "{p}");
+        assert!(fields(&p)[0].starts_with("items"), "{p}");
+    }
+    problem(put(agent.clone(), json!({"items": [{"item": "x"}]})).await, StatusCode::UNPROCESSABLE_ENTITY).await;
+    let (_, reader) = app.api_key(&["tickets:read"]).await;
+    problem(put(reader, json!({"items": []})).await, StatusCode::FORBIDDEN).await;
+    let stored: Value = app.get(&format!("/api/v1/work-orders/{id}"), &agent).await.json().await.unwrap();
+    assert_eq!(stored["checklist"], order["checklist"]);
+    let skip =
+        app.post(&format!("/api/v1/work-orders/{id}/skip"), &app.admin_token, &json!({"reason": "holiday"})).await;
+    assert_eq!(skip.status(), StatusCode::OK);
+    problem(put(agent, json!({"items": []})).await, StatusCode::CONFLICT).await;
+    problem(
+        app.request(reqwest::Method::PUT, "/api/v1/work-orders/999999/checklist", Some(&app.admin_token))
+            .json(&json!({"items": []}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+    )
+    .await;
+}

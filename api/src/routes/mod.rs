@@ -12,6 +12,7 @@ pub mod contracts;
 pub mod custom_fields;
 pub mod customers;
 pub mod datev;
+pub mod evaluation;
 pub mod expenses;
 pub mod health;
 pub mod integrations;
@@ -54,6 +55,7 @@ pub fn configure_api(cfg: &mut web::ServiceConfig) {
     expenses::configure(cfg);
     contracts::configure(cfg);
     quota::configure(cfg);
+    evaluation::configure(cfg);
     rates::configure(cfg);
     invoice_runs::configure(cfg);
     invoices::configure(cfg);
@@ -83,6 +85,7 @@ pub fn module_docs() -> Vec<utoipa::openapi::OpenApi> {
         expenses::Doc::openapi(),
         contracts::Doc::openapi(),
         quota::Doc::openapi(),
+        evaluation::Doc::openapi(),
         reports::Doc::openapi(),
         rates::Doc::openapi(),
         invoice_runs::Doc::openapi(),

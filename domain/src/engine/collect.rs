@@ -246,7 +246,7 @@ impl<'a> Run<'a> {
                 continue;
             }
             if let (Some(svc), Some(c)) = (service, contract) {
-                if matches!(c.terms, ContractTerms::FlatFee) && c.coverage.covers(svc.id, false) {
+                if !e.billed_as_extra && matches!(c.terms, ContractTerms::FlatFee) && c.coverage.covers(svc.id, false) {
                     outcome.status = PositionStatus::Covered;
                     self.push_outcome(group, outcome);
                     continue;

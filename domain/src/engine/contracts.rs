@@ -108,8 +108,9 @@ impl<'a> Run<'a> {
         let b = &self.input.bookings[bi];
         let pos = PositionRef::Booking { id: b.id };
         let contract = ci.and_then(|ci| self.contract(ci));
-        let covered = contract.is_some_and(|c| b.covered_by_contract || c.coverage.covers(b.service_id, true));
-        let forced = contract.is_some() && b.covered_by_contract;
+        let covered = contract
+            .is_some_and(|c| !b.billed_as_extra && (b.covered_by_contract || c.coverage.covers(b.service_id, true)));
+        let forced = contract.is_some() && b.covered_by_contract && !b.billed_as_extra;
         let q = self.booking_query(b, b.service_id, contract.map(|c| c.id), true);
         let terms = contract.map(|c| &c.terms);
         let sur = |r: &RateResolution| r.surcharge.as_ref().map(|s| (s.kind, s.percent));

@@ -68,6 +68,7 @@ fn make_expenses(raw: &[(u32, u32, u8)]) -> Vec<Expense> {
             project_id: None,
             contract_id: None,
             user_id: None,
+            billed_as_extra: false,
         })
         .collect()
 }

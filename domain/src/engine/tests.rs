@@ -88,6 +88,7 @@ pub(super) fn booking(id: i64, date: Date, minutes: u32, service_id: i64) -> Boo
         contract_id: None,
         billable: true,
         covered_by_contract: false,
+        billed_as_extra: false,
         rate_override: None,
         custom_fields: Vec::new(),
     }
@@ -179,6 +180,7 @@ fn expense(id: i64, date: Date, service_id: Option<i64>, qty: &str) -> Expense {
         project_id: None,
         contract_id: None,
         user_id: None,
+        billed_as_extra: false,
     }
 }
 
@@ -1086,6 +1088,51 @@ fn work_order_covered_by_the_contract_is_not_billed_even_for_an_unlisted_service
         ]
     );
     assert_eq!(p.totals.net, d("120.00"), "only the extra service done during the work order is billed");
+}
+
+#[test]
+fn extra_work_on_a_work_order_is_billed_with_the_fee_even_where_the_contract_covers_it() {
+    // A flat fee over all work, and prepaid hours: extras billed as time and material are
+    // billed at the resolved rate and consume no quota; an extra expense is not covered.
+    let mut flat = contract(3, ContractTerms::FlatFee, "300.00", PeriodKind::Monthly);
+    flat.coverage = Coverage::AllWork;
+    let mut extra = booking(1, date!(2026 - 01 - 06), 60, ONSITE);
+    extra.contract_id = Some(3);
+    extra.billed_as_extra = true;
+    let mut covered = booking(2, date!(2026 - 01 - 06), 60, ONSITE);
+    covered.contract_id = Some(3);
+    let mut part = expense(5, date!(2026 - 01 - 06), Some(ONSITE), "1");
+    part.contract_id = Some(3);
+    part.unit_price = Some(d("40.00"));
+    part.billed_as_extra = true;
+    let contracts = vec![ContractInput { contract: flat, ledger: vec![], billed_fee_periods: Default::default() }];
+    let out = compute_customer(
+        &ctx(),
+        &input(
+            InvoiceDetail::PerBooking,
+            date!(2026 - 01 - 31),
+            contracts,
+            customer_rates(),
+            vec![extra, covered],
+            vec![part],
+        ),
+    );
+    let p = only(&out);
+    let kinds: Vec<_> = p.lines.iter().map(|l| (l.kind, l.net)).collect();
+    assert_eq!(
+        kinds,
+        vec![(LineKind::Fee, d("300.00")), (LineKind::Work, d("120.00")), (LineKind::Expense, d("40.00"))],
+        "the fee, the extra hour and the extra part in one document; the covered hour is not billed"
+    );
+
+    let mut extra = booking(1, date!(2026 - 01 - 06), 60, REMOTE);
+    extra.contract_id = Some(7);
+    extra.billed_as_extra = true;
+    let c = ContractInput { contract: prepaid_contract(), ledger: vec![], billed_fee_periods: Default::default() };
+    let (out, _) = month_run(&c, date!(2026 - 01 - 31), vec![extra]);
+    let p = only(&out);
+    assert_eq!(p.quota_summaries[0].used, d("0"), "an extra consumes no prepaid hours");
+    assert_eq!(p.totals.net, d("896.00"), "fee 800.00 and the extra hour at 96.00");
 }
 
 #[test]

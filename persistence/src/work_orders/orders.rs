@@ -39,6 +39,8 @@ pub struct WorkOrder {
     pub reschedule_reason: Option<String>,
     /// When it was announced overdue.
     pub overdue_at: Option<DbTime>,
+    /// The expense that bills the execution's fixed price (set once, when it is done).
+    pub execution_expense_id: Option<i64>,
 }
 
 /// What a work order's state means for planning.
@@ -70,8 +72,71 @@ pub struct WorkOrderFilter {
 
 const SELECT: &str = "SELECT k.id, k.number, k.title, k.status, k.customer_id, k.contract_id, k.assignee_user_id, \
     k.assignee_team_id, k.estimate_minutes, k.due_date, k.resolved_at, w.schedule_id, s.order_type_id, w.occurrence, \
-    w.planned_due, w.checklist, w.skipped_at, w.skip_reason, w.reschedule_reason, w.overdue_at \
-    FROM work_orders w JOIN tickets k ON k.id = w.ticket_id JOIN work_order_schedules s ON s.id = w.schedule_id";
+    w.planned_due, w.checklist, w.skipped_at, w.skip_reason, w.reschedule_reason, w.overdue_at, \
+    w.execution_expense_id FROM work_orders w JOIN tickets k ON k.id = w.ticket_id JOIN work_order_schedules s ON s.id = w.schedule_id";
+
+/// What a done order of a `fixed_price` schedule bills: its price, the text and the VAT rate
+/// of the execution's line (the execution service's rate, else the contract fee's).
+#[derive(sqlx::FromRow)]
+pub(crate) struct ExecutionPrice {
+    pub execution_billing: String,
+    pub fixed_price: Option<crate::types::ExactDecimal>,
+    pub execution_expense_id: Option<i64>,
+    pub title: String,
+    /// The day the order is due (as moved by rescheduling): the execution's date.
+    pub due: Date,
+    pub customer_id: Option<i64>,
+    pub vat_rate: crate::types::ExactDecimal,
+}
+
+/// Reads [`ExecutionPrice`] of work order `$1`.
+pub(crate) const EXECUTION_PRICE: &str = "SELECT s.execution_billing, s.fixed_price, w.execution_expense_id, s.title, \
+    COALESCE(k.due_date, w.planned_due) AS due, k.customer_id, COALESCE(svc.vat_rate, c.fee_vat_rate) AS vat_rate \
+    FROM work_orders w JOIN tickets k ON k.id = w.ticket_id JOIN work_order_schedules s ON s.id = w.schedule_id \
+    JOIN contracts c ON c.id = s.contract_id JOIN order_types ot ON ot.id = s.order_type_id \
+    LEFT JOIN services svc ON svc.id = COALESCE(s.service_id, ot.default_service_id) WHERE w.ticket_id = $1";
+
+/// Inside `$tx`, when work order `$id` is done: the fixed price of its execution (a
+/// `fixed_price` schedule) becomes an expense on the order, dated the day the order is due
+/// (so it is billed, and evaluated, with the fee of the period it belongs to) — once per
+/// order; the invoice run bills it with the contract's fee.
+macro_rules! record_execution {
+    ($tx:expr, $id:expr, $actor:expr) => {{
+        let price: Option<$crate::work_orders::orders::ExecutionPrice> =
+            sqlx::query_as($crate::work_orders::orders::EXECUTION_PRICE)
+                .bind($id)
+                .fetch_optional(&mut *$tx)
+                .await
+                .map_err($crate::StoreError::from)?;
+        if let Some(p) = price.filter(|p| p.execution_billing == "fixed_price" && p.execution_expense_id.is_none()) {
+            if let Some(amount) = p.fixed_price {
+                let data = $crate::expenses::ExpenseData {
+                    user_id: None,
+                    expense_date: p.due,
+                    service_id: None,
+                    description: format!("{} (due {})", p.title, p.due),
+                    quantity: $crate::types::ExactDecimal(rust_decimal::Decimal::ONE),
+                    unit: "flat".into(),
+                    unit_price: amount,
+                    vat_rate: p.vat_rate,
+                    billable: true,
+                    customer_id: p.customer_id,
+                    ticket_id: Some($id),
+                    project_id: None,
+                    task_id: None,
+                };
+                let expense = $crate::expenses::insert_expense!($tx, &data, $actor);
+                sqlx::query("UPDATE work_orders SET execution_expense_id = $1 WHERE ticket_id = $2")
+                    .bind(expense.id)
+                    .bind($id)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err($crate::StoreError::from)?;
+            }
+        }
+    }};
+}
+pub(crate) use record_execution;
 
 /// The SQL condition of an open order (`k` the ticket, `w` the link).
 const OPEN: &str = "k.status NOT IN ('resolved', 'closed') AND w.skipped_at IS NULL";
@@ -168,6 +233,28 @@ impl Store {
             audit!(tx, actor, "ticket", id, "skip", Some(&before), Some(&ticket));
             emit_event!(tx, "ticket.status_changed", "ticket", id,
                 &crate::tickets::status_changed_payload(before.status, &ticket));
+        });
+        self.get_work_order(id).await
+    }
+
+    /// Replaces the checklist of a work order that is not skipped (`[{item, done}]`): the
+    /// technician ticks what was done, also after resolving it.
+    pub async fn set_work_order_checklist(
+        &self,
+        id: i64,
+        checklist: &serde_json::Value,
+        actor: &Actor,
+    ) -> Result<WorkOrder> {
+        in_tx!(self, tx => {
+            crate::tickets::lock_ticket!(tx, id);
+            let before: WorkOrder = sqlx::query_as(&format!("{SELECT} WHERE w.ticket_id = $1"))
+                .bind(id).fetch_one(&mut *tx).await?;
+            if before.skipped_at.is_some() {
+                return Err(StoreError::Conflict(format!("work order {} is skipped", before.number)));
+            }
+            sqlx::query("UPDATE work_orders SET checklist = $1 WHERE ticket_id = $2")
+                .bind(JsonText(checklist.clone())).bind(id).execute(&mut *tx).await?;
+            audit!(tx, actor, "ticket", id, "checklist", Some(&before.checklist), Some(checklist));
         });
         self.get_work_order(id).await
     }

@@ -27,7 +27,7 @@ use utoipa::{OpenApi, ToSchema};
         order_types::list, order_types::create, order_types::get, order_types::update, order_types::archive,
         order_types::restore, schedules::list, schedules::create, schedules::get, schedules::update,
         schedules::archive, schedules::restore, generate, orders::list, orders::get, orders::reschedule,
-        orders::skip, capacity::capacity, capacity::list, capacity::create, capacity::delete
+        orders::skip, orders::set_checklist, capacity::capacity, capacity::list, capacity::create, capacity::delete
     ),
     tags((name = "work-orders", description = "Periodic work orders: order types, schedules on contracts, generation, planning, absences and capacity"))
 )]

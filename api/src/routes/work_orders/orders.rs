@@ -4,7 +4,7 @@
 
 use crate::auth::Principal;
 use crate::dto::{business_date, business_date_opt, date_text, timestamp, validate};
-use crate::error::{ApiError, Problem};
+use crate::error::{ApiError, FieldError, Problem};
 use crate::extract::{path_id, Json, Query};
 use crate::pagination::{decode_cursor, encode_cursor, limit, list_response};
 use crate::state::AppState;
@@ -19,10 +19,24 @@ use utoipa::{IntoParams, ToSchema};
 use validator::Validate;
 
 /// One checklist item of a work order.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ChecklistItem {
+    /// What to do (from the schedule's instructions, or added by the technician).
+    #[validate(length(min = 1, max = 500))]
+    #[schema(min_length = 1, max_length = 500, example = "Check the backup logs")]
     pub item: String,
     pub done: bool,
+}
+
+/// The whole checklist of a work order, as ticked by the technician.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistRequest {
+    /// At most 100 items; the order given is kept.
+    #[validate(length(max = 100), nested)]
+    #[schema(max_items = 100)]
+    pub items: Vec<ChecklistItem>,
 }
 
 /// The planning state of a work order.
@@ -69,6 +83,10 @@ pub struct WorkOrderOut {
     pub reschedule_reason: Option<String>,
     pub skipped_at: Option<String>,
     pub skip_reason: Option<String>,
+    /// The expense (`/expenses/{id}`) that bills the execution's fixed price: created once,
+    /// when an order of a `fixed_price` schedule is done; the invoice run bills it with the
+    /// contract's fee.
+    pub execution_expense_id: Option<i64>,
 }
 
 impl WorkOrderOut {
@@ -99,6 +117,7 @@ impl WorkOrderOut {
             reschedule_reason: o.reschedule_reason,
             skipped_at: o.skipped_at.as_ref().map(timestamp),
             skip_reason: o.skip_reason,
+            execution_expense_id: o.execution_expense_id,
         }
     }
 }
@@ -278,10 +297,47 @@ pub async fn skip(
     Ok(HttpResponse::Ok().json(WorkOrderOut::new(o, today())))
 }
 
+/// Tick a work order's checklist (technicians and planners): the whole list as it stands now —
+/// items done, items added on site. Allowed until the order is skipped (also after it was
+/// resolved, to complete the record).
+#[utoipa::path(operation_id = "set_work_order_checklist", put, path = "/api/v1/work-orders/{id}/checklist",
+    tag = "work-orders", params(("id" = i64, Path)), request_body = ChecklistRequest,
+    security(("bearer" = []), ("api_key" = ["tickets:write"])),
+    responses(
+        (status = 200, body = WorkOrderOut),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such work order", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Skipped", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid items (see `errors`)", body = Problem, content_type = "application/problem+json")))]
+pub async fn set_checklist(
+    req: HttpRequest,
+    p: Principal,
+    state: web::Data<AppState>,
+    body: Json<ChecklistRequest>,
+) -> Result<HttpResponse, ApiError> {
+    p.require(Permission::WriteTickets)?;
+    let id = path_id(&req, "id")?;
+    let b = body.into_inner()?;
+    let blank: Vec<FieldError> = b
+        .items
+        .iter()
+        .enumerate()
+        .filter(|(_, i)| i.item.trim().is_empty() && !i.item.is_empty())
+        .map(|(n, _)| FieldError::new(format!("items[{n}].item"), "blank", "must not be blank"))
+        .collect();
+    validate(&b, blank)?;
+    let items: Vec<ChecklistItem> =
+        b.items.into_iter().map(|i| ChecklistItem { item: i.item.trim().to_string(), done: i.done }).collect();
+    let checklist = serde_json::to_value(&items).map_err(|e| ApiError::Internal(e.to_string()))?;
+    let o = state.store.set_work_order_checklist(id, &checklist, &p.actor(&req)).await.map_err(store_problem)?;
+    Ok(HttpResponse::Ok().json(WorkOrderOut::new(o, today())))
+}
+
 /// Routes of this module.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/work-orders").route(web::get().to(list)))
         .service(web::resource("/work-orders/{id}").route(web::get().to(get)))
         .service(web::resource("/work-orders/{id}/reschedule").route(web::post().to(reschedule)))
-        .service(web::resource("/work-orders/{id}/skip").route(web::post().to(skip)));
+        .service(web::resource("/work-orders/{id}/skip").route(web::post().to(skip)))
+        .service(web::resource("/work-orders/{id}/checklist").route(web::put().to(set_checklist)));
 }
