@@ -231,6 +231,36 @@ async fn generators_running_at_once_create_every_occurrence_once() {
     assert_eq!(keys.len(), 3 * 17, "no occurrence twice");
 }
 
+/// With a pool large enough, PostgreSQL writes several chunks of 128 schedules side by side
+/// (SQLite one after the other): still every occurrence once, also with two generators.
+#[tokio::test]
+async fn chunks_written_side_by_side_create_every_occurrence_once() {
+    let app = spawn_app_with(|c| c.db_max_connections = Some(10)).await;
+    let contract_id = contract(&app).await;
+    let remote = order_type(&app, "remote").await;
+    for n in 0..300 {
+        schedule(
+            &app,
+            contract_id,
+            json!({"title": format!("Check {n}"), "order_type_id": remote,
+                   "recurrence": {"unit": "months", "anchor": "2027-01-31"}}),
+        )
+        .await;
+    }
+    // Due 31 Jan, 28 Feb, 31 Mar (created 7 days ahead, by 2027-03-31): 3 per schedule.
+    let (a, b) = futures_util::future::join(
+        generate(&app, json!({"until": "2027-03-31"})),
+        generate(&app, json!({"until": "2027-03-31"})),
+    )
+    .await;
+    assert_eq!(a["count"].as_u64().unwrap() + b["count"].as_u64().unwrap(), 900);
+    let sql = crate::cluster::Sql::connect(&app.database_url).await;
+    let distinct = sql.count("SELECT COUNT(*) FROM (SELECT DISTINCT schedule_id, occurrence FROM work_orders) d").await;
+    let all = sql.count("SELECT COUNT(*) FROM work_orders").await;
+    let numbers = sql.count("SELECT COUNT(DISTINCT number) FROM tickets").await;
+    assert_eq!((all, distinct, numbers), (900, 900, 900));
+}
+
 #[tokio::test]
 async fn after_completion_the_next_order_follows_the_day_the_work_was_done() {
     let app = spawn_app().await;
