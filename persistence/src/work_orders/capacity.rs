@@ -129,11 +129,17 @@ impl Store {
             "SELECT * FROM absences WHERE user_id IN ({ids}) AND start_date <= $2 AND end_date >= $1 ORDER BY start_date, id"))
             .bind(from).bind(to).fetch_all(pool).await?);
         let planned: Vec<PlannedWork> = with_pool!(self, pool => sqlx::query_as(&format!(
+            // The people's work and the team's unassigned work, each through its index
+            // (`tickets_assignee_due`, `tickets_team_due`).
             "SELECT assignee_user_id AS user_id, due_date, CAST(SUM(estimate_minutes) AS BIGINT) AS minutes FROM tickets \
-             WHERE status NOT IN ('resolved', 'closed') AND estimate_minutes IS NOT NULL \
-             AND due_date >= $1 AND due_date <= $2 \
-             AND (assignee_user_id IN ({ids}) OR ($3 IS NOT NULL AND assignee_user_id IS NULL AND assignee_team_id = $3)) \
-             GROUP BY assignee_user_id, due_date"))
+             WHERE assignee_user_id IS NOT NULL AND assignee_user_id IN ({ids}) AND due_date >= $1 AND due_date <= $2 \
+             AND status NOT IN ('resolved', 'closed') AND estimate_minutes IS NOT NULL \
+             GROUP BY assignee_user_id, due_date \
+             UNION ALL \
+             SELECT CAST(NULL AS BIGINT), due_date, CAST(SUM(estimate_minutes) AS BIGINT) FROM tickets \
+             WHERE assignee_team_id IS NOT NULL AND assignee_team_id = $3 AND assignee_user_id IS NULL \
+             AND due_date >= $1 AND due_date <= $2 AND status NOT IN ('resolved', 'closed') \
+             AND estimate_minutes IS NOT NULL GROUP BY due_date"))
             .bind(from).bind(to).bind(team_id).fetch_all(pool).await?);
         let booked: Vec<BookedWork> = with_pool!(self, pool => sqlx::query_as(&format!(
             "SELECT user_id, work_date, CAST(SUM(duration_minutes) AS BIGINT) AS minutes FROM bookings \
