@@ -153,7 +153,9 @@ fn respond(status: StatusCode, t: OrderType) -> HttpResponse {
 #[utoipa::path(operation_id = "list_order_types", get, path = "/api/v1/order-types", tag = "work-orders",
     params(OrderTypeQuery),
     security(("bearer" = []), ("api_key" = [])),
-    responses((status = 200, body = OrderTypeList)))]
+    responses(
+        (status = 200, body = OrderTypeList),
+        (status = 422, description = "Invalid query parameter", body = Problem, content_type = "application/problem+json")))]
 pub async fn list(
     p: Principal,
     state: web::Data<AppState>,
