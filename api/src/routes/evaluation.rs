@@ -244,7 +244,7 @@ fn evaluate_contract(c: &StoredContract, inputs: &EvaluationInputs, from: Date, 
 ///
 /// Revenue counts issued and paid invoices (a cancelled one was reversed by its credit note),
 /// dated by what they bill: a fee by its period, work by its day, an execution's fixed price
-/// by the day the order was done. A line that bills several positions is split by their
+/// by the day the order is due. A line that bills several positions is split by their
 /// minutes. Effort counts bookings billed under the contract or, not yet billed, on its
 /// tickets and work orders; work orders count by the day they are due.
 #[utoipa::path(get, path = "/api/v1/contracts/{id}/evaluation", operation_id = "contract_evaluation", tag = "contracts",
