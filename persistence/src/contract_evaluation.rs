@@ -2,6 +2,8 @@
 //! billed under them (each line's net split over its positions), the time booked under them
 //! with the people's internal cost rates, and their work orders by due date.
 
+use crate::project_revenue::position_ids;
+use crate::store::id_list;
 use crate::types::ExactDecimal;
 use crate::{Result, Store};
 use domain::evaluation::{line_shares, Billed, Effort, Execution, ExecutionState, RevenueKind};
@@ -36,14 +38,6 @@ struct EffortRow {
     duration_minutes: i64,
     internal_cost_rate: Option<ExactDecimal>,
     schedule_id: Option<i64>,
-}
-
-/// Comma-separated ids for an `IN (…)` list of integers.
-fn id_list(ids: &[i64]) -> String {
-    let mut ids = ids.to_vec();
-    ids.sort_unstable();
-    ids.dedup();
-    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
 }
 
 impl Store {
@@ -83,14 +77,7 @@ impl Store {
             .into_iter()
             .map(|(c, kind, net, positions, end)| Ok((c, kind, net.0, serde_json::from_str(&positions)?, end)))
             .collect::<Result<_>>()?;
-        let (mut booking_ids, mut expense_ids) = (Vec::new(), Vec::new());
-        for p in lines.iter().flat_map(|l| &l.3) {
-            match p {
-                PositionRef::Booking { id } | PositionRef::BookingField { booking_id: id, .. } => booking_ids.push(*id),
-                PositionRef::Expense { id } => expense_ids.push(*id),
-                PositionRef::ContractFee { .. } => {}
-            }
-        }
+        let (booking_ids, expense_ids) = position_ids(lines.iter().flat_map(|l| &l.3));
         // Booking id → (work date, minutes, schedule of its work order).
         let mut bookings: HashMap<i64, (Date, i64, Option<i64>)> = HashMap::new();
         if !booking_ids.is_empty() {

@@ -2,6 +2,7 @@
 //! or expenses, each with every position it bills weighted and marked as the project's or not
 //! (the shares are computed by [`domain::profitability::project_share`]).
 
+use crate::store::id_list;
 use crate::types::ExactDecimal;
 use crate::{Result, Store};
 use domain::position::PositionRef;
@@ -24,30 +25,17 @@ impl Store {
             .map(|(net, positions)| Ok((net.0, serde_json::from_str::<Vec<PositionRef>>(&positions)?)))
             .collect::<Result<_>>()?;
         // The bookings and expenses the lines name: their minutes and project.
-        let mut booking_ids: Vec<i64> = Vec::new();
-        let mut expense_ids: Vec<i64> = Vec::new();
-        for p in lines.iter().flat_map(|(_, positions)| positions) {
-            match p {
-                PositionRef::Booking { id } | PositionRef::BookingField { booking_id: id, .. } => booking_ids.push(*id),
-                PositionRef::Expense { id } => expense_ids.push(*id),
-                PositionRef::ContractFee { .. } => {}
-            }
-        }
-        let list = |ids: &mut Vec<i64>| {
-            ids.sort_unstable();
-            ids.dedup();
-            ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
-        };
+        let (booking_ids, expense_ids) = position_ids(lines.iter().flat_map(|(_, positions)| positions));
         let mut bookings: HashMap<i64, (i64, bool)> = HashMap::new();
         if !booking_ids.is_empty() {
-            let ids = list(&mut booking_ids);
+            let ids = id_list(&booking_ids);
             let rows: Vec<(i64, i64, Option<i64>)> = with_pool!(self, pool => sqlx::query_as(&format!(
                 "SELECT id, duration_minutes, project_id FROM bookings WHERE id IN ({ids})")).fetch_all(pool).await?);
             bookings.extend(rows.into_iter().map(|(id, minutes, p)| (id, (minutes, p == Some(project_id)))));
         }
         let mut expenses: HashMap<i64, bool> = HashMap::new();
         if !expense_ids.is_empty() {
-            let ids = list(&mut expense_ids);
+            let ids = id_list(&expense_ids);
             let rows: Vec<(i64, Option<i64>)> = with_pool!(self, pool => sqlx::query_as(&format!(
                 "SELECT id, project_id FROM expenses WHERE id IN ({ids})")).fetch_all(pool).await?);
             expenses.extend(rows.into_iter().map(|(id, p)| (id, p == Some(project_id))));
@@ -69,4 +57,18 @@ impl Store {
         };
         Ok(lines.into_iter().map(|(net, positions)| (net, positions.iter().map(weigh).collect())).collect())
     }
+}
+
+/// The ids of the bookings (their custom-field quantities included) and of the expenses that
+/// invoice lines' positions name (fees name neither).
+pub(crate) fn position_ids<'a>(positions: impl Iterator<Item = &'a PositionRef>) -> (Vec<i64>, Vec<i64>) {
+    let (mut bookings, mut expenses) = (Vec::new(), Vec::new());
+    for p in positions {
+        match p {
+            PositionRef::Booking { id } | PositionRef::BookingField { booking_id: id, .. } => bookings.push(*id),
+            PositionRef::Expense { id } => expenses.push(*id),
+            PositionRef::ContractFee { .. } => {}
+        }
+    }
+    (bookings, expenses)
 }

@@ -109,6 +109,14 @@ macro_rules! in_tx {
     };
 }
 
+/// `ids` sorted, without repeats, comma-separated: an `IN (…)` list of integers.
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    let mut ids = ids.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
 /// Waits for this process's turn to write to SQLite ([`Store::writer`]); gives up like a
 /// busy database after the busy timeout (503, retry later), e.g. behind a very long invoice-run chunk.
 pub(crate) async fn writer_turn(writer: &tokio::sync::Mutex<()>) -> Result<tokio::sync::MutexGuard<'_, ()>> {

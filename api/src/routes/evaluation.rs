@@ -274,7 +274,8 @@ pub async fn contract_evaluation(
         .into_iter()
         .map(|t| (t.id, (t.data.code, t.data.name)))
         .collect();
-    let titles: HashMap<i64, &str> = inputs.schedules.iter().map(|s| (s.id, s.title.as_str())).collect();
+    let schedules: HashMap<i64, &persistence::contract_evaluation::EvaluatedSchedule> =
+        inputs.schedules.iter().map(|s| (s.id, s)).collect();
     let cur = c.currency;
     Ok(HttpResponse::Ok().json(ContractEvaluation {
         contract_id: c.id,
@@ -300,8 +301,8 @@ pub async fn contract_evaluation(
             .iter()
             .map(|(sid, f)| ScheduleFigures {
                 schedule_id: *sid,
-                title: titles.get(sid).copied().unwrap_or_default().to_string(),
-                order_type_id: inputs.schedules.iter().find(|s| s.id == *sid).map_or(0, |s| s.order_type_id),
+                title: schedules.get(sid).map_or_else(String::new, |s| s.title.clone()),
+                order_type_id: schedules.get(sid).map_or(0, |s| s.order_type_id),
                 figures: figures_out(f, cur),
             })
             .collect(),
