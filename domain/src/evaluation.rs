@@ -153,6 +153,10 @@ pub fn line_shares(net: Decimal, weights: &[i64]) -> Vec<Decimal> {
         rest -= cent;
         k += 1;
     }
+    // Division normalises the scale (0 / 1 = 0): every share is shown in cents.
+    for s in &mut shares {
+        s.rescale(2);
+    }
     shares
 }
 
@@ -303,6 +307,13 @@ mod tests {
     fn a_line_of_weightless_positions_is_split_evenly() {
         assert_eq!(line_shares(d("10.00"), &[0, 0]), vec![d("5.00"), d("5.00")]);
         assert!(line_shares(d("10.00"), &[]).is_empty());
+    }
+
+    #[test]
+    fn a_zero_line_shares_zero_cents() {
+        let shares = line_shares(d("0.00"), &[0]);
+        assert_eq!(shares, vec![d("0.00")]);
+        assert_eq!(shares[0].scale(), 2);
     }
 
     /// The seed's contract: a monthly fee, a monthly covered remote check and a quarterly
