@@ -1,13 +1,16 @@
 //! What an invoice run reads: the customers with something to bill, their open
 //! positions as the billing engine's inputs ([`domain::position::Booking`] and
-//! [`domain::position::Expense`]), their contracts with the quota ledger and fee state —
-//! streamed one customer at a time ([`BillingSetup::customer_input`]).
+//! [`domain::position::Expense`]), their contracts with the quota ledger and fee state. A
+//! run reads the terms of a chunk of customers together ([`BillingSetup::customer_terms`])
+//! and then each customer's open positions ([`BillingSetup::input_under`]), so memory stays
+//! flat whatever the data size.
 //!
 //! The quota ledger the engine continues from is the written ledger plus the entries of
 //! open drafts (they are issued later, but their positions and quota are already taken).
 //! Fees are tracked per period: a fee period counts as billed while a live invoice (draft,
 //! issued or paid; not cancelled) bills it, whatever later periods were billed.
 
+use crate::store::id_list;
 use crate::types::{ExactDecimal, JsonText};
 use crate::{Customer, Result, Store};
 use domain::catalog::Unit;
@@ -15,6 +18,7 @@ use domain::custom_field::{billed_values, billing_mappings, CustomFieldDefinitio
 use domain::engine::{BillingContext, ContractInput, CustomerInput, CustomerSettings};
 use domain::position::{Booking, Expense, PositionRef, TicketRef};
 use domain::quota::{QuotaEntry, QuotaEntryKind};
+use domain::rates::RateBook;
 use domain::{BillingMode, InvoiceDetail};
 use std::collections::{BTreeSet, HashMap};
 use time::{Date, Time};
@@ -65,6 +69,22 @@ pub struct CustomerRun {
     pub billing_version: i64,
 }
 
+/// What a run reads about a customer before its open positions
+/// ([`BillingSetup::customer_terms`]).
+#[derive(Debug, Clone)]
+pub struct CustomerTerms {
+    /// The customer's billing version when the terms were read.
+    pub billing_version: i64,
+    /// The customer record.
+    pub customer: Customer,
+    /// The rounding of its bookings outside a contract with its own rule.
+    pub rounding: domain::rounding::RoundingRule,
+    /// Its contracts (not archived) with their quota ledger and billed fee periods.
+    pub contracts: Vec<ContractInput>,
+    /// Its rate entries and surcharges.
+    pub rates: RateBook,
+}
+
 /// The part of a run shared by all customers: catalog, users, calendar, custom-field
 /// mappings and the company currency.
 #[derive(Debug, Clone)]
@@ -94,24 +114,58 @@ impl BillingSetup {
         Ok(BillingSetup { ctx, booking_fields })
     }
 
+    /// The terms of each of the customers `ids`, read for all of them at once (one query
+    /// per kind: a run reads a chunk's terms together instead of a dozen round trips per
+    /// customer). A customer that does not exist is left out.
+    pub async fn customer_terms(&self, store: &Store, ids: &[i64]) -> Result<HashMap<i64, CustomerTerms>> {
+        // The billing version first: anything that changes the terms afterwards advances it,
+        // and storing drafts computed from older terms fails as stale.
+        let versions = store.billing_versions(ids).await?;
+        let mut customers = store.customers_by_id(ids).await?;
+        let roundings = store.effective_roundings(ids).await?;
+        let mut ledgers = store.customer_ledgers(ids).await?;
+        let mut fees = store.fee_periods_billed_of(ids).await?;
+        let mut contracts = store.contracts_of_customers(ids).await?;
+        let mut rates = store.rate_books(ids).await?;
+        let mut out = HashMap::with_capacity(ids.len());
+        for &id in ids {
+            let Some(customer) = customers.remove(&id) else { continue };
+            let (mut ledgers, mut fees) =
+                (ledgers.remove(&id).unwrap_or_default(), fees.remove(&id).unwrap_or_default());
+            let contracts = contracts
+                .remove(&id)
+                .unwrap_or_default()
+                .iter()
+                .map(|c| ContractInput {
+                    ledger: ledgers.remove(&c.id).unwrap_or_default(),
+                    billed_fee_periods: fees.remove(&c.id).unwrap_or_default(),
+                    contract: c.to_domain(),
+                })
+                .collect();
+            let terms = CustomerTerms {
+                billing_version: versions.get(&id).copied().unwrap_or(0),
+                customer,
+                rounding: roundings.get(&id).map(|r| r.0).unwrap_or_default(),
+                contracts,
+                rates: rates.remove(&id).unwrap_or_else(|| RateBook::new(Vec::new(), Vec::new())),
+            };
+            out.insert(id, terms);
+        }
+        Ok(out)
+    }
+
     /// Reads one customer's engine input: settings, contracts with their ledger and fee
     /// state, rate cards and the open positions in scope.
     pub async fn customer_input(&self, store: &Store, customer_id: i64, p: InputParams) -> Result<CustomerRun> {
-        let billing_version = store.billing_version(customer_id).await?;
-        let customer = store.get_customer(customer_id).await?;
-        let (rounding, _) = store.effective_rounding(customer_id).await?;
-        let mut ledgers = store.customer_ledger(customer_id).await?;
-        let mut fees = store.fee_periods_billed(customer_id).await?;
-        let mut contracts: Vec<ContractInput> = store
-            .contracts_of_customer(customer_id)
-            .await?
-            .iter()
-            .map(|c| {
-                let contract = c.to_domain();
-                let billed_fee_periods = fees.remove(&c.id).unwrap_or_default();
-                ContractInput { ledger: ledgers.remove(&c.id).unwrap_or_default(), billed_fee_periods, contract }
-            })
-            .collect();
+        let terms = self.customer_terms(store, &[customer_id]).await?.remove(&customer_id);
+        self.input_under(store, terms.ok_or(crate::StoreError::NotFound)?, p).await
+    }
+
+    /// A customer's engine input under `terms` read before ([`BillingSetup::customer_terms`]):
+    /// reads its open positions in scope.
+    pub async fn input_under(&self, store: &Store, terms: CustomerTerms, p: InputParams) -> Result<CustomerRun> {
+        let CustomerTerms { billing_version, customer, rounding, mut contracts, rates } = terms;
+        let customer_id = customer.id;
         let mut scope = p.scope;
         scope.resolved_tickets_only = customer.data.billing_mode == BillingMode::Immediate && scope.ticket_id.is_none();
         let (mut bookings, mut expenses, versions) =
@@ -145,7 +199,7 @@ impl BillingSetup {
             period_start: p.period_start,
             period_end: p.period_end,
             contracts,
-            rates: store.rate_book(customer_id).await?,
+            rates,
             bookings,
             expenses,
             partial: p.partial,
@@ -481,32 +535,48 @@ impl Store {
 
     /// The customer's billing version: advanced by every change of what is invoiced.
     pub async fn billing_version(&self, customer_id: i64) -> Result<i64> {
-        let v: Option<i64> = with_pool!(self, pool => sqlx::query_scalar(
-            "SELECT version FROM customer_billing_state WHERE customer_id = $1")
-            .bind(customer_id).fetch_optional(pool).await?);
-        Ok(v.unwrap_or(0))
+        Ok(self.billing_versions(&[customer_id]).await?.get(&customer_id).copied().unwrap_or(0))
+    }
+
+    /// [`Store::billing_version`] of each of the customers `ids` (left out: 0, never changed).
+    pub async fn billing_versions(&self, ids: &[i64]) -> Result<HashMap<i64, i64>> {
+        let sql =
+            format!("SELECT customer_id, version FROM customer_billing_state WHERE customer_id IN ({})", id_list(ids));
+        let rows: Vec<(i64, i64)> =
+            with_pool!(self, pool => sqlx::query_as(&sql).persistent(false).fetch_all(pool).await?);
+        Ok(rows.into_iter().collect())
     }
 
     /// The quota ledger of each of the customer's contracts that the next run continues
     /// from: the written ledger plus the entries of open drafts.
-    ///
-    /// (`status || ''` keeps SQLite from reaching the customer's drafts through the index
-    /// on status — every draft of every customer, a run scanned them all per customer —
-    /// instead of through the index on the customer.)
     pub async fn customer_ledger(&self, customer_id: i64) -> Result<HashMap<i64, Vec<QuotaEntry>>> {
-        let rows: Vec<LedgerRow> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT q.contract_id, q.period_start, q.origin_period_start, q.kind, q.amount, q.position, q.id, 0 AS draft \
-             FROM quota_ledger q JOIN contracts c ON c.id = q.contract_id WHERE c.customer_id = $1 \
+        Ok(self.customer_ledgers(&[customer_id]).await?.remove(&customer_id).unwrap_or_default())
+    }
+
+    /// [`Store::customer_ledger`] of each of the customers `ids` (by customer, then contract).
+    ///
+    /// (`status || ''` keeps SQLite from reaching the customers' drafts through the index
+    /// on status — every draft of every customer — instead of through the index on the
+    /// customer.)
+    pub async fn customer_ledgers(&self, ids: &[i64]) -> Result<HashMap<i64, HashMap<i64, Vec<QuotaEntry>>>> {
+        let list = id_list(ids);
+        let sql = format!(
+            "SELECT q.contract_id, q.period_start, q.origin_period_start, q.kind, q.amount, q.position, q.id, \
+             0 AS draft, c.customer_id AS for_customer \
+             FROM quota_ledger q JOIN contracts c ON c.id = q.contract_id WHERE c.customer_id IN ({list}) \
              UNION ALL \
-             SELECT q.contract_id, q.period_start, q.origin_period_start, q.kind, q.amount, q.position, q.id, 1 AS draft \
+             SELECT q.contract_id, q.period_start, q.origin_period_start, q.kind, q.amount, q.position, q.id, \
+             1 AS draft, i.customer_id \
              FROM invoice_quota_entries q JOIN invoices i ON i.id = q.invoice_id \
-             WHERE i.customer_id = $1 AND i.status || '' = 'draft' \
-             ORDER BY 8, 7")
-            .bind(customer_id).fetch_all(pool).await?);
-        let mut out: HashMap<i64, Vec<QuotaEntry>> = HashMap::new();
-        for r in rows {
+             WHERE i.customer_id IN ({list}) AND i.status || '' = 'draft' \
+             ORDER BY 8, 7"
+        );
+        let rows: Vec<(i64, LedgerRow)> = with_pool!(self, pool =>
+            crate::store::per_customer(&sqlx::query(&sql).persistent(false).fetch_all(pool).await?)?);
+        let mut out: HashMap<i64, HashMap<i64, Vec<QuotaEntry>>> = HashMap::new();
+        for (customer_id, r) in rows {
             let contract_id = r.contract_id;
-            out.entry(contract_id).or_default().push(r.into_entry()?);
+            out.entry(customer_id).or_default().entry(contract_id).or_default().push(r.into_entry()?);
         }
         Ok(out)
     }
@@ -515,13 +585,21 @@ impl Store {
     /// (draft, issued, paid, settled; not cancelled) bills. A cancelled invoice's periods are
     /// not among them, so the next run bills them again.
     pub async fn fee_periods_billed(&self, customer_id: i64) -> Result<HashMap<i64, BTreeSet<Date>>> {
-        let rows: Vec<(i64, Date)> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT f.contract_id, f.period_start FROM contract_fee_periods f \
-             JOIN contracts c ON c.id = f.contract_id WHERE c.customer_id = $1")
-            .bind(customer_id).fetch_all(pool).await?);
-        let mut out: HashMap<i64, BTreeSet<Date>> = HashMap::new();
-        for (contract_id, period_start) in rows {
-            out.entry(contract_id).or_default().insert(period_start);
+        Ok(self.fee_periods_billed_of(&[customer_id]).await?.remove(&customer_id).unwrap_or_default())
+    }
+
+    /// [`Store::fee_periods_billed`] of each of the customers `ids` (by customer, then contract).
+    pub async fn fee_periods_billed_of(&self, ids: &[i64]) -> Result<HashMap<i64, HashMap<i64, BTreeSet<Date>>>> {
+        let sql = format!(
+            "SELECT c.customer_id, f.contract_id, f.period_start FROM contract_fee_periods f \
+             JOIN contracts c ON c.id = f.contract_id WHERE c.customer_id IN ({})",
+            id_list(ids)
+        );
+        let rows: Vec<(i64, i64, Date)> =
+            with_pool!(self, pool => sqlx::query_as(&sql).persistent(false).fetch_all(pool).await?);
+        let mut out: HashMap<i64, HashMap<i64, BTreeSet<Date>>> = HashMap::new();
+        for (customer_id, contract_id, period_start) in rows {
+            out.entry(customer_id).or_default().entry(contract_id).or_default().insert(period_start);
         }
         Ok(out)
     }

@@ -231,6 +231,14 @@ impl Store {
         with_pool!(self, pool => Ok(sqlx::query_as("SELECT * FROM customers WHERE id = $1").bind(id).fetch_one(pool).await?))
     }
 
+    /// The customers `ids` that exist, by id, in one query.
+    pub async fn customers_by_id(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, Customer>> {
+        let sql = format!("SELECT * FROM customers WHERE id IN ({})", crate::store::id_list(ids));
+        let rows: Vec<Customer> =
+            with_pool!(self, pool => sqlx::query_as(&sql).persistent(false).fetch_all(pool).await?);
+        Ok(rows.into_iter().map(|c| (c.id, c)).collect())
+    }
+
     /// Lists customers in `sort` order after the key `(sort value, id)`.
     pub async fn list_customers(
         &self,

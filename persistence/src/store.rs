@@ -109,12 +109,28 @@ macro_rules! in_tx {
     };
 }
 
-/// `ids` sorted, without repeats, comma-separated: an `IN (…)` list of integers.
+/// `ids` sorted, without repeats, comma-separated: an `IN (…)` list of integers (`NULL`,
+/// which matches nothing, for no ids: PostgreSQL rejects an empty list).
 pub(crate) fn id_list(ids: &[i64]) -> String {
+    if ids.is_empty() {
+        return "NULL".into();
+    }
     let mut ids = ids.to_vec();
     ids.sort_unstable();
     ids.dedup();
     ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// Decodes rows that name the customer they belong to in a column `for_customer` (the terms
+/// of several customers read in one query): `(customer id, row)`.
+pub(crate) fn per_customer<'r, R, T>(rows: &'r [R]) -> Result<Vec<(i64, T)>>
+where
+    R: sqlx::Row,
+    T: sqlx::FromRow<'r, R>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    &'static str: sqlx::ColumnIndex<R>,
+{
+    rows.iter().map(|r| Ok((r.try_get("for_customer")?, T::from_row(r)?))).collect()
 }
 
 /// Waits for this process's turn to write to SQLite ([`Store::writer`]); gives up like a

@@ -422,6 +422,61 @@ async fn records(app: &TestApp, path: &str, invoices: &HashMap<i64, String>) -> 
     }
 }
 
+#[tokio::test]
+async fn a_run_reading_customers_together_bills_each_under_its_own_rates_and_rounding() {
+    // 18 customers: a run takes them two at a time, reading both customers' terms in one
+    // query per kind. Each must be billed under its own: every third has its own hourly rate,
+    // every third after that its own rounding (a full hour at least), the rest the catalog
+    // price (96.00) under the default rounding; 60 + 30 minutes each.
+    let app = spawn_app().await;
+    let customers = customers_with_work(&app, 1..=18).await;
+    let services: Value = app.get("/api/v1/services", &app.admin_token).await.json().await.unwrap();
+    let remote = services["items"][0]["id"].clone();
+    let mut expected = HashMap::new();
+    for (i, &customer) in customers.iter().enumerate() {
+        let net = match i % 3 {
+            0 => {
+                let price = 100 + i as i64;
+                let body = json!({"owner_type": "customer", "owner_id": customer, "service_id": remote,
+                                  "unit_price": format!("{price}.00"), "valid_from": "2026-01-01"});
+                let res = app.post("/api/v1/rates", &app.admin_token, &body).await;
+                assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+                format!("{}.{}", price * 3 / 2, if price % 2 == 0 { "00" } else { "50" })
+            }
+            1 => {
+                let res = app
+                    .request(
+                        Method::PUT,
+                        &format!("/api/v1/rounding-rules/customers/{customer}"),
+                        Some(&app.admin_token),
+                    )
+                    .json(&json!({"increment_minutes": 60, "minimum_minutes": 60, "mode": "up"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(res.status(), StatusCode::CREATED, "{}", res.text().await.unwrap());
+                "192.00".to_string()
+            }
+            _ => "144.00".to_string(),
+        };
+        expected.insert(customer, net);
+    }
+    let run = app.commit_run_and_wait(&all_customers()).await;
+    assert_eq!(run["status"], "succeeded", "{run}");
+    assert_eq!(run["invoices_created"], 18, "{run}");
+    for (customer, net) in expected {
+        let drafts: Value = app
+            .get(&format!("/api/v1/invoices?customer_id={customer}&status=draft"), &app.admin_token)
+            .await
+            .json()
+            .await
+            .unwrap();
+        let items = drafts["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{drafts}");
+        assert_eq!(items[0]["totals"]["net"], net.as_str(), "customer {customer}: {}", items[0]["totals"]);
+    }
+}
+
 /// Four customers (one with a prepaid-hours contract used beyond its thresholds) and a
 /// committed run over all of them: the run's drafts (id and customer number) in
 /// customer-number order.

@@ -14,7 +14,7 @@
 
 use super::{InvoiceRun, RunPlan, RunProblem, RunResult, RunStart};
 use crate::audit::Actor;
-use crate::billing::{BillingSetup, CustomerRun};
+use crate::billing::{BillingSetup, CustomerRun, CustomerTerms};
 use crate::invoices::{DraftBatch, DraftOutcome};
 use crate::jobs::{JobLease, JobSignal, JobStatus, JobTable, WorkEnd, DEFAULT_LEASE};
 use crate::{Result, Store};
@@ -248,8 +248,8 @@ impl Store {
         Ok(())
     }
 
-    /// Bills a chunk of a run's customers: reads and computes each (several read at once,
-    /// [`Store::read_concurrency`]), and stores the drafts of all in one transaction. A customer whose computation turned stale meanwhile is
+    /// Bills a chunk of a run's customers: reads their terms together, then reads and
+    /// computes each (several read at once, [`Store::read_concurrency`]), and stores the drafts of all in one transaction. A customer whose computation turned stale meanwhile is
     /// billed again on its own ([`Store::bill_customer`]). The outcomes in chunk order.
     async fn bill_chunk(
         &self,
@@ -261,8 +261,17 @@ impl Store {
     ) -> Result<Vec<CustomerOutcome>> {
         let mut outcomes: Vec<Option<CustomerOutcome>> = Vec::with_capacity(customers.len());
         let mut computed = Vec::new();
-        let mut inputs = futures_util::stream::iter(customers.iter().copied())
-            .map(|customer_id| async move { (customer_id, setup.customer_input(self, customer_id, plan.params).await) })
+        // The chunk's terms in one query per kind, then each customer's open positions.
+        let mut terms = setup.customer_terms(self, customers).await?;
+        let terms: Vec<(i64, Option<CustomerTerms>)> = customers.iter().map(|&id| (id, terms.remove(&id))).collect();
+        let mut inputs = futures_util::stream::iter(terms)
+            .map(|(customer_id, terms)| async move {
+                let cr = match terms {
+                    Some(terms) => setup.input_under(self, terms, plan.params).await,
+                    None => Err(crate::StoreError::NotFound),
+                };
+                (customer_id, cr)
+            })
             .buffered(self.read_concurrency());
         while let Some((customer_id, cr)) = inputs.next().await {
             let cr = cr?;

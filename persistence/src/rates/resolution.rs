@@ -4,8 +4,10 @@
 
 use super::surcharges::{surcharge_rows, SurchargeRow};
 use super::*;
+use crate::store::per_customer;
 use domain::catalog::Catalog;
 use domain::rates::{RateBook, UserDirectory, UserRates, WorkCalendar};
+use std::collections::HashMap;
 use time::Time;
 
 /// Start of the business day for the outside-business-hours surcharge.
@@ -20,26 +22,48 @@ impl Store {
     /// One customer's rate book: the rate entries and surcharges of the customer, its
     /// projects and its contracts (company-wide surcharges are in [`Store::work_calendar`]).
     pub async fn rate_book(&self, customer_id: i64) -> Result<RateBook> {
+        let mut books = self.rate_books(&[customer_id]).await?;
+        Ok(books.remove(&customer_id).unwrap_or_else(|| RateBook::new(Vec::new(), Vec::new())))
+    }
+
+    /// [`Store::rate_book`] of each of the customers `ids`, in one query per table.
+    pub async fn rate_books(&self, ids: &[i64]) -> Result<HashMap<i64, RateBook>> {
         // One select per owner level (each by the owner index), not one `OR` over all
-        // three: that one is a scan of every entry of every customer, per customer.
+        // three: that one is a scan of every entry of every customer. `for_customer` names
+        // the customer an entry belongs to.
+        let list = crate::store::id_list(ids);
         let owned = |table: &str| {
             format!(
-                "SELECT * FROM {table} WHERE owner_type = 'customer' AND owner_id = $1 \
-                 UNION ALL SELECT * FROM {table} WHERE owner_type = 'project' \
-                 AND owner_id IN (SELECT id FROM projects WHERE customer_id = $1) \
-                 UNION ALL SELECT * FROM {table} WHERE owner_type = 'contract' \
-                 AND owner_id IN (SELECT id FROM contracts WHERE customer_id = $1) ORDER BY id"
+                "SELECT t.*, t.owner_id AS for_customer FROM {table} t \
+                 WHERE t.owner_type = 'customer' AND t.owner_id IN ({list}) \
+                 UNION ALL SELECT t.*, p.customer_id FROM {table} t JOIN projects p ON p.id = t.owner_id \
+                 WHERE t.owner_type = 'project' AND t.owner_id IN (SELECT id FROM projects WHERE customer_id IN ({list})) \
+                 UNION ALL SELECT t.*, c.customer_id FROM {table} t JOIN contracts c ON c.id = t.owner_id \
+                 WHERE t.owner_type = 'contract' AND t.owner_id IN (SELECT id FROM contracts WHERE customer_id IN ({list})) \
+                 ORDER BY id"
             )
         };
         let (rates_sql, surcharges_sql) = (owned("rate_entries"), owned("surcharges"));
-        let (rates, surcharges): (Vec<RateRow>, Vec<SurchargeRow>) = with_pool!(self, pool => {
-            let rates = sqlx::query_as(&rates_sql).bind(customer_id).fetch_all(pool).await?;
-            let surcharges = sqlx::query_as(&surcharges_sql).bind(customer_id).fetch_all(pool).await?;
-            (rates, surcharges)
-        });
-        let entries = rate_rows(rates)?.iter().map(StoredRateEntry::to_domain).collect();
-        let surcharges = surcharge_rows(surcharges)?.iter().map(StoredSurcharge::to_domain).collect();
-        Ok(RateBook::new(entries, surcharges))
+        let rates: Vec<(i64, RateRow)> = with_pool!(self, pool =>
+            per_customer(&sqlx::query(&rates_sql).persistent(false).fetch_all(pool).await?)?);
+        let surcharges: Vec<(i64, SurchargeRow)> = with_pool!(self, pool =>
+            per_customer(&sqlx::query(&surcharges_sql).persistent(false).fetch_all(pool).await?)?);
+        let mut entries: HashMap<i64, Vec<RateEntry>> = HashMap::new();
+        for (customer_id, row) in rates {
+            entries.entry(customer_id).or_default().push(StoredRateEntry::try_from(row)?.to_domain());
+        }
+        let mut extra: HashMap<i64, Vec<domain::rates::Surcharge>> = HashMap::new();
+        for (customer_id, row) in surcharges {
+            extra.entry(customer_id).or_default().push(StoredSurcharge::try_from(row)?.to_domain());
+        }
+        Ok(ids
+            .iter()
+            .map(|&id| {
+                let book =
+                    RateBook::new(entries.remove(&id).unwrap_or_default(), extra.remove(&id).unwrap_or_default());
+                (id, book)
+            })
+            .collect())
     }
 
     /// Public holidays, business hours (08:00–18:00) and the company-wide surcharges.

@@ -3,6 +3,7 @@
 
 use super::*;
 use domain::rounding::{RoundingMode, RoundingRule};
+use std::collections::HashMap;
 
 /// Whose rounding rule: the company-wide default or a customer's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -185,12 +186,30 @@ impl Store {
     /// The rounding rule of a customer's bookings outside a contract with its own rule:
     /// the customer's rule, else the stored global rule, else the built-in default.
     pub async fn effective_rounding(&self, customer_id: i64) -> Result<(RoundingRule, RoundingSource)> {
-        if let Some(r) = self.get_rounding_rule(RoundingOwner::Customer(customer_id)).await? {
-            return Ok((r.rule, RoundingSource::Customer));
+        let mut rules = self.effective_roundings(&[customer_id]).await?;
+        Ok(rules.remove(&customer_id).unwrap_or((RoundingRule::default(), RoundingSource::Default)))
+    }
+
+    /// [`Store::effective_rounding`] of each of the customers `ids`, in one query.
+    pub async fn effective_roundings(&self, ids: &[i64]) -> Result<HashMap<i64, (RoundingRule, RoundingSource)>> {
+        let sql = format!(
+            "SELECT * FROM rounding_rules WHERE owner_type = 'global' \
+             OR (owner_type = 'customer' AND owner_id IN ({}))",
+            crate::store::id_list(ids)
+        );
+        let rows: Vec<RoundingRow> =
+            with_pool!(self, pool => sqlx::query_as(&sql).persistent(false).fetch_all(pool).await?);
+        let mut global = (RoundingRule::default(), RoundingSource::Default);
+        let mut own = HashMap::new();
+        for row in rows {
+            let r = StoredRoundingRule::try_from(row)?;
+            match r.owner {
+                RoundingOwner::Global => global = (r.rule, RoundingSource::Global),
+                RoundingOwner::Customer(id) => {
+                    own.insert(id, (r.rule, RoundingSource::Customer));
+                }
+            }
         }
-        Ok(match self.get_rounding_rule(RoundingOwner::Global).await? {
-            Some(r) => (r.rule, RoundingSource::Global),
-            None => (RoundingRule::default(), RoundingSource::Default),
-        })
+        Ok(ids.iter().map(|&id| (id, own.get(&id).copied().unwrap_or(global))).collect())
     }
 }
