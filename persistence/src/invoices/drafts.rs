@@ -241,11 +241,44 @@ impl Store {
     }
 
     /// Stores the drafts of several customers in one transaction, each as
-    /// [`Store::create_drafts`] would (a savepoint each: a customer whose computation is
-    /// stale writes nothing and gets [`DraftOutcome::Stale`], the others are stored).
-    /// One commit for many customers: their positions share pages, which are then written
-    /// once instead of once per customer.
+    /// [`Store::create_drafts`] would (a customer whose computation is stale writes nothing
+    /// and gets [`DraftOutcome::Stale`], the others are stored). One commit for many
+    /// customers: their positions share pages, which are then written once instead of once
+    /// per customer.
+    ///
+    /// Usually nothing changed since the customers were read: all are written without a
+    /// savepoint each (a savepoint costs two round trips and a copy of every page it
+    /// touches first). When one turns out stale, that transaction is rolled back and the
+    /// customers are stored again, each in its own savepoint.
     pub async fn create_drafts_together(&self, batches: &[DraftBatch<'_>]) -> Result<Vec<DraftOutcome>> {
+        match self.create_drafts_at_once(batches).await? {
+            Some(outcomes) => Ok(outcomes),
+            None if batches.len() == 1 => Ok(vec![DraftOutcome::Stale]),
+            None => self.create_drafts_apart(batches).await,
+        }
+    }
+
+    /// The drafts of all `batches` in one transaction; `None` (and nothing written) when
+    /// one customer's computation is stale.
+    async fn create_drafts_at_once(&self, batches: &[DraftBatch<'_>]) -> Result<Option<Vec<DraftOutcome>>> {
+        let outcomes = in_tx!(self, tx => {
+            let mut outcomes = Vec::with_capacity(batches.len());
+            for b in batches {
+                let outcome = write_drafts!(tx, b)?;
+                if matches!(outcome, DraftOutcome::Stale) {
+                    tx.rollback().await?;
+                    return Ok(None);
+                }
+                outcomes.push(outcome);
+            }
+            outcomes
+        });
+        Ok(Some(outcomes))
+    }
+
+    /// The drafts of `batches` in one transaction, each customer in a savepoint: a stale
+    /// one is rolled back alone.
+    async fn create_drafts_apart(&self, batches: &[DraftBatch<'_>]) -> Result<Vec<DraftOutcome>> {
         let outcomes = in_tx!(self, tx => {
             let mut outcomes = Vec::with_capacity(batches.len());
             for b in batches {

@@ -71,9 +71,9 @@ async fn compute(setup: &BillingSetup, store: &Store) -> (CustomerRun, CustomerB
     (cr, billing)
 }
 
-async fn drafts(store: &Store, cr: &CustomerRun, billing: &CustomerBilling) -> DraftOutcome {
-    let actor = Actor::system();
-    let batch = DraftBatch {
+/// The drafts of customer 1 computed as `cr` / `billing`, for run 1.
+fn batch<'a>(cr: &'a CustomerRun, billing: &'a CustomerBilling, actor: &'a Actor) -> DraftBatch<'a> {
+    DraftBatch {
         run_id: 1,
         customer_id: 1,
         billing_version: cr.billing_version,
@@ -82,9 +82,33 @@ async fn drafts(store: &Store, cr: &CustomerRun, billing: &CustomerBilling) -> D
         scope_ticket_id: None,
         scope_project_id: None,
         scope_contract_id: None,
-        actor: &actor,
-    };
-    store.create_drafts(&batch).await.unwrap()
+        actor,
+    }
+}
+
+async fn drafts(store: &Store, cr: &CustomerRun, billing: &CustomerBilling) -> DraftOutcome {
+    let actor = Actor::system();
+    store.create_drafts(&batch(cr, billing, &actor)).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_stale_customer_among_several_stored_together_is_the_only_one_left_out() {
+    let test = fresh_store().await;
+    let store = &test.store;
+    seed(store).await;
+    let setup = BillingSetup::load(store).await.unwrap();
+    // The same computation twice in one chunk: the first takes the positions, the second
+    // is stale then. All at once fails; stored apart, only the second is left out.
+    let (cr, billing) = compute(&setup, store).await;
+    let actor = Actor::system();
+    let outcomes =
+        store.create_drafts_together(&[batch(&cr, &billing, &actor), batch(&cr, &billing, &actor)]).await.unwrap();
+    assert!(matches!(outcomes[0], DraftOutcome::Created { positions: 4, .. }), "{outcomes:?}");
+    assert_eq!(outcomes[1], DraftOutcome::Stale);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM invoices").await, 1, "the first one's draft, once");
+    assert_eq!(count(store, OPEN).await, 0);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM audit_log WHERE entity_type = 'invoice'").await, 1);
+    assert_eq!(store.billing_version(1).await.unwrap(), cr.billing_version + 1, "advanced once");
 }
 
 const OPEN: &str = "SELECT (SELECT COUNT(*) FROM bookings WHERE invoice_id IS NULL) \
