@@ -1,7 +1,9 @@
-//! Storing a run's proposals: one customer's draft invoices and settlements in one
-//! transaction, holding exactly the positions computed ([`Store::create_drafts`]): each
-//! booking and expense is stamped with its document (one row write per position), each fee
-//! period recorded once.
+//! Storing a run's proposals: draft invoices and settlements holding exactly the positions
+//! computed ([`Store::create_drafts`]; a chunk of customers in one transaction,
+//! [`Store::create_drafts_together`]): each booking and expense is stamped with its document
+//! (one row write per position), each fee period recorded once. The invoice rows are written
+//! customer by customer ([`write_documents!`]), the rest — events, lines, quota entries, fee
+//! periods, stamps — for a whole chunk at once ([`write_positions!`]).
 
 use super::*;
 
@@ -117,23 +119,32 @@ fn stamps(settled: &[(i64, PositionInsert)]) -> Result<Held> {
     Ok(held)
 }
 
-/// Stores the drafts of one customer (`$b`, a [`DraftBatch`]) inside `$tx`: evaluates to
-/// its [`DraftOutcome`] (on `Stale` the caller rolls back what was written).
-macro_rules! write_drafts {
-    ($tx:expr, $b:expr) => {
+/// What stored documents still need written after their invoice rows: their events, lines,
+/// quota entries, settled positions (stamps and fee periods) and the settlements to close —
+/// of one customer, or of a whole chunk written at once.
+#[derive(Default)]
+struct Pending<'a> {
+    drafted: Vec<crate::bulk::EventInsert<'a>>,
+    lines: Vec<LineInsert<'a>>,
+    quota: Vec<(i64, &'a QuotaEntry)>,
+    settled: Vec<(i64, PositionInsert)>,
+    settlements: Vec<(i64, Vec<&'a ThresholdCrossing>)>,
+}
+
+/// Writes the invoice rows (and their audit) of one customer's drafts (`$b`, a
+/// [`DraftBatch`]) inside `$tx` and adds the rest to `$pending` ([`Pending`]): evaluates to the
+/// ids of the documents, or `None` when the customer's billing version moved on (stale).
+macro_rules! write_documents {
+    ($tx:expr, $b:expr, $pending:expr) => {
         async {
             let tx = &mut *$tx;
             let b: &DraftBatch<'_> = $b;
+            let pending: &mut Pending<'_> = $pending;
             if !advance_billing_version!(tx, b.customer_id, Some(b.billing_version)) {
-                return Ok(DraftOutcome::Stale);
+                return Ok(None);
             }
             let now = DbTime::now();
             let mut ids = Vec::with_capacity(b.billing.proposals.len());
-            let mut lines: Vec<LineInsert<'_>> = Vec::new();
-            let mut settled: Vec<(i64, PositionInsert)> = Vec::new();
-            let mut quota: Vec<(i64, &QuotaEntry)> = Vec::new();
-            let mut settlements: Vec<(i64, Vec<&ThresholdCrossing>)> = Vec::new();
-            let mut drafted: Vec<crate::bulk::EventInsert<'_>> = Vec::new();
             for p in &b.billing.proposals {
                 let contract_id = p.contract_id.or(b.scope_contract_id);
                 // A proposal without lines bills nothing: it becomes a settlement, final at once.
@@ -173,11 +184,11 @@ macro_rules! write_drafts {
                 let created = created.into_invoice(Vec::new())?;
                 let id = created.id;
                 if status == InvoiceStatus::Settled {
-                    settlements.push((id, crossings));
+                    pending.settlements.push((id, crossings));
                 }
-                lines.extend(p.lines.iter().enumerate().map(|(i, l)| (id, i as i64 + 1, l)));
-                settled.extend(settled_positions(&p.positions, &p.lines, b.versions).into_iter().map(|s| (id, s)));
-                quota.extend(p.quota_entries.iter().map(|e| (id, e)));
+                pending.lines.extend(p.lines.iter().enumerate().map(|(i, l)| (id, i as i64 + 1, l)));
+                pending.settled.extend(settled_positions(&p.positions, &p.lines, b.versions).into_iter().map(|s| (id, s)));
+                pending.quota.extend(p.quota_entries.iter().map(|e| (id, e)));
                 // The stored draft as `audit_view` shows it: the invoice row as written and
                 // its lines.
                 let view = AuditView {
@@ -197,34 +208,68 @@ macro_rules! write_drafts {
                         "kind": created.kind, "net": created.totals.net, "vat": created.totals.vat,
                         "gross": created.totals.gross, "currency": p.currency.code(), "lines": p.lines.len(),
                     }))?;
-                    drafted.push(("invoice.drafted", "invoice", id, payload.to_string()));
+                    pending.drafted.push(("invoice.drafted", "invoice", id, payload.to_string()));
                 }
                 ids.push(id);
             }
-            BulkWrite::insert_events(&mut *tx, &drafted, now).await?;
-            BulkWrite::insert_lines(&mut *tx, &lines).await?;
-            BulkWrite::insert_quota_entries(&mut *tx, &quota).await?;
-            let held = stamps(&settled)?;
-            let reserved = settled.len();
+            Ok::<Option<Vec<i64>>, StoreError>(Some(ids))
+        }
+        .await
+    };
+}
+
+/// Writes what `$pending` ([`Pending`]) holds inside `$tx`: events, lines, quota entries, fee
+/// periods and the stamps of the positions, then closes the settlements. Evaluates to `false`
+/// when a position was changed or taken meanwhile, or a fee period billed by another document
+/// (stale: the caller rolls back).
+macro_rules! write_positions {
+    ($tx:expr, $pending:expr) => {
+        async {
+            let tx = &mut *$tx;
+            let pending: &Pending<'_> = $pending;
+            let now = DbTime::now();
+            BulkWrite::insert_events(&mut *tx, &pending.drafted, now).await?;
+            BulkWrite::insert_lines(&mut *tx, &pending.lines).await?;
+            BulkWrite::insert_quota_entries(&mut *tx, &pending.quota).await?;
+            let held = stamps(&pending.settled)?;
             // A fee period another document took first: compute again.
             match BulkWrite::insert_fee_periods(&mut *tx, &held.fees).await {
                 Ok(_) => {}
-                Err(StoreError::Duplicate(_)) => return Ok(DraftOutcome::Stale),
+                Err(StoreError::Duplicate(_)) => return Ok(false),
                 Err(e) => return Err(e),
             }
             // Hold exactly the versions computed: a position changed or taken meanwhile makes
-            // the count differ and the whole customer is computed again.
+            // the count differ and the customer is computed again.
             let booked = BulkWrite::stamp(&mut *tx, PositionTable::Bookings, &held.bookings).await?;
             let spent = BulkWrite::stamp(&mut *tx, PositionTable::Expenses, &held.expenses).await?;
             if booked != held.bookings.len() as u64 || spent != held.expenses.len() as u64 {
-                return Ok(DraftOutcome::Stale);
+                return Ok(false);
             }
             // Settlements are final: their positions are settled and their quota entries
             // enter the ledger now, as an issue would do, but without number or feed position.
-            for (id, crossings) in &settlements {
+            for (id, crossings) in &pending.settlements {
                 settle!(tx, *id, crossings, now);
             }
-            Ok::<DraftOutcome, StoreError>(DraftOutcome::Created { invoice_ids: ids, positions: reserved })
+            Ok::<bool, StoreError>(true)
+        }
+        .await
+    };
+}
+
+/// Stores the drafts of one customer (`$b`, a [`DraftBatch`]) inside `$tx`: evaluates to
+/// its [`DraftOutcome`] (on `Stale` the caller rolls back what was written).
+macro_rules! write_drafts {
+    ($tx:expr, $b:expr) => {
+        async {
+            let mut pending = Pending::default();
+            let Some(invoice_ids) = write_documents!($tx, $b, &mut pending)? else {
+                return Ok(DraftOutcome::Stale);
+            };
+            let positions = pending.settled.len();
+            if !write_positions!($tx, &pending)? {
+                return Ok(DraftOutcome::Stale);
+            }
+            Ok::<DraftOutcome, StoreError>(DraftOutcome::Created { invoice_ids, positions })
         }
         .await
     };
@@ -262,14 +307,25 @@ impl Store {
     /// one customer's computation is stale.
     async fn create_drafts_at_once(&self, batches: &[DraftBatch<'_>]) -> Result<Option<Vec<DraftOutcome>>> {
         let outcomes = in_tx!(self, tx => {
+            // The invoice rows customer by customer, then the rest of the whole chunk in a few
+            // statements per table (the stamps in booking-id order).
+            let mut pending = Pending::default();
             let mut outcomes = Vec::with_capacity(batches.len());
             for b in batches {
-                let outcome = write_drafts!(tx, b)?;
-                if matches!(outcome, DraftOutcome::Stale) {
-                    tx.rollback().await?;
-                    return Ok(None);
+                let before = pending.settled.len();
+                match write_documents!(tx, b, &mut pending)? {
+                    Some(invoice_ids) => {
+                        outcomes.push(DraftOutcome::Created { invoice_ids, positions: pending.settled.len() - before })
+                    }
+                    None => {
+                        tx.rollback().await?;
+                        return Ok(None);
+                    }
                 }
-                outcomes.push(outcome);
+            }
+            if !write_positions!(tx, &pending)? {
+                tx.rollback().await?;
+                return Ok(None);
             }
             outcomes
         });
