@@ -1,7 +1,7 @@
 //! What an invoice run reads: the customers with something to bill, their open
 //! positions as the billing engine's inputs ([`domain::position::Booking`] and
 //! [`domain::position::Expense`]), their contracts with the quota ledger and fee state. A
-//! run reads the terms of a chunk of customers together ([`BillingSetup::customer_terms`])
+//! run reads the terms of a chunk of customers together ([`Store::customer_terms`])
 //! and then each customer's open positions ([`BillingSetup::input_under`]), so memory stays
 //! flat whatever the data size.
 //!
@@ -70,7 +70,7 @@ pub struct CustomerRun {
 }
 
 /// What a run reads about a customer before its open positions
-/// ([`BillingSetup::customer_terms`]).
+/// ([`Store::customer_terms`]).
 #[derive(Debug, Clone)]
 pub struct CustomerTerms {
     /// The customer's billing version when the terms were read.
@@ -114,54 +114,14 @@ impl BillingSetup {
         Ok(BillingSetup { ctx, booking_fields })
     }
 
-    /// The terms of each of the customers `ids`, read for all of them at once (one query
-    /// per kind: a run reads a chunk's terms together instead of a dozen round trips per
-    /// customer). A customer that does not exist is left out.
-    pub async fn customer_terms(&self, store: &Store, ids: &[i64]) -> Result<HashMap<i64, CustomerTerms>> {
-        // The billing version first: anything that changes the terms afterwards advances it,
-        // and storing drafts computed from older terms fails as stale.
-        let versions = store.billing_versions(ids).await?;
-        let mut customers = store.customers_by_id(ids).await?;
-        let roundings = store.effective_roundings(ids).await?;
-        let mut ledgers = store.customer_ledgers(ids).await?;
-        let mut fees = store.fee_periods_billed_of(ids).await?;
-        let mut contracts = store.contracts_of_customers(ids).await?;
-        let mut rates = store.rate_books(ids).await?;
-        let mut out = HashMap::with_capacity(ids.len());
-        for &id in ids {
-            let Some(customer) = customers.remove(&id) else { continue };
-            let (mut ledgers, mut fees) =
-                (ledgers.remove(&id).unwrap_or_default(), fees.remove(&id).unwrap_or_default());
-            let contracts = contracts
-                .remove(&id)
-                .unwrap_or_default()
-                .iter()
-                .map(|c| ContractInput {
-                    ledger: ledgers.remove(&c.id).unwrap_or_default(),
-                    billed_fee_periods: fees.remove(&c.id).unwrap_or_default(),
-                    contract: c.to_domain(),
-                })
-                .collect();
-            let terms = CustomerTerms {
-                billing_version: versions.get(&id).copied().unwrap_or(0),
-                customer,
-                rounding: roundings.get(&id).map(|r| r.0).unwrap_or_default(),
-                contracts,
-                rates: rates.remove(&id).unwrap_or_else(|| RateBook::new(Vec::new(), Vec::new())),
-            };
-            out.insert(id, terms);
-        }
-        Ok(out)
-    }
-
     /// Reads one customer's engine input: settings, contracts with their ledger and fee
     /// state, rate cards and the open positions in scope.
     pub async fn customer_input(&self, store: &Store, customer_id: i64, p: InputParams) -> Result<CustomerRun> {
-        let terms = self.customer_terms(store, &[customer_id]).await?.remove(&customer_id);
+        let terms = store.customer_terms(&[customer_id]).await?.remove(&customer_id);
         self.input_under(store, terms.ok_or(crate::StoreError::NotFound)?, p).await
     }
 
-    /// A customer's engine input under `terms` read before ([`BillingSetup::customer_terms`]):
+    /// A customer's engine input under `terms` read before ([`Store::customer_terms`]):
     /// reads its open positions in scope.
     pub async fn input_under(&self, store: &Store, terms: CustomerTerms, p: InputParams) -> Result<CustomerRun> {
         let CustomerTerms { billing_version, customer, rounding, mut contracts, rates } = terms;
@@ -531,6 +491,46 @@ impl Store {
             })
             .collect();
         Ok((bookings, expenses, versions))
+    }
+
+    /// The terms of each of the customers `ids`, read for all of them at once (one query
+    /// per kind: a run reads a chunk's terms together instead of a dozen round trips per
+    /// customer). A customer that does not exist is left out.
+    pub async fn customer_terms(&self, ids: &[i64]) -> Result<HashMap<i64, CustomerTerms>> {
+        // The billing version first: anything that changes the terms afterwards advances it,
+        // and storing drafts computed from older terms fails as stale.
+        let versions = self.billing_versions(ids).await?;
+        let mut customers = self.customers_by_id(ids).await?;
+        let roundings = self.effective_roundings(ids).await?;
+        let mut ledgers = self.customer_ledgers(ids).await?;
+        let mut fees = self.fee_periods_billed_of(ids).await?;
+        let mut contracts = self.contracts_of_customers(ids).await?;
+        let mut rates = self.rate_books(ids).await?;
+        let mut out = HashMap::with_capacity(ids.len());
+        for &id in ids {
+            let Some(customer) = customers.remove(&id) else { continue };
+            let (mut ledgers, mut fees) =
+                (ledgers.remove(&id).unwrap_or_default(), fees.remove(&id).unwrap_or_default());
+            let contracts = contracts
+                .remove(&id)
+                .unwrap_or_default()
+                .iter()
+                .map(|c| ContractInput {
+                    ledger: ledgers.remove(&c.id).unwrap_or_default(),
+                    billed_fee_periods: fees.remove(&c.id).unwrap_or_default(),
+                    contract: c.to_domain(),
+                })
+                .collect();
+            let terms = CustomerTerms {
+                billing_version: versions.get(&id).copied().unwrap_or(0),
+                customer,
+                rounding: roundings.get(&id).map(|r| r.0).unwrap_or_default(),
+                contracts,
+                rates: rates.remove(&id).unwrap_or_else(|| RateBook::new(Vec::new(), Vec::new())),
+            };
+            out.insert(id, terms);
+        }
+        Ok(out)
     }
 
     /// The customer's billing version: advanced by every change of what is invoiced.

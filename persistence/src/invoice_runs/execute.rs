@@ -249,8 +249,9 @@ impl Store {
     }
 
     /// Bills a chunk of a run's customers: reads their terms together, then reads and
-    /// computes each (several read at once, [`Store::read_concurrency`]), and stores the drafts of all in one transaction. A customer whose computation turned stale meanwhile is
-    /// billed again on its own ([`Store::bill_customer`]). The outcomes in chunk order.
+    /// computes each (several read at once, [`Store::read_concurrency`]), and stores the
+    /// drafts of all in one transaction. A customer whose computation turned stale meanwhile
+    /// is billed again on its own ([`Store::bill_customer`]). The outcomes in chunk order.
     async fn bill_chunk(
         &self,
         setup: &BillingSetup,
@@ -262,7 +263,7 @@ impl Store {
         let mut outcomes: Vec<Option<CustomerOutcome>> = Vec::with_capacity(customers.len());
         let mut computed = Vec::new();
         // The chunk's terms in one query per kind, then each customer's open positions.
-        let mut terms = setup.customer_terms(self, customers).await?;
+        let mut terms = self.customer_terms(customers).await?;
         let terms: Vec<(i64, Option<CustomerTerms>)> = customers.iter().map(|&id| (id, terms.remove(&id))).collect();
         let mut inputs = futures_util::stream::iter(terms)
             .map(|(customer_id, terms)| async move {
