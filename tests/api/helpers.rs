@@ -168,7 +168,14 @@ pub async fn spawn_app_without_seller_profile(adjust: impl FnOnce(&mut Config)) 
     let address = format!("http://127.0.0.1:{}", app.port());
     let metrics_address = app.metrics_port().map(|port| format!("http://127.0.0.1:{port}"));
     tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    // Idle connections are dropped before the server's keep-alive (5 s) closes them: a test
+    // that spends seconds between two requests (validating a PDF on a loaded machine) would
+    // otherwise send on a connection the server is just closing (hyper: IncompleteMessage).
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .pool_idle_timeout(std::time::Duration::from_secs(2))
+        .build()
+        .expect("client");
     let mut test_app = TestApp { address, client, admin_token: String::new(), db, database_url: url, metrics_address };
     test_app.admin_token = test_app.token_for(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     test_app
