@@ -191,7 +191,7 @@ impl Store {
 
     /// The booking with this id.
     pub async fn get_booking(&self, id: i64) -> Result<Booking> {
-        with_pool!(self, pool => Ok(sqlx::query_as(concat!("SELECT *, ", crate::billing::held_state!("bookings"), " AS state FROM bookings WHERE id = $1")).bind(id).fetch_one(pool).await?))
+        with_reader!(self, conn => Ok(sqlx::query_as(concat!("SELECT *, ", crate::billing::held_state!("bookings"), " AS state FROM bookings WHERE id = $1")).bind(id).fetch_one(conn).await?))
     }
 
     /// Bookings by work date, newest first; `after` is the (date, id) of the last one seen.
@@ -204,7 +204,7 @@ impl Store {
             Some((d, id)) => (Some(d), id),
             None => (None, 0),
         };
-        let rows: Vec<Booking> = with_pool!(self, pool => sqlx::query_as(
+        let rows: Vec<Booking> = with_reader!(self, conn => Ok(sqlx::query_as(
             concat!("SELECT *, ", crate::billing::held_state!("bookings"), " AS state FROM bookings WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR customer_id = $2) \
              AND ($3 IS NULL OR project_id = $3) AND ($4 IS NULL OR task_id = $4) AND ($5 IS NULL OR ticket_id = $5) \
              AND ($6 IS NULL OR service_id = $6) AND ($7 IS NULL OR work_date >= $7) AND ($8 IS NULL OR work_date <= $8) \
@@ -214,7 +214,7 @@ impl Store {
             .bind(f.user_id).bind(f.customer_id).bind(f.project_id).bind(f.task_id).bind(f.ticket_id)
             .bind(f.service_id).bind(f.from).bind(f.to).bind(f.billable).bind(f.state.as_deref())
             .bind(after_date).bind(after_id).bind(i64::from(page.limit) + 1)
-            .fetch_all(pool).await?);
+            .fetch_all(conn).await?))?;
         Ok(Page::from_overfetch(rows, page.limit, |b| (b.data.work_date, b.id)))
     }
 

@@ -11,6 +11,8 @@
 #[macro_use]
 mod store;
 #[macro_use]
+mod readers;
+#[macro_use]
 mod audit;
 #[macro_use]
 pub mod events;

@@ -13,7 +13,7 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/pos
 pub const DEFAULT_MAX_CONNECTIONS: u32 = 10;
 
 /// A pooled connection idle longer than this is pinged before it is used again.
-const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(30);
+pub(crate) const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(30);
 
 pub(crate) async fn connect(url: &str, max: Option<u32>) -> Result<PgPool> {
     PgPoolOptions::new()

@@ -168,13 +168,13 @@ impl Store {
             }),
         };
         let lists = [&ids.tickets, &ids.tasks, &ids.projects, &ids.users, &ids.services].map(|l| id_list(l));
-        let rows: Vec<RefRow> = with_pool!(self, pool => {
+        let rows: Vec<RefRow> = with_reader!(self, conn => {
             let mut q = sqlx::query_as(sql.as_str());
             for l in &lists {
                 q = q.bind(l.as_str());
             }
-            q.fetch_all(pool).await?
-        });
+            Ok(q.fetch_all(conn).await?)
+        })?;
         let mut refs = BookingRefs::default();
         for row in rows {
             refs.add(row);

@@ -71,6 +71,8 @@ pub struct Store {
     pub(crate) booking_queue: std::sync::Arc<crate::bookings::BookingQueue>,
     /// The active booking custom-field definitions last read.
     pub(crate) booking_fields: std::sync::Arc<crate::custom_fields::FieldsCache>,
+    /// Connections for the hot reads, outside the pool ([`crate::readers`]).
+    pub(crate) readers: std::sync::Arc<crate::readers::ReaderSet>,
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of the store's backend.
@@ -189,6 +191,7 @@ impl Store {
             )));
         };
         let store = Store {
+            readers: std::sync::Arc::new(crate::readers::ReaderSet::for_db(&db)),
             db: std::sync::Arc::new(db),
             credentials: Default::default(),
             writer: Default::default(),
@@ -290,6 +293,7 @@ impl Store {
 
     /// Closes all connections (graceful shutdown).
     pub async fn close(&self) {
+        self.readers.close().await;
         with_pool!(self, pool => pool.close().await)
     }
 

@@ -263,7 +263,7 @@ impl Store {
 
     /// The ticket with this id.
     pub async fn get_ticket(&self, id: i64) -> Result<Ticket> {
-        with_pool!(self, pool => Ok(sqlx::query_as("SELECT * FROM tickets WHERE id = $1").bind(id).fetch_one(pool).await?))
+        with_reader!(self, conn => Ok(sqlx::query_as("SELECT * FROM tickets WHERE id = $1").bind(id).fetch_one(conn).await?))
     }
 
     /// Tickets, newest first; `after` is the id of the last ticket already seen.
@@ -273,7 +273,7 @@ impl Store {
         } else {
             Some(format!(",{},", f.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")))
         };
-        let rows: Vec<Ticket> = with_pool!(self, pool => sqlx::query_as(
+        let rows: Vec<Ticket> = with_reader!(self, conn => Ok(sqlx::query_as(
             "SELECT * FROM tickets WHERE ($1 IS NULL OR $1 LIKE '%,' || status || ',%') \
              AND ($2 IS NULL OR ticket_type = $2) AND ($3 IS NULL OR customer_id = $3) \
              AND ($4 IS NULL OR project_id = $4) AND ($5 IS NULL OR assignee_user_id = $5) \
@@ -294,7 +294,7 @@ impl Store {
             .bind(f.external_id.as_deref())
             .bind(page.after)
             .bind(i64::from(page.limit) + 1)
-            .fetch_all(pool).await?);
+            .fetch_all(conn).await?))?;
         Ok(Page::from_overfetch(rows, page.limit, |t| t.id))
     }
 
