@@ -143,22 +143,17 @@ impl<C: Connection> Reader<'_, C> {
 macro_rules! with_reader {
     ($store:expr, $conn:ident => $body:expr) => {
         match &*$store.readers {
-            $crate::readers::ReaderSet::Sqlite(readers) => {
-                let mut reader = readers.get().await?;
-                let $conn = reader.conn();
-                let out: $crate::Result<_> = async { $body }.await;
-                reader.done(&out);
-                out
-            }
-            $crate::readers::ReaderSet::Postgres(readers) => {
-                let mut reader = readers.get().await?;
-                let $conn = reader.conn();
-                let out: $crate::Result<_> = async { $body }.await;
-                reader.done(&out);
-                out
-            }
+            $crate::readers::ReaderSet::Sqlite(readers) => with_reader!(@on readers, $conn => $body),
+            $crate::readers::ReaderSet::Postgres(readers) => with_reader!(@on readers, $conn => $body),
         }
     };
+    (@on $readers:expr, $conn:ident => $body:expr) => {{
+        let mut reader = $readers.get().await?;
+        let $conn = reader.conn();
+        let out: $crate::Result<_> = async { $body }.await;
+        reader.done(&out);
+        out
+    }};
 }
 
 #[cfg(test)]
