@@ -289,10 +289,13 @@ async fn bootstrap_admin(store: &Store, config: &Config) -> Result<(), StartupEr
 }
 
 /// Installs the tracing subscriber (pretty or JSON, level from `RUST_LOG`, default `info`).
+/// Colours only on a terminal, and not with `NO_COLOR`: a log file gets plain text.
 pub fn init_tracing(format: LogFormat) {
+    use std::io::IsTerminal;
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let colours = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_ansi(colours);
     let _ = match format {
         LogFormat::Pretty => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),

@@ -15,7 +15,6 @@ use futures_util::StreamExt;
 use persistence::{IdempotencyBegin, StoredResponse};
 use sha2::{Digest, Sha256};
 use std::time::Instant;
-use tracing::Instrument;
 
 /// The id of the current request (from `X-Request-Id` or generated).
 #[derive(Debug, Clone)]
@@ -28,7 +27,10 @@ fn acceptable_request_id(v: &str) -> bool {
     (1..=128).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
 }
 
-/// Assigns a request id, runs the request inside a tracing span and logs its outcome.
+/// Assigns a request id and logs the request's outcome in one line (request id, method,
+/// path, status, latency; for a server error also its cause). No span is opened per
+/// request: entering one on every poll, and on the database's connection thread for every
+/// query, cost a fifth of a `GET`'s throughput.
 pub async fn request_id_and_log(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -41,24 +43,21 @@ pub async fn request_id_and_log(
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
-    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.path());
     let started = Instant::now();
-    async move {
-        let mut res = next.call(req).await?;
-        let status = res.status().as_u16();
-        let latency_ms = started.elapsed().as_millis() as u64;
-        if status >= 500 {
-            tracing::error!(status, latency_ms, "request failed");
-        } else {
-            tracing::info!(status, latency_ms, "request completed");
-        }
-        if let Ok(v) = HeaderValue::from_str(&id) {
-            res.headers_mut().insert(HeaderName::from_static(REQUEST_ID), v);
-        }
-        Ok(res)
+    let mut res = next.call(req).await?;
+    let status = res.status().as_u16();
+    let latency_ms = started.elapsed().as_millis() as u64;
+    let (method, path) = (res.request().method(), res.request().path());
+    if status >= 500 {
+        let error = res.response().error().map(|e| e.to_string()).unwrap_or_default();
+        tracing::error!(request_id = %id, %method, path, status, latency_ms, error, "request failed");
+    } else {
+        tracing::info!(request_id = %id, %method, path, status, latency_ms, "request completed");
     }
-    .instrument(span)
-    .await
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(HeaderName::from_static(REQUEST_ID), v);
+    }
+    Ok(res)
 }
 
 /// Makes every error response a problem document carrying `instance` and `request_id`.
