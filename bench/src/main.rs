@@ -165,6 +165,9 @@ async fn scenarios(o: &Options, kontor: &server::Kontor, backend: &'static str) 
     let ticket = format!("/api/v1/tickets/{}", seed.ticket_id);
     let mut trivial = get(names::TRIVIAL, trivial_addr, "/trivial".into(), &jwt);
     trivial.headers.clear();
+    // Kontor's own HTTP floor: its middleware and access log, no credential, no database.
+    let mut health = get(names::HEALTH, kontor.addr, "/healthz".into(), &jwt);
+    health.headers.clear();
     let single_booking = serde_json::to_vec(&seed::booking(&seed, false)).map_err(|e| e.to_string())?;
     let batch: Vec<_> = (0..1000).map(|_| seed::booking(&seed, true)).collect();
     let batch = serde_json::to_vec(&serde_json::json!({ "bookings": batch })).map_err(|e| e.to_string())?;
@@ -191,6 +194,7 @@ async fn scenarios(o: &Options, kontor: &server::Kontor, backend: &'static str) 
     // Reads first; the booking list last, when the writes have filled the table.
     let plan = vec![
         trivial,
+        health,
         get(names::TICKET_JWT, kontor.addr, ticket.clone(), &jwt),
         get(names::TICKET_KEY, kontor.addr, ticket, &key),
         get(names::TICKET_LIST, kontor.addr, "/api/v1/tickets?limit=50".into(), &jwt),

@@ -53,6 +53,7 @@ pub struct Report {
 /// Scenario names the targets refer to.
 pub mod names {
     pub const TRIVIAL: &str = "trivial actix JSON handler";
+    pub const HEALTH: &str = "GET /healthz (no auth, no DB)";
     pub const TICKET_JWT: &str = "GET /tickets/{id} (JWT)";
     pub const TICKET_KEY: &str = "GET /tickets/{id} (API key)";
     pub const TICKET_LIST: &str = "GET /tickets?limit=50";
