@@ -165,11 +165,6 @@ macro_rules! write_new_bookings {
     ($tx:expr, $new:expr, $now:expr) => {{
         let now: crate::types::DbTime = $now;
         let created = crate::bookings::insert::BookingInsert::insert_bookings(&mut *$tx, $new, now).await?;
-        let events = created
-            .iter()
-            .map(|b| Ok(("booking.created", "booking", b.id, serde_json::to_string(b)?)))
-            .collect::<crate::Result<Vec<crate::bulk::EventInsert<'_>>>>()?;
-        crate::bulk::BulkWrite::insert_events(&mut *$tx, &events, now).await?;
         let projects: std::collections::BTreeSet<i64> = created.iter().filter_map(|b| b.data.project_id).collect();
         for project_id in projects {
             crate::bookings::check_project_estimate!($tx, project_id);

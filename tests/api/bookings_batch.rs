@@ -89,6 +89,17 @@ async fn a_helpdesk_pushes_a_day_of_time_and_every_booking_gets_its_customer() {
     }
     assert_eq!(booking_count(&app).await, 30);
     assert_eq!(app.audit_count(Some("booking")).await, audit_before + 30, "one audit entry per booking");
+    // One `booking.created` event per booking, in the order of the batch, carrying the booking.
+    let events: Value =
+        app.get("/api/v1/events?type=booking.created&limit=100", &app.admin_token).await.json().await.unwrap();
+    let events = events["items"].as_array().unwrap();
+    assert_eq!(events.len(), 30);
+    for (i, (e, r)) in events.iter().zip(results).enumerate() {
+        assert_eq!(e["entity_id"], r["id"], "event {i} in batch order");
+        assert_eq!(e["payload"]["id"], r["id"]);
+        assert_eq!(e["payload"]["version"], 1);
+        assert_eq!(e["payload"]["user_id"], tech);
+    }
     let effort: Value = app
         .get(&format!("/api/v1/projects/{}/effort", day.project["id"]), &app.admin_token)
         .await
