@@ -49,7 +49,8 @@ pub async fn request_id_and_log(
     let latency_ms = started.elapsed().as_millis() as u64;
     let (method, path) = (res.request().method(), res.request().path());
     if status >= 500 {
-        let error = res.response().error().map(|e| e.to_string()).unwrap_or_default();
+        // The error as the handler raised it (an internal error's cause, not its public text).
+        let error = res.response().error().map(|e| format!("{e:?}")).unwrap_or_default();
         tracing::error!(request_id = %id, %method, path, status, latency_ms, error, "request failed");
     } else {
         tracing::info!(request_id = %id, %method, path, status, latency_ms, "request completed");
