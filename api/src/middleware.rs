@@ -263,3 +263,50 @@ pub async fn idempotency(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::middleware::from_fn;
+    use actix_web::{test, App};
+    use std::sync::{Arc, Mutex};
+
+    /// Log output captured in memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    async fn fails() -> Result<HttpResponse, ApiError> {
+        Err(ApiError::Internal("the ledger table is locked".into()))
+    }
+
+    #[actix_web::test]
+    async fn a_failed_request_is_logged_once_with_its_request_id_and_cause() {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let app =
+            test::init_service(App::new().wrap(from_fn(request_id_and_log)).route("/fails", web::get().to(fails)))
+                .await;
+        let req = test::TestRequest::get().uri("/fails").insert_header((REQUEST_ID, "req-42")).to_request();
+        let res = test::call_service(&app, req).await;
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(res.headers().get(REQUEST_ID).unwrap(), "req-42");
+        let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        let line = text.lines().find(|l| l.contains("request failed")).unwrap_or_else(|| panic!("{text}"));
+        assert!(line.contains("request_id=req-42"), "{line}");
+        assert!(line.contains("status=500"), "{line}");
+        assert!(line.contains(r#"path="/fails""#), "{line}");
+        assert!(line.contains("the ledger table is locked"), "the cause, not only \"internal error\": {line}");
+    }
+}
