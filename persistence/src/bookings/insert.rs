@@ -150,8 +150,10 @@ impl BookingInsert for SqliteConnection {
             q.execute(&mut *self).await?;
             rest = tail;
         }
+        // The audit entries are written: their after-states become the events' payloads.
+        drop(entries);
         let events: Vec<EventInsert<'_>> =
-            created.iter().zip(&after).map(|(b, after)| ("booking.created", "booking", b.id, after.clone())).collect();
+            created.iter().zip(after).map(|(b, after)| ("booking.created", "booking", b.id, after)).collect();
         self.insert_events(&events, now).await?;
         Ok(created)
     }
