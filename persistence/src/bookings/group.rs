@@ -242,14 +242,35 @@ mod tests {
         let times: std::collections::BTreeSet<String> =
             answers.iter().map(|b| format!("{:?}", b[0].created_at)).collect();
         assert_eq!(times.len(), 1, "one group: {times:?}");
-        // A helpdesk's big batch is written on its own, beside the queue.
+        // A helpdesk's big batch is written on its own, beside the queue. Every booking
+        // answered is the booking stored, and its audit entry holds it as answered.
         let calls = (0..4i64).map(|i| {
             let n = if i == 0 { OWN_GROUP + 50 } else { 2 };
-            let rows: Vec<BookingData> = (0..n).map(|j| booking(user, service, &format!("big {i} row {j}"))).collect();
+            let rows: Vec<BookingData> = (0..n)
+                .map(|j| {
+                    let mut b = booking(user, service, &format!("big {i} row {j}"));
+                    if j % 2 == 1 {
+                        b.start_time = Some(time::macros::time!(13:00));
+                        b.end_time = Some(time::macros::time!(14:30));
+                        b.duration_minutes = 90;
+                        b.billable = true;
+                        b.rate_override = Some(ExactDecimal(rust_decimal::Decimal::new(1250, 2)));
+                        b.custom_fields = JsonText(serde_json::json!({"km": 42, "note": "Zürich \"Nord\""}));
+                    }
+                    b
+                })
+                .collect();
             async move { (rows.clone(), store.create_bookings(&rows, &actor(i)).await.unwrap()) }
         });
         for (rows, created) in futures_util::future::join_all(calls).await {
             assert_eq!(created.iter().map(|b| &b.data).collect::<Vec<_>>(), rows.iter().collect::<Vec<_>>());
+            for b in &created {
+                assert_eq!(&store.get_booking(b.id).await.unwrap(), b, "booking {} as stored", b.id);
+                let after: String = with_pool!(store, pool =>
+                    sqlx::query_scalar("SELECT after_state FROM audit_log WHERE entity_type = 'booking' AND entity_id = $1")
+                        .bind(b.id).fetch_one(pool).await.unwrap());
+                assert_eq!(serde_json::from_str::<Booking>(&after).unwrap(), *b, "audit of booking {}", b.id);
+            }
         }
         t.remove().await;
     }

@@ -36,10 +36,29 @@ fn after_states(created: &[Booking]) -> Result<Vec<String>> {
     created.iter().map(|b| Ok(serde_json::to_string(b)?)).collect()
 }
 
-/// Ids come from one sequence in row order: sorting by id restores the order of the rows.
-fn in_row_order(mut created: Vec<Booking>) -> Vec<Booking> {
-    created.sort_unstable_by_key(|b| b.id);
-    created
+/// The new bookings of `rows` given the ids their insert returned: ids come from one
+/// sequence in row order, so the sorted ids are the rows' in order. A new booking is what was
+/// inserted — open, version 1, created and updated at `now` — so it is built from the row
+/// instead of being read back (`RETURNING *` decoded every column of every row again).
+fn created(rows: &[NewBooking<'_>], mut ids: Vec<i64>, now: DbTime) -> Result<Vec<Booking>> {
+    if ids.len() != rows.len() {
+        let why = format!("{} bookings inserted, {} ids returned", rows.len(), ids.len());
+        return Err(crate::StoreError::Database(sqlx::Error::Protocol(why)));
+    }
+    ids.sort_unstable();
+    Ok(rows
+        .iter()
+        .zip(ids)
+        .map(|(n, id)| Booking {
+            id,
+            data: n.data.clone(),
+            state: "open".into(),
+            created_by: n.actor.name.clone(),
+            version: 1,
+            created_at: now,
+            updated_at: now,
+        })
+        .collect())
 }
 
 impl BookingInsert for PgConnection {
@@ -57,9 +76,9 @@ impl BookingInsert for PgConnection {
              FROM UNNEST($1::BIGINT[], $2::DATE[], $3::TIME[], $4::TIME[], $5::BIGINT[], $6::BIGINT[], $7::TEXT[], \
              $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], $12::BOOLEAN[], $13::NUMERIC[], $14::TEXT[], \
              $15::TEXT[]) \
-             WITH ORDINALITY AS u({BOOKING_COLUMNS}, created_by, n) ORDER BY u.n RETURNING *, 'open' AS state"
+             WITH ORDINALITY AS u({BOOKING_COLUMNS}, created_by, n) ORDER BY u.n RETURNING id"
         );
-        let created: Vec<Booking> = sqlx::query_as(&sql)
+        let ids: Vec<i64> = sqlx::query_scalar(&sql)
             .bind(rows.iter().map(|d| d.user_id).collect::<Vec<i64>>())
             .bind(rows.iter().map(|d| d.work_date).collect::<Vec<Date>>())
             .bind(rows.iter().map(|d| d.start_time).collect::<Vec<Option<Time>>>())
@@ -78,7 +97,7 @@ impl BookingInsert for PgConnection {
             .bind(now)
             .fetch_all(&mut *self)
             .await?;
-        let created = in_row_order(created);
+        let created = created(new, ids, now)?;
         // Audit entries and events in one statement (a data-modifying CTE): one round trip
         // and one executor start less per group. Events get their ids in booking order.
         sqlx::query(
@@ -107,22 +126,21 @@ impl BookingInsert for PgConnection {
 
 impl BookingInsert for SqliteConnection {
     async fn insert_bookings(&mut self, rows: &[NewBooking<'_>], now: DbTime) -> Result<Vec<Booking>> {
-        let mut created = Vec::with_capacity(rows.len());
+        let mut ids = Vec::with_capacity(rows.len());
         let mut rest = rows;
         while !rest.is_empty() {
             let (chunk, tail) = rest.split_at(batch_len(rest.len(), SQLITE_ROWS));
             let head =
                 format!("INSERT INTO bookings ({BOOKING_COLUMNS}, created_by, created_at, updated_at, version) VALUES");
-            let sql = values_sql(&head, 17, chunk.len(), ", 1)") + " RETURNING *, 'open' AS state";
-            let mut q = sqlx::query_as::<_, Booking>(&sql);
+            let sql = values_sql(&head, 17, chunk.len(), ", 1)") + " RETURNING id";
+            let mut q = sqlx::query_scalar::<_, i64>(&sql);
             for n in chunk {
                 q = bind_booking_data!(q, n.data).bind(&n.actor.name).bind(now).bind(now);
             }
-            let rows: Vec<Booking> = q.fetch_all(&mut *self).await?;
-            created.extend(rows);
+            ids.extend(q.fetch_all(&mut *self).await?);
             rest = tail;
         }
-        let created = in_row_order(created);
+        let created = created(rows, ids, now)?;
         let after = after_states(&created)?;
         let entries: Vec<(i64, &String, &Actor)> =
             created.iter().map(|b| b.id).zip(&after).zip(rows).map(|((id, after), n)| (id, after, n.actor)).collect();
