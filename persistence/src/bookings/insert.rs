@@ -40,7 +40,7 @@ fn after_states(created: &[Booking]) -> Result<Vec<String>> {
 /// sequence in row order, so the sorted ids are the rows' in order. A new booking is what was
 /// inserted — open, version 1, created and updated at `now` — so it is built from the row
 /// instead of being read back (`RETURNING *` decoded every column of every row again).
-fn created(rows: &[NewBooking<'_>], mut ids: Vec<i64>, now: DbTime) -> Result<Vec<Booking>> {
+fn new_bookings(rows: &[NewBooking<'_>], mut ids: Vec<i64>, now: DbTime) -> Result<Vec<Booking>> {
     if ids.len() != rows.len() {
         let why = format!("{} bookings inserted, {} ids returned", rows.len(), ids.len());
         return Err(crate::StoreError::Database(sqlx::Error::Protocol(why)));
@@ -97,7 +97,7 @@ impl BookingInsert for PgConnection {
             .bind(now)
             .fetch_all(&mut *self)
             .await?;
-        let created = created(new, ids, now)?;
+        let created = new_bookings(new, ids, now)?;
         // Audit entries and events in one statement (a data-modifying CTE): one round trip
         // and one executor start less per group. Events get their ids in booking order.
         sqlx::query(
@@ -140,7 +140,7 @@ impl BookingInsert for SqliteConnection {
             ids.extend(q.fetch_all(&mut *self).await?);
             rest = tail;
         }
-        let created = created(rows, ids, now)?;
+        let created = new_bookings(rows, ids, now)?;
         let after = after_states(&created)?;
         let entries: Vec<(i64, &String, &Actor)> =
             created.iter().map(|b| b.id).zip(&after).zip(rows).map(|((id, after), n)| (id, after, n.actor)).collect();
