@@ -22,6 +22,8 @@ pub mod billing;
 mod billing_model;
 pub mod bookings;
 mod bulk;
+#[cfg(test)]
+mod cancellation_tests;
 pub mod catalog;
 pub mod company;
 pub mod contract_evaluation;

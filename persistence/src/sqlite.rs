@@ -42,6 +42,13 @@ pub(crate) async fn connect(url: &str, max: Option<u32>) -> Result<SqlitePool> {
             // A connection to a local file does not go stale: no ping (a round trip to the
             // connection's worker thread) before every query.
             .test_before_acquire(false)
+            // A connection that comes back inside a transaction nobody will end is closed
+            // (SQLite rolls it back), not handed out again: a caller dropped the moment its
+            // `BEGIN` was acknowledged — a client gone, a timeout — leaves sqlx no
+            // `Transaction` to roll back, and the connection would hold the write lock (every
+            // other writer busy) and refuse the next `BEGIN IMMEDIATE`. A transaction dropped
+            // the usual way is closed the same way, its rollback still queued before the close.
+            .after_release(|conn, _| Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) }))
             .connect_with(opts.clone())
             .await;
         match res {

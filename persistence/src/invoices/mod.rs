@@ -704,7 +704,7 @@ mod lifecycle;
 mod reads;
 mod rebill;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub(crate) mod tickets_billed;
 
 /// The order of a document's positions: bookings (each before its custom-field quantities),

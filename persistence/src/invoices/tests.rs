@@ -16,7 +16,7 @@ async fn count(store: &Store, sql: &str) -> i64 {
 
 /// A technician, remote support at 100.00 an hour, a customer with three bookings and a
 /// hard disk in November 2026, and a run record.
-async fn seed(store: &Store) {
+pub(crate) async fn seed(store: &Store) {
     let now = DbTime::now();
     with_pool!(store, pool => {
         sqlx::query(
@@ -56,7 +56,7 @@ async fn seed(store: &Store) {
     });
 }
 
-async fn compute(setup: &BillingSetup, store: &Store) -> (CustomerRun, CustomerBilling) {
+pub(crate) async fn compute(setup: &BillingSetup, store: &Store) -> (CustomerRun, CustomerBilling) {
     let params = InputParams {
         period_start: Some(date!(2026 - 11 - 01)),
         period_end: date!(2026 - 11 - 30),
@@ -72,7 +72,7 @@ async fn compute(setup: &BillingSetup, store: &Store) -> (CustomerRun, CustomerB
 }
 
 /// The drafts of customer 1 computed as `cr` / `billing`, for run 1.
-fn batch<'a>(cr: &'a CustomerRun, billing: &'a CustomerBilling, actor: &'a Actor) -> DraftBatch<'a> {
+pub(crate) fn batch<'a>(cr: &'a CustomerRun, billing: &'a CustomerBilling, actor: &'a Actor) -> DraftBatch<'a> {
     DraftBatch {
         run_id: 1,
         customer_id: 1,
