@@ -30,6 +30,7 @@ pub mod contract_evaluation;
 pub mod contracts;
 pub mod custom_fields;
 mod customers;
+mod direct_reads;
 mod error;
 pub mod expenses;
 mod idempotency;

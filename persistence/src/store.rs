@@ -73,6 +73,8 @@ pub struct Store {
     pub(crate) booking_fields: std::sync::Arc<crate::custom_fields::FieldsCache>,
     /// Connections for the hot reads, outside the pool ([`crate::readers`]).
     pub(crate) readers: std::sync::Arc<crate::readers::ReaderSet>,
+    /// SQLite: point reads on the caller's thread ([`crate::direct_reads`]).
+    pub(crate) direct: Option<std::sync::Arc<crate::direct_reads::DirectReaders>>,
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of the store's backend.
@@ -192,6 +194,11 @@ impl Store {
         };
         let store = Store {
             readers: std::sync::Arc::new(crate::readers::ReaderSet::for_db(&db)),
+            direct: match &db {
+                Db::Sqlite(pool) => crate::direct_reads::DirectReaders::for_file(pool.connect_options().get_filename())
+                    .map(std::sync::Arc::new),
+                Db::Postgres(_) => None,
+            },
             db: std::sync::Arc::new(db),
             credentials: Default::default(),
             writer: Default::default(),

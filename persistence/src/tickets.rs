@@ -261,8 +261,12 @@ impl Store {
         Ok(ticket)
     }
 
-    /// The ticket with this id.
+    /// The ticket with this id (on SQLite read on the caller's thread,
+    /// [`crate::direct_reads`]).
     pub async fn get_ticket(&self, id: i64) -> Result<Ticket> {
+        if let Some(read) = self.direct.as_ref().and_then(|d| d.ticket(id)) {
+            return read.ok_or(StoreError::NotFound);
+        }
         with_reader!(self, conn => Ok(sqlx::query_as("SELECT * FROM tickets WHERE id = $1").bind(id).fetch_one(conn).await?))
     }
 
