@@ -204,11 +204,12 @@ pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Option<
                 }
             };
             // Record the use at most once a minute: a busy integration must not write on
-            // every request.
+            // every request. Noted as used before the write, so that the requests arriving
+            // while it is written do not write it again.
             let now = time::OffsetDateTime::now_utc();
             if known.last_used_at.is_none_or(|t| now - t >= time::Duration::minutes(1)) {
-                state.store.touch_api_client(known.client_id).await?;
                 state.principals.key_used(&key, now);
+                state.store.touch_api_client(known.client_id).await?;
             }
             Ok(Some(known.principal))
         }
