@@ -1,7 +1,8 @@
 //! Point reads of SQLite on the caller's thread. sqlx runs every SQLite connection on a
 //! thread of its own and hands each statement, and each row back, across channels (a futex
 //! wake-up and a park per hand-off): for `GET /tickets/{id}` that cost about two thirds of
-//! the request. The hottest point read — a ticket by id — runs here instead, on a few
+//! the request. The hottest reads — a ticket by id, the newest tickets without a filter
+//! — run here instead, on a few
 //! connections of its own to the same file (rusqlite over the same libsqlite3 as sqlx), on
 //! the calling thread: a primary-key lookup takes microseconds, and under WAL a reader
 //! never waits for a writer.
@@ -25,10 +26,20 @@ use time::{Date, OffsetDateTime};
 const CONNECTIONS: usize = 4;
 
 /// A ticket's columns, in the order [`ticket`] decodes them.
-const TICKET: &str = "SELECT id, number, ticket_type, title, description, customer_id, contact_id, project_id, \
-     task_id, contract_id, assignee_user_id, assignee_team_id, priority, due_date, estimate_minutes, source, \
-     external_system, external_id, external_url, custom_fields, status, resolved_at, closed_at, created_by, \
-     version, created_at, updated_at FROM tickets WHERE id = ?1";
+macro_rules! ticket_columns {
+    () => {
+        "SELECT id, number, ticket_type, title, description, customer_id, contact_id, project_id, task_id, \
+         contract_id, assignee_user_id, assignee_team_id, priority, due_date, estimate_minutes, source, \
+         external_system, external_id, external_url, custom_fields, status, resolved_at, closed_at, created_by, \
+         version, created_at, updated_at FROM tickets "
+    };
+}
+
+const TICKET: &str = concat!(ticket_columns!(), "WHERE id = ?1");
+
+/// The newest tickets without a filter (the list a helpdesk or SPA opens with): at most
+/// `?2` after id `?1` (`NULL`: from the newest), an index walk of that many rows.
+const NEWEST_TICKETS: &str = concat!(ticket_columns!(), "WHERE (?1 IS NULL OR id < ?1) ORDER BY id DESC LIMIT ?2");
 
 /// The direct readers of one SQLite database file.
 pub(crate) struct DirectReaders {
@@ -52,6 +63,12 @@ impl DirectReaders {
     /// The ticket `id`: `Some(None)` when there is none, `None` when it was not read here.
     pub(crate) fn ticket(&self, id: i64) -> Option<Option<Ticket>> {
         self.read(|conn| conn.prepare_cached(TICKET)?.query_row([id], ticket).optional())
+    }
+
+    /// At most `limit` tickets, newest first, after the ticket `after`, unfiltered (a filter
+    /// may scan many rows: filtered lists are read through sqlx); `None` when not read here.
+    pub(crate) fn newest_tickets(&self, after: Option<i64>, limit: i64) -> Option<Vec<Ticket>> {
+        self.read(|conn| conn.prepare_cached(NEWEST_TICKETS)?.query_map((after, limit), ticket)?.collect())
     }
 
     /// Runs `read` on an idle connection (opening one while fewer than [`CONNECTIONS`] are
@@ -217,6 +234,44 @@ mod tests {
         assert_eq!(direct.ticket(bare), None);
         assert!(store.get_ticket(bare).await.is_err());
         assert!(direct.ticket(full).is_some(), "the next read opens a new connection");
+        test.remove().await;
+    }
+
+    #[tokio::test]
+    async fn the_newest_tickets_read_on_the_callers_thread_page_like_the_filtered_list() {
+        use crate::page::PageRequest;
+        use crate::tickets::TicketFilter;
+        use domain::ticket::TicketStatus;
+        let test = fresh_store().await;
+        let store = &test.store;
+        for n in 1..=5 {
+            with_pool!(store, pool => sqlx::query(
+                "INSERT INTO tickets (number, ticket_type, title, priority, status, source, created_by, created_at, \
+                 updated_at) VALUES ($1, 'ticket', 'Mail', 'normal', 'new', 'api', 'api', $2, $2)")
+                .bind(format!("T-2026-00000{n}")).bind(DbTime::now()).execute(pool).await.map(|_| ()))
+            .unwrap();
+        }
+        if let Some(direct) = &store.direct {
+            let newest = direct.newest_tickets(None, 3).expect("read here");
+            assert_eq!(newest.iter().map(|t| t.id).collect::<Vec<_>>(), vec![5, 4, 3]);
+            let after = direct.newest_tickets(Some(2), 3).expect("read here");
+            assert_eq!(after.iter().map(|t| t.id).collect::<Vec<_>>(), vec![1]);
+        }
+        // The same pages as a filter that matches every ticket (read through sqlx).
+        let every = TicketFilter { statuses: vec![TicketStatus::New], ..TicketFilter::default() };
+        assert!(TicketFilter::default().is_empty() && !every.is_empty());
+        let mut after = None;
+        loop {
+            let page = PageRequest { limit: 2, after };
+            let unfiltered = store.list_tickets(&TicketFilter::default(), &page).await.unwrap();
+            let filtered = store.list_tickets(&every, &page).await.unwrap();
+            assert_eq!(unfiltered.items, filtered.items);
+            assert_eq!(unfiltered.next, filtered.next);
+            match unfiltered.next {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
         test.remove().await;
     }
 }

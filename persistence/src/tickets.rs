@@ -71,6 +71,34 @@ pub struct TicketFilter {
     pub external_id: Option<String>,
 }
 
+impl TicketFilter {
+    /// Whether no filter is set (every ticket matches).
+    pub fn is_empty(&self) -> bool {
+        let TicketFilter {
+            statuses,
+            ticket_type,
+            customer_id,
+            project_id,
+            assignee_user_id,
+            assignee_team_id,
+            priority,
+            search,
+            external_system,
+            external_id,
+        } = self;
+        statuses.is_empty()
+            && ticket_type.is_none()
+            && customer_id.is_none()
+            && project_id.is_none()
+            && assignee_user_id.is_none()
+            && assignee_team_id.is_none()
+            && priority.is_none()
+            && search.is_none()
+            && external_system.is_none()
+            && external_id.is_none()
+    }
+}
+
 /// One entry of a ticket's registers.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct TimelineEntry {
@@ -277,6 +305,11 @@ impl Store {
         } else {
             Some(format!(",{},", f.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")))
         };
+        let limit = i64::from(page.limit) + 1;
+        let newest = f.is_empty().then(|| self.direct.as_ref().and_then(|d| d.newest_tickets(page.after, limit)));
+        if let Some(rows) = newest.flatten() {
+            return Ok(Page::from_overfetch(rows, page.limit, |t| t.id));
+        }
         let rows: Vec<Ticket> = with_reader!(self, conn => Ok(sqlx::query_as(
             "SELECT * FROM tickets WHERE ($1 IS NULL OR $1 LIKE '%,' || status || ',%') \
              AND ($2 IS NULL OR ticket_type = $2) AND ($3 IS NULL OR customer_id = $3) \
@@ -297,7 +330,7 @@ impl Store {
             .bind(f.external_system.as_deref())
             .bind(f.external_id.as_deref())
             .bind(page.after)
-            .bind(i64::from(page.limit) + 1)
+            .bind(limit)
             .fetch_all(conn).await?))?;
         Ok(Page::from_overfetch(rows, page.limit, |t| t.id))
     }
