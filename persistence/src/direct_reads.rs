@@ -16,7 +16,7 @@ use crate::tickets::{Ticket, TicketData};
 use crate::types::{DbTime, JsonText};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
@@ -47,6 +47,8 @@ pub(crate) struct DirectReaders {
     idle: Mutex<Vec<Connection>>,
     /// Connections open, idle or in use.
     open: AtomicUsize,
+    /// Closed for good (graceful shutdown): nothing is read here any more.
+    closed: AtomicBool,
 }
 
 impl DirectReaders {
@@ -57,7 +59,12 @@ impl DirectReaders {
         if name.is_empty() || name == ":memory:" || name.starts_with("file::memory:") {
             return None;
         }
-        Some(DirectReaders { path: path.to_path_buf(), idle: Mutex::new(Vec::new()), open: AtomicUsize::new(0) })
+        Some(DirectReaders {
+            path: path.to_path_buf(),
+            idle: Mutex::new(Vec::new()),
+            open: AtomicUsize::new(0),
+            closed: AtomicBool::new(false),
+        })
     }
 
     /// The ticket `id`: `Some(None)` when there is none, `None` when it was not read here.
@@ -74,13 +81,18 @@ impl DirectReaders {
     /// Runs `read` on an idle connection (opening one while fewer than [`CONNECTIONS`] are
     /// open); a connection whose read failed is closed.
     fn read<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Option<T> {
+        if self.closed.load(Ordering::Relaxed) {
+            return None;
+        }
         let conn = match self.lock().pop() {
             Some(conn) => conn,
             None => self.connect()?,
         };
         match read(&conn) {
             Ok(found) => {
-                self.lock().push(conn);
+                if !self.closed.load(Ordering::Relaxed) {
+                    self.lock().push(conn);
+                }
                 Some(found)
             }
             Err(e) => {
@@ -89,6 +101,13 @@ impl DirectReaders {
                 None
             }
         }
+    }
+
+    /// Closes the idle connections (graceful shutdown); one still in use is closed when its
+    /// read ends, as nothing takes it back after that.
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::Relaxed);
+        drop(std::mem::take(&mut *self.lock()));
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Connection>> {
@@ -234,6 +253,9 @@ mod tests {
         assert_eq!(direct.ticket(bare), None);
         assert!(store.get_ticket(bare).await.is_err());
         assert!(direct.ticket(full).is_some(), "the next read opens a new connection");
+        // Closed (graceful shutdown): nothing is read here any more.
+        direct.close();
+        assert_eq!(direct.ticket(full), None);
         test.remove().await;
     }
 

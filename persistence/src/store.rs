@@ -301,6 +301,9 @@ impl Store {
     /// Closes all connections (graceful shutdown).
     pub async fn close(&self) {
         self.readers.close().await;
+        if let Some(direct) = &self.direct {
+            direct.close();
+        }
         with_pool!(self, pool => pool.close().await)
     }
 
