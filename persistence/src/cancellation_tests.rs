@@ -5,7 +5,7 @@
 
 use crate::billing::BillingSetup;
 use crate::bookings::{BookingData, BookingFilter};
-use crate::invoices::tests::{batch, compute, seed};
+use crate::invoices::tests::{batch, compute, count, seed};
 use crate::invoices::DraftOutcome;
 use crate::page::PageRequest;
 use crate::test_support::fresh_store;
@@ -16,10 +16,6 @@ use time::macros::date;
 
 /// Long enough for any call on an idle test database; a call still waiting then hangs.
 const ANSWER_WITHIN: Duration = Duration::from_secs(20);
-
-async fn count(store: &Store, sql: &str) -> i64 {
-    with_pool!(store, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await).expect(sql)
-}
 
 fn new_booking(i: u64) -> BookingData {
     BookingData {

@@ -18,9 +18,8 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
-use time::{Date, OffsetDateTime};
+use time::Date;
 
 /// Direct connections per node (opened on first use).
 const CONNECTIONS: usize = 4;
@@ -150,7 +149,7 @@ fn enum_at<T: std::str::FromStr<Err = String>>(r: &Row<'_>, column: usize) -> ru
 
 fn time_at(r: &Row<'_>, column: usize) -> rusqlite::Result<Option<DbTime>> {
     match r.get_ref(column)?.as_str_or_null()? {
-        Some(s) => Ok(Some(DbTime(OffsetDateTime::parse(s, &Rfc3339).map_err(|e| bad(column, e))?))),
+        Some(s) => Ok(Some(DbTime::from_sqlite_text(s).map_err(|e| bad(column, e))?)),
         None => Ok(None),
     }
 }

@@ -300,16 +300,16 @@ impl Store {
 
     /// Tickets, newest first; `after` is the id of the last ticket already seen.
     pub async fn list_tickets(&self, f: &TicketFilter, page: &PageRequest<i64>) -> Result<Page<Ticket, i64>> {
-        let statuses: Option<String> = if f.statuses.is_empty() {
-            None
-        } else {
-            Some(format!(",{},", f.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")))
-        };
         let limit = i64::from(page.limit) + 1;
         let newest = f.is_empty().then(|| self.direct.as_ref().and_then(|d| d.newest_tickets(page.after, limit)));
         if let Some(rows) = newest.flatten() {
             return Ok(Page::from_overfetch(rows, page.limit, |t| t.id));
         }
+        let statuses: Option<String> = if f.statuses.is_empty() {
+            None
+        } else {
+            Some(format!(",{},", f.statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(",")))
+        };
         let rows: Vec<Ticket> = with_reader!(self, conn => Ok(sqlx::query_as(
             "SELECT * FROM tickets WHERE ($1 IS NULL OR $1 LIKE '%,' || status || ',%') \
              AND ($2 IS NULL OR ticket_type = $2) AND ($3 IS NULL OR customer_id = $3) \

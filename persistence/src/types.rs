@@ -96,6 +96,11 @@ impl DbTime {
     pub fn now() -> DbTime {
         DbTime::from(OffsetDateTime::now_utc())
     }
+
+    /// A time as SQLite stores it (RFC 3339 text).
+    pub(crate) fn from_sqlite_text(s: &str) -> Result<DbTime, time::error::Parse> {
+        Ok(DbTime(OffsetDateTime::parse(s, &Rfc3339)?))
+    }
 }
 
 impl From<OffsetDateTime> for DbTime {
@@ -125,8 +130,7 @@ impl<'q> Encode<'q, Sqlite> for DbTime {
 }
 impl<'r> Decode<'r, Sqlite> for DbTime {
     fn decode(value: SqliteValueRef<'r>) -> Result<Self, BoxDynError> {
-        let s = <&str as Decode<'r, Sqlite>>::decode(value)?;
-        Ok(DbTime(OffsetDateTime::parse(s, &Rfc3339)?))
+        Ok(DbTime::from_sqlite_text(<&str as Decode<'r, Sqlite>>::decode(value)?)?)
     }
 }
 impl Type<Postgres> for DbTime {

@@ -10,7 +10,7 @@ async fn exec(store: &Store, sql: &str) {
     with_pool!(store, pool => sqlx::query(sql).execute(pool).await.map(|_| ())).expect(sql);
 }
 
-async fn count(store: &Store, sql: &str) -> i64 {
+pub(crate) async fn count(store: &Store, sql: &str) -> i64 {
     with_pool!(store, pool => sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await).expect(sql)
 }
 
