@@ -18,8 +18,9 @@ pub struct Scenario {
     /// Target server.
     pub addr: SocketAddr,
     pub method: Method,
-    /// Path and query.
-    pub path: String,
+    /// Paths with query, taken in turn (each connection starts at another one): reads of
+    /// several records, as a helpdesk's users make them.
+    pub paths: Vec<String>,
     /// Extra headers (credentials).
     pub headers: Vec<(HeaderName, HeaderValue)>,
     /// JSON body (empty for GET).
@@ -110,6 +111,8 @@ pub async fn run(s: &Scenario, warmup: Duration, measure: Duration) -> Result<Me
 async fn connection(s: &Scenario, measure_from: Instant, until: Instant) -> Result<ConnectionLog, String> {
     let mut log = ConnectionLog::default();
     let host = HeaderValue::from_str(&s.addr.to_string()).map_err(|e| e.to_string())?;
+    static CONNECTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let mut turn = CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed).wrapping_mul(7);
     'connect: while Instant::now() < until {
         let stream = tokio::net::TcpStream::connect(s.addr)
             .await
@@ -123,7 +126,9 @@ async fn connection(s: &Scenario, measure_from: Instant, until: Instant) -> Resu
             if sender.ready().await.is_err() {
                 continue 'connect;
             }
-            let mut req = Request::builder().method(s.method.clone()).uri(s.path.as_str()).header(HOST, host.clone());
+            let path = &s.paths[turn % s.paths.len()];
+            turn = turn.wrapping_add(1);
+            let mut req = Request::builder().method(s.method.clone()).uri(path.as_str()).header(HOST, host.clone());
             for (name, value) in &s.headers {
                 req = req.header(name, value);
             }

@@ -151,22 +151,23 @@ async fn scenarios(o: &Options, kontor: &server::Kontor, backend: &'static str) 
     let jwt = header(AUTHORIZATION, &format!("Bearer {}", seed.admin_token))?;
     let key = header(AUTHORIZATION, &format!("Bearer {}", seed.api_key))?;
     let technician = header(AUTHORIZATION, &format!("Bearer {}", seed.technician_token))?;
-    let get = |name, addr, path: String, auth: &(HeaderName, HeaderValue)| Scenario {
+    let get = |name, addr, paths: Vec<String>, auth: &(HeaderName, HeaderValue)| Scenario {
         name,
         addr,
         method: Method::GET,
-        path,
+        paths,
         headers: vec![auth.clone()],
         body: Bytes::new(),
         expect: StatusCode::OK,
         connections: 64,
         items_per_request: 1,
     };
-    let ticket = format!("/api/v1/tickets/{}", seed.ticket_id);
-    let mut trivial = get(names::TRIVIAL, trivial_addr, "/trivial".into(), &jwt);
+    // Every seeded ticket in turn: a shared read of many callers is not one row for all.
+    let tickets: Vec<String> = seed.ticket_ids.iter().map(|id| format!("/api/v1/tickets/{id}")).collect();
+    let mut trivial = get(names::TRIVIAL, trivial_addr, vec!["/trivial".into()], &jwt);
     trivial.headers.clear();
     // Kontor's own HTTP floor: its middleware and access log, no credential, no database.
-    let mut health = get(names::HEALTH, kontor.addr, "/healthz".into(), &jwt);
+    let mut health = get(names::HEALTH, kontor.addr, vec!["/healthz".into()], &jwt);
     health.headers.clear();
     let single_booking = serde_json::to_vec(&seed::booking(&seed, false)).map_err(|e| e.to_string())?;
     let batch: Vec<_> = (0..1000).map(|_| seed::booking(&seed, true)).collect();
@@ -175,7 +176,7 @@ async fn scenarios(o: &Options, kontor: &server::Kontor, backend: &'static str) 
         name: names::BOOKING_POST,
         addr: kontor.addr,
         method: Method::POST,
-        path: "/api/v1/bookings".into(),
+        paths: vec!["/api/v1/bookings".into()],
         headers: vec![technician],
         body: Bytes::from(single_booking),
         expect: StatusCode::CREATED,
@@ -184,7 +185,7 @@ async fn scenarios(o: &Options, kontor: &server::Kontor, backend: &'static str) 
     };
     let batch = Scenario {
         name: names::BOOKING_BATCH,
-        path: "/api/v1/bookings/batch".into(),
+        paths: vec!["/api/v1/bookings/batch".into()],
         headers: vec![key.clone()],
         body: Bytes::from(batch),
         connections: 4,
@@ -195,12 +196,12 @@ async fn scenarios(o: &Options, kontor: &server::Kontor, backend: &'static str) 
     let plan = vec![
         trivial,
         health,
-        get(names::TICKET_JWT, kontor.addr, ticket.clone(), &jwt),
-        get(names::TICKET_KEY, kontor.addr, ticket, &key),
-        get(names::TICKET_LIST, kontor.addr, "/api/v1/tickets?limit=50".into(), &jwt),
+        get(names::TICKET_JWT, kontor.addr, tickets.clone(), &jwt),
+        get(names::TICKET_KEY, kontor.addr, tickets, &key),
+        get(names::TICKET_LIST, kontor.addr, vec!["/api/v1/tickets?limit=50".into()], &jwt),
         post,
         batch,
-        get(names::BOOKING_LIST, kontor.addr, "/api/v1/bookings?limit=50".into(), &jwt),
+        get(names::BOOKING_LIST, kontor.addr, vec!["/api/v1/bookings?limit=50".into()], &jwt),
     ];
     let client = seed::Client::new(kontor.addr);
     let mut results = Vec::new();
@@ -209,7 +210,7 @@ async fn scenarios(o: &Options, kontor: &server::Kontor, backend: &'static str) 
         if s.name == names::BOOKING_BATCH {
             // Another branch adds the endpoint: probe once before measuring it.
             let body: serde_json::Value = serde_json::from_slice(&s.body).map_err(|e| e.to_string())?;
-            let (status, answer) = client.post(&s.path, Some(seed.api_key.as_str()), &body).await?;
+            let (status, answer) = client.post(&s.paths[0], Some(seed.api_key.as_str()), &body).await?;
             if matches!(status, reqwest::StatusCode::NOT_FOUND | reqwest::StatusCode::METHOD_NOT_ALLOWED) {
                 say(o, "batch: not available");
                 results.push(ScenarioResult {
@@ -221,7 +222,7 @@ async fn scenarios(o: &Options, kontor: &server::Kontor, backend: &'static str) 
                 continue;
             }
             if status.as_u16() != s.expect.as_u16() {
-                return Err(format!("POST {} answered {status}: {answer}", s.path));
+                return Err(format!("POST {} answered {status}: {answer}", s.paths[0]));
             }
         }
         let measurement = load::run(&s, o.warmup, o.measure).await?;

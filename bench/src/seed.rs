@@ -32,6 +32,8 @@ pub struct Seed {
     pub api_key: String,
     /// The ticket read by the single-ticket scenarios and booked on.
     pub ticket_id: i64,
+    /// Every seeded ticket (`ticket_id` first).
+    pub ticket_ids: Vec<i64>,
     pub service_id: i64,
 }
 
@@ -113,14 +115,12 @@ pub async fn seed(addr: SocketAddr) -> Result<Seed, String> {
         .await?;
     let customer = c.created("/api/v1/customers", a, &json!({"name": "Bench customer"}), StatusCode::CREATED).await?;
     let customer_id = id(&customer, "customer")?;
-    let mut ticket_id = 0;
+    let mut ticket_ids = Vec::with_capacity(SEEDED);
     for n in 0..SEEDED {
         let t = json!({"title": format!("Bench ticket {n}"), "customer_id": customer_id,
                        "description": "A printer on the second floor does not print."});
         let ticket = c.created("/api/v1/tickets", a, &t, StatusCode::CREATED).await?;
-        if n == 0 {
-            ticket_id = id(&ticket, "ticket")?;
-        }
+        ticket_ids.push(id(&ticket, "ticket")?);
     }
     let password = "bench-technician-password-1234";
     let technician = c
@@ -146,7 +146,8 @@ pub async fn seed(addr: SocketAddr) -> Result<Seed, String> {
         technician_id: id(&technician, "technician")?,
         technician_token,
         api_key: key["key"].as_str().ok_or_else(|| format!("API client answered {key}"))?.to_string(),
-        ticket_id,
+        ticket_id: ticket_ids[0],
+        ticket_ids,
         service_id: id(&service, "service")?,
     };
     for _ in 0..SEEDED {

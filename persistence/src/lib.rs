@@ -47,6 +47,7 @@ pub mod proof;
 pub mod rates;
 pub mod refs;
 mod search;
+mod shared_reads;
 pub mod sqlite;
 pub mod teams;
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! any number of booking writes point at in one query, with a fingerprint of the booking
 //! custom-field definitions they are validated against.
 
+use crate::shared_reads::{self, Shared};
 use crate::store::Db;
 use crate::{Result, Store};
 use domain::catalog::Unit;
@@ -155,10 +156,60 @@ impl BookingRefs {
     }
 }
 
+/// Reads of this many ids or fewer (a single booking's) share a statement with the reads
+/// of concurrent callers ([`crate::shared_reads`]); bigger ones (a batch) read alone.
+const SHARED_UP_TO: usize = 16;
+
+impl BookingRefIds {
+    /// How many ids, duplicates counted.
+    fn len(&self) -> usize {
+        self.users.len() + self.services.len() + self.tickets.len() + self.projects.len() + self.tasks.len()
+    }
+
+    /// Adds the ids of `other`.
+    fn extend(&mut self, other: &BookingRefIds) {
+        self.users.extend(&other.users);
+        self.services.extend(&other.services);
+        self.tickets.extend(&other.tickets);
+        self.projects.extend(&other.projects);
+        self.tasks.extend(&other.tasks);
+    }
+}
+
 impl Store {
     /// Everything the booking writes naming `ids` need to know of their references, in
     /// one query (a day's batch of bookings reads its references once, not per booking).
+    /// Small reads share their query with concurrent callers' (see [`SHARED_UP_TO`]); the
+    /// answer then also knows the records the others named, read in the same statement.
     pub async fn booking_refs(&self, ids: &BookingRefIds) -> Result<BookingRefs> {
+        if ids.len() <= SHARED_UP_TO {
+            let (answer, start_reader) = self.ref_reads.join(ids.clone(), crate::readers::READER_CONNECTIONS);
+            if start_reader {
+                let store = self.clone();
+                tokio::spawn(async move { store.read_shared_refs().await });
+            }
+            if let Ok(Shared::Found(refs)) = answer.await {
+                return Ok(refs);
+            }
+        }
+        self.read_booking_refs(ids).await
+    }
+
+    /// A reader task of the shared reference reads: reads batches until nobody waits.
+    async fn read_shared_refs(&self) {
+        let gone = self.ref_reads.reader();
+        while let Some(batch) = self.ref_reads.next_batch() {
+            let mut all = BookingRefIds::default();
+            for (ids, _) in &batch {
+                all.extend(ids);
+            }
+            shared_reads::answer_all(batch, self.read_booking_refs(&all).await);
+        }
+        gone.finished();
+    }
+
+    /// [`Store::booking_refs`], read for this caller alone.
+    async fn read_booking_refs(&self, ids: &BookingRefIds) -> Result<BookingRefs> {
         static SQLITE: OnceLock<String> = OnceLock::new();
         static POSTGRES: OnceLock<String> = OnceLock::new();
         let sql = match &*self.db {

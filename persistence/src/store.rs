@@ -73,6 +73,12 @@ pub struct Store {
     pub(crate) booking_fields: std::sync::Arc<crate::custom_fields::FieldsCache>,
     /// Connections for the hot reads, outside the pool ([`crate::readers`]).
     pub(crate) readers: std::sync::Arc<crate::readers::ReaderSet>,
+    /// PostgreSQL: tickets read by id, several callers' in one statement
+    /// ([`crate::shared_reads`]).
+    pub(crate) ticket_reads: std::sync::Arc<crate::shared_reads::SharedReads<i64, crate::tickets::Ticket>>,
+    /// The references of single booking writes, several callers' in one statement.
+    pub(crate) ref_reads:
+        std::sync::Arc<crate::shared_reads::SharedReads<crate::refs::BookingRefIds, crate::refs::BookingRefs>>,
     /// SQLite: point reads on the caller's thread ([`crate::direct_reads`]).
     pub(crate) direct: Option<std::sync::Arc<crate::direct_reads::DirectReaders>>,
 }
@@ -204,6 +210,8 @@ impl Store {
             writer: Default::default(),
             booking_queue: Default::default(),
             booking_fields: Default::default(),
+            ticket_reads: Default::default(),
+            ref_reads: Default::default(),
         };
         store.migrate().await?;
         Ok(store)

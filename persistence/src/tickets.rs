@@ -5,6 +5,7 @@
 use crate::audit::Actor;
 use crate::page::{Page, PageRequest};
 use crate::search::like_pattern;
+use crate::shared_reads::{self, Shared};
 use crate::types::{DbTime, JsonText};
 use crate::{Result, Store, StoreError};
 use domain::ticket::{ticket_number, Priority, TicketSource, TicketStatus, TicketType};
@@ -295,7 +296,38 @@ impl Store {
         if let Some(read) = self.direct.as_ref().and_then(|d| d.ticket(id)) {
             return read.ok_or(StoreError::NotFound);
         }
+        if let crate::readers::ReaderSet::Postgres(_) = &*self.readers {
+            let (answer, start_reader) = self.ticket_reads.join(id, crate::readers::READER_CONNECTIONS);
+            if start_reader {
+                let store = self.clone();
+                tokio::spawn(async move { store.read_ticket_batches().await });
+            }
+            match answer.await {
+                Ok(Shared::Found(ticket)) => return Ok(ticket),
+                Ok(Shared::Missing) => return Err(StoreError::NotFound),
+                Ok(Shared::Failed) | Err(_) => {} // read alone below
+            }
+        }
         with_reader!(self, conn => Ok(sqlx::query_as("SELECT * FROM tickets WHERE id = $1").bind(id).fetch_one(conn).await?))
+    }
+
+    /// A reader task of the shared ticket reads (PostgreSQL, [`crate::shared_reads`]):
+    /// reads batches until nobody waits.
+    async fn read_ticket_batches(&self) {
+        let gone = self.ticket_reads.reader();
+        while let Some(batch) = self.ticket_reads.next_batch() {
+            let rows: Result<Vec<Ticket>> =
+                match &*self.readers {
+                    crate::readers::ReaderSet::Postgres(readers) => async {
+                        with_reader!(@on readers, conn => Ok(sqlx::query_as("SELECT * FROM tickets WHERE id = ANY($1)")
+                        .bind(shared_reads::ids(&batch)).fetch_all(conn).await?))
+                    }
+                    .await,
+                    crate::readers::ReaderSet::Sqlite(_) => Err(StoreError::NotFound),
+                };
+            shared_reads::answer(batch, rows, |t| t.id);
+        }
+        gone.finished();
     }
 
     /// Tickets, newest first; `after` is the id of the last ticket already seen.
