@@ -11,7 +11,7 @@
 //! Writers are spawned tasks, not callers' futures: a queued caller that goes away (its
 //! client disconnected) never leaves a group half-handled for the others.
 
-use super::insert::NewBooking;
+use super::insert::{BookingInsert, NewBooking};
 use super::{Booking, BookingData};
 use crate::audit::Actor;
 use crate::types::DbTime;
@@ -146,10 +146,16 @@ impl Store {
     }
 
     /// Inserts the bookings of `callers` (rows and who books them) in one transaction, in
-    /// order, and checks each project booked on against its estimate once.
+    /// order, and checks each project booked on against its estimate once. On PostgreSQL,
+    /// bookings on no project are written by one statement on its own (atomic without a
+    /// transaction; see `insert`): two round trips less per group.
     async fn insert_bookings_now(&self, callers: &[(&[BookingData], &Actor)], now: DbTime) -> Result<Vec<Booking>> {
         let new: Vec<NewBooking<'_>> =
             callers.iter().flat_map(|&(rows, actor)| rows.iter().map(move |data| NewBooking { data, actor })).collect();
+        if let (crate::store::Db::Postgres(pool), true) = (&*self.db, new.iter().all(|n| n.data.project_id.is_none())) {
+            let mut conn = pool.acquire().await?;
+            return conn.insert_bookings(&new, now).await;
+        }
         let created = in_tx!(self, tx => super::write_new_bookings!(tx, &new, now));
         Ok(created)
     }

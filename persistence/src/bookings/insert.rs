@@ -1,7 +1,8 @@
 //! The one place that writes new booking rows: a multi-row insert in the form each backend
 //! writes fastest (PostgreSQL: `UNNEST` over column arrays; SQLite: multi-row `VALUES` of a
 //! few fixed shapes, as in `bulk`), and the audit entries and `booking.created` events of the
-//! new bookings (the same JSON: the booking as created; on PostgreSQL one statement writes both).
+//! new bookings (the same JSON: the booking as created; on PostgreSQL one statement writes
+//! all three).
 //! A single booking is a batch of one; each row names who books it, so that the bookings
 //! of several requests are written together (see `group`).
 
@@ -36,8 +37,9 @@ fn after_states(created: &[Booking]) -> Result<Vec<String>> {
     created.iter().map(|b| Ok(serde_json::to_string(b)?)).collect()
 }
 
-/// The new bookings of `rows` given the ids their insert returned: ids come from one
-/// sequence in row order, so the sorted ids are the rows' in order. A new booking is what was
+/// The new bookings of `rows` given their ids (SQLite: returned by the insert; PostgreSQL:
+/// taken from the sequence first): ids come from one sequence in row order, so the sorted
+/// ids are the rows' in order. A new booking is what was
 /// inserted — open, version 1, created and updated at `now` — so it is built from the row
 /// instead of being read back (`RETURNING *` decoded every column of every row again).
 fn new_bookings(rows: &[NewBooking<'_>], mut ids: Vec<i64>, now: DbTime) -> Result<Vec<Booking>> {
@@ -62,23 +64,42 @@ fn new_bookings(rows: &[NewBooking<'_>], mut ids: Vec<i64>, now: DbTime) -> Resu
 }
 
 impl BookingInsert for PgConnection {
+    /// Two statements: the ids (from the table's sequence), then bookings, audit entries and
+    /// events in one statement (data-modifying CTEs). A single statement is atomic on its
+    /// own: outside a transaction it needs no `BEGIN` and `COMMIT` round trips (see `group`).
     async fn insert_bookings(&mut self, new: &[NewBooking<'_>], now: DbTime) -> Result<Vec<Booking>> {
         if new.is_empty() {
             return Ok(vec![]);
         }
+        // One sequence value per row, ascending (ids need not be gapless).
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT nextval('bookings_id_seq') FROM generate_series(1, $1)")
+            .bind(new.len() as i64)
+            .fetch_all(&mut *self)
+            .await?;
+        let created = new_bookings(new, ids, now)?;
         let rows: Vec<&BookingData> = new.iter().map(|n| n.data).collect();
         let custom_fields: Vec<String> = rows.iter().map(|d| d.custom_fields.0.to_string()).collect();
+        // Events get their ids in booking order.
         let sql = format!(
-            "INSERT INTO bookings ({BOOKING_COLUMNS}, created_by, version, created_at, updated_at) \
-             SELECT u.user_id, u.work_date, u.start_time, u.end_time, u.duration_minutes, u.service_id, u.description, \
-             u.customer_id, u.ticket_id, u.project_id, u.task_id, u.billable, u.rate_override, u.custom_fields, \
-             u.created_by, 1, $16, $16 \
-             FROM UNNEST($1::BIGINT[], $2::DATE[], $3::TIME[], $4::TIME[], $5::BIGINT[], $6::BIGINT[], $7::TEXT[], \
-             $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], $12::BOOLEAN[], $13::NUMERIC[], $14::TEXT[], \
-             $15::TEXT[]) \
-             WITH ORDINALITY AS u({BOOKING_COLUMNS}, created_by, n) ORDER BY u.n RETURNING id"
+            "WITH b AS (INSERT INTO bookings (id, {BOOKING_COLUMNS}, created_by, version, created_at, updated_at) \
+             SELECT u.id, u.user_id, u.work_date, u.start_time, u.end_time, u.duration_minutes, u.service_id, \
+             u.description, u.customer_id, u.ticket_id, u.project_id, u.task_id, u.billable, u.rate_override, \
+             u.custom_fields, u.created_by, 1, $17, $17 \
+             FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::DATE[], $4::TIME[], $5::TIME[], $6::BIGINT[], $7::BIGINT[], \
+             $8::TEXT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], $12::BIGINT[], $13::BOOLEAN[], $14::NUMERIC[], \
+             $15::TEXT[], $16::TEXT[]) AS u(id, {BOOKING_COLUMNS}, created_by)), \
+             audit AS (INSERT INTO audit_log (at, actor_type, actor_id, actor_name, entity_type, entity_id, \
+             action, before_state, after_state, request_id) \
+             SELECT $17, a.actor_type, a.actor_id, a.actor_name, 'booking', a.id, 'create', NULL, a.after_state, \
+             a.request_id \
+             FROM UNNEST($18::TEXT[], $19::BIGINT[], $16::TEXT[], $20::TEXT[], $1::BIGINT[], $21::TEXT[]) \
+             AS a(actor_type, actor_id, actor_name, request_id, id, after_state)) \
+             INSERT INTO events (event_type, entity_type, entity_id, payload, created_at) \
+             SELECT 'booking.created', 'booking', e.id, e.payload, $17 \
+             FROM UNNEST($1::BIGINT[], $21::TEXT[]) WITH ORDINALITY AS e(id, payload, ord) ORDER BY e.ord"
         );
-        let ids: Vec<i64> = sqlx::query_scalar(&sql)
+        sqlx::query(&sql)
+            .bind(created.iter().map(|b| b.id).collect::<Vec<i64>>())
             .bind(rows.iter().map(|d| d.user_id).collect::<Vec<i64>>())
             .bind(rows.iter().map(|d| d.work_date).collect::<Vec<Date>>())
             .bind(rows.iter().map(|d| d.start_time).collect::<Vec<Option<Time>>>())
@@ -95,31 +116,12 @@ impl BookingInsert for PgConnection {
             .bind(custom_fields)
             .bind(new.iter().map(|n| n.actor.name.as_str()).collect::<Vec<&str>>())
             .bind(now)
-            .fetch_all(&mut *self)
+            .bind(new.iter().map(|n| n.actor.kind.as_str()).collect::<Vec<&str>>())
+            .bind(new.iter().map(|n| n.actor.id).collect::<Vec<Option<i64>>>())
+            .bind(new.iter().map(|n| n.actor.request_id.as_deref()).collect::<Vec<Option<&str>>>())
+            .bind(after_states(&created)?)
+            .execute(&mut *self)
             .await?;
-        let created = new_bookings(new, ids, now)?;
-        // Audit entries and events in one statement (a data-modifying CTE): one round trip
-        // and one executor start less per group. Events get their ids in booking order.
-        sqlx::query(
-            "WITH audit AS (INSERT INTO audit_log (at, actor_type, actor_id, actor_name, entity_type, entity_id, \
-             action, before_state, after_state, request_id) \
-             SELECT $1, u.actor_type, u.actor_id, u.actor_name, 'booking', u.id, 'create', NULL, u.after_state, \
-             u.request_id \
-             FROM UNNEST($2::TEXT[], $3::BIGINT[], $4::TEXT[], $5::TEXT[], $6::BIGINT[], $7::TEXT[]) \
-             AS u(actor_type, actor_id, actor_name, request_id, id, after_state)) \
-             INSERT INTO events (event_type, entity_type, entity_id, payload, created_at) \
-             SELECT 'booking.created', 'booking', e.id, e.payload, $1 \
-             FROM UNNEST($6::BIGINT[], $7::TEXT[]) WITH ORDINALITY AS e(id, payload, ord) ORDER BY e.ord",
-        )
-        .bind(now)
-        .bind(new.iter().map(|n| n.actor.kind.as_str()).collect::<Vec<&str>>())
-        .bind(new.iter().map(|n| n.actor.id).collect::<Vec<Option<i64>>>())
-        .bind(new.iter().map(|n| n.actor.name.as_str()).collect::<Vec<&str>>())
-        .bind(new.iter().map(|n| n.actor.request_id.as_deref()).collect::<Vec<Option<&str>>>())
-        .bind(created.iter().map(|b| b.id).collect::<Vec<i64>>())
-        .bind(after_states(&created)?)
-        .execute(&mut *self)
-        .await?;
         Ok(created)
     }
 }
