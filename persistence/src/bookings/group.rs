@@ -276,6 +276,11 @@ mod tests {
                     sqlx::query_scalar("SELECT after_state FROM audit_log WHERE entity_type = 'booking' AND entity_id = $1")
                         .bind(b.id).fetch_one(pool).await.unwrap());
                 assert_eq!(serde_json::from_str::<Booking>(&after).unwrap(), *b, "audit of booking {}", b.id);
+                assert_eq!(after, serde_json::to_string(b).unwrap(), "the JSON as serde writes it");
+                let payload: String = with_pool!(store, pool =>
+                    sqlx::query_scalar("SELECT payload FROM events WHERE event_type = 'booking.created' AND entity_id = $1")
+                        .bind(b.id).fetch_one(pool).await.unwrap());
+                assert_eq!(payload, after, "the event of booking {}", b.id);
             }
         }
         t.remove().await;

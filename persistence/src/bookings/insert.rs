@@ -37,17 +37,14 @@ fn after_states(created: &[Booking]) -> Result<Vec<String>> {
     created.iter().map(|b| Ok(serde_json::to_string(b)?)).collect()
 }
 
-/// The new bookings of `rows` given their ids (SQLite: returned by the insert; PostgreSQL:
-/// taken from the sequence first): ids come from one sequence in row order, so the sorted
-/// ids are the rows' in order. A new booking is what was
+/// The new bookings of `rows` given their ids in row order. A new booking is what was
 /// inserted — open, version 1, created and updated at `now` — so it is built from the row
 /// instead of being read back (`RETURNING *` decoded every column of every row again).
-fn new_bookings(rows: &[NewBooking<'_>], mut ids: Vec<i64>, now: DbTime) -> Result<Vec<Booking>> {
+fn new_bookings(rows: &[NewBooking<'_>], ids: Vec<i64>, now: DbTime) -> Result<Vec<Booking>> {
     if ids.len() != rows.len() {
         let why = format!("{} bookings inserted, {} ids returned", rows.len(), ids.len());
         return Err(crate::StoreError::Database(sqlx::Error::Protocol(why)));
     }
-    ids.sort_unstable();
     Ok(rows
         .iter()
         .zip(ids)
@@ -63,43 +60,50 @@ fn new_bookings(rows: &[NewBooking<'_>], mut ids: Vec<i64>, now: DbTime) -> Resu
         .collect())
 }
 
+/// What follows the id in the JSON of the booking `row` will be (its audit after-state and
+/// event payload): serde writes `id` first, so the JSON of the booking with id `n` is
+/// `{"id":` n tail. Lets one statement take the ids from the sequence and write the JSON.
+fn json_after_id(row: &NewBooking<'_>, now: DbTime) -> Result<String> {
+    let json = serde_json::to_string(&new_bookings(std::slice::from_ref(row), vec![0], now)?[0])?;
+    match json.strip_prefix(r#"{"id":0"#) {
+        Some(tail) if tail.starts_with([',', '}']) => Ok(tail.to_string()),
+        _ => Err(crate::StoreError::Database(sqlx::Error::Protocol(
+            "a booking's JSON does not start with its id".into(),
+        ))),
+    }
+}
+
 impl BookingInsert for PgConnection {
-    /// Two statements: the ids (from the table's sequence), then bookings, audit entries and
-    /// events in one statement (data-modifying CTEs). A single statement is atomic on its
-    /// own: outside a transaction it needs no `BEGIN` and `COMMIT` round trips (see `group`).
+    /// One statement: ids from the table's sequence, the bookings, their audit entries and
+    /// events (data-modifying CTEs over one materialised row source). A single statement is
+    /// atomic on its own: outside a transaction it needs no `BEGIN` and `COMMIT` round trips
+    /// (see `group`).
     async fn insert_bookings(&mut self, new: &[NewBooking<'_>], now: DbTime) -> Result<Vec<Booking>> {
         if new.is_empty() {
             return Ok(vec![]);
         }
-        // One sequence value per row, ascending (ids need not be gapless).
-        let ids: Vec<i64> = sqlx::query_scalar("SELECT nextval('bookings_id_seq') FROM generate_series(1, $1)")
-            .bind(new.len() as i64)
-            .fetch_all(&mut *self)
-            .await?;
-        let created = new_bookings(new, ids, now)?;
         let rows: Vec<&BookingData> = new.iter().map(|n| n.data).collect();
         let custom_fields: Vec<String> = rows.iter().map(|d| d.custom_fields.0.to_string()).collect();
-        // Events get their ids in booking order.
+        let tails: Vec<String> = new.iter().map(|n| json_after_id(n, now)).collect::<Result<_>>()?;
+        // `u` is read by every part, so it is computed once (it calls a volatile function):
+        // one sequence value per row. Events get their ids in booking order.
         let sql = format!(
-            "WITH b AS (INSERT INTO bookings (id, {BOOKING_COLUMNS}, created_by, version, created_at, updated_at) \
-             SELECT u.id, u.user_id, u.work_date, u.start_time, u.end_time, u.duration_minutes, u.service_id, \
-             u.description, u.customer_id, u.ticket_id, u.project_id, u.task_id, u.billable, u.rate_override, \
-             u.custom_fields, u.created_by, 1, $17, $17 \
-             FROM UNNEST($1::BIGINT[], $2::BIGINT[], $3::DATE[], $4::TIME[], $5::TIME[], $6::BIGINT[], $7::BIGINT[], \
-             $8::TEXT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], $12::BIGINT[], $13::BOOLEAN[], $14::NUMERIC[], \
-             $15::TEXT[], $16::TEXT[]) AS u(id, {BOOKING_COLUMNS}, created_by)), \
+            "WITH u AS (SELECT nextval('bookings_id_seq') AS id, u.* \
+             FROM UNNEST($1::BIGINT[], $2::DATE[], $3::TIME[], $4::TIME[], $5::BIGINT[], $6::BIGINT[], $7::TEXT[], \
+             $8::BIGINT[], $9::BIGINT[], $10::BIGINT[], $11::BIGINT[], $12::BOOLEAN[], $13::NUMERIC[], $14::TEXT[], \
+             $15::TEXT[], $16::TEXT[], $17::BIGINT[], $18::TEXT[], $19::TEXT[]) WITH ORDINALITY \
+             AS u({BOOKING_COLUMNS}, created_by, actor_type, actor_id, request_id, json_tail, n)), \
+             b AS (INSERT INTO bookings (id, {BOOKING_COLUMNS}, created_by, version, created_at, updated_at) \
+             SELECT id, {BOOKING_COLUMNS}, created_by, 1, $20, $20 FROM u), \
              audit AS (INSERT INTO audit_log (at, actor_type, actor_id, actor_name, entity_type, entity_id, \
              action, before_state, after_state, request_id) \
-             SELECT $17, a.actor_type, a.actor_id, a.actor_name, 'booking', a.id, 'create', NULL, a.after_state, \
-             a.request_id \
-             FROM UNNEST($18::TEXT[], $19::BIGINT[], $16::TEXT[], $20::TEXT[], $1::BIGINT[], $21::TEXT[]) \
-             AS a(actor_type, actor_id, actor_name, request_id, id, after_state)) \
-             INSERT INTO events (event_type, entity_type, entity_id, payload, created_at) \
-             SELECT 'booking.created', 'booking', e.id, e.payload, $17 \
-             FROM UNNEST($1::BIGINT[], $21::TEXT[]) WITH ORDINALITY AS e(id, payload, ord) ORDER BY e.ord"
+             SELECT $20, actor_type, actor_id, created_by, 'booking', id, 'create', NULL, \
+             '{{\"id\":' || id || json_tail, request_id FROM u), \
+             e AS (INSERT INTO events (event_type, entity_type, entity_id, payload, created_at) \
+             SELECT 'booking.created', 'booking', id, '{{\"id\":' || id || json_tail, $20 FROM u ORDER BY n) \
+             SELECT id FROM u ORDER BY n"
         );
-        sqlx::query(&sql)
-            .bind(created.iter().map(|b| b.id).collect::<Vec<i64>>())
+        let ids: Vec<i64> = sqlx::query_scalar(&sql)
             .bind(rows.iter().map(|d| d.user_id).collect::<Vec<i64>>())
             .bind(rows.iter().map(|d| d.work_date).collect::<Vec<Date>>())
             .bind(rows.iter().map(|d| d.start_time).collect::<Vec<Option<Time>>>())
@@ -115,14 +119,14 @@ impl BookingInsert for PgConnection {
             .bind(rows.iter().map(|d| d.rate_override).collect::<Vec<Option<ExactDecimal>>>())
             .bind(custom_fields)
             .bind(new.iter().map(|n| n.actor.name.as_str()).collect::<Vec<&str>>())
-            .bind(now)
             .bind(new.iter().map(|n| n.actor.kind.as_str()).collect::<Vec<&str>>())
             .bind(new.iter().map(|n| n.actor.id).collect::<Vec<Option<i64>>>())
             .bind(new.iter().map(|n| n.actor.request_id.as_deref()).collect::<Vec<Option<&str>>>())
-            .bind(after_states(&created)?)
-            .execute(&mut *self)
+            .bind(tails)
+            .bind(now)
+            .fetch_all(&mut *self)
             .await?;
-        Ok(created)
+        new_bookings(new, ids, now)
     }
 }
 
@@ -142,6 +146,8 @@ impl BookingInsert for SqliteConnection {
             ids.extend(q.fetch_all(&mut *self).await?);
             rest = tail;
         }
+        // The ids of one multi-row insert are ascending in row order; RETURNING's order is not promised.
+        ids.sort_unstable();
         let created = new_bookings(rows, ids, now)?;
         let after = after_states(&created)?;
         let entries: Vec<(i64, &String, &Actor)> =
