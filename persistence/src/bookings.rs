@@ -176,6 +176,7 @@ pub(crate) use write_new_bookings;
 
 mod group;
 pub(crate) mod insert;
+mod packed;
 pub(crate) use group::BookingQueue;
 
 impl Store {
@@ -199,17 +200,46 @@ impl Store {
             Some((d, id)) => (Some(d), id),
             None => (None, 0),
         };
-        let rows: Vec<Booking> = with_reader!(self, conn => Ok(sqlx::query_as(
-            concat!("SELECT *, ", crate::billing::held_state!("bookings"), " AS state FROM bookings WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR customer_id = $2) \
+        // The page, filtered and ordered (`$1`…`$13`).
+        const PAGE: &str = concat!(
+            "SELECT *, ", crate::billing::held_state!("bookings"), " AS state FROM bookings WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR customer_id = $2) \
              AND ($3 IS NULL OR project_id = $3) AND ($4 IS NULL OR task_id = $4) AND ($5 IS NULL OR ticket_id = $5) \
              AND ($6 IS NULL OR service_id = $6) AND ($7 IS NULL OR work_date >= $7) AND ($8 IS NULL OR work_date <= $8) \
              AND ($9 IS NULL OR billable = $9) AND ($10 IS NULL OR ", crate::billing::held_state!("bookings"), " = $10) \
              AND ($11 IS NULL OR work_date < $11 OR (work_date = $11 AND id < $12)) \
-             ORDER BY work_date DESC, id DESC LIMIT $13"))
-            .bind(f.user_id).bind(f.customer_id).bind(f.project_id).bind(f.task_id).bind(f.ticket_id)
-            .bind(f.service_id).bind(f.from).bind(f.to).bind(f.billable).bind(f.state.as_deref())
-            .bind(after_date).bind(after_id).bind(i64::from(page.limit) + 1)
-            .fetch_all(conn).await?))?;
+             ORDER BY work_date DESC, id DESC LIMIT $13");
+        macro_rules! bind_page {
+            ($q:expr) => {
+                $q.bind(f.user_id)
+                    .bind(f.customer_id)
+                    .bind(f.project_id)
+                    .bind(f.task_id)
+                    .bind(f.ticket_id)
+                    .bind(f.service_id)
+                    .bind(f.from)
+                    .bind(f.to)
+                    .bind(f.billable)
+                    .bind(f.state.as_deref())
+                    .bind(after_date)
+                    .bind(after_id)
+                    .bind(i64::from(page.limit) + 1)
+            };
+        }
+        let rows: Vec<Booking> = match &*self.readers {
+            // SQLite: the whole page in one row (see `packed`).
+            crate::readers::ReaderSet::Sqlite(readers) => {
+                static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+                let sql = SQL.get_or_init(|| format!("SELECT {} FROM ({PAGE})", packed::PACKED_COLUMNS));
+                let packed: Option<String> =
+                    with_reader!(@on readers, conn => Ok(bind_page!(sqlx::query_scalar(sql)).fetch_one(conn).await?))?;
+                let mut rows = packed::unpack(packed.as_deref())?;
+                rows.sort_unstable_by_key(|b| std::cmp::Reverse((b.data.work_date, b.id)));
+                rows
+            }
+            crate::readers::ReaderSet::Postgres(readers) => {
+                with_reader!(@on readers, conn => Ok(bind_page!(sqlx::query_as(PAGE)).fetch_all(conn).await?))?
+            }
+        };
         Ok(Page::from_overfetch(rows, page.limit, |b| (b.data.work_date, b.id)))
     }
 
