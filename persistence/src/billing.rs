@@ -247,10 +247,7 @@ struct PackedBooking(
 impl TryFrom<PackedBooking> for BookingRow {
     type Error = crate::StoreError;
     fn try_from(p: PackedBooking) -> Result<BookingRow> {
-        const DATE: &[time::format_description::FormatItem<'static>] =
-            time::macros::format_description!("[year]-[month]-[day]");
-        const TIME: &[time::format_description::FormatItem<'static>] =
-            time::macros::format_description!("[hour]:[minute]:[second][optional [.[subsecond]]]");
+        use crate::types::sqlite_text;
         let corrupt = |what: &str, e: &dyn std::fmt::Display| {
             crate::StoreError::Database(sqlx::Error::Decode(format!("booking {}: {what}: {e}", p.0).into()))
         };
@@ -259,11 +256,11 @@ impl TryFrom<PackedBooking> for BookingRow {
             version: p.1,
             customer_id: p.2,
             user_id: p.3,
-            work_date: Date::parse(&p.4, DATE).map_err(|e| corrupt("work_date", &e))?,
+            work_date: sqlite_text::date(&p.4).map_err(|e| corrupt("work_date", &e))?,
             start_time: p
                 .5
                 .as_deref()
-                .map(|t| Time::parse(t, TIME))
+                .map(sqlite_text::time_of_day)
                 .transpose()
                 .map_err(|e| corrupt("start_time", &e))?,
             duration_minutes: p.6,

@@ -18,7 +18,6 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Row};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
-use time::macros::format_description;
 use time::Date;
 
 /// Direct connections per node (opened on first use).
@@ -156,7 +155,7 @@ fn time_at(r: &Row<'_>, column: usize) -> rusqlite::Result<Option<DbTime>> {
 
 fn date_at(r: &Row<'_>, column: usize) -> rusqlite::Result<Option<Date>> {
     match r.get_ref(column)?.as_str_or_null()? {
-        Some(s) => Ok(Some(Date::parse(s, format_description!("[year]-[month]-[day]")).map_err(|e| bad(column, e))?)),
+        Some(s) => Ok(Some(crate::types::sqlite_text::date(s).map_err(|e| bad(column, e))?)),
         None => Ok(None),
     }
 }

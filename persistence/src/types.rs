@@ -111,6 +111,23 @@ impl From<OffsetDateTime> for DbTime {
     }
 }
 
+/// The text forms SQLite stores of a date and a time of day, as read where rows are not
+/// decoded by sqlx (rows packed into JSON, the direct readers).
+pub(crate) mod sqlite_text {
+    use time::macros::format_description;
+    use time::{Date, Time};
+
+    /// `2026-11-23`.
+    pub(crate) fn date(s: &str) -> Result<Date, time::error::Parse> {
+        Date::parse(s, format_description!("[year]-[month]-[day]"))
+    }
+
+    /// `08:30:00`, with or without fractions of a second.
+    pub(crate) fn time_of_day(s: &str) -> Result<Time, time::error::Parse> {
+        Time::parse(s, format_description!("[hour]:[minute]:[second][optional [.[subsecond]]]"))
+    }
+}
+
 const SQLITE_TIME: &[time::format_description::FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 

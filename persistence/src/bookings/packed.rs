@@ -4,9 +4,8 @@
 //! invoice run's open-position read packs its rows the same way (`billing`).
 
 use super::{Booking, BookingData};
-use crate::types::{DbTime, ExactDecimal, JsonText};
+use crate::types::{sqlite_text, DbTime, ExactDecimal, JsonText};
 use crate::{Result, StoreError};
-use time::{Date, Time};
 
 /// The columns of [`Packed`], in order, over a row source with the bookings' columns and
 /// their `state`.
@@ -49,22 +48,18 @@ pub(super) fn unpack(packed: Option<&str>) -> Result<Vec<Booking>> {
 impl TryFrom<Packed> for Booking {
     type Error = StoreError;
     fn try_from(p: Packed) -> Result<Booking> {
-        const DATE: &[time::format_description::FormatItem<'static>] =
-            time::macros::format_description!("[year]-[month]-[day]");
-        const TIME: &[time::format_description::FormatItem<'static>] =
-            time::macros::format_description!("[hour]:[minute]:[second][optional [.[subsecond]]]");
         let corrupt = |what: &str, e: &dyn std::fmt::Display| {
             StoreError::Database(sqlx::Error::Decode(format!("booking {}: {what}: {e}", p.0).into()))
         };
         let time = |t: &Option<String>, what| {
-            t.as_deref().map(|t| Time::parse(t, TIME)).transpose().map_err(|e| corrupt(what, &e))
+            t.as_deref().map(sqlite_text::time_of_day).transpose().map_err(|e| corrupt(what, &e))
         };
         let instant = |t: &str, what| DbTime::from_sqlite_text(t).map_err(|e| corrupt(what, &e));
         Ok(Booking {
             id: p.0,
             data: BookingData {
                 user_id: p.1,
-                work_date: Date::parse(&p.2, DATE).map_err(|e| corrupt("work_date", &e))?,
+                work_date: sqlite_text::date(&p.2).map_err(|e| corrupt("work_date", &e))?,
                 start_time: time(&p.3, "start_time")?,
                 end_time: time(&p.4, "end_time")?,
                 duration_minutes: p.5,
