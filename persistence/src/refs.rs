@@ -183,12 +183,11 @@ impl Store {
     /// answer then also knows the records the others named, read in the same statement.
     pub async fn booking_refs(&self, ids: &BookingRefIds) -> Result<BookingRefs> {
         if ids.len() <= SHARED_UP_TO {
-            let (answer, start_reader) = self.ref_reads.join(ids.clone(), crate::readers::READER_CONNECTIONS);
-            if start_reader {
+            let start_reader = || {
                 let store = self.clone();
                 tokio::spawn(async move { store.read_shared_refs().await });
-            }
-            if let Ok(Shared::Found(refs)) = answer.await {
+            };
+            if let Shared::Found(refs) = self.ref_reads.ask(ids.clone(), start_reader).await {
                 return Ok(refs);
             }
         }
@@ -197,15 +196,15 @@ impl Store {
 
     /// A reader task of the shared reference reads: reads batches until nobody waits.
     async fn read_shared_refs(&self) {
-        let gone = self.ref_reads.reader();
-        while let Some(batch) = self.ref_reads.next_batch() {
-            let mut all = BookingRefIds::default();
-            for (ids, _) in &batch {
-                all.extend(ids);
-            }
-            shared_reads::answer_all(batch, self.read_booking_refs(&all).await);
-        }
-        gone.finished();
+        self.ref_reads
+            .serve(|batch| async move {
+                let mut all = BookingRefIds::default();
+                for (ids, _) in &batch {
+                    all.extend(ids);
+                }
+                shared_reads::answer_all(batch, self.read_booking_refs(&all).await);
+            })
+            .await
     }
 
     /// [`Store::booking_refs`], read for this caller alone.

@@ -58,7 +58,7 @@ impl<K, V> SharedReads<K, V> {
 
     /// Queues a read of `key`. `true` alongside: the caller must start a reader task
     /// (fewer than `max_readers` run).
-    pub(crate) fn join(&self, key: K, max_readers: usize) -> (oneshot::Receiver<Shared<V>>, bool) {
+    fn join(&self, key: K, max_readers: usize) -> (oneshot::Receiver<Shared<V>>, bool) {
         let (tx, rx) = oneshot::channel();
         let mut w = self.lock();
         w.pending.push((key, tx));
@@ -69,7 +69,7 @@ impl<K, V> SharedReads<K, V> {
 
     /// The next batch: waiting callers in arrival order, up to [`BATCH`]. `None` (and one
     /// reader less) when nobody waits; a reader task calls this until it gets `None`.
-    pub(crate) fn next_batch(&self) -> Option<Vec<Waiter<K, V>>> {
+    fn next_batch(&self) -> Option<Vec<Waiter<K, V>>> {
         let mut w = self.lock();
         if w.pending.is_empty() {
             w.readers -= 1;
@@ -82,8 +82,32 @@ impl<K, V> SharedReads<K, V> {
 
     /// A guard that counts a reader task out if it ends before `next_batch` said `None`
     /// (its runtime shut down): the next caller starts a new reader for whoever waits.
-    pub(crate) fn reader(&self) -> ReaderGone<'_, K, V> {
+    fn reader(&self) -> ReaderGone<'_, K, V> {
         ReaderGone(Some(self))
+    }
+
+    /// Asks for `key` and waits for the answer ([`Shared::Failed`] if the reader went away).
+    /// `start_reader` is called when fewer than one reader per reader connection run: it
+    /// spawns a task that runs [`SharedReads::serve`].
+    pub(crate) async fn ask(&self, key: K, start_reader: impl FnOnce()) -> Shared<V> {
+        let (answer, start) = self.join(key, crate::readers::READER_CONNECTIONS);
+        if start {
+            start_reader();
+        }
+        answer.await.unwrap_or(Shared::Failed)
+    }
+
+    /// A reader task's work: answers the waiting callers batch by batch with `read` until
+    /// nobody waits.
+    pub(crate) async fn serve<F: std::future::Future<Output = ()>>(
+        &self,
+        mut read: impl FnMut(Vec<Waiter<K, V>>) -> F,
+    ) {
+        let gone = self.reader();
+        while let Some(batch) = self.next_batch() {
+            read(batch).await;
+        }
+        gone.finished();
     }
 
     /// How many batches answered more than one caller.
@@ -123,10 +147,10 @@ pub(crate) fn answer_all<K, V: Clone, E>(batch: Vec<Waiter<K, V>>, read: Result<
 }
 
 /// See [`SharedReads::reader`]; `finished` when `next_batch` said `None`.
-pub(crate) struct ReaderGone<'a, K, V>(Option<&'a SharedReads<K, V>>);
+struct ReaderGone<'a, K, V>(Option<&'a SharedReads<K, V>>);
 
 impl<K, V> ReaderGone<'_, K, V> {
-    pub(crate) fn finished(mut self) {
+    fn finished(mut self) {
         self.0 = None;
     }
 }

@@ -297,15 +297,14 @@ impl Store {
             return read.ok_or(StoreError::NotFound);
         }
         if let crate::readers::ReaderSet::Postgres(_) = &*self.readers {
-            let (answer, start_reader) = self.ticket_reads.join(id, crate::readers::READER_CONNECTIONS);
-            if start_reader {
+            let start_reader = || {
                 let store = self.clone();
                 tokio::spawn(async move { store.read_ticket_batches().await });
-            }
-            match answer.await {
-                Ok(Shared::Found(ticket)) => return Ok(ticket),
-                Ok(Shared::Missing) => return Err(StoreError::NotFound),
-                Ok(Shared::Failed) | Err(_) => {} // read alone below
+            };
+            match self.ticket_reads.ask(id, start_reader).await {
+                Shared::Found(ticket) => return Ok(ticket),
+                Shared::Missing => return Err(StoreError::NotFound),
+                Shared::Failed => {} // read alone below
             }
         }
         with_reader!(self, conn => Ok(sqlx::query_as("SELECT * FROM tickets WHERE id = $1").bind(id).fetch_one(conn).await?))
@@ -314,20 +313,20 @@ impl Store {
     /// A reader task of the shared ticket reads (PostgreSQL, [`crate::shared_reads`]):
     /// reads batches until nobody waits.
     async fn read_ticket_batches(&self) {
-        let gone = self.ticket_reads.reader();
-        while let Some(batch) = self.ticket_reads.next_batch() {
-            let rows: Result<Vec<Ticket>> =
-                match &*self.readers {
+        self.ticket_reads
+            .serve(|batch| async move {
+                let rows: Result<Vec<Ticket>> = match &*self.readers {
                     crate::readers::ReaderSet::Postgres(readers) => async {
                         with_reader!(@on readers, conn => Ok(sqlx::query_as("SELECT * FROM tickets WHERE id = ANY($1)")
-                        .bind(shared_reads::ids(&batch)).fetch_all(conn).await?))
+                            .bind(shared_reads::ids(&batch)).fetch_all(conn).await?))
                     }
                     .await,
+                    // Never: only PostgreSQL shares ticket reads (a failure sends callers to read alone).
                     crate::readers::ReaderSet::Sqlite(_) => Err(StoreError::NotFound),
                 };
-            shared_reads::answer(batch, rows, |t| t.id);
-        }
-        gone.finished();
+                shared_reads::answer(batch, rows, |t| t.id);
+            })
+            .await
     }
 
     /// Tickets, newest first; `after` is the id of the last ticket already seen.
