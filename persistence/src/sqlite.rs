@@ -69,3 +69,20 @@ fn is_busy(e: &sqlx::Error) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+
+    /// `.cargo/config.toml` builds the bundled SQLite without the two process-wide mutexes
+    /// every connection would otherwise take (a shared page cache, memory statistics): a
+    /// build that lost the setting serializes the run's reader and writer threads again.
+    #[tokio::test]
+    async fn the_bundled_sqlite_is_built_without_process_wide_mutexes() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:").await.expect("connect");
+        let options: Vec<String> =
+            sqlx::query_scalar("PRAGMA compile_options").fetch_all(&mut conn).await.expect("compile options");
+        assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
+        assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+    }
+}
