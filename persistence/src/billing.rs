@@ -124,12 +124,36 @@ impl BillingSetup {
     /// A customer's engine input under `terms` read before ([`Store::customer_terms`]):
     /// reads its open positions in scope.
     pub async fn input_under(&self, store: &Store, terms: CustomerTerms, p: InputParams) -> Result<CustomerRun> {
+        self.read_under(store, terms, p).await?.build(self)
+    }
+
+    /// What [`BillingSetup::input_under`] reads, not decoded yet: a run decodes and computes
+    /// off the async thread ([`CustomerRows::build`]), so that its writes, driven by that
+    /// thread, do not wait for it.
+    pub(crate) async fn read_under(&self, store: &Store, terms: CustomerTerms, p: InputParams) -> Result<CustomerRows> {
+        let mut scope = p.scope;
+        scope.resolved_tickets_only =
+            terms.customer.data.billing_mode == BillingMode::Immediate && scope.ticket_id.is_none();
+        let positions = store.read_open_positions(terms.customer.id, p.period_end, scope, &self.booking_fields).await?;
+        Ok(CustomerRows { terms, params: p, positions })
+    }
+}
+
+/// A customer's terms and open positions as read ([`BillingSetup::read_under`]), before
+/// they are decoded into the engine's input.
+pub(crate) struct CustomerRows {
+    terms: CustomerTerms,
+    params: InputParams,
+    positions: OpenPositionRows,
+}
+
+impl CustomerRows {
+    /// Decodes the open positions and builds the engine input (CPU work, no IO).
+    pub(crate) fn build(self, setup: &BillingSetup) -> Result<CustomerRun> {
+        let CustomerRows { terms, params: p, positions } = self;
         let CustomerTerms { billing_version, customer, rounding, mut contracts, rates } = terms;
         let customer_id = customer.id;
-        let mut scope = p.scope;
-        scope.resolved_tickets_only = customer.data.billing_mode == BillingMode::Immediate && scope.ticket_id.is_none();
-        let (mut bookings, mut expenses, versions) =
-            store.open_positions(customer_id, p.period_end, scope, &self.booking_fields).await?;
+        let (mut bookings, mut expenses, versions) = positions.decode(&setup.booking_fields)?;
         if let Some(id) = p.contract_id {
             // Only the contract and what the engine would bill under it.
             let billable: Vec<&domain::contract::Contract> = contracts
@@ -283,6 +307,87 @@ impl TryFrom<PackedBooking> for BookingRow {
     }
 }
 
+/// The open bookings of a customer as read: packed into one JSON array (SQLite) or rows.
+enum BookingRows {
+    Packed(Option<String>),
+    Rows(Vec<BookingRow>),
+}
+
+/// A customer's open positions as read ([`Store::read_open_positions`]), not decoded yet.
+pub(crate) struct OpenPositionRows {
+    bookings: BookingRows,
+    expenses: Vec<ExpenseRow>,
+}
+
+impl OpenPositionRows {
+    /// The engine's bookings and expenses with the version of each. Custom-field values of
+    /// booking fields with a billing mapping become quantities.
+    fn decode(
+        self,
+        booking_fields: &[CustomFieldDefinition],
+    ) -> Result<(Vec<Booking>, Vec<Expense>, PositionVersions)> {
+        let bookings = match self.bookings {
+            BookingRows::Rows(rows) => rows,
+            BookingRows::Packed(packed) => {
+                let packed: Vec<PackedBooking> = serde_json::from_str(packed.as_deref().unwrap_or("[]"))?;
+                let mut rows = packed.into_iter().map(BookingRow::try_from).collect::<Result<Vec<_>>>()?;
+                rows.sort_by_key(|r| (r.work_date, r.id));
+                rows
+            }
+        };
+        let expenses = self.expenses;
+        let mut versions = PositionVersions::with_capacity(bookings.len() + expenses.len());
+        versions.extend(bookings.iter().map(|r| (PositionRef::Booking { id: r.id }, r.version)));
+        versions.extend(expenses.iter().map(|r| (PositionRef::Expense { id: r.id }, r.version)));
+        let bookings = bookings
+            .into_iter()
+            .map(|r| {
+                let values = r.custom_fields.0.as_object().cloned().unwrap_or_default();
+                Booking {
+                    id: r.id,
+                    customer_id: r.customer_id,
+                    user_id: r.user_id,
+                    work_date: r.work_date,
+                    start_time: r.start_time,
+                    minutes: u32::try_from(r.duration_minutes).unwrap_or(0),
+                    service_id: r.service_id,
+                    description: r.description,
+                    ticket: ticket(r.ticket_id, r.ticket_number),
+                    project_id: r.project_id,
+                    contract_id: r.contract_id,
+                    billable: r.billable,
+                    covered_by_contract: r.work_order_part == 1,
+                    billed_as_extra: r.work_order_part == 2,
+                    rate_override: r.rate_override.map(|d| d.0),
+                    custom_fields: billed_values(booking_fields, &values),
+                }
+            })
+            .collect();
+        let expenses = expenses
+            .into_iter()
+            .map(|r| Expense {
+                id: r.id,
+                customer_id: r.customer_id,
+                date: r.expense_date,
+                service_id: r.service_id,
+                description: r.description,
+                quantity: r.quantity.0,
+                unit: r.unit.parse().unwrap_or(Unit::Piece),
+                unit_price: Some(r.unit_price.0),
+                currency: None,
+                vat_rate: Some(r.vat_rate.0),
+                billable: r.billable,
+                ticket: ticket(r.ticket_id, r.ticket_number),
+                project_id: r.project_id,
+                contract_id: r.contract_id,
+                user_id: r.user_id,
+                billed_as_extra: r.work_order_part == 2,
+            })
+            .collect();
+        Ok((bookings, expenses, versions))
+    }
+}
+
 #[derive(sqlx::FromRow)]
 struct ExpenseRow {
     id: i64,
@@ -391,9 +496,20 @@ impl Store {
         scope: PositionScope,
         booking_fields: &[CustomFieldDefinition],
     ) -> Result<(Vec<Booking>, Vec<Expense>, PositionVersions)> {
+        self.read_open_positions(customer_id, period_end, scope, booking_fields).await?.decode(booking_fields)
+    }
+
+    /// What [`Store::open_positions`] reads, not decoded yet.
+    pub(crate) async fn read_open_positions(
+        &self,
+        customer_id: i64,
+        period_end: Date,
+        scope: PositionScope,
+        booking_fields: &[CustomFieldDefinition],
+    ) -> Result<OpenPositionRows> {
         // Custom-field values are read (and their JSON decoded) only when a field is billed.
         let custom_fields = if billing_mappings(booking_fields).is_empty() { "'{}'" } else { "b.custom_fields" };
-        let (bookings, expenses): (Vec<BookingRow>, Vec<ExpenseRow>) = with_pool!(self, pool => {
+        let (bookings, expenses): (BookingRows, Vec<ExpenseRow>) = with_pool!(self, pool => {
             let bookings = match &*self.db {
                 crate::store::Db::Sqlite(pool) => {
                     // One row that carries them all: sqlx hands every SQLite row from the
@@ -410,10 +526,7 @@ impl Store {
                         .bind(customer_id).bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
                         .bind(scope.resolved_tickets_only)
                         .fetch_one(pool).await?;
-                    let packed: Vec<PackedBooking> = serde_json::from_str(packed.as_deref().unwrap_or("[]"))?;
-                    let mut rows = packed.into_iter().map(BookingRow::try_from).collect::<Result<Vec<_>>>()?;
-                    rows.sort_by_key(|r| (r.work_date, r.id));
-                    rows
+                    BookingRows::Packed(packed)
                 }
                 crate::store::Db::Postgres(pool) => sqlx::query_as(&format!(
                 "SELECT b.id, b.version, b.customer_id, b.user_id, b.work_date, b.start_time, b.duration_minutes, b.service_id, \
@@ -423,7 +536,7 @@ impl Store {
                  WHERE {OPEN_BOOKINGS} ORDER BY b.work_date, b.id"))
                 .bind(customer_id).bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
                 .bind(scope.resolved_tickets_only)
-                .fetch_all(pool).await?,
+                .fetch_all(pool).await.map(BookingRows::Rows)?,
             };
             let expenses = sqlx::query_as(concat!(
                 "SELECT e.id, e.version, e.customer_id, e.expense_date, e.service_id, e.description, e.quantity, e.unit, \
@@ -439,55 +552,7 @@ impl Store {
                 .fetch_all(pool).await?;
             (bookings, expenses)
         });
-        let mut versions = PositionVersions::with_capacity(bookings.len() + expenses.len());
-        versions.extend(bookings.iter().map(|r| (PositionRef::Booking { id: r.id }, r.version)));
-        versions.extend(expenses.iter().map(|r| (PositionRef::Expense { id: r.id }, r.version)));
-        let bookings = bookings
-            .into_iter()
-            .map(|r| {
-                let values = r.custom_fields.0.as_object().cloned().unwrap_or_default();
-                Booking {
-                    id: r.id,
-                    customer_id: r.customer_id,
-                    user_id: r.user_id,
-                    work_date: r.work_date,
-                    start_time: r.start_time,
-                    minutes: u32::try_from(r.duration_minutes).unwrap_or(0),
-                    service_id: r.service_id,
-                    description: r.description,
-                    ticket: ticket(r.ticket_id, r.ticket_number),
-                    project_id: r.project_id,
-                    contract_id: r.contract_id,
-                    billable: r.billable,
-                    covered_by_contract: r.work_order_part == 1,
-                    billed_as_extra: r.work_order_part == 2,
-                    rate_override: r.rate_override.map(|d| d.0),
-                    custom_fields: billed_values(booking_fields, &values),
-                }
-            })
-            .collect();
-        let expenses = expenses
-            .into_iter()
-            .map(|r| Expense {
-                id: r.id,
-                customer_id: r.customer_id,
-                date: r.expense_date,
-                service_id: r.service_id,
-                description: r.description,
-                quantity: r.quantity.0,
-                unit: r.unit.parse().unwrap_or(Unit::Piece),
-                unit_price: Some(r.unit_price.0),
-                currency: None,
-                vat_rate: Some(r.vat_rate.0),
-                billable: r.billable,
-                ticket: ticket(r.ticket_id, r.ticket_number),
-                project_id: r.project_id,
-                contract_id: r.contract_id,
-                user_id: r.user_id,
-                billed_as_extra: r.work_order_part == 2,
-            })
-            .collect();
-        Ok((bookings, expenses, versions))
+        Ok(OpenPositionRows { bookings, expenses })
     }
 
     /// The terms of each of the customers `ids`, read for all of them at once (one query

@@ -227,21 +227,6 @@ impl Store {
         }
     }
 
-    /// How many customers of a run's chunk are read at once. A customer's input is a dozen
-    /// small queries, each a round trip to a connection's thread that is mostly waiting: on
-    /// SQLite, reading six customers at once (six of the pool's eight connections, the
-    /// writer and the API keep theirs) took a 1 k customer run from 5.1 s to 3.9 s.
-    /// PostgreSQL already bills several chunks at once ([`Store::write_concurrency`]) and
-    /// gained little (6.9 s against 6.6 s with two): one at a time there, which leaves
-    /// the pool to the API.
-    /// A smaller pool (`max_connections`) reads fewer at once.
-    pub(crate) fn read_concurrency(&self) -> usize {
-        match &*self.db {
-            Db::Sqlite(pool) => (pool.options().get_max_connections() as usize).saturating_sub(2).clamp(1, 6),
-            Db::Postgres(_) => 1,
-        }
-    }
-
     /// Which engine this store runs on.
     pub fn backend(&self) -> Backend {
         match &*self.db {
