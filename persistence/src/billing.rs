@@ -1,9 +1,9 @@
 //! What an invoice run reads: the customers with something to bill, their open
 //! positions as the billing engine's inputs ([`domain::position::Booking`] and
 //! [`domain::position::Expense`]), their contracts with the quota ledger and fee state. A
-//! run reads the terms of a chunk of customers together ([`Store::customer_terms`])
-//! and then each customer's open positions ([`BillingSetup::input_under`]), so memory stays
-//! flat whatever the data size.
+//! run reads the terms of a chunk of customers together ([`Store::customer_terms`]), then
+//! their open positions together ([`BillingSetup::read_chunk`]), so memory stays flat
+//! whatever the data size.
 //!
 //! The quota ledger the engine continues from is the written ledger plus the entries of
 //! open drafts (they are issued later, but their positions and quota are already taken).
@@ -127,15 +127,34 @@ impl BillingSetup {
         self.read_under(store, terms, p).await?.build(self)
     }
 
-    /// What [`BillingSetup::input_under`] reads, not decoded yet: a run decodes and computes
-    /// off the async thread ([`CustomerRows::build`]), so that its writes, driven by that
-    /// thread, do not wait for it.
-    pub(crate) async fn read_under(&self, store: &Store, terms: CustomerTerms, p: InputParams) -> Result<CustomerRows> {
-        let mut scope = p.scope;
-        scope.resolved_tickets_only =
-            terms.customer.data.billing_mode == BillingMode::Immediate && scope.ticket_id.is_none();
-        let positions = store.read_open_positions(terms.customer.id, p.period_end, scope, &self.booking_fields).await?;
-        Ok(CustomerRows { terms, params: p, positions })
+    /// What [`BillingSetup::input_under`] reads, not decoded yet.
+    async fn read_under(&self, store: &Store, terms: CustomerTerms, p: InputParams) -> Result<CustomerRows> {
+        self.read_chunk(store, vec![terms], p).await?.pop().ok_or(crate::StoreError::NotFound)
+    }
+
+    /// What [`BillingSetup::input_under`] reads for each customer of `terms` (a run's
+    /// chunk), in their order: the open positions of all in one query per table, not decoded
+    /// yet. A run decodes and computes off the async thread ([`CustomerRows::build`]), so that
+    /// its writes, driven by that thread, do not wait for it.
+    pub(crate) async fn read_chunk(
+        &self,
+        store: &Store,
+        terms: Vec<CustomerTerms>,
+        p: InputParams,
+    ) -> Result<Vec<CustomerRows>> {
+        // Customers billed per resolved ticket wait for the ticket (unless one ticket is billed).
+        let resolved_only = |t: &CustomerTerms| t.customer.data.billing_mode == BillingMode::Immediate;
+        let customers: Vec<(i64, bool)> =
+            terms.iter().map(|t| (t.customer.id, resolved_only(t) && p.scope.ticket_id.is_none())).collect();
+        let mut positions =
+            store.read_open_positions_of(&customers, p.period_end, p.scope, &self.booking_fields).await?;
+        Ok(terms
+            .into_iter()
+            .map(|terms| {
+                let positions = positions.remove(&terms.customer.id).unwrap_or_default();
+                CustomerRows { terms, params: p, positions }
+            })
+            .collect())
     }
 }
 
@@ -239,12 +258,6 @@ const WORK_ORDER_PART: &str = work_order_part!(
     "COALESCE(s.service_id, ot.default_service_id) IS NULL OR b.service_id = COALESCE(s.service_id, ot.default_service_id)"
 );
 
-/// Which bookings of customer `$1` are open up to `$2` in the scope (`$3` project, `$4`
-/// ticket, `$5` resolved tickets only); `b` the booking, `t` its ticket.
-const OPEN_BOOKINGS: &str = "b.customer_id = $1 AND b.invoice_id IS NULL AND b.work_date <= $2 \
-    AND ($3 IS NULL OR b.project_id = $3) AND ($4 IS NULL OR b.ticket_id = $4) \
-    AND ($5 = FALSE OR b.ticket_id IS NULL OR t.status IN ('resolved', 'closed'))";
-
 /// A [`BookingRow`] as SQLite packs it into a JSON array (dates, times and decimals as
 /// text, flags as 0/1).
 #[derive(serde::Deserialize)]
@@ -308,12 +321,16 @@ impl TryFrom<PackedBooking> for BookingRow {
 }
 
 /// The open bookings of a customer as read: packed into one JSON array (SQLite) or rows.
+#[derive(Default)]
 enum BookingRows {
-    Packed(Option<String>),
+    #[default]
+    None,
+    Packed(String),
     Rows(Vec<BookingRow>),
 }
 
-/// A customer's open positions as read ([`Store::read_open_positions`]), not decoded yet.
+/// A customer's open positions as read ([`Store::read_open_positions_of`]), not decoded yet.
+#[derive(Default)]
 pub(crate) struct OpenPositionRows {
     bookings: BookingRows,
     expenses: Vec<ExpenseRow>,
@@ -327,9 +344,10 @@ impl OpenPositionRows {
         booking_fields: &[CustomFieldDefinition],
     ) -> Result<(Vec<Booking>, Vec<Expense>, PositionVersions)> {
         let bookings = match self.bookings {
+            BookingRows::None => Vec::new(),
             BookingRows::Rows(rows) => rows,
             BookingRows::Packed(packed) => {
-                let packed: Vec<PackedBooking> = serde_json::from_str(packed.as_deref().unwrap_or("[]"))?;
+                let packed: Vec<PackedBooking> = serde_json::from_str(&packed)?;
                 let mut rows = packed.into_iter().map(BookingRow::try_from).collect::<Result<Vec<_>>>()?;
                 rows.sort_by_key(|r| (r.work_date, r.id));
                 rows
@@ -486,73 +504,91 @@ impl Store {
             .bind(period_end).fetch_all(pool).await?))
     }
 
-    /// A customer's open bookings and expenses dated up to `period_end`, as engine inputs,
-    /// with the version of each. Custom-field values of booking fields with a billing
-    /// mapping become quantities.
-    pub async fn open_positions(
+    /// The open positions of several customers (`(customer id, resolved tickets only)`) in
+    /// `scope` (its project and ticket; whether only resolved tickets count is the
+    /// customer's), read in one query per table, not decoded yet. A customer without open
+    /// positions may be missing from the map.
+    pub(crate) async fn read_open_positions_of(
         &self,
-        customer_id: i64,
+        customers: &[(i64, bool)],
         period_end: Date,
         scope: PositionScope,
         booking_fields: &[CustomFieldDefinition],
-    ) -> Result<(Vec<Booking>, Vec<Expense>, PositionVersions)> {
-        self.read_open_positions(customer_id, period_end, scope, booking_fields).await?.decode(booking_fields)
-    }
-
-    /// What [`Store::open_positions`] reads, not decoded yet.
-    pub(crate) async fn read_open_positions(
-        &self,
-        customer_id: i64,
-        period_end: Date,
-        scope: PositionScope,
-        booking_fields: &[CustomFieldDefinition],
-    ) -> Result<OpenPositionRows> {
+    ) -> Result<HashMap<i64, OpenPositionRows>> {
+        let ids: Vec<i64> = customers.iter().map(|c| c.0).collect();
+        let resolved: Vec<i64> = customers.iter().filter(|c| c.1).map(|c| c.0).collect();
+        let (ids, open_tickets) = (
+            id_list(&ids),
+            match resolved.is_empty() {
+                true => "TRUE".to_string(),
+                false => {
+                    format!("t.status IN ('resolved', 'closed') OR {{p}}.customer_id NOT IN ({})", id_list(&resolved))
+                }
+            },
+        );
+        let (booking_tickets, expense_tickets) = (open_tickets.replace("{p}", "b"), open_tickets.replace("{p}", "e"));
         // Custom-field values are read (and their JSON decoded) only when a field is billed.
         let custom_fields = if billing_mappings(booking_fields).is_empty() { "'{}'" } else { "b.custom_fields" };
-        let (bookings, expenses): (BookingRows, Vec<ExpenseRow>) = with_pool!(self, pool => {
-            let bookings = match &*self.db {
+        let open_bookings = format!(
+            "b.customer_id IN ({ids}) AND b.invoice_id IS NULL AND b.work_date <= $1 \
+             AND ($2 IS NULL OR b.project_id = $2) AND ($3 IS NULL OR b.ticket_id = $3) \
+             AND (b.ticket_id IS NULL OR {booking_tickets})"
+        );
+        let mut out: HashMap<i64, OpenPositionRows> = HashMap::with_capacity(customers.len());
+        let expenses: Vec<ExpenseRow> = with_pool!(self, pool => {
+            match &*self.db {
                 crate::store::Db::Sqlite(pool) => {
-                    // One row that carries them all: sqlx hands every SQLite row from the
-                    // connection's thread to the caller's on its own, which costs more than
-                    // reading it.
+                    // One row per customer that carries all its bookings: sqlx hands every
+                    // SQLite row from the connection's thread to the caller's on its own,
+                    // which costs more than reading it.
                     let custom_fields = if custom_fields == "'{}'" { "json_object()" } else { "json(b.custom_fields)" };
-                    let packed: Option<String> = sqlx::query_scalar(&format!(
-                        "SELECT json_group_array(json_array(b.id, b.version, b.customer_id, b.user_id, b.work_date, \
-                         b.start_time, b.duration_minutes, b.service_id, b.description, b.ticket_id, t.number, \
-                         b.project_id, t.contract_id, b.billable, b.rate_override, {custom_fields}, \
+                    let packed: Vec<(i64, String)> = sqlx::query_as(&format!(
+                        "SELECT b.customer_id, json_group_array(json_array(b.id, b.version, b.customer_id, b.user_id, \
+                         b.work_date, b.start_time, b.duration_minutes, b.service_id, b.description, b.ticket_id, \
+                         t.number, b.project_id, t.contract_id, b.billable, b.rate_override, {custom_fields}, \
                          {WORK_ORDER_PART})) \
                          FROM bookings b LEFT JOIN tickets t ON t.id = b.ticket_id \
-                         WHERE {OPEN_BOOKINGS}"))
-                        .bind(customer_id).bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
-                        .bind(scope.resolved_tickets_only)
-                        .fetch_one(pool).await?;
-                    BookingRows::Packed(packed)
+                         WHERE {open_bookings} GROUP BY b.customer_id"))
+                        .bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
+                        .fetch_all(pool).await?;
+                    for (customer_id, packed) in packed {
+                        out.entry(customer_id).or_default().bookings = BookingRows::Packed(packed);
+                    }
                 }
-                crate::store::Db::Postgres(pool) => sqlx::query_as(&format!(
-                "SELECT b.id, b.version, b.customer_id, b.user_id, b.work_date, b.start_time, b.duration_minutes, b.service_id, \
-                 b.description, b.ticket_id, t.number AS ticket_number, b.project_id, t.contract_id, b.billable, \
-                 b.rate_override, {custom_fields} AS custom_fields, {WORK_ORDER_PART} AS work_order_part \
-                 FROM bookings b LEFT JOIN tickets t ON t.id = b.ticket_id \
-                 WHERE {OPEN_BOOKINGS} ORDER BY b.work_date, b.id"))
-                .bind(customer_id).bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
-                .bind(scope.resolved_tickets_only)
-                .fetch_all(pool).await.map(BookingRows::Rows)?,
-            };
-            let expenses = sqlx::query_as(concat!(
+                crate::store::Db::Postgres(pool) => {
+                    let rows: Vec<BookingRow> = sqlx::query_as(&format!(
+                        "SELECT b.id, b.version, b.customer_id, b.user_id, b.work_date, b.start_time, \
+                         b.duration_minutes, b.service_id, b.description, b.ticket_id, t.number AS ticket_number, \
+                         b.project_id, t.contract_id, b.billable, b.rate_override, {custom_fields} AS custom_fields, \
+                         {WORK_ORDER_PART} AS work_order_part \
+                         FROM bookings b LEFT JOIN tickets t ON t.id = b.ticket_id \
+                         WHERE {open_bookings} ORDER BY b.customer_id, b.work_date, b.id"))
+                        .bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
+                        .fetch_all(pool).await?;
+                    for row in rows {
+                        match &mut out.entry(row.customer_id).or_default().bookings {
+                            BookingRows::Rows(rows) => rows.push(row),
+                            other => *other = BookingRows::Rows(vec![row]),
+                        }
+                    }
+                }
+            }
+            sqlx::query_as(&format!(
                 "SELECT e.id, e.version, e.customer_id, e.expense_date, e.service_id, e.description, e.quantity, e.unit, \
                  e.unit_price, e.vat_rate, e.billable, e.ticket_id, t.number AS ticket_number, e.project_id, \
-                 t.contract_id, e.user_id, ", work_order_part!("e", "FALSE"), " AS work_order_part \
+                 t.contract_id, e.user_id, {} AS work_order_part \
                  FROM expenses e LEFT JOIN tickets t ON t.id = e.ticket_id \
-                 WHERE e.customer_id = $1 AND e.invoice_id IS NULL AND e.expense_date <= $2 \
-                 AND ($3 IS NULL OR e.project_id = $3) AND ($4 IS NULL OR e.ticket_id = $4) \
-                 AND ($5 = FALSE OR e.ticket_id IS NULL OR t.status IN ('resolved', 'closed')) \
-                 ORDER BY e.expense_date, e.id"))
-                .bind(customer_id).bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
-                .bind(scope.resolved_tickets_only)
-                .fetch_all(pool).await?;
-            (bookings, expenses)
+                 WHERE e.customer_id IN ({ids}) AND e.invoice_id IS NULL AND e.expense_date <= $1 \
+                 AND ($2 IS NULL OR e.project_id = $2) AND ($3 IS NULL OR e.ticket_id = $3) \
+                 AND (e.ticket_id IS NULL OR {expense_tickets}) \
+                 ORDER BY e.customer_id, e.expense_date, e.id", work_order_part!("e", "FALSE")))
+                .bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
+                .fetch_all(pool).await?
         });
-        Ok(OpenPositionRows { bookings, expenses })
+        for row in expenses {
+            out.entry(row.customer_id).or_default().expenses.push(row);
+        }
+        Ok(out)
     }
 
     /// The terms of each of the customers `ids`, read for all of them at once (one query
