@@ -2,8 +2,8 @@
 //! computed ([`Store::create_drafts`]; a chunk of customers in one transaction,
 //! [`Store::create_drafts_together`]): each booking and expense is stamped with its document
 //! (one row write per position), each fee period recorded once. The invoice rows are written
-//! customer by customer ([`write_documents!`]), the rest — events, lines, quota entries, fee
-//! periods, stamps — for a whole chunk at once ([`write_positions!`]).
+//! customer by customer ([`write_documents!`]), the rest — audit records, events, lines, quota
+//! entries, fee periods, stamps — for a whole chunk at once ([`write_positions!`]).
 
 use super::*;
 
@@ -129,10 +129,12 @@ struct Pending<'a> {
     quota: Vec<(i64, &'a QuotaEntry)>,
     settled: Vec<(i64, PositionInsert)>,
     settlements: Vec<(i64, Vec<&'a ThresholdCrossing>)>,
+    /// The audit records of the documents created, each with who created it.
+    created: Vec<(&'a Actor, crate::bulk::AuditInsert)>,
 }
 
-/// Writes the invoice rows (and their audit) of one customer's drafts (`$b`, a
-/// [`DraftBatch`]) inside `$tx` and adds the rest to `$pending` ([`Pending`]): evaluates to the
+/// Writes the invoice rows of one customer's drafts (`$b`, a [`DraftBatch`]) inside `$tx`
+/// and adds the rest (their audit records among it) to `$pending` ([`Pending`]): evaluates to the
 /// ids of the documents, or `None` when the customer's billing version moved on (stale).
 macro_rules! write_documents {
     ($tx:expr, $b:expr, $pending:expr) => {
@@ -201,7 +203,7 @@ macro_rules! write_documents {
                     gross: created.totals.gross,
                     lines: p.lines.len(),
                 };
-                audit!(tx, b.actor, "invoice", id, "create", None::<&AuditView>, Some(&view));
+                pending.created.push((b.actor, (id, None, Some(serde_json::to_string(&view)?))));
                 if status == InvoiceStatus::Draft {
                     let payload = created.event_payload(p.lines.len(), serde_json::json!({
                         "id": id, "run_id": b.run_id, "customer_id": b.customer_id, "contract_id": contract_id,
@@ -218,7 +220,7 @@ macro_rules! write_documents {
     };
 }
 
-/// Writes what `$pending` ([`Pending`]) holds inside `$tx`: events, lines, quota entries, fee
+/// Writes what `$pending` ([`Pending`]) holds inside `$tx`: audit records, events, lines, quota entries, fee
 /// periods and the stamps of the positions, then closes the settlements. Evaluates to `false`
 /// when a position was changed or taken meanwhile, or a fee period billed by another document
 /// (stale: the caller rolls back).
@@ -228,6 +230,12 @@ macro_rules! write_positions {
             let tx = &mut *$tx;
             let pending: &Pending<'_> = $pending;
             let now = DbTime::now();
+            // The documents' audit records, a statement per run of the same actor (one for a
+            // run's chunk).
+            for created in pending.created.chunk_by(|a, b| std::ptr::eq(a.0, b.0)) {
+                let rows: Vec<crate::bulk::AuditInsert> = created.iter().map(|c| c.1.clone()).collect();
+                BulkWrite::insert_audit(&mut *tx, created[0].0, "invoice", "create", &rows).await?;
+            }
             BulkWrite::insert_events(&mut *tx, &pending.drafted, now).await?;
             BulkWrite::insert_lines(&mut *tx, &pending.lines).await?;
             BulkWrite::insert_quota_entries(&mut *tx, &pending.quota).await?;
