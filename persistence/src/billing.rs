@@ -30,9 +30,6 @@ pub struct PositionScope {
     pub project_id: Option<i64>,
     /// Only positions of this ticket.
     pub ticket_id: Option<i64>,
-    /// Leave positions on tickets that are not resolved or closed yet (customers billed
-    /// per resolved ticket, `immediate` mode).
-    pub resolved_tickets_only: bool,
 }
 
 /// The version of every open position when it was read, to reserve exactly what was
@@ -504,10 +501,10 @@ impl Store {
             .bind(period_end).fetch_all(pool).await?))
     }
 
-    /// The open positions of several customers (`(customer id, resolved tickets only)`) in
-    /// `scope` (its project and ticket; whether only resolved tickets count is the
-    /// customer's), read in one query per table, not decoded yet. A customer without open
-    /// positions may be missing from the map.
+    /// The open positions of several customers in `scope`, read in one query per table, not
+    /// decoded yet. Each customer comes with whether it leaves positions on tickets that are
+    /// not resolved or closed yet (billed per resolved ticket, `immediate` mode). A customer
+    /// without open positions may be missing from the map.
     pub(crate) async fn read_open_positions_of(
         &self,
         customers: &[(i64, bool)],
@@ -517,16 +514,14 @@ impl Store {
     ) -> Result<HashMap<i64, OpenPositionRows>> {
         let ids: Vec<i64> = customers.iter().map(|c| c.0).collect();
         let resolved: Vec<i64> = customers.iter().filter(|c| c.1).map(|c| c.0).collect();
-        let (ids, open_tickets) = (
-            id_list(&ids),
-            match resolved.is_empty() {
-                true => "TRUE".to_string(),
-                false => {
-                    format!("t.status IN ('resolved', 'closed') OR {{p}}.customer_id NOT IN ({})", id_list(&resolved))
-                }
-            },
-        );
-        let (booking_tickets, expense_tickets) = (open_tickets.replace("{p}", "b"), open_tickets.replace("{p}", "e"));
+        let ids = id_list(&ids);
+        // Whether the ticket of position `p` lets it be billed (`TRUE` when no customer waits
+        // for its tickets: `NOT IN` an empty list would be `NOT IN (NULL)`, never true).
+        let ticket_done = |p: &str| match resolved.is_empty() {
+            true => "TRUE".to_string(),
+            false => format!("t.status IN ('resolved', 'closed') OR {p}.customer_id NOT IN ({})", id_list(&resolved)),
+        };
+        let (booking_tickets, expense_tickets) = (ticket_done("b"), ticket_done("e"));
         // Custom-field values are read (and their JSON decoded) only when a field is billed.
         let custom_fields = if billing_mappings(booking_fields).is_empty() { "'{}'" } else { "b.custom_fields" };
         let open_bookings = format!(
