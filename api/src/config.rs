@@ -75,6 +75,9 @@ pub struct Config {
     /// Lease of a job held by a worker (`KONTOR_JOB_LEASE_SECONDS`): a dead node's job is
     /// resumed by another worker after at most this long.
     pub job_lease: Duration,
+    /// Pause of a run job after each chunk of customers (`KONTOR_RUN_CHUNK_PAUSE_MS`, zero by
+    /// default): leaves the database to interactive requests during a large run.
+    pub run_chunk_pause: Duration,
     /// How long an authenticated principal is reused without asking the database (zero:
     /// never). Also how long another node's change of a user, session or key may take
     /// to reach this node.
@@ -344,6 +347,7 @@ impl Config {
         let login_max_accounts_per_ip = number("KONTOR_LOGIN_MAX_ACCOUNTS_PER_IP", 1, 100_000).unwrap_or(10) as i64;
         let job_poll_interval = Duration::from_millis(number("KONTOR_JOB_POLL_MS", 10, 60_000).unwrap_or(200));
         let job_lease = Duration::from_secs(number("KONTOR_JOB_LEASE_SECONDS", 2, 3600).unwrap_or(30));
+        let run_chunk_pause = Duration::from_millis(number("KONTOR_RUN_CHUNK_PAUSE_MS", 0, 10_000).unwrap_or(0));
         let webhook_poll_interval = Duration::from_millis(number("KONTOR_WEBHOOK_POLL_MS", 10, 60_000).unwrap_or(1000));
         // Longer than an attempt may take (10 s), so that a live node's attempt is never repeated.
         let webhook_lease = Duration::from_secs(number("KONTOR_WEBHOOK_LEASE_SECONDS", 11, 3600).unwrap_or(60));
@@ -494,6 +498,7 @@ impl Config {
             cors_origins,
             job_poll_interval,
             job_lease,
+            run_chunk_pause,
             principal_cache_ttl,
             webhooks,
             zammad,
@@ -600,6 +605,17 @@ mod tests {
         for bad in ["forever", "-1s", "2m"] {
             let err = cfg(&[("KONTOR_PRINCIPAL_CACHE_TTL", bad)]).unwrap_err();
             assert!(err.to_string().contains("KONTOR_PRINCIPAL_CACHE_TTL"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn runs_do_not_pause_between_chunks_unless_told_to() {
+        assert_eq!(cfg(&[]).unwrap().run_chunk_pause, Duration::ZERO);
+        let c = cfg(&[("KONTOR_RUN_CHUNK_PAUSE_MS", "25")]).unwrap();
+        assert_eq!(c.run_chunk_pause, Duration::from_millis(25));
+        for bad in ["-1", "10001", "1s"] {
+            let err = cfg(&[("KONTOR_RUN_CHUNK_PAUSE_MS", bad)]).unwrap_err();
+            assert!(err.to_string().contains("KONTOR_RUN_CHUNK_PAUSE_MS"), "{bad}: {err}");
         }
     }
 

@@ -157,6 +157,7 @@ impl Application {
                 poll_interval: config.job_poll_interval,
                 lease: config.job_lease,
                 max_fee_periods: config.max_fee_periods_per_run,
+                chunk_pause: config.run_chunk_pause,
                 on_run_ended: Some(std::sync::Arc::new(move |run: &persistence::invoice_runs::InvoiceRun| {
                     metrics::observe_finished_run(&observed.metrics, run)
                 })),

@@ -485,6 +485,7 @@ async fn run() -> BenchResult<()> {
             poll_interval: Duration::from_millis(100),
             lease: Duration::from_secs(60),
             max_fee_periods: 120,
+            chunk_pause: Duration::ZERO,
             on_run_ended: None,
         },
     );

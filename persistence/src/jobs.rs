@@ -325,6 +325,8 @@ pub struct WorkerOptions {
     pub lease: Duration,
     /// Most fee periods a run proposes per contract (the installation's bound).
     pub max_fee_periods: usize,
+    /// Pause after each chunk of customers a run job stored (zero: none).
+    pub chunk_pause: Duration,
     /// Told about every run job that ended (succeeded, cancelled or failed), e.g. for metrics.
     pub on_run_ended: Option<RunObserver>,
 }
@@ -335,6 +337,7 @@ impl std::fmt::Debug for WorkerOptions {
             .field("poll_interval", &self.poll_interval)
             .field("lease", &self.lease)
             .field("max_fee_periods", &self.max_fee_periods)
+            .field("chunk_pause", &self.chunk_pause)
             .field("on_run_ended", &self.on_run_ended.is_some())
             .finish()
     }
@@ -381,7 +384,7 @@ impl JobWorker {
             let result = if run.attempts > MAX_ATTEMPTS {
                 Err(StoreError::Conflict(format!("gave up after {MAX_ATTEMPTS} attempts")))
             } else {
-                self.store.run_job(&run, &self.lease, self.options.max_fee_periods).await
+                self.store.run_job(&run, &self.lease, &self.options).await
             };
             self.settle(JobTable::Runs, id, run.attempts, result).await?;
             if let Some(observe) = &self.options.on_run_ended {

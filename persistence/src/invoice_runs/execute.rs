@@ -18,11 +18,12 @@ use super::{InvoiceRun, RunPlan, RunProblem, RunResult, RunStart};
 use crate::audit::Actor;
 use crate::billing::{BillingSetup, CustomerRun};
 use crate::invoices::{DraftBatch, DraftOutcome};
-use crate::jobs::{JobLease, JobSignal, JobStatus, JobTable, WorkEnd, DEFAULT_LEASE};
+use crate::jobs::{JobLease, JobSignal, JobStatus, JobTable, WorkEnd, WorkerOptions, DEFAULT_LEASE};
 use crate::{Result, Store};
 use domain::engine::CustomerBilling;
 use futures_util::StreamExt;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// What billing one customer of a run did.
 enum CustomerOutcome {
@@ -87,18 +88,18 @@ impl Store {
                 }
             }
         }
-        let (invoice_ids, projects_billed, _) = self.execute_run(setup, plan, &run, &lease).await?;
+        let (invoice_ids, projects_billed, _) = self.execute_run(setup, plan, &run, &lease, Duration::ZERO).await?;
         let run = self.get_run(run.id).await?;
         Ok(RunResult { run, invoice_ids, projects_billed, replayed: false })
     }
 
     /// Runs a claimed run for the job worker: plans it from its record and bills the
     /// customers after its last one done.
-    pub(crate) async fn run_job(&self, run: &InvoiceRun, lease: &JobLease, max_fee_periods: usize) -> Result<()> {
+    pub(crate) async fn run_job(&self, run: &InvoiceRun, lease: &JobLease, options: &WorkerOptions) -> Result<()> {
         let plan = self.plan_of(run).await?;
         let mut setup = BillingSetup::load(self).await?;
-        setup.ctx.max_fee_periods = max_fee_periods;
-        let (_, _, end) = self.execute_run(&setup, &plan, run, lease).await?;
+        setup.ctx.max_fee_periods = options.max_fee_periods;
+        let (_, _, end) = self.execute_run(&setup, &plan, run, lease, options.chunk_pause).await?;
         tracing::info!(run = run.id, end = ?end, "invoice run job ended");
         Ok(())
     }
@@ -112,6 +113,7 @@ impl Store {
         plan: &RunPlan,
         run: &InvoiceRun,
         lease: &JobLease,
+        pause: Duration,
     ) -> Result<(Vec<i64>, Vec<i64>, WorkEnd)> {
         let signal = JobSignal::default();
         if run.cancel_requested {
@@ -119,7 +121,7 @@ impl Store {
         }
         // Shared with the blocking threads that decode and compute ([`Store::prepare_chunk`]).
         let setup = Arc::new(setup.clone());
-        let work = self.bill_customers(&setup, plan, run, lease, &signal);
+        let work = self.bill_customers(&setup, plan, run, lease, &signal, pause);
         let heartbeat = self.keep_lease(JobTable::Runs, run.id, lease, &signal);
         let invoice_ids = tokio::select! {
             out = work => out?,
@@ -145,7 +147,8 @@ impl Store {
 
     /// Bills the plan's customers after the run's last one done, in id order and in
     /// chunks of at most [`CHUNK`], until done or `signal` says stop; records the progress after
-    /// each chunk. Returns the drafts created.
+    /// each chunk, then waits `pause` (the stream stores nothing while it waits). Returns
+    /// the drafts created.
     async fn bill_customers(
         &self,
         setup: &Arc<BillingSetup>,
@@ -153,6 +156,7 @@ impl Store {
         run: &InvoiceRun,
         lease: &JobLease,
         signal: &JobSignal,
+        pause: Duration,
     ) -> Result<Vec<i64>> {
         let remaining: Vec<i64> =
             plan.customers.iter().copied().filter(|&c| run.last_customer_id.is_none_or(|last| c > last)).collect();
@@ -244,6 +248,9 @@ impl Store {
                 Some(true) => signal.cancel(),
                 Some(false) => {}
                 None => signal.lose(),
+            }
+            if !pause.is_zero() && !signal.stopping() {
+                tokio::time::sleep(pause).await;
             }
         }
         Ok(invoice_ids)
