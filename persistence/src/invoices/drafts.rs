@@ -1,10 +1,12 @@
 //! Storing a run's proposals: draft invoices and settlements holding exactly the positions
 //! computed ([`Store::create_drafts`]; a chunk of customers in one transaction,
 //! [`Store::create_drafts_together`]): each booking and expense is stamped with its document
-//! (one row write per position), each fee period recorded once. The invoice rows are written
-//! customer by customer ([`write_documents!`]), the rest — audit records, events, lines, quota
-//! entries, fee periods, stamps — for a whole chunk at once ([`write_positions!`]).
+//! (one row write per position), each fee period recorded once. Every table is written for
+//! the whole chunk at once: the billing versions and invoice rows first ([`write_documents!`],
+//! [`super::draft_rows`]), then audit records, events, lines, quota entries, fee periods and
+//! stamps ([`write_positions!`]).
 
+use super::draft_rows::{DocumentInsert, DraftWrite};
 use super::*;
 
 /// Every position a proposal settles: its outcomes, plus the line positions without an
@@ -133,63 +135,99 @@ struct Pending<'a> {
     created: Vec<(&'a Actor, crate::bulk::AuditInsert)>,
 }
 
-/// Writes the invoice rows of one customer's drafts (`$b`, a [`DraftBatch`]) inside `$tx`
-/// and adds the rest (their audit records among it) to `$pending` ([`Pending`]): evaluates to the
-/// ids of the documents, or `None` when the customer's billing version moved on (stale).
+/// Writes the invoice rows of the drafts of customers (`$batches`, [`DraftBatch`]es) inside
+/// `$tx` — their billing versions advanced in one statement, the rows in another — and adds
+/// the rest (their audit records among it) to `$pending` ([`Pending`]): evaluates to each
+/// customer's [`DraftOutcome::Created`], or `None` when a customer's billing version moved
+/// on (stale; the caller rolls back).
 macro_rules! write_documents {
-    ($tx:expr, $b:expr, $pending:expr) => {
+    ($tx:expr, $batches:expr, $pending:expr) => {
         async {
             let tx = &mut *$tx;
-            let b: &DraftBatch<'_> = $b;
+            let batches: &[DraftBatch<'_>] = $batches;
             let pending: &mut Pending<'_> = $pending;
-            if !advance_billing_version!(tx, b.customer_id, Some(b.billing_version)) {
+            let read: Vec<(i64, i64)> = batches.iter().map(|b| (b.customer_id, b.billing_version)).collect();
+            // A customer twice: the second computation is stale once the first is stored.
+            let customers: BTreeSet<i64> = read.iter().map(|r| r.0).collect();
+            if customers.len() != read.len()
+                || DraftWrite::advance_billing_versions(&mut *tx, &read).await? != read.len() as u64
+            {
                 return Ok(None);
             }
-            let now = DbTime::now();
-            let mut ids = Vec::with_capacity(b.billing.proposals.len());
-            for p in &b.billing.proposals {
-                let contract_id = p.contract_id.or(b.scope_contract_id);
-                // A proposal without lines bills nothing: it becomes a settlement, final at once.
-                // (It waits as a draft while it continues the quota of an earlier open draft:
-                // the ledger is written in order.)
-                let kind = InvoiceKind::of_proposal(p.lines.len());
-                let mut status = InvoiceStatus::Draft;
-                if kind == InvoiceKind::Settlement {
-                    status = InvoiceStatus::Settled;
-                    let contracts: BTreeSet<i64> = p.quota_entries.iter().map(|e| e.contract_id).collect();
-                    for c in contracts {
-                        if earlier_quota_draft!(tx, i64::MAX, c).is_some() {
-                            status = InvoiceStatus::Draft;
+            // What each proposal becomes: (batch, proposal, contract, kind, status, crossings).
+            let mut planned = Vec::new();
+            for (i, b) in batches.iter().enumerate() {
+                for p in &b.billing.proposals {
+                    let contract_id = p.contract_id.or(b.scope_contract_id);
+                    // A proposal without lines bills nothing: it becomes a settlement, final at
+                    // once. (It waits as a draft while it continues the quota of an earlier open
+                    // draft: the ledger is written in order.)
+                    let kind = InvoiceKind::of_proposal(p.lines.len());
+                    let mut status = InvoiceStatus::Draft;
+                    if kind == InvoiceKind::Settlement {
+                        status = InvoiceStatus::Settled;
+                        let contracts: BTreeSet<i64> = p.quota_entries.iter().map(|e| e.contract_id).collect();
+                        for c in contracts {
+                            if earlier_quota_draft!(tx, i64::MAX, c).is_some() {
+                                status = InvoiceStatus::Draft;
+                            }
                         }
                     }
+                    let crossings: Vec<&ThresholdCrossing> = b
+                        .billing
+                        .threshold_crossings
+                        .iter()
+                        .filter(|c| p.quota_entries.iter().any(|e| e.contract_id == c.contract_id))
+                        .collect();
+                    planned.push((i, p, contract_id, kind, status, crossings));
                 }
-                let crossings: Vec<&ThresholdCrossing> = b
-                    .billing
-                    .threshold_crossings
-                    .iter()
-                    .filter(|c| p.quota_entries.iter().any(|e| e.contract_id == c.contract_id))
-                    .collect();
-                let created: InvoiceRow = sqlx::query_as(
-                    "INSERT INTO invoices (kind, status, run_id, customer_id, contract_id, scope_ticket_id, \
-                     scope_project_id, currency, period_start, period_end, legal_note, net, vat, gross, vat_breakdown, \
-                     quota_summaries, threshold_crossings, order_reference, version, created_at, updated_at) \
-                     VALUES ($17, $18, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
-                     (SELECT order_reference FROM contracts WHERE id = $3), 1, $16, $16) \
-                     RETURNING *")
-                    .bind(b.run_id).bind(b.customer_id).bind(contract_id).bind(b.scope_ticket_id).bind(b.scope_project_id)
-                    .bind(p.currency.code()).bind(p.period_start).bind(p.period_end)
-                    .bind(p.legal_note.map(legal_note_text))
-                    .bind(ExactDecimal(p.totals.net)).bind(ExactDecimal(p.totals.vat)).bind(ExactDecimal(p.totals.gross))
-                    .bind(serde_json::to_string(&p.vat)?).bind(serde_json::to_string(&p.quota_summaries)?)
-                    .bind(serde_json::to_string(&crossings)?).bind(now).bind(kind.as_str()).bind(status.as_str())
-                    .fetch_one(&mut *tx).await?;
-                let created = created.into_invoice(Vec::new())?;
-                let id = created.id;
+            }
+            let now = DbTime::now();
+            let document_ids = DraftWrite::reserve_document_ids(&mut *tx, planned.len()).await?;
+            let mut rows = Vec::with_capacity(planned.len());
+            for ((i, p, contract_id, kind, status, crossings), &id) in planned.iter().zip(&document_ids) {
+                let b = &batches[*i];
+                rows.push(DocumentInsert {
+                    id,
+                    kind: kind.as_str(),
+                    status: status.as_str(),
+                    run_id: b.run_id,
+                    customer_id: b.customer_id,
+                    contract_id: *contract_id,
+                    scope_ticket_id: b.scope_ticket_id,
+                    scope_project_id: b.scope_project_id,
+                    currency: p.currency.code(),
+                    period_start: p.period_start,
+                    period_end: p.period_end,
+                    legal_note: p.legal_note.map(legal_note_text),
+                    net: p.totals.net,
+                    vat: p.totals.vat,
+                    gross: p.totals.gross,
+                    vat_breakdown: serde_json::to_string(&p.vat)?,
+                    quota_summaries: serde_json::to_string(&p.quota_summaries)?,
+                    threshold_crossings: serde_json::to_string(crossings)?,
+                });
+            }
+            let mut stored: BTreeMap<i64, InvoiceRow> = DraftWrite::insert_documents(&mut *tx, &rows, now)
+                .await?
+                .into_iter()
+                .map(|row| (row.id, row))
+                .collect();
+            let mut ids: Vec<Vec<i64>> = batches.iter().map(|b| Vec::with_capacity(b.billing.proposals.len())).collect();
+            let mut positions = vec![0; batches.len()];
+            for ((i, p, contract_id, _, status, crossings), id) in planned.into_iter().zip(document_ids) {
+                let b = &batches[i];
+                let created = stored
+                    .remove(&id)
+                    .ok_or_else(|| StoreError::Conflict(format!("document {id} was not stored")))?
+                    .into_invoice(Vec::new())?;
                 if status == InvoiceStatus::Settled {
                     pending.settlements.push((id, crossings));
                 }
                 pending.lines.extend(p.lines.iter().enumerate().map(|(i, l)| (id, i as i64 + 1, l)));
-                pending.settled.extend(settled_positions(&p.positions, &p.lines, b.versions).into_iter().map(|s| (id, s)));
+                let settled = settled_positions(&p.positions, &p.lines, b.versions);
+                positions[i] += settled.len();
+                pending.settled.extend(settled.into_iter().map(|s| (id, s)));
                 pending.quota.extend(p.quota_entries.iter().map(|e| (id, e)));
                 // The stored draft as `audit_view` shows it: the invoice row as written and
                 // its lines.
@@ -212,9 +250,14 @@ macro_rules! write_documents {
                     }))?;
                     pending.drafted.push(("invoice.drafted", "invoice", id, payload.to_string()));
                 }
-                ids.push(id);
+                ids[i].push(id);
             }
-            Ok::<Option<Vec<i64>>, StoreError>(Some(ids))
+            let outcomes: Vec<DraftOutcome> = ids
+                .into_iter()
+                .zip(positions)
+                .map(|(invoice_ids, positions)| DraftOutcome::Created { invoice_ids, positions })
+                .collect();
+            Ok::<Option<Vec<DraftOutcome>>, StoreError>(Some(outcomes))
         }
         .await
     };
@@ -270,14 +313,13 @@ macro_rules! write_drafts {
     ($tx:expr, $b:expr) => {
         async {
             let mut pending = Pending::default();
-            let Some(invoice_ids) = write_documents!($tx, $b, &mut pending)? else {
+            let Some(mut outcomes) = write_documents!($tx, std::slice::from_ref($b), &mut pending)? else {
                 return Ok(DraftOutcome::Stale);
             };
-            let positions = pending.settled.len();
             if !write_positions!($tx, &pending)? {
                 return Ok(DraftOutcome::Stale);
             }
-            Ok::<DraftOutcome, StoreError>(DraftOutcome::Created { invoice_ids, positions })
+            Ok::<DraftOutcome, StoreError>(outcomes.pop().unwrap_or(DraftOutcome::Stale))
         }
         .await
     };
@@ -315,22 +357,13 @@ impl Store {
     /// one customer's computation is stale.
     async fn create_drafts_at_once(&self, batches: &[DraftBatch<'_>]) -> Result<Option<Vec<DraftOutcome>>> {
         let outcomes = in_tx!(self, tx => {
-            // The invoice rows customer by customer, then the rest of the whole chunk in a few
-            // statements per table (the stamps in booking-id order).
+            // The invoice rows, then the rest, each table in a few statements for the whole
+            // chunk (the stamps in booking-id order).
             let mut pending = Pending::default();
-            let mut outcomes = Vec::with_capacity(batches.len());
-            for b in batches {
-                let before = pending.settled.len();
-                match write_documents!(tx, b, &mut pending)? {
-                    Some(invoice_ids) => {
-                        outcomes.push(DraftOutcome::Created { invoice_ids, positions: pending.settled.len() - before })
-                    }
-                    None => {
-                        tx.rollback().await?;
-                        return Ok(None);
-                    }
-                }
-            }
+            let Some(outcomes) = write_documents!(tx, batches, &mut pending)? else {
+                tx.rollback().await?;
+                return Ok(None);
+            };
             if !write_positions!(tx, &pending)? {
                 tx.rollback().await?;
                 return Ok(None);

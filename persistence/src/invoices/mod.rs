@@ -696,6 +696,7 @@ macro_rules! settle {
 /// A settlement became final (it bills nothing: no number, no lines).
 pub const SETTLED_EVENT: &str = "invoice.settled";
 
+mod draft_rows;
 mod drafts;
 mod editing;
 mod feed;
