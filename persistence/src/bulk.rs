@@ -443,37 +443,88 @@ macro_rules! in_chunks {
     }};
 }
 
+/// As [`in_chunks!`], for the large writes of a run on SQLite: the next statement (its SQL
+/// for a batch length, `$sql`, and its arguments, `$bind`) is built while the connection's
+/// thread executes the current one, so the writer does not wait for the building. Sums the
+/// rows each statement affected.
+macro_rules! pipelined {
+    ($conn:expr, $items:expr, $max:expr, |$len:ident| $sql:expr, |$q:ident, $chunk:ident| $bind:expr) => {{
+        let mut batches = Vec::new();
+        let mut rest = &$items[..];
+        while !rest.is_empty() {
+            let (head, tail) = rest.split_at(batch_len(rest.len(), $max));
+            batches.push(head);
+            rest = tail;
+        }
+        let sqls: Vec<String> = batches
+            .iter()
+            .map(|b| {
+                let $len = b.len();
+                $sql
+            })
+            .collect();
+        let build = |i: usize| -> Result<_> {
+            let $q = sqlx::query(&sqls[i]);
+            let $chunk = batches[i];
+            Ok($bind)
+        };
+        let build = &build;
+        let count = batches.len();
+        let mut total = 0u64;
+        let mut next = if batches.is_empty() { None } else { Some(build(0)?) };
+        let mut i = 0;
+        while let Some(q) = next.take() {
+            i += 1;
+            let following = async move {
+                match i < count {
+                    true => build(i).map(Some),
+                    false => Ok(None),
+                }
+            };
+            let (done, built) = futures_util::future::join(q.execute(&mut *$conn), following).await;
+            total += done?.rows_affected();
+            next = built?;
+        }
+        total
+    }};
+}
+
 impl BulkWrite for SqliteConnection {
     async fn insert_lines(&mut self, rows: &[LineInsert<'_>]) -> Result<usize> {
-        let n = in_chunks!(rows, INSERT_BATCH, |chunk| {
-            let sql = values_sql(
+        let n = pipelined!(
+            self,
+            rows,
+            INSERT_BATCH,
+            |len| values_sql(
                 "INSERT INTO invoice_lines (invoice_id, line_no, kind, description, contract_id, service_id, \
                  ticket_id, quantity, minutes, unit, unit_price, net, vat_rate, surcharge, positions) VALUES",
                 15,
-                chunk.len(),
+                len,
                 ")",
-            );
-            let mut q = sqlx::query(&sql);
-            for &(id, no, l) in chunk {
-                q = q
-                    .bind(id)
-                    .bind(no)
-                    .bind(l.kind.as_str())
-                    .bind(&l.description)
-                    .bind(l.contract_id)
-                    .bind(l.service_id)
-                    .bind(l.ticket_id)
-                    .bind(ExactDecimal(l.quantity))
-                    .bind(to_i64(l.minutes))
-                    .bind(l.unit.as_str())
-                    .bind(ExactDecimal(l.unit_price))
-                    .bind(ExactDecimal(l.net))
-                    .bind(ExactDecimal(l.vat_rate))
-                    .bind(l.surcharge.map(|s| s.as_str()))
-                    .bind(positions_json(l)?);
+            ),
+            |q, chunk| {
+                let mut q = q;
+                for &(id, no, l) in chunk {
+                    q = q
+                        .bind(id)
+                        .bind(no)
+                        .bind(l.kind.as_str())
+                        .bind(&l.description)
+                        .bind(l.contract_id)
+                        .bind(l.service_id)
+                        .bind(l.ticket_id)
+                        .bind(ExactDecimal(l.quantity))
+                        .bind(to_i64(l.minutes))
+                        .bind(l.unit.as_str())
+                        .bind(ExactDecimal(l.unit_price))
+                        .bind(ExactDecimal(l.net))
+                        .bind(ExactDecimal(l.vat_rate))
+                        .bind(l.surcharge.map(|s| s.as_str()))
+                        .bind(positions_json(l)?);
+                }
+                q
             }
-            q.execute(&mut *self).await?.rows_affected()
-        });
+        );
         Ok(n as usize)
     }
 
@@ -535,8 +586,11 @@ impl BulkWrite for SqliteConnection {
     }
 
     async fn stamp(&mut self, table: PositionTable, rows: &[PositionStamp]) -> Result<u64> {
-        Ok(in_chunks!(rows, STAMP_BATCH, |chunk| {
-            let sql = match table {
+        Ok(pipelined!(
+            self,
+            rows,
+            STAMP_BATCH,
+            |len| match table {
                 PositionTable::Bookings => {
                     values_sql(
                         "UPDATE bookings SET invoice_id = v.column3, settled_contract_id = v.column4, \
@@ -544,7 +598,7 @@ impl BulkWrite for SqliteConnection {
                          covered_minutes = v.column8, covered_value = v.column9, settled_fields = v.column10, \
                          version = bookings.version + 1 FROM (VALUES",
                         10,
-                        chunk.len(),
+                        len,
                         ")",
                     ) + ") AS v WHERE bookings.id = v.column1 AND bookings.version = v.column2 \
                          AND bookings.invoice_id IS NULL"
@@ -554,32 +608,34 @@ impl BulkWrite for SqliteConnection {
                         "UPDATE expenses SET invoice_id = v.column3, settled_contract_id = v.column4, \
                          treatment = v.column5, covered_value = v.column6, version = expenses.version + 1 FROM (VALUES",
                         6,
-                        chunk.len(),
+                        len,
                         ")",
                     ) + ") AS v WHERE expenses.id = v.column1 AND expenses.version = v.column2 \
                          AND expenses.invoice_id IS NULL"
                 }
-            };
-            let mut q = sqlx::query(&sql);
-            for r in chunk {
-                q = q
-                    .bind(r.id)
-                    .bind(r.version)
-                    .bind(r.invoice_id)
-                    .bind(r.contract_id)
-                    .bind(r.treatment.map(|t| t.as_str()));
-                q = match table {
-                    PositionTable::Bookings => q
-                        .bind(r.actual)
-                        .bind(r.rounded)
-                        .bind(r.covered)
-                        .bind(r.covered_value.map(ExactDecimal))
-                        .bind(r.fields.as_deref()),
-                    PositionTable::Expenses => q.bind(r.covered_value.map(ExactDecimal)),
-                };
+            },
+            |q, chunk| {
+                let mut q = q;
+                for r in chunk {
+                    q = q
+                        .bind(r.id)
+                        .bind(r.version)
+                        .bind(r.invoice_id)
+                        .bind(r.contract_id)
+                        .bind(r.treatment.map(|t| t.as_str()));
+                    q = match table {
+                        PositionTable::Bookings => q
+                            .bind(r.actual)
+                            .bind(r.rounded)
+                            .bind(r.covered)
+                            .bind(r.covered_value.map(ExactDecimal))
+                            .bind(r.fields.as_deref()),
+                        PositionTable::Expenses => q.bind(r.covered_value.map(ExactDecimal)),
+                    };
+                }
+                q
             }
-            q.execute(&mut *self).await?.rows_affected()
-        }))
+        ))
     }
 
     async fn insert_fee_periods(&mut self, rows: &[(i64, i64, Date)]) -> Result<usize> {

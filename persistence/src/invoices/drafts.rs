@@ -57,7 +57,8 @@ fn settled_positions(
     out
 }
 
-/// What a customer's drafts hold: the stamps of its bookings and expenses and its fee periods.
+/// What drafts hold: the stamps of their bookings and expenses and their fee periods.
+#[derive(Default)]
 struct Held {
     bookings: Vec<PositionStamp>,
     expenses: Vec<PositionStamp>,
@@ -129,7 +130,8 @@ struct Pending<'a> {
     drafted: Vec<crate::bulk::EventInsert<'a>>,
     lines: Vec<LineInsert<'a>>,
     quota: Vec<(i64, &'a QuotaEntry)>,
-    settled: Vec<(i64, PositionInsert)>,
+    /// The stamps and fee periods of the positions the documents settle.
+    held: Held,
     settlements: Vec<(i64, Vec<&'a ThresholdCrossing>)>,
     /// The audit records of the documents created, each with who created it.
     created: Vec<(&'a Actor, crate::bulk::AuditInsert)>,
@@ -208,14 +210,26 @@ macro_rules! write_documents {
                     threshold_crossings: serde_json::to_string(crossings)?,
                 });
             }
-            let mut stored: BTreeMap<i64, InvoiceRow> = DraftWrite::insert_documents(&mut *tx, &rows, now)
-                .await?
-                .into_iter()
-                .map(|row| (row.id, row))
-                .collect();
+            // The positions each document settles and their stamps are worked out while the
+            // invoice rows are written.
+            let settle = async {
+                let mut counts = Vec::with_capacity(planned.len());
+                let mut settled: Vec<(i64, PositionInsert)> = Vec::new();
+                for ((i, p, ..), &id) in planned.iter().zip(&document_ids) {
+                    let positions = settled_positions(&p.positions, &p.lines, batches[*i].versions);
+                    counts.push(positions.len());
+                    settled.extend(positions.into_iter().map(|s| (id, s)));
+                }
+                stamps(&settled).map(|held| (held, counts))
+            };
+            let (stored, settled) =
+                futures_util::future::join(DraftWrite::insert_documents(&mut *tx, &rows, now), settle).await;
+            let mut stored: BTreeMap<i64, InvoiceRow> = stored?.into_iter().map(|row| (row.id, row)).collect();
+            let (held, counts) = settled?;
+            pending.held = held;
             let mut ids: Vec<Vec<i64>> = batches.iter().map(|b| Vec::with_capacity(b.billing.proposals.len())).collect();
             let mut positions = vec![0; batches.len()];
-            for ((i, p, contract_id, _, status, crossings), id) in planned.into_iter().zip(document_ids) {
+            for (((i, p, contract_id, _, status, crossings), id), count) in planned.into_iter().zip(document_ids).zip(counts) {
                 let b = &batches[i];
                 let created = stored
                     .remove(&id)
@@ -225,9 +239,7 @@ macro_rules! write_documents {
                     pending.settlements.push((id, crossings));
                 }
                 pending.lines.extend(p.lines.iter().enumerate().map(|(i, l)| (id, i as i64 + 1, l)));
-                let settled = settled_positions(&p.positions, &p.lines, b.versions);
-                positions[i] += settled.len();
-                pending.settled.extend(settled.into_iter().map(|s| (id, s)));
+                positions[i] += count;
                 pending.quota.extend(p.quota_entries.iter().map(|e| (id, e)));
                 // The stored draft as `audit_view` shows it: the invoice row as written and
                 // its lines.
@@ -282,7 +294,7 @@ macro_rules! write_positions {
             BulkWrite::insert_events(&mut *tx, &pending.drafted, now).await?;
             BulkWrite::insert_lines(&mut *tx, &pending.lines).await?;
             BulkWrite::insert_quota_entries(&mut *tx, &pending.quota).await?;
-            let held = stamps(&pending.settled)?;
+            let held = &pending.held;
             // A fee period another document took first: compute again.
             match BulkWrite::insert_fee_periods(&mut *tx, &held.fees).await {
                 Ok(_) => {}

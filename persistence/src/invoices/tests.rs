@@ -111,6 +111,45 @@ async fn a_stale_customer_among_several_stored_together_is_the_only_one_left_out
     assert_eq!(store.billing_version(1).await.unwrap(), cr.billing_version + 1, "advanced once");
 }
 
+#[tokio::test]
+async fn a_draft_with_more_lines_and_positions_than_one_statement_takes_stores_each_once() {
+    let test = fresh_store().await;
+    let store = &test.store;
+    seed(store).await;
+    // 1,300 more bookings, a line each (per-booking detail): lines and stamps span several
+    // statements, each built while the one before is executed.
+    with_pool!(store, pool => sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1300) \
+         INSERT INTO bookings (user_id, work_date, duration_minutes, service_id, description, customer_id, billable, \
+         created_by, version, created_at, updated_at) \
+         SELECT 1, $1, 15 + (i % 7) * 5, 1, 'Support', 1, TRUE, 'test', 1, $2, $2 FROM n")
+        .bind(date!(2026 - 11 - 10)).bind(DbTime::now()).execute(pool).await.map(|_| ()))
+    .unwrap();
+    let setup = BillingSetup::load(store).await.unwrap();
+    let (cr, billing) = compute(&setup, store).await;
+    let DraftOutcome::Created { invoice_ids, positions } = drafts(store, &cr, &billing).await else {
+        panic!("created")
+    };
+    assert_eq!((invoice_ids.len(), positions), (1, 1304));
+    let id = invoice_ids[0];
+    assert_eq!(count(store, OPEN).await, 0);
+    assert_eq!(
+        count(store, &format!("SELECT COUNT(*) FROM bookings WHERE invoice_id = {id} AND version = 2")).await,
+        1303
+    );
+    let draft = store.get_invoice(id).await.unwrap();
+    assert_eq!(draft.lines.len(), 1304);
+    let numbers: Vec<i64> = draft.lines.iter().map(|l| l.line_no).collect();
+    assert_eq!(numbers, (1..=1304).collect::<Vec<i64>>(), "every line once, in order");
+    let mut held: Vec<PositionRef> = draft.lines.iter().flat_map(|l| l.line.positions.iter().copied()).collect();
+    held.sort_by_key(position_key);
+    held.dedup();
+    assert_eq!(held.len(), 1304, "each position on one line");
+    let total: Decimal = draft.lines.iter().map(|l| l.line.net).sum();
+    assert_eq!(total, draft.totals.net, "the lines stored are the lines computed");
+    test.remove().await;
+}
+
 const OPEN: &str = "SELECT (SELECT COUNT(*) FROM bookings WHERE invoice_id IS NULL) \
                     + (SELECT COUNT(*) FROM expenses WHERE invoice_id IS NULL)";
 
