@@ -204,7 +204,7 @@ impl BulkWrite for PgConnection {
         .bind(rows.iter().map(|r| r.1.actual).collect::<Vec<Option<i64>>>())
         .bind(rows.iter().map(|r| r.1.rounded).collect::<Vec<Option<i64>>>())
         .bind(rows.iter().map(|r| r.1.covered).collect::<Vec<Option<i64>>>())
-        .bind(rows.iter().map(|r| r.1.covered_value).collect::<Vec<Option<Decimal>>>())
+        .bind(rows.iter().map(|r| r.1.covered_value.map(ExactDecimal)).collect::<Vec<Option<ExactDecimal>>>())
         .bind(rows.iter().map(|r| r.1.version).collect::<Vec<Option<i64>>>())
         .execute(self)
         .await?;
@@ -271,9 +271,11 @@ impl BulkWrite for PgConnection {
                 .bind(rows.iter().map(|r| r.actual).collect::<Vec<Option<i64>>>())
                 .bind(rows.iter().map(|r| r.rounded).collect::<Vec<Option<i64>>>())
                 .bind(rows.iter().map(|r| r.covered).collect::<Vec<Option<i64>>>())
-                .bind(rows.iter().map(|r| r.covered_value).collect::<Vec<Option<Decimal>>>())
+                .bind(rows.iter().map(|r| r.covered_value.map(ExactDecimal)).collect::<Vec<Option<ExactDecimal>>>())
                 .bind(rows.iter().map(|r| r.fields.as_deref()).collect::<Vec<Option<&str>>>()),
-            PositionTable::Expenses => q.bind(rows.iter().map(|r| r.covered_value).collect::<Vec<Option<Decimal>>>()),
+            PositionTable::Expenses => {
+                q.bind(rows.iter().map(|r| r.covered_value.map(ExactDecimal)).collect::<Vec<Option<ExactDecimal>>>())
+            }
         };
         Ok(q.execute(self).await?.rows_affected())
     }

@@ -125,6 +125,8 @@ async fn a_draft_with_more_lines_and_positions_than_one_statement_takes_stores_e
          SELECT 1, $1, 15 + (i % 7) * 5, 1, 'Support', 1, TRUE, 'test', 1, $2, $2 FROM n")
         .bind(date!(2026 - 11 - 10)).bind(DbTime::now()).execute(pool).await.map(|_| ()))
     .unwrap();
+    // An export customer: no VAT, which is stored as `0.00`, not `0`.
+    exec(store, "UPDATE customers SET vat_treatment = 'export' WHERE id = 1").await;
     let setup = BillingSetup::load(store).await.unwrap();
     let (cr, billing) = compute(&setup, store).await;
     let DraftOutcome::Created { invoice_ids, positions } = drafts(store, &cr, &billing).await else {
@@ -147,6 +149,10 @@ async fn a_draft_with_more_lines_and_positions_than_one_statement_takes_stores_e
     assert_eq!(held.len(), 1304, "each position on one line");
     let total: Decimal = draft.lines.iter().map(|l| l.line.net).sum();
     assert_eq!(total, draft.totals.net, "the lines stored are the lines computed");
+    let computed = &billing.proposals[0].totals;
+    let text = |t: &domain::money::Totals| [t.net.to_string(), t.vat.to_string(), t.gross.to_string()];
+    assert_eq!(text(&draft.totals), text(computed), "totals as computed, scale included");
+    assert_eq!(draft.totals.vat.to_string(), "0.00");
     test.remove().await;
 }
 
