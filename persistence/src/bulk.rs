@@ -405,12 +405,25 @@ const STAMP_BATCH: usize = 1024;
 /// Rows per multi-row statement: `max` while that many are left, then the largest power of
 /// two not above what is left — a handful of statement shapes (prepared once per
 /// connection) cover any number of rows.
-pub(crate) fn batch_len(left: usize, max: usize) -> usize {
+fn batch_len(left: usize, max: usize) -> usize {
     if left >= max {
         max
     } else {
         1 << (usize::BITS - 1 - left.max(1).leading_zeros())
     }
+}
+
+/// `items` in consecutive batches of [`batch_len`] rows (one statement each).
+pub(crate) fn batches<T>(items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (head, tail) = rest.split_at(batch_len(rest.len(), max));
+        rest = tail;
+        Some(head)
+    })
 }
 
 /// `head` followed by `rows` groups of `cols` anonymous parameters (`?`), each group closed
@@ -433,13 +446,9 @@ pub(crate) fn values_sql(head: &str, cols: usize, rows: usize, tail: &str) -> St
 /// Runs `statement(chunk)` over `items` in chunks of [`batch_len`]; sums what each returns.
 macro_rules! in_chunks {
     ($items:expr, $max:expr, |$chunk:ident| $statement:expr) => {{
-        let mut rest = &$items[..];
         let mut total = 0u64;
-        while !rest.is_empty() {
-            let (head, tail) = rest.split_at(batch_len(rest.len(), $max));
-            let $chunk = head;
+        for $chunk in batches(&$items[..], $max) {
             total += $statement;
-            rest = tail;
         }
         total
     }};
@@ -451,13 +460,7 @@ macro_rules! in_chunks {
 /// rows each statement affected.
 macro_rules! pipelined {
     ($conn:expr, $items:expr, $max:expr, |$len:ident| $sql:expr, |$q:ident, $chunk:ident| $bind:expr) => {{
-        let mut batches = Vec::new();
-        let mut rest = &$items[..];
-        while !rest.is_empty() {
-            let (head, tail) = rest.split_at(batch_len(rest.len(), $max));
-            batches.push(head);
-            rest = tail;
-        }
+        let batches: Vec<_> = batches(&$items[..], $max).collect();
         let sqls: Vec<String> = batches
             .iter()
             .map(|b| {
@@ -763,6 +766,15 @@ mod tests {
         assert_eq!(batch_len(200, 256), 128);
         assert_eq!(batch_len(72, 256), 64);
         assert_eq!(batch_len(1, 256), 1);
+    }
+
+    #[test]
+    fn batches_cover_every_row_once_in_order() {
+        let rows: Vec<u32> = (0..1300).collect();
+        let lens: Vec<usize> = batches(&rows, 256).map(<[u32]>::len).collect();
+        assert_eq!(lens, [256, 256, 256, 256, 256, 16, 4]);
+        assert_eq!(batches(&rows, 256).flatten().copied().collect::<Vec<u32>>(), rows);
+        assert_eq!(batches::<u32>(&[], 256).count(), 0);
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use super::{Booking, BookingData, BOOKING_COLUMNS};
 use crate::audit::Actor;
-use crate::bulk::{batch_len, values_sql, BulkWrite, EventInsert};
+use crate::bulk::{batches, values_sql, BulkWrite, EventInsert};
 use crate::types::{DbTime, ExactDecimal};
 use crate::Result;
 use sqlx::{PgConnection, SqliteConnection};
@@ -133,9 +133,7 @@ impl BookingInsert for PgConnection {
 impl BookingInsert for SqliteConnection {
     async fn insert_bookings(&mut self, rows: &[NewBooking<'_>], now: DbTime) -> Result<Vec<Booking>> {
         let mut ids = Vec::with_capacity(rows.len());
-        let mut rest = rows;
-        while !rest.is_empty() {
-            let (chunk, tail) = rest.split_at(batch_len(rest.len(), SQLITE_ROWS));
+        for chunk in batches(rows, SQLITE_ROWS) {
             let head =
                 format!("INSERT INTO bookings ({BOOKING_COLUMNS}, created_by, created_at, updated_at, version) VALUES");
             let sql = values_sql(&head, 17, chunk.len(), ", 1)") + " RETURNING id";
@@ -144,7 +142,6 @@ impl BookingInsert for SqliteConnection {
                 q = bind_booking_data!(q, n.data).bind(&n.actor.name).bind(now).bind(now);
             }
             ids.extend(q.fetch_all(&mut *self).await?);
-            rest = tail;
         }
         // The ids of one multi-row insert are ascending in row order; RETURNING's order is not promised.
         ids.sort_unstable();
@@ -152,9 +149,7 @@ impl BookingInsert for SqliteConnection {
         let after = after_states(&created)?;
         let entries: Vec<(i64, &String, &Actor)> =
             created.iter().map(|b| b.id).zip(&after).zip(rows).map(|((id, after), n)| (id, after, n.actor)).collect();
-        let mut rest = &entries[..];
-        while !rest.is_empty() {
-            let (chunk, tail) = rest.split_at(batch_len(rest.len(), SQLITE_ROWS));
+        for chunk in batches(&entries, SQLITE_ROWS) {
             let sql = values_sql(
                 "INSERT INTO audit_log (at, actor_type, actor_id, actor_name, entity_type, entity_id, action, \
                  before_state, after_state, request_id) \
@@ -174,7 +169,6 @@ impl BookingInsert for SqliteConnection {
                     .bind(actor.request_id.as_deref());
             }
             q.execute(&mut *self).await?;
-            rest = tail;
         }
         // The audit entries are written: their after-states become the events' payloads.
         drop(entries);

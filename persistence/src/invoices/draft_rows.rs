@@ -5,7 +5,7 @@
 //! the other bulk writes do ([`crate::bulk`]).
 
 use super::InvoiceRow;
-use crate::bulk::{batch_len, values_sql};
+use crate::bulk::{batches, values_sql};
 use crate::types::{DbTime, ExactDecimal};
 use crate::{Result, StoreError};
 use rust_decimal::Decimal;
@@ -61,10 +61,8 @@ const INSERT_COLUMNS: &str = "id, kind, status, run_id, customer_id, contract_id
 
 impl DraftWrite for SqliteConnection {
     async fn advance_billing_versions(&mut self, customers: &[(i64, i64)]) -> Result<u64> {
-        let mut rest = customers;
         let mut advanced = 0;
-        while !rest.is_empty() {
-            let (head, tail) = rest.split_at(batch_len(rest.len(), ROWS_PER_STATEMENT));
+        for head in batches(customers, ROWS_PER_STATEMENT) {
             let sql =
                 values_sql("INSERT INTO customer_billing_state (customer_id, version) VALUES", 2, head.len(), ")")
                     + " ON CONFLICT (customer_id) DO UPDATE SET version = customer_billing_state.version + 1 \
@@ -74,7 +72,6 @@ impl DraftWrite for SqliteConnection {
                 q = q.bind(customer_id).bind(read + 1);
             }
             advanced += q.execute(&mut *self).await?.rows_affected();
-            rest = tail;
         }
         Ok(advanced)
     }
@@ -91,9 +88,7 @@ impl DraftWrite for SqliteConnection {
 
     async fn insert_documents(&mut self, rows: &[DocumentInsert<'_>], at: DbTime) -> Result<Vec<InvoiceRow>> {
         let mut stored = Vec::with_capacity(rows.len());
-        let mut rest = rows;
-        while !rest.is_empty() {
-            let (head, tail) = rest.split_at(batch_len(rest.len(), ROWS_PER_STATEMENT));
+        for head in batches(rows, ROWS_PER_STATEMENT) {
             let sql = values_sql(
                 &format!("INSERT INTO invoices ({INSERT_COLUMNS}) VALUES"),
                 18,
@@ -126,7 +121,6 @@ impl DraftWrite for SqliteConnection {
                     .bind(at);
             }
             stored.extend(q.fetch_all(&mut *self).await?);
-            rest = tail;
         }
         Ok(stored)
     }
