@@ -121,12 +121,7 @@ impl BillingSetup {
     /// A customer's engine input under `terms` read before ([`Store::customer_terms`]):
     /// reads its open positions in scope.
     pub async fn input_under(&self, store: &Store, terms: CustomerTerms, p: InputParams) -> Result<CustomerRun> {
-        self.read_under(store, terms, p).await?.build(self)
-    }
-
-    /// What [`BillingSetup::input_under`] reads, not decoded yet.
-    async fn read_under(&self, store: &Store, terms: CustomerTerms, p: InputParams) -> Result<CustomerRows> {
-        self.read_chunk(store, vec![terms], p).await?.pop().ok_or(crate::StoreError::NotFound)
+        self.read_chunk(store, vec![terms], p).await?.pop().ok_or(crate::StoreError::NotFound)?.build(self)
     }
 
     /// What [`BillingSetup::input_under`] reads for each customer of `terms` (a run's
@@ -155,7 +150,7 @@ impl BillingSetup {
     }
 }
 
-/// A customer's terms and open positions as read ([`BillingSetup::read_under`]), before
+/// A customer's terms and open positions as read ([`BillingSetup::read_chunk`]), before
 /// they are decoded into the engine's input.
 pub(crate) struct CustomerRows {
     terms: CustomerTerms,
