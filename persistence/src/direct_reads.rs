@@ -53,8 +53,7 @@ impl DirectReaders {
     /// Readers of the database file `path` (`None` for an in-memory database, which other
     /// connections cannot see).
     pub(crate) fn for_file(path: &std::path::Path) -> Option<DirectReaders> {
-        let name = path.to_str()?;
-        if name.is_empty() || name == ":memory:" || name.starts_with("file::memory:") {
+        if !crate::sqlite::is_shared_file(path) {
             return None;
         }
         Some(DirectReaders {

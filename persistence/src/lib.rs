@@ -25,6 +25,7 @@ mod bulk;
 #[cfg(test)]
 mod cancellation_tests;
 pub mod catalog;
+mod checkpoints;
 pub mod company;
 pub mod contract_evaluation;
 pub mod contracts;

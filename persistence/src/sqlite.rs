@@ -16,6 +16,19 @@ pub const DEFAULT_MAX_CONNECTIONS: u32 = 8;
 /// process's turn ([`crate::store::writer_turn`]).
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Past how many pages in the write-ahead log (4 KiB each: 256 MiB) a committing connection
+/// checkpoints itself, as SQLite does by default past 1,000: only when the checkpoint
+/// thread ([`crate::checkpoints`]) is missing or cannot keep up.
+pub const WAL_SAFETY_NET_PAGES: u32 = 65_536;
+
+/// The size (bytes) the write-ahead log file is truncated back to when it starts over.
+pub const WAL_SIZE_LIMIT: u64 = 64 * 1024 * 1024;
+
+/// Whether `path` names a database file other connections can open (not in memory).
+pub(crate) fn is_shared_file(path: &std::path::Path) -> bool {
+    path.to_str().is_some_and(|name| !name.is_empty() && name != ":memory:" && !name.starts_with("file::memory:"))
+}
+
 pub(crate) async fn connect(url: &str, max: Option<u32>) -> Result<SqlitePool> {
     let opts = SqliteConnectOptions::from_str(url)
         .map_err(|e| StoreError::Config(format!("invalid SQLite URL: {e}")))?
@@ -23,7 +36,11 @@ pub(crate) async fn connect(url: &str, max: Option<u32>) -> Result<SqlitePool> {
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT);
+        .busy_timeout(BUSY_TIMEOUT)
+        // Checkpoints are the store's checkpoint thread's work ([`crate::checkpoints`]);
+        // a connection checkpoints only past the safety net.
+        .pragma("wal_autocheckpoint", WAL_SAFETY_NET_PAGES.to_string())
+        .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string());
     let file = opts.get_filename();
     if let Some(dir) = file.parent() {
         if !dir.as_os_str().is_empty() && file.to_str() != Some(":memory:") {

@@ -81,6 +81,8 @@ pub struct Store {
         std::sync::Arc<crate::shared_reads::SharedReads<crate::refs::BookingRefIds, crate::refs::BookingRefs>>,
     /// SQLite: point reads on the caller's thread ([`crate::direct_reads`]).
     pub(crate) direct: Option<std::sync::Arc<crate::direct_reads::DirectReaders>>,
+    /// SQLite: the checkpoint thread ([`crate::checkpoints`]).
+    pub(crate) checkpoints: Option<std::sync::Arc<crate::checkpoints::Checkpointer>>,
 }
 
 /// Runs `$body` with `$pool` bound to the concrete pool of the store's backend.
@@ -205,6 +207,13 @@ impl Store {
                     .map(std::sync::Arc::new),
                 Db::Postgres(_) => None,
             },
+            checkpoints: match &db {
+                Db::Sqlite(pool) if crate::sqlite::is_shared_file(pool.connect_options().get_filename()) => {
+                    crate::checkpoints::Checkpointer::start(pool.connect_options().get_filename())
+                        .map(std::sync::Arc::new)
+                }
+                _ => None,
+            },
             db: std::sync::Arc::new(db),
             credentials: Default::default(),
             writer: Default::default(),
@@ -291,13 +300,17 @@ impl Store {
         })
     }
 
-    /// Closes all connections (graceful shutdown).
+    /// Closes all connections (graceful shutdown); SQLite then checkpoints what is left in
+    /// the write-ahead log and truncates it.
     pub async fn close(&self) {
         self.readers.close().await;
         if let Some(direct) = &self.direct {
             direct.close();
         }
-        with_pool!(self, pool => pool.close().await)
+        with_pool!(self, pool => pool.close().await);
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.close().await;
+        }
     }
 
     /// Returns the stored server setting `key`, storing `init` first if there is none.
