@@ -81,6 +81,9 @@ pub struct Store {
         std::sync::Arc<crate::shared_reads::SharedReads<crate::refs::BookingRefIds, crate::refs::BookingRefs>>,
     /// SQLite: point reads on the caller's thread ([`crate::direct_reads`]).
     pub(crate) direct: Option<std::sync::Arc<crate::direct_reads::DirectReaders>>,
+    /// SQLite on a file: the connection write transactions run on
+    /// ([`crate::sqlite::connect_writer`]).
+    pub(crate) write_connection: Option<SqlitePool>,
     /// SQLite: the checkpoint thread ([`crate::checkpoints`]).
     pub(crate) checkpoints: Option<std::sync::Arc<crate::checkpoints::Checkpointer>>,
 }
@@ -98,14 +101,16 @@ macro_rules! with_pool {
 /// Runs `$body` inside a write transaction bound to `$tx` and commits it when `$body`
 /// evaluates without an early return. SQLite write transactions start with
 /// `BEGIN IMMEDIATE` so that a read lock never has to be upgraded, after taking this
-/// process's turn to write ([`Store::writer`]).
+/// process's turn to write ([`Store::writer`]), on the store's writer connection
+/// ([`crate::sqlite::connect_writer`]).
 macro_rules! in_tx {
     ($store:expr, $tx:ident => $body:expr) => {
         match &*$store.db {
             $crate::store::Db::Sqlite(pool) => {
                 let _turn = $crate::store::writer_turn(&$store.writer).await?;
                 #[allow(unused_mut)]
-                let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err($crate::StoreError::from)?;
+                let conn = $store.write_connection.as_ref().unwrap_or(pool);
+                let mut $tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err($crate::StoreError::from)?;
                 let out = $body;
                 $tx.commit().await.map_err($crate::StoreError::from)?;
                 out
@@ -207,6 +212,12 @@ impl Store {
                     .map(std::sync::Arc::new),
                 Db::Postgres(_) => None,
             },
+            write_connection: match &db {
+                Db::Sqlite(pool) if crate::sqlite::is_shared_file(pool.connect_options().get_filename()) => {
+                    Some(crate::sqlite::connect_writer(pool).await?)
+                }
+                _ => None,
+            },
             checkpoints: match &db {
                 Db::Sqlite(pool) if crate::sqlite::is_shared_file(pool.connect_options().get_filename()) => {
                     crate::checkpoints::Checkpointer::start(pool.connect_options().get_filename())
@@ -306,6 +317,9 @@ impl Store {
         self.readers.close().await;
         if let Some(direct) = &self.direct {
             direct.close();
+        }
+        if let Some(writer) = &self.write_connection {
+            writer.close().await;
         }
         with_pool!(self, pool => pool.close().await);
         if let Some(checkpoints) = &self.checkpoints {
