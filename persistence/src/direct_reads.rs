@@ -50,18 +50,15 @@ pub(crate) struct DirectReaders {
 }
 
 impl DirectReaders {
-    /// Readers of the database file `path` (`None` for an in-memory database, which other
-    /// connections cannot see).
-    pub(crate) fn for_file(path: &std::path::Path) -> Option<DirectReaders> {
-        if !crate::sqlite::is_shared_file(path) {
-            return None;
-        }
-        Some(DirectReaders {
+    /// Readers of the database file `path` (one other connections can open:
+    /// [`crate::sqlite::is_shared_file`]).
+    pub(crate) fn for_file(path: &std::path::Path) -> DirectReaders {
+        DirectReaders {
             path: path.to_path_buf(),
             idle: Mutex::new(Vec::new()),
             open: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
-        })
+        }
     }
 
     /// The ticket `id`: `Some(None)` when there is none, `None` when it was not read here.

@@ -205,26 +205,26 @@ impl Store {
                 redact(&opts.url)
             )));
         };
+        // SQLite on a file other connections can open has companions: point readers on the
+        // caller's thread, the writer's connection and the checkpoint thread (none for
+        // PostgreSQL or an in-memory database).
+        let (direct, write_connection, checkpoints) = match &db {
+            Db::Sqlite(pool) if crate::sqlite::is_shared_file(pool.connect_options().get_filename()) => {
+                let options = pool.connect_options();
+                let file = options.get_filename();
+                (
+                    Some(std::sync::Arc::new(crate::direct_reads::DirectReaders::for_file(file))),
+                    Some(crate::sqlite::connect_writer(pool).await?),
+                    crate::checkpoints::Checkpointer::start(file).map(std::sync::Arc::new),
+                )
+            }
+            _ => (None, None, None),
+        };
         let store = Store {
             readers: std::sync::Arc::new(crate::readers::ReaderSet::for_db(&db)),
-            direct: match &db {
-                Db::Sqlite(pool) => crate::direct_reads::DirectReaders::for_file(pool.connect_options().get_filename())
-                    .map(std::sync::Arc::new),
-                Db::Postgres(_) => None,
-            },
-            write_connection: match &db {
-                Db::Sqlite(pool) if crate::sqlite::is_shared_file(pool.connect_options().get_filename()) => {
-                    Some(crate::sqlite::connect_writer(pool).await?)
-                }
-                _ => None,
-            },
-            checkpoints: match &db {
-                Db::Sqlite(pool) if crate::sqlite::is_shared_file(pool.connect_options().get_filename()) => {
-                    crate::checkpoints::Checkpointer::start(pool.connect_options().get_filename())
-                        .map(std::sync::Arc::new)
-                }
-                _ => None,
-            },
+            direct,
+            write_connection,
+            checkpoints,
             db: std::sync::Arc::new(db),
             credentials: Default::default(),
             writer: Default::default(),
