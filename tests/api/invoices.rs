@@ -400,6 +400,7 @@ async fn drafts_computed_from_data_that_changed_meanwhile_are_not_stored() {
             scope_project_id: None,
             scope_contract_id: None,
             actor,
+            holding: None,
         }
     }
     // A booking changes after the computation: its drafts are stale.

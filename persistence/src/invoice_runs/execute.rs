@@ -1,8 +1,9 @@
 //! Billing a run's customers in chunks of [`CHUNK`], in id order: the customers of a chunk
 //! are read and computed ([`Store::prepare_chunk`]), then the drafts of the whole chunk are
 //! stored in one transaction ([`Store::create_drafts_together`]). PostgreSQL bills a few
-//! chunks at a time; SQLite (one writer) pipelines them: the next chunk is read and
-//! computed while this one is written. Whoever bills — the request of a small run, or the
+//! chunks at a time; SQLite (one writer) pipelines them: the next [`PREPARED_AHEAD`] chunks
+//! are read and computed (down to what each draft will hold, [`DraftHolding`]) while this
+//! one is written. Whoever bills — the request of a small run, or the
 //! job worker — holds the run's lease: a heartbeat renews it, and after each chunk the
 //! progress is recorded (counters, problems, `last_customer_id`) with the lease renewed
 //! and the cancel flag read. A cancel stops the run before the next chunk is stored; a lost
@@ -16,8 +17,8 @@
 
 use super::{InvoiceRun, RunPlan, RunProblem, RunResult, RunStart};
 use crate::audit::Actor;
-use crate::billing::{BillingSetup, CustomerRun};
-use crate::invoices::{DraftBatch, DraftOutcome};
+use crate::billing::{BillingSetup, CustomerRun, InputParams};
+use crate::invoices::{DraftBatch, DraftHolding, DraftOutcome};
 use crate::jobs::{JobLease, JobSignal, JobStatus, JobTable, WorkEnd, WorkerOptions, DEFAULT_LEASE};
 use crate::{Result, Store};
 use domain::engine::CustomerBilling;
@@ -52,7 +53,15 @@ struct PreparedChunk {
     /// Per customer in chunk order: what billing it did when it has nothing to store.
     outcomes: Vec<Option<CustomerOutcome>>,
     /// The customers with drafts to store, in chunk order, with their input and computation.
-    computed: Vec<(i64, CustomerRun, CustomerBilling)>,
+    computed: Vec<(i64, CustomerRun, CustomerBilling, DraftHolding)>,
+}
+
+/// How many chunks a SQLite run reads and computes ahead of the one it stores.
+const PREPARED_AHEAD: usize = 2;
+
+/// The error of a run whose tasks the runtime dropped.
+fn shutting_down() -> crate::StoreError {
+    crate::StoreError::Conflict("the run was stopped: the server is shutting down".into())
 }
 
 /// The progress recorded after one chunk of customers.
@@ -181,40 +190,34 @@ impl Store {
                 })
                 .buffered(self.write_concurrency())
                 .left_stream(),
-            // SQLite (one writer at a time): a pipeline — the next chunk is read and computed
-            // while this one is stored, so the writer works while the readers do.
-            crate::Backend::Sqlite => {
-                let ahead: Option<(Vec<i64>, Result<PreparedChunk>)> = None;
-                futures_util::stream::unfold((chunks.into_iter(), ahead), move |(mut rest, ahead)| async move {
-                    if signal.stopping() {
-                        return None;
+            // SQLite (one writer at a time): a pipeline — the next chunks are read and computed
+            // (each in a task of its own, so they go on while this one is stored) while this
+            // one is written, so the writer seldom waits for a chunk slower to read than to store.
+            crate::Backend::Sqlite => futures_util::stream::iter(chunks)
+                .map(move |chunk| {
+                    let (store, setup, params) = (self.clone(), Arc::clone(setup), plan.params);
+                    let task = tokio::spawn(async move {
+                        let prepared = store.prepare_chunk(&setup, params, &chunk).await;
+                        (chunk, prepared)
+                    });
+                    async move {
+                        match task.await {
+                            Ok(prepared) => prepared,
+                            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                            Err(_) => (Vec::new(), Err(shutting_down())),
+                        }
                     }
-                    let (chunk, prepared) = match ahead {
-                        Some(ahead) => ahead,
-                        None => {
-                            let chunk = rest.next()?;
-                            let prepared = self.prepare_chunk(setup, plan, &chunk).await;
-                            (chunk, prepared)
-                        }
-                    };
-                    let store = async {
-                        match prepared {
-                            Ok(prepared) => self.store_chunk(setup, plan, run.id, actor, &chunk, prepared).await,
-                            Err(e) => Err(e),
-                        }
-                    };
-                    let (outcome, ahead) = match rest.next() {
-                        Some(next) => {
-                            let (outcome, prepared) =
-                                futures_util::future::join(store, self.prepare_chunk(setup, plan, &next)).await;
-                            (outcome, Some((next, prepared)))
-                        }
-                        None => (store.await, None),
-                    };
-                    Some(((chunk, outcome), (rest, ahead)))
                 })
-                .right_stream()
-            }
+                .buffered(PREPARED_AHEAD + 1)
+                .take_while(|_| std::future::ready(!signal.stopping()))
+                .then(move |(chunk, prepared)| async move {
+                    let outcome = match prepared {
+                        Ok(prepared) => self.store_chunk(setup, plan, run.id, actor, &chunk, prepared).await,
+                        Err(e) => Err(e),
+                    };
+                    (chunk, outcome)
+                })
+                .right_stream(),
         };
         let mut outcomes = std::pin::pin!(outcomes);
         let mut done = 0usize;
@@ -312,7 +315,7 @@ impl Store {
         actor: &Actor,
         customers: &[i64],
     ) -> Result<Vec<CustomerOutcome>> {
-        let prepared = self.prepare_chunk(setup, plan, customers).await?;
+        let prepared = self.prepare_chunk(setup, plan.params, customers).await?;
         self.store_chunk(setup, plan, run_id, actor, customers, prepared).await
     }
 
@@ -323,7 +326,7 @@ impl Store {
     async fn prepare_chunk(
         &self,
         setup: &Arc<BillingSetup>,
-        plan: &RunPlan,
+        params: InputParams,
         customers: &[i64],
     ) -> Result<PreparedChunk> {
         let mut terms = self.customer_terms(customers).await?;
@@ -331,14 +334,15 @@ impl Store {
             .iter()
             .map(|id| terms.remove(id).ok_or(crate::StoreError::NotFound))
             .collect::<Result<Vec<_>>>()?;
-        let rows = setup.read_chunk(self, terms, plan.params).await?;
+        let rows = setup.read_chunk(self, terms, params).await?;
         let setup = Arc::clone(setup);
         let computed = tokio::task::spawn_blocking(move || {
             rows.into_iter()
                 .map(|rows| {
                     let cr = rows.build(&setup)?;
                     let billing = domain::engine::compute_customer(&setup.ctx, &cr.input);
-                    Ok((cr, billing))
+                    let holding = DraftHolding::of(&billing, &cr.versions)?;
+                    Ok((cr, billing, holding))
                 })
                 .collect::<Result<Vec<_>>>()
         })
@@ -346,17 +350,15 @@ impl Store {
         let computed = match computed {
             Ok(computed) => computed?,
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => {
-                return Err(crate::StoreError::Conflict("the run was stopped: the server is shutting down".into()))
-            }
+            Err(_) => return Err(shutting_down()),
         };
         let mut prepared = PreparedChunk { outcomes: Vec::with_capacity(customers.len()), computed: Vec::new() };
-        for (&customer_id, (cr, billing)) in customers.iter().zip(computed) {
+        for (&customer_id, (cr, billing, holding)) in customers.iter().zip(computed) {
             match nothing_to_store(customer_id, &billing) {
                 Some(outcome) => prepared.outcomes.push(Some(outcome)),
                 None => {
                     prepared.outcomes.push(None);
-                    prepared.computed.push((customer_id, cr, billing));
+                    prepared.computed.push((customer_id, cr, billing, holding));
                 }
             }
         }
@@ -379,7 +381,10 @@ impl Store {
         let PreparedChunk { outcomes, computed } = prepared;
         let batches: Vec<DraftBatch<'_>> = computed
             .iter()
-            .map(|(customer_id, cr, billing)| draft_batch(plan, run_id, actor, *customer_id, cr, billing))
+            .map(|(customer_id, cr, billing, holding)| DraftBatch {
+                holding: Some(holding),
+                ..draft_batch(plan, run_id, actor, *customer_id, cr, billing)
+            })
             .collect();
         let mut stored = self.create_drafts_together(&batches).await?.into_iter();
         let mut out = Vec::with_capacity(customers.len());
@@ -490,5 +495,6 @@ fn draft_batch<'a>(
         scope_project_id,
         scope_contract_id,
         actor,
+        holding: None,
     }
 }

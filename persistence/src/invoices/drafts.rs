@@ -58,8 +58,8 @@ fn settled_positions(
 }
 
 /// What drafts hold: the stamps of their bookings and expenses and their fee periods.
-#[derive(Default)]
-struct Held {
+#[derive(Debug, Default)]
+pub(crate) struct Held {
     bookings: Vec<PositionStamp>,
     expenses: Vec<PositionStamp>,
     fees: Vec<(i64, i64, Date)>,
@@ -120,6 +120,41 @@ fn stamps(settled: &[(i64, PositionInsert)]) -> Result<Held> {
         held.bookings.push(b);
     }
     Ok(held)
+}
+
+/// What the drafts of one customer's computation will hold, worked out before they are
+/// stored (CPU only: a run does it while the chunk before is written): the stamps and fee
+/// periods of their positions, each naming its draft by the proposal's index until the
+/// drafts have ids, and how many positions each proposal settles.
+#[derive(Debug)]
+pub struct DraftHolding {
+    held: Held,
+    counts: Vec<usize>,
+}
+
+impl DraftHolding {
+    /// What the proposals of `billing` hold, read at `versions`.
+    pub fn of(billing: &CustomerBilling, versions: &PositionVersions) -> Result<DraftHolding> {
+        let mut counts = Vec::with_capacity(billing.proposals.len());
+        let mut settled: Vec<(i64, PositionInsert)> = Vec::new();
+        for (index, p) in billing.proposals.iter().enumerate() {
+            let positions = settled_positions(&p.positions, &p.lines, versions);
+            counts.push(positions.len());
+            settled.extend(positions.into_iter().map(|s| (index as i64, s)));
+        }
+        Ok(DraftHolding { held: stamps(&settled)?, counts })
+    }
+
+    /// Adds what the drafts `ids` (one per proposal, in order) hold to `held`, and each
+    /// one's number of positions to `counts`.
+    fn add_to(&self, held: &mut Held, counts: &mut Vec<usize>, ids: &[i64]) {
+        let id = |index: i64| ids[index as usize];
+        let stamp = |s: &PositionStamp| PositionStamp { invoice_id: id(s.invoice_id), ..s.clone() };
+        held.bookings.extend(self.held.bookings.iter().map(stamp));
+        held.expenses.extend(self.held.expenses.iter().map(stamp));
+        held.fees.extend(self.held.fees.iter().map(|&(index, contract_id, start)| (id(index), contract_id, start)));
+        counts.extend_from_slice(&self.counts);
+    }
 }
 
 /// What stored documents still need written after their invoice rows: their events, lines,
@@ -210,17 +245,27 @@ macro_rules! write_documents {
                     threshold_crossings: serde_json::to_string(crossings)?,
                 });
             }
-            // The positions each document settles and their stamps are worked out while the
-            // invoice rows are written.
+            // The positions each document settles and their stamps (worked out ahead by a run,
+            // [`DraftHolding`]) are given the documents' ids while the invoice rows are written.
             let settle = async {
+                let mut held = Held::default();
                 let mut counts = Vec::with_capacity(planned.len());
-                let mut settled: Vec<(i64, PositionInsert)> = Vec::new();
-                for ((i, p, ..), &id) in planned.iter().zip(&document_ids) {
-                    let positions = settled_positions(&p.positions, &p.lines, batches[*i].versions);
-                    counts.push(positions.len());
-                    settled.extend(positions.into_iter().map(|s| (id, s)));
+                let mut ids = document_ids.as_slice();
+                for b in batches {
+                    let (mine, rest) = ids.split_at(b.billing.proposals.len());
+                    ids = rest;
+                    let worked_out;
+                    let holding = match b.holding {
+                        Some(holding) => holding,
+                        None => {
+                            worked_out = DraftHolding::of(b.billing, b.versions)?;
+                            &worked_out
+                        }
+                    };
+                    holding.add_to(&mut held, &mut counts, mine);
                 }
-                stamps(&settled).map(|held| (held, counts))
+                held.bookings.sort_unstable_by_key(|s| s.id);
+                Ok::<_, StoreError>((held, counts))
             };
             let (stored, settled) =
                 futures_util::future::join(DraftWrite::insert_documents(&mut *tx, &rows, now), settle).await;

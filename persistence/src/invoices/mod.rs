@@ -481,6 +481,9 @@ pub struct DraftBatch<'a> {
     pub scope_project_id: Option<i64>,
     pub scope_contract_id: Option<i64>,
     pub actor: &'a Actor,
+    /// What the drafts hold, worked out ahead ([`DraftHolding::of`]); `None`: worked out
+    /// while they are stored.
+    pub holding: Option<&'a DraftHolding>,
 }
 
 /// What storing a customer's drafts did.
@@ -698,6 +701,7 @@ pub const SETTLED_EVENT: &str = "invoice.settled";
 
 mod draft_rows;
 mod drafts;
+pub use drafts::DraftHolding;
 mod editing;
 mod feed;
 mod issue_batch;

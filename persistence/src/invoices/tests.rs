@@ -83,6 +83,7 @@ pub(crate) fn batch<'a>(cr: &'a CustomerRun, billing: &'a CustomerBilling, actor
         scope_project_id: None,
         scope_contract_id: None,
         actor,
+        holding: None,
     }
 }
 
