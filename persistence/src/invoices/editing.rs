@@ -338,7 +338,7 @@ impl Store {
             check_no_later_contract_invoice!(tx, id, contracts);
             release_positions!(tx, id);
             sqlx::query("DELETE FROM invoice_quota_entries WHERE invoice_id = $1").bind(id).execute(&mut *tx).await?;
-            sqlx::query("DELETE FROM invoice_lines WHERE invoice_id = $1").bind(id).execute(&mut *tx).await?;
+            // Its lines go with it (`ON DELETE CASCADE`; on SQLite one row, not line by line).
             sqlx::query("DELETE FROM invoices WHERE id = $1").bind(id).execute(&mut *tx).await?;
             audit!(tx, actor, "invoice", id, "delete", Some(&audit_view(&before)), None::<&AuditView>);
         });

@@ -227,3 +227,71 @@ async fn drafts_reserve_exactly_the_versions_computed_and_issuing_bills_them() {
     );
     test.remove().await;
 }
+
+/// The line table as it was before migration 0019 moved each document's lines into one row.
+const LINE_TABLE_BEFORE_0019: &str = "CREATE TABLE invoice_lines (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, invoice_id INTEGER NOT NULL REFERENCES invoices(id) ON DELETE CASCADE,
+    line_no INTEGER NOT NULL, kind TEXT NOT NULL, description TEXT NOT NULL, contract_id INTEGER,
+    service_id INTEGER, ticket_id INTEGER, quantity TEXT NOT NULL, minutes INTEGER, unit TEXT NOT NULL,
+    unit_price TEXT NOT NULL, net TEXT NOT NULL, vat_rate TEXT NOT NULL, surcharge TEXT,
+    positions TEXT NOT NULL DEFAULT '[]')";
+
+#[tokio::test]
+async fn lines_kept_in_the_line_table_read_the_same_once_moved_into_their_documents() {
+    let test = fresh_store().await;
+    let store = &test.store;
+    if store.backend() != crate::Backend::Sqlite {
+        // PostgreSQL keeps its line table.
+        return test.remove().await;
+    }
+    seed(store).await;
+    let setup = BillingSetup::load(store).await.unwrap();
+    let (cr, billing) = compute(&setup, store).await;
+    let DraftOutcome::Created { invoice_ids, .. } = drafts(store, &cr, &billing).await else { panic!("created") };
+    let id = invoice_ids[0];
+    let lines = |i: &Invoice| serde_json::to_value(&i.lines).unwrap();
+    let mut expected = lines(&store.get_invoice(id).await.unwrap());
+    assert_eq!(expected.as_array().map(Vec::len), Some(4));
+    // The database as it was before the migration: the same lines in the table, with ids
+    // as a long-running table has them (40 higher).
+    for sql in [
+        "CREATE TABLE kept AS SELECT * FROM invoice_lines",
+        "DROP TRIGGER invoice_lines_delete",
+        "DROP VIEW invoice_lines",
+        "DROP TABLE invoice_line_sets",
+        "DROP TABLE invoice_line_ids",
+        LINE_TABLE_BEFORE_0019,
+        "INSERT INTO invoice_lines SELECT id + 40, invoice_id, line_no, kind, description, contract_id, service_id, \
+         ticket_id, quantity, minutes, unit, unit_price, net, vat_rate, surcharge, positions FROM kept",
+        "DROP TABLE kept",
+    ] {
+        exec(store, sql).await;
+    }
+    for line in expected.as_array_mut().unwrap() {
+        line["id"] = (line["id"].as_i64().unwrap() + 40).into();
+    }
+    with_pool!(store, pool => sqlx::raw_sql(include_str!("../../../migrations/sqlite/0019_lines_with_documents.sql"))
+        .execute(pool).await.map(|_| ()))
+    .unwrap();
+    let draft = store.get_invoice(id).await.unwrap();
+    assert_eq!(lines(&draft), expected, "every line as it was, id included");
+    // A line added now continues the ids; removing it leaves the others as they were.
+    let manual = ManualLine {
+        description: "Cable".into(),
+        quantity: Decimal::ONE,
+        unit: Unit::Piece,
+        unit_price: Decimal::new(990, 2),
+        vat_rate: Decimal::from(19),
+    };
+    let draft = store.add_manual_line(id, None, &manual, &Actor::system()).await.unwrap();
+    let added = draft.lines.last().unwrap();
+    assert_eq!((added.id, added.line_no, added.line.description.as_str()), (44 + 1, 5, "Cable"));
+    let (draft, removed) = store.remove_invoice_line(id, added.id, None, &Actor::system()).await.unwrap();
+    assert_eq!(removed, vec![45]);
+    assert_eq!(lines(&draft), expected);
+    // A deleted draft takes its lines along.
+    store.delete_draft(id, None, &Actor::system()).await.unwrap();
+    assert_eq!(count(store, "SELECT COUNT(*) FROM invoice_lines").await, 0);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM invoice_line_sets").await, 0);
+    test.remove().await;
+}

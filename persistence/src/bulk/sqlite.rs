@@ -1,0 +1,435 @@
+//! The bulk writes on SQLite: multi-row `VALUES` statements of a few fixed shapes with
+//! anonymous parameters; a document's lines as one row ([`PackedLine`]s).
+
+use super::*;
+use crate::types::ExactDecimal;
+use crate::StoreError;
+use sqlx::SqliteConnection;
+
+/// Most rows per multi-row `INSERT` (at most 15 parameters a row: far below SQLite's 32766).
+const INSERT_BATCH: usize = 256;
+/// Most rows per stamping statement (10 parameters a row).
+const STAMP_BATCH: usize = 1024;
+
+/// Rows per multi-row statement: `max` while that many are left, then the largest power of
+/// two not above what is left — a handful of statement shapes (prepared once per
+/// connection) cover any number of rows.
+fn batch_len(left: usize, max: usize) -> usize {
+    if left >= max {
+        max
+    } else {
+        1 << (usize::BITS - 1 - left.max(1).leading_zeros())
+    }
+}
+
+/// `items` in consecutive batches of [`batch_len`] rows (one statement each).
+pub(crate) fn batches<T>(items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (head, tail) = rest.split_at(batch_len(rest.len(), max));
+        rest = tail;
+        Some(head)
+    })
+}
+
+/// `head` followed by `rows` groups of `cols` anonymous parameters (`?`), each group closed
+/// by `tail` (e.g. `, TRUE)`). sqlx looks every parameter of a SQLite statement up by name
+/// (`sqlite3_bind_parameter_name` walks the list of named parameters), which makes binding
+/// a statement with many numbered parameters quadratic; anonymous ones bind in order.
+pub(crate) fn values_sql(head: &str, cols: usize, rows: usize, tail: &str) -> String {
+    let mut sql = String::with_capacity(head.len() + rows * (cols * 3 + tail.len() + 4));
+    sql.push_str(head);
+    for r in 0..rows {
+        sql.push_str(if r == 0 { " (?" } else { ", (?" });
+        for _ in 1..cols {
+            sql.push_str(", ?");
+        }
+        sql.push_str(tail);
+    }
+    sql
+}
+
+/// Runs `statement(chunk)` over `items` in chunks of [`batch_len`]; sums what each returns.
+macro_rules! in_chunks {
+    ($items:expr, $max:expr, |$chunk:ident| $statement:expr) => {{
+        let mut total = 0u64;
+        for $chunk in batches(&$items[..], $max) {
+            total += $statement;
+        }
+        total
+    }};
+}
+
+/// As [`in_chunks!`], for the large writes of a run on SQLite: the next statement (its SQL
+/// for a batch length, `$sql`, and its arguments, `$bind`) is built while the connection's
+/// thread executes the current one, so the writer does not wait for the building. Sums the
+/// rows each statement affected.
+macro_rules! pipelined {
+    ($conn:expr, $items:expr, $max:expr, |$len:ident| $sql:expr, |$q:ident, $chunk:ident| $bind:expr) => {{
+        let batches: Vec<_> = batches(&$items[..], $max).collect();
+        let sqls: Vec<String> = batches
+            .iter()
+            .map(|b| {
+                let $len = b.len();
+                $sql
+            })
+            .collect();
+        let build = |i: usize| -> Result<_> {
+            let $q = sqlx::query(&sqls[i]);
+            let $chunk = batches[i];
+            Ok($bind)
+        };
+        let build = &build;
+        let count = batches.len();
+        let mut total = 0u64;
+        let mut next = if batches.is_empty() { None } else { Some(build(0)?) };
+        let mut i = 0;
+        while let Some(q) = next.take() {
+            i += 1;
+            let following = async move {
+                match i < count {
+                    true => build(i).map(Some),
+                    false => Ok(None),
+                }
+            };
+            let (done, built) = futures_util::future::join(q.execute(&mut *$conn), following).await;
+            total += done?.rows_affected();
+            next = built?;
+        }
+        total
+    }};
+}
+
+impl BulkWrite for SqliteConnection {
+    async fn insert_lines(&mut self, rows: &[LineInsert<'_>]) -> Result<usize> {
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        // The lines' ids, in order, after the highest given out.
+        let next: i64 = sqlx::query_scalar("UPDATE invoice_line_ids SET next = next + ? RETURNING next")
+            .bind(rows.len() as i64)
+            .fetch_one(&mut *self)
+            .await?;
+        let first = next - rows.len() as i64;
+        // One JSON array per document: the lines of consecutive rows of the same document.
+        let mut sets: Vec<(i64, Vec<u8>)> = Vec::new();
+        for (k, &(invoice_id, line_no, line)) in rows.iter().enumerate() {
+            match sets.last_mut() {
+                Some((id, json)) if *id == invoice_id => json.push(b','),
+                _ => sets.push((invoice_id, vec![b'['])),
+            }
+            if let Some((_, json)) = sets.last_mut() {
+                serde_json::to_writer(&mut *json, &PackedLine(first + k as i64, line_no, line))?;
+            }
+        }
+        let sets = sets
+            .into_iter()
+            .map(|(id, mut json)| {
+                json.push(b']');
+                String::from_utf8(json).map(|json| (id, json)).map_err(|e| StoreError::Conflict(e.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // A document that has lines already gets the new ones appended.
+        in_chunks!(sets, INSERT_BATCH, |chunk| {
+            let sql = values_sql("INSERT INTO invoice_line_sets (invoice_id, lines) VALUES", 2, chunk.len(), ")")
+                + " ON CONFLICT (invoice_id) DO UPDATE SET lines = CASE invoice_line_sets.lines WHEN '[]' \
+                   THEN excluded.lines ELSE substr(invoice_line_sets.lines, 1, length(invoice_line_sets.lines) - 1) \
+                   || ',' || substr(excluded.lines, 2) END";
+            let mut q = sqlx::query(&sql);
+            for (id, json) in chunk {
+                q = q.bind(id).bind(json);
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        });
+        Ok(rows.len())
+    }
+
+    async fn insert_history(&mut self, rows: &[(i64, PositionInsert)]) -> Result<usize> {
+        let n = in_chunks!(rows, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "INSERT INTO invoice_positions (invoice_id, position_key, booking_id, expense_id, fee_contract_id, \
+                 fee_period_start, contract_id, treatment, actual_minutes, rounded_minutes, covered_minutes, \
+                 covered_value, position_version, active) VALUES",
+                13,
+                chunk.len(),
+                ", FALSE)",
+            );
+            let mut q = sqlx::query(&sql);
+            for (id, s) in chunk {
+                q = q
+                    .bind(*id)
+                    .bind(&s.key)
+                    .bind(s.booking_id)
+                    .bind(s.expense_id)
+                    .bind(s.fee.map(|f| f.0))
+                    .bind(s.fee.map(|f| f.1))
+                    .bind(s.contract_id)
+                    .bind(s.treatment.as_str())
+                    .bind(s.actual)
+                    .bind(s.rounded)
+                    .bind(s.covered)
+                    .bind(s.covered_value.map(ExactDecimal))
+                    .bind(s.version);
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        });
+        Ok(n as usize)
+    }
+
+    async fn insert_quota_entries(&mut self, rows: &[(i64, &QuotaEntry)]) -> Result<usize> {
+        let n = in_chunks!(rows, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "INSERT INTO invoice_quota_entries (invoice_id, contract_id, period_start, origin_period_start, kind, \
+                 amount, position) VALUES",
+                7,
+                chunk.len(),
+                ")",
+            );
+            let mut q = sqlx::query(&sql);
+            for &(id, e) in chunk {
+                q = q
+                    .bind(id)
+                    .bind(e.contract_id)
+                    .bind(e.period_start)
+                    .bind(e.origin_period_start)
+                    .bind(e.kind.as_str())
+                    .bind(ExactDecimal(e.amount))
+                    .bind(e.position.map(|p| serde_json::to_string(&p)).transpose()?);
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        });
+        Ok(n as usize)
+    }
+
+    async fn stamp(&mut self, table: PositionTable, rows: &[PositionStamp]) -> Result<u64> {
+        Ok(pipelined!(
+            self,
+            rows,
+            STAMP_BATCH,
+            |len| match table {
+                PositionTable::Bookings => {
+                    values_sql(
+                        "UPDATE bookings SET invoice_id = v.column3, settled_contract_id = v.column4, \
+                         treatment = v.column5, actual_minutes = v.column6, rounded_minutes = v.column7, \
+                         covered_minutes = v.column8, covered_value = v.column9, settled_fields = v.column10, \
+                         version = bookings.version + 1 FROM (VALUES",
+                        10,
+                        len,
+                        ")",
+                    ) + ") AS v WHERE bookings.id = v.column1 AND bookings.version = v.column2 \
+                         AND bookings.invoice_id IS NULL"
+                }
+                PositionTable::Expenses => {
+                    values_sql(
+                        "UPDATE expenses SET invoice_id = v.column3, settled_contract_id = v.column4, \
+                         treatment = v.column5, covered_value = v.column6, version = expenses.version + 1 FROM (VALUES",
+                        6,
+                        len,
+                        ")",
+                    ) + ") AS v WHERE expenses.id = v.column1 AND expenses.version = v.column2 \
+                         AND expenses.invoice_id IS NULL"
+                }
+            },
+            |q, chunk| {
+                let mut q = q;
+                for r in chunk {
+                    q = q
+                        .bind(r.id)
+                        .bind(r.version)
+                        .bind(r.invoice_id)
+                        .bind(r.contract_id)
+                        .bind(r.treatment.map(|t| t.as_str()));
+                    q = match table {
+                        PositionTable::Bookings => q
+                            .bind(r.actual)
+                            .bind(r.rounded)
+                            .bind(r.covered)
+                            .bind(r.covered_value.map(ExactDecimal))
+                            .bind(r.fields.as_deref()),
+                        PositionTable::Expenses => q.bind(r.covered_value.map(ExactDecimal)),
+                    };
+                }
+                q
+            }
+        ))
+    }
+
+    async fn insert_fee_periods(&mut self, rows: &[(i64, i64, Date)]) -> Result<usize> {
+        let n = in_chunks!(rows, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "INSERT INTO contract_fee_periods (invoice_id, contract_id, period_start) VALUES",
+                3,
+                chunk.len(),
+                ")",
+            );
+            let mut q = sqlx::query(&sql);
+            for &(invoice_id, contract_id, period_start) in chunk {
+                q = q.bind(invoice_id).bind(contract_id).bind(period_start);
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        });
+        Ok(n as usize)
+    }
+
+    async fn issue_drafts(&mut self, head: IssueBatchHead<'_>, rows: &[IssuedNumber]) -> Result<u64> {
+        Ok(in_chunks!(rows, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "UPDATE invoices SET status = 'issued', series = ?, number_year = ?, number_seq = v.column2, \
+                 number = v.column3, issue_date = ?, due_date = v.column4, customer_snapshot = v.column5, \
+                 feed_seq = v.column6, issued_at = ?, seller_snapshot = ?, version = invoices.version + 1, \
+                 updated_at = ? FROM (VALUES",
+                6,
+                chunk.len(),
+                ")",
+            ) + ") AS v WHERE invoices.id = v.column1 AND invoices.status = 'draft'";
+            let mut q = sqlx::query(&sql)
+                .bind(head.series)
+                .bind(head.year)
+                .bind(head.issue_date)
+                .bind(head.at)
+                .bind(head.seller)
+                .bind(head.at);
+            for r in chunk {
+                q = q.bind(r.id).bind(r.seq).bind(&r.number).bind(r.due_date).bind(&r.snapshot).bind(r.feed_seq);
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        }))
+    }
+
+    async fn write_ledger(&mut self, ids: &[i64], at: DbTime) -> Result<u64> {
+        let mut offset = 0i64;
+        Ok(in_chunks!(ids, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "INSERT INTO quota_ledger (contract_id, period_start, origin_period_start, kind, amount, position, \
+                 invoice_id, created_at) SELECT q.contract_id, q.period_start, q.origin_period_start, q.kind, q.amount, \
+                 q.position, q.invoice_id, ? FROM (VALUES",
+                2,
+                chunk.len(),
+                ")",
+            ) + ") AS d JOIN invoice_quota_entries q ON q.invoice_id = d.column1 ORDER BY d.column2, q.id";
+            let mut q = sqlx::query(&sql).bind(at);
+            for &id in chunk {
+                q = q.bind(id).bind(offset);
+                offset += 1;
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        }))
+    }
+
+    async fn insert_events(&mut self, rows: &[EventInsert<'_>], at: DbTime) -> Result<u64> {
+        Ok(in_chunks!(rows, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "INSERT INTO events (event_type, entity_type, entity_id, payload, created_at) VALUES",
+                4,
+                chunk.len(),
+                ", ?)",
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q.bind(r.0).bind(r.1).bind(r.2).bind(&r.3).bind(at);
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        }))
+    }
+
+    async fn insert_audit(
+        &mut self,
+        actor: &Actor,
+        entity_type: &str,
+        action: &str,
+        rows: &[AuditInsert],
+    ) -> Result<u64> {
+        let at = DbTime::now();
+        Ok(in_chunks!(rows, INSERT_BATCH, |chunk| {
+            let sql = values_sql(
+                "INSERT INTO audit_log (at, actor_type, actor_id, actor_name, entity_type, entity_id, action, \
+                 before_state, after_state, request_id) VALUES",
+                10,
+                chunk.len(),
+                ")",
+            );
+            let mut q = sqlx::query(&sql);
+            for r in chunk {
+                q = q
+                    .bind(at)
+                    .bind(actor.kind.as_str())
+                    .bind(actor.id)
+                    .bind(&actor.name)
+                    .bind(entity_type)
+                    .bind(r.0)
+                    .bind(action)
+                    .bind(r.1.as_deref())
+                    .bind(r.2.as_deref())
+                    .bind(actor.request_id.as_deref());
+            }
+            q.execute(&mut *self).await?.rows_affected()
+        }))
+    }
+}
+
+/// A line as SQLite keeps it in its document's `invoice_line_sets.lines` (id, line number,
+/// line): a JSON array of the `invoice_lines` view's columns after `invoice_id`, decimals as
+/// their exact text.
+struct PackedLine<'a>(i64, i64, &'a InvoiceLine);
+
+impl serde::Serialize for PackedLine<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        /// A decimal as `ExactDecimal` stores it in SQLite (its scale kept).
+        struct Exact<'a>(&'a Decimal);
+        impl serde::Serialize for Exact<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+                s.collect_str(self.0)
+            }
+        }
+        let PackedLine(id, line_no, l) = *self;
+        let mut t = s.serialize_tuple(15)?;
+        t.serialize_element(&id)?;
+        t.serialize_element(&line_no)?;
+        t.serialize_element(l.kind.as_str())?;
+        t.serialize_element(&l.description)?;
+        t.serialize_element(&l.contract_id)?;
+        t.serialize_element(&l.service_id)?;
+        t.serialize_element(&l.ticket_id)?;
+        t.serialize_element(&Exact(&l.quantity))?;
+        t.serialize_element(&to_i64(l.minutes))?;
+        t.serialize_element(l.unit.as_str())?;
+        t.serialize_element(&Exact(&l.unit_price))?;
+        t.serialize_element(&Exact(&l.net))?;
+        t.serialize_element(&Exact(&l.vat_rate))?;
+        t.serialize_element(&l.surcharge.map(|s| s.as_str()))?;
+        t.serialize_element(&l.positions)?;
+        t.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_the_maximum_then_powers_of_two() {
+        assert_eq!(batch_len(1000, 256), 256);
+        assert_eq!(batch_len(200, 256), 128);
+        assert_eq!(batch_len(72, 256), 64);
+        assert_eq!(batch_len(1, 256), 1);
+    }
+
+    #[test]
+    fn batches_cover_every_row_once_in_order() {
+        let rows: Vec<u32> = (0..1300).collect();
+        let lens: Vec<usize> = batches(&rows, 256).map(<[u32]>::len).collect();
+        assert_eq!(lens, [256, 256, 256, 256, 256, 16, 4]);
+        assert_eq!(batches(&rows, 256).flatten().copied().collect::<Vec<u32>>(), rows);
+        assert_eq!(batches::<u32>(&[], 256).count(), 0);
+    }
+
+    #[test]
+    fn values_statements_use_anonymous_parameters() {
+        assert_eq!(values_sql("INSERT INTO t (a, b) VALUES", 2, 2, ")"), "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)");
+        assert_eq!(values_sql("X", 1, 1, ", TRUE)"), "X (?, TRUE)");
+    }
+}
