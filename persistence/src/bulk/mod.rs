@@ -73,6 +73,14 @@ pub(crate) struct PositionInsert {
 /// One line of a draft: invoice id, line number, the line.
 pub(crate) type LineInsert<'a> = (i64, i64, &'a InvoiceLine);
 
+/// The lines of a new document, and on SQLite maybe serialized ahead ([`PackedLines`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DocumentLines<'a> {
+    pub(crate) invoice_id: i64,
+    pub(crate) lines: &'a [InvoiceLine],
+    pub(crate) packed: Option<&'a PackedLines>,
+}
+
 /// What issuing sets on one draft of a batch (series, year, issue date and time are the
 /// batch's).
 #[derive(Debug, Clone)]
@@ -107,6 +115,8 @@ pub(crate) type AuditInsert = (i64, Option<String>, Option<String>);
 pub(crate) trait BulkWrite {
     /// Inserts invoice lines.
     async fn insert_lines(&mut self, rows: &[LineInsert<'_>]) -> Result<usize>;
+    /// Inserts the lines of new documents (each one's numbered from 1).
+    async fn insert_document_lines(&mut self, docs: &[DocumentLines<'_>]) -> Result<usize>;
     /// Inserts the positions of a cancelled document into the history (`invoice_positions`).
     async fn insert_history(&mut self, rows: &[(i64, PositionInsert)]) -> Result<usize>;
     /// Inserts the quota entries a draft writes when issued (`(invoice id, entry)`).
@@ -142,4 +152,5 @@ pub(crate) fn to_i64(v: Option<u64>) -> Option<i64> {
 mod postgres;
 mod sqlite;
 
+pub(crate) use sqlite::PackedLines;
 pub(crate) use sqlite::{batches, values_sql};

@@ -45,6 +45,14 @@ impl BulkWrite for PgConnection {
         Ok(rows.len())
     }
 
+    async fn insert_document_lines(&mut self, docs: &[DocumentLines<'_>]) -> Result<usize> {
+        let rows: Vec<LineInsert<'_>> = docs
+            .iter()
+            .flat_map(|d| d.lines.iter().enumerate().map(move |(k, l)| (d.invoice_id, k as i64 + 1, l)))
+            .collect();
+        self.insert_lines(&rows).await
+    }
+
     async fn insert_history(&mut self, rows: &[(i64, PositionInsert)]) -> Result<usize> {
         if rows.is_empty() {
             return Ok(0);

@@ -108,12 +108,7 @@ impl BulkWrite for SqliteConnection {
         if rows.is_empty() {
             return Ok(0);
         }
-        // The lines' ids, in order, after the highest given out.
-        let next: i64 = sqlx::query_scalar("UPDATE invoice_line_ids SET next = next + ? RETURNING next")
-            .bind(rows.len() as i64)
-            .fetch_one(&mut *self)
-            .await?;
-        let first = next - rows.len() as i64;
+        let first = reserve_line_ids(self, rows.len()).await?;
         // One JSON array per document: the lines of consecutive rows of the same document.
         let mut sets: Vec<(i64, Vec<u8>)> = Vec::new();
         for (k, &(invoice_id, line_no, line)) in rows.iter().enumerate() {
@@ -125,26 +120,34 @@ impl BulkWrite for SqliteConnection {
                 serde_json::to_writer(&mut *json, &PackedLine(first + k as i64, line_no, line))?;
             }
         }
-        let sets = sets
-            .into_iter()
-            .map(|(id, mut json)| {
-                json.push(b']');
-                String::from_utf8(json).map(|json| (id, json)).map_err(|e| StoreError::Conflict(e.to_string()))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        // A document that has lines already gets the new ones appended.
-        in_chunks!(sets, INSERT_BATCH, |chunk| {
-            let sql = values_sql("INSERT INTO invoice_line_sets (invoice_id, lines) VALUES", 2, chunk.len(), ")")
-                + " ON CONFLICT (invoice_id) DO UPDATE SET lines = CASE invoice_line_sets.lines WHEN '[]' \
-                   THEN excluded.lines ELSE substr(invoice_line_sets.lines, 1, length(invoice_line_sets.lines) - 1) \
-                   || ',' || substr(excluded.lines, 2) END";
-            let mut q = sqlx::query(&sql);
-            for (id, json) in chunk {
-                q = q.bind(id).bind(json);
-            }
-            q.execute(&mut *self).await?.rows_affected()
-        });
+        for (_, json) in &mut sets {
+            json.push(b']');
+        }
+        store_line_sets(self, sets).await?;
         Ok(rows.len())
+    }
+
+    async fn insert_document_lines(&mut self, docs: &[DocumentLines<'_>]) -> Result<usize> {
+        let count: usize = docs.iter().map(|d| d.lines.len()).sum();
+        if count == 0 {
+            return Ok(0);
+        }
+        let mut next = reserve_line_ids(self, count).await?;
+        let mut sets = Vec::with_capacity(docs.len());
+        for d in docs.iter().filter(|d| !d.lines.is_empty()) {
+            let packed;
+            let packed = match d.packed {
+                Some(packed) => packed,
+                None => {
+                    packed = PackedLines::of(d.lines)?;
+                    &packed
+                }
+            };
+            sets.push((d.invoice_id, packed.with_ids(next)));
+            next += d.lines.len() as i64;
+        }
+        store_line_sets(self, sets).await?;
+        Ok(count)
     }
 
     async fn insert_history(&mut self, rows: &[(i64, PositionInsert)]) -> Result<usize> {
@@ -180,27 +183,32 @@ impl BulkWrite for SqliteConnection {
     }
 
     async fn insert_quota_entries(&mut self, rows: &[(i64, &QuotaEntry)]) -> Result<usize> {
-        let n = in_chunks!(rows, INSERT_BATCH, |chunk| {
-            let sql = values_sql(
+        let n = pipelined!(
+            self,
+            rows,
+            INSERT_BATCH,
+            |len| values_sql(
                 "INSERT INTO invoice_quota_entries (invoice_id, contract_id, period_start, origin_period_start, kind, \
                  amount, position) VALUES",
                 7,
-                chunk.len(),
+                len,
                 ")",
-            );
-            let mut q = sqlx::query(&sql);
-            for &(id, e) in chunk {
-                q = q
-                    .bind(id)
-                    .bind(e.contract_id)
-                    .bind(e.period_start)
-                    .bind(e.origin_period_start)
-                    .bind(e.kind.as_str())
-                    .bind(ExactDecimal(e.amount))
-                    .bind(e.position.map(|p| serde_json::to_string(&p)).transpose()?);
+            ),
+            |q, chunk| {
+                let mut q = q;
+                for &(id, e) in chunk {
+                    q = q
+                        .bind(id)
+                        .bind(e.contract_id)
+                        .bind(e.period_start)
+                        .bind(e.origin_period_start)
+                        .bind(e.kind.as_str())
+                        .bind(ExactDecimal(e.amount))
+                        .bind(e.position.map(|p| serde_json::to_string(&p)).transpose()?);
+                }
+                q
             }
-            q.execute(&mut *self).await?.rows_affected()
-        });
+        );
         Ok(n as usize)
     }
 
@@ -370,6 +378,80 @@ impl BulkWrite for SqliteConnection {
     }
 }
 
+/// `n` new line ids, ascending: the first (the transaction holds the write lock).
+async fn reserve_line_ids(conn: &mut SqliteConnection, n: usize) -> Result<i64> {
+    let next: i64 = sqlx::query_scalar("UPDATE invoice_line_ids SET next = next + ? RETURNING next")
+        .bind(n as i64)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(next - n as i64)
+}
+
+/// Stores the JSON arrays of lines `(invoice id, array)` of documents; a document that has
+/// lines already gets the new ones appended (to the text: both are arrays as serde writes them).
+async fn store_line_sets(conn: &mut SqliteConnection, sets: Vec<(i64, Vec<u8>)>) -> Result<()> {
+    let sets = sets
+        .into_iter()
+        .map(|(id, json)| {
+            String::from_utf8(json).map(|json| (id, json)).map_err(|e| StoreError::Conflict(e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    in_chunks!(sets, INSERT_BATCH, |chunk| {
+        let sql = values_sql("INSERT INTO invoice_line_sets (invoice_id, lines) VALUES", 2, chunk.len(), ")")
+            + " ON CONFLICT (invoice_id) DO UPDATE SET lines = CASE invoice_line_sets.lines WHEN '[]' \
+               THEN excluded.lines ELSE substr(invoice_line_sets.lines, 1, length(invoice_line_sets.lines) - 1) \
+               || ',' || substr(excluded.lines, 2) END";
+        let mut q = sqlx::query(&sql);
+        for (id, json) in chunk {
+            q = q.bind(id).bind(json);
+        }
+        q.execute(&mut *conn).await?.rows_affected()
+    });
+    Ok(())
+}
+
+/// A document's lines serialized ahead (by a run, off the writer's path) but for their ids,
+/// which are given out when they are stored: each line's [`PackedLine`] after its id.
+#[derive(Debug, Default)]
+pub(crate) struct PackedLines {
+    tails: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl PackedLines {
+    /// The lines of a new document, numbered from 1.
+    pub(crate) fn of(lines: &[InvoiceLine]) -> Result<PackedLines> {
+        let mut packed = PackedLines { tails: Vec::new(), ends: Vec::with_capacity(lines.len()) };
+        for (k, line) in lines.iter().enumerate() {
+            let start = packed.tails.len();
+            serde_json::to_writer(&mut packed.tails, &PackedLine(0, k as i64 + 1, line))?;
+            // `[0,…]` → `,…]`: the id goes in front when it is known.
+            packed.tails.drain(start..start + 2);
+            packed.ends.push(packed.tails.len());
+        }
+        Ok(packed)
+    }
+
+    /// The document's JSON array of lines, the lines' ids ascending from `first`.
+    fn with_ids(&self, first: i64) -> Vec<u8> {
+        use std::io::Write;
+        let mut json = Vec::with_capacity(self.tails.len() + self.ends.len() * 12 + 2);
+        json.push(b'[');
+        let mut start = 0;
+        for (k, &end) in self.ends.iter().enumerate() {
+            if k > 0 {
+                json.push(b',');
+            }
+            // Writing to a Vec cannot fail.
+            let _ = write!(json, "[{}", first + k as i64);
+            json.extend_from_slice(&self.tails[start..end]);
+            start = end;
+        }
+        json.push(b']');
+        json
+    }
+}
+
 /// A line as SQLite keeps it in its document's `invoice_line_sets.lines` (id, line number,
 /// line): a JSON array of the `invoice_lines` view's columns after `invoice_id`, decimals as
 /// their exact text.
@@ -425,6 +507,45 @@ mod tests {
         assert_eq!(lens, [256, 256, 256, 256, 256, 16, 4]);
         assert_eq!(batches(&rows, 256).flatten().copied().collect::<Vec<u32>>(), rows);
         assert_eq!(batches::<u32>(&[], 256).count(), 0);
+    }
+
+    #[test]
+    fn lines_serialized_ahead_get_their_ids_as_if_serialized_when_stored() {
+        use domain::catalog::Unit;
+        use domain::engine::LineKind;
+        use domain::position::PositionRef;
+        let line = |k: i64| InvoiceLine {
+            kind: LineKind::Work,
+            description: format!("Remote \"support\" {k} – Ü"),
+            contract_id: Some(k),
+            service_id: None,
+            ticket_id: Some(7),
+            quantity: Decimal::new(150, 2),
+            minutes: Some(90),
+            unit: Unit::Hour,
+            unit_price: Decimal::new(10000, 2),
+            net: Decimal::new(15000, 2),
+            vat_rate: Decimal::from(19),
+            surcharge: None,
+            positions: vec![PositionRef::Booking { id: k }, PositionRef::Expense { id: 10 * k }],
+        };
+        let lines: Vec<InvoiceLine> = (1..=3).map(line).collect();
+        let ahead = PackedLines::of(&lines).unwrap().with_ids(41);
+        let mut when_stored = b"[".to_vec();
+        for (k, l) in lines.iter().enumerate() {
+            if k > 0 {
+                when_stored.push(b',');
+            }
+            serde_json::to_writer(&mut when_stored, &PackedLine(41 + k as i64, k as i64 + 1, l)).unwrap();
+        }
+        when_stored.push(b']');
+        assert_eq!(String::from_utf8(ahead).unwrap(), String::from_utf8(when_stored).unwrap());
+        let text = String::from_utf8(PackedLines::of(&lines[..1]).unwrap().with_ids(7)).unwrap();
+        assert!(
+            text.starts_with(r#"[[7,1,"work","Remote \"support\" 1 – Ü",1,null,7,"1.50",90,"hour","100.00""#),
+            "{text}"
+        );
+        assert_eq!(PackedLines::of(&[]).unwrap().with_ids(1), b"[]");
     }
 
     #[test]

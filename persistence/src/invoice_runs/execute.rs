@@ -336,12 +336,13 @@ impl Store {
             .collect::<Result<Vec<_>>>()?;
         let rows = setup.read_chunk(self, terms, params).await?;
         let setup = Arc::clone(setup);
+        let pack_lines = self.backend() == crate::Backend::Sqlite;
         let computed = tokio::task::spawn_blocking(move || {
             rows.into_iter()
                 .map(|rows| {
                     let cr = rows.build(&setup)?;
                     let billing = domain::engine::compute_customer(&setup.ctx, &cr.input);
-                    let holding = DraftHolding::of(&billing, &cr.versions)?;
+                    let holding = DraftHolding::of(&billing, &cr.versions, pack_lines)?;
                     Ok((cr, billing, holding))
                 })
                 .collect::<Result<Vec<_>>>()

@@ -130,11 +130,14 @@ fn stamps(settled: &[(i64, PositionInsert)]) -> Result<Held> {
 pub struct DraftHolding {
     held: Held,
     counts: Vec<usize>,
+    /// Each proposal's lines serialized ahead (SQLite; empty: serialized when stored).
+    packed: Vec<PackedLines>,
 }
 
 impl DraftHolding {
-    /// What the proposals of `billing` hold, read at `versions`.
-    pub fn of(billing: &CustomerBilling, versions: &PositionVersions) -> Result<DraftHolding> {
+    /// What the proposals of `billing` hold, read at `versions`; with `pack_lines` their
+    /// lines serialized as SQLite stores them, too.
+    pub fn of(billing: &CustomerBilling, versions: &PositionVersions, pack_lines: bool) -> Result<DraftHolding> {
         let mut counts = Vec::with_capacity(billing.proposals.len());
         let mut settled: Vec<(i64, PositionInsert)> = Vec::new();
         for (index, p) in billing.proposals.iter().enumerate() {
@@ -142,7 +145,11 @@ impl DraftHolding {
             counts.push(positions.len());
             settled.extend(positions.into_iter().map(|s| (index as i64, s)));
         }
-        Ok(DraftHolding { held: stamps(&settled)?, counts })
+        let packed = match pack_lines {
+            true => billing.proposals.iter().map(|p| PackedLines::of(&p.lines)).collect::<Result<_>>()?,
+            false => Vec::new(),
+        };
+        Ok(DraftHolding { held: stamps(&settled)?, counts, packed })
     }
 
     /// Adds what the drafts `ids` (one per proposal, in order) hold to `held`, and each
@@ -163,7 +170,7 @@ impl DraftHolding {
 #[derive(Default)]
 struct Pending<'a> {
     drafted: Vec<crate::bulk::EventInsert<'a>>,
-    lines: Vec<LineInsert<'a>>,
+    lines: Vec<DocumentLines<'a>>,
     quota: Vec<(i64, &'a QuotaEntry)>,
     /// The stamps and fee periods of the positions the documents settle.
     held: Held,
@@ -194,7 +201,7 @@ macro_rules! write_documents {
             // What each proposal becomes: (batch, proposal, contract, kind, status, crossings).
             let mut planned = Vec::new();
             for (i, b) in batches.iter().enumerate() {
-                for p in &b.billing.proposals {
+                for (k, p) in b.billing.proposals.iter().enumerate() {
                     let contract_id = p.contract_id.or(b.scope_contract_id);
                     // A proposal without lines bills nothing: it becomes a settlement, final at
                     // once. (It waits as a draft while it continues the quota of an earlier open
@@ -216,13 +223,13 @@ macro_rules! write_documents {
                         .iter()
                         .filter(|c| p.quota_entries.iter().any(|e| e.contract_id == c.contract_id))
                         .collect();
-                    planned.push((i, p, contract_id, kind, status, crossings));
+                    planned.push((i, k, p, contract_id, kind, status, crossings));
                 }
             }
             let now = DbTime::now();
             let document_ids = DraftWrite::reserve_document_ids(&mut *tx, planned.len()).await?;
             let mut rows = Vec::with_capacity(planned.len());
-            for ((i, p, contract_id, kind, status, crossings), &id) in planned.iter().zip(&document_ids) {
+            for ((i, _, p, contract_id, kind, status, crossings), &id) in planned.iter().zip(&document_ids) {
                 let b = &batches[*i];
                 rows.push(DocumentInsert {
                     id,
@@ -258,7 +265,7 @@ macro_rules! write_documents {
                     let holding = match b.holding {
                         Some(holding) => holding,
                         None => {
-                            worked_out = DraftHolding::of(b.billing, b.versions)?;
+                            worked_out = DraftHolding::of(b.billing, b.versions, false)?;
                             &worked_out
                         }
                     };
@@ -274,7 +281,7 @@ macro_rules! write_documents {
             pending.held = held;
             let mut ids: Vec<Vec<i64>> = batches.iter().map(|b| Vec::with_capacity(b.billing.proposals.len())).collect();
             let mut positions = vec![0; batches.len()];
-            for (((i, p, contract_id, _, status, crossings), id), count) in planned.into_iter().zip(document_ids).zip(counts) {
+            for (((i, k, p, contract_id, _, status, crossings), id), count) in planned.into_iter().zip(document_ids).zip(counts) {
                 let b = &batches[i];
                 let created = stored
                     .remove(&id)
@@ -283,7 +290,8 @@ macro_rules! write_documents {
                 if status == InvoiceStatus::Settled {
                     pending.settlements.push((id, crossings));
                 }
-                pending.lines.extend(p.lines.iter().enumerate().map(|(i, l)| (id, i as i64 + 1, l)));
+                let packed = b.holding.and_then(|h| h.packed.get(k));
+                pending.lines.push(DocumentLines { invoice_id: id, lines: &p.lines, packed });
                 positions[i] += count;
                 pending.quota.extend(p.quota_entries.iter().map(|e| (id, e)));
                 // The stored draft as `audit_view` shows it: the invoice row as written and
@@ -337,7 +345,7 @@ macro_rules! write_positions {
                 BulkWrite::insert_audit(&mut *tx, created[0].0, "invoice", "create", &rows).await?;
             }
             BulkWrite::insert_events(&mut *tx, &pending.drafted, now).await?;
-            BulkWrite::insert_lines(&mut *tx, &pending.lines).await?;
+            BulkWrite::insert_document_lines(&mut *tx, &pending.lines).await?;
             BulkWrite::insert_quota_entries(&mut *tx, &pending.quota).await?;
             let held = &pending.held;
             // A fee period another document took first: compute again.

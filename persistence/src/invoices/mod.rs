@@ -33,7 +33,10 @@
 
 use crate::audit::Actor;
 use crate::billing::PositionVersions;
-use crate::bulk::{to_i64, BulkWrite, LineInsert, PositionInsert, PositionStamp, PositionTable, SettledField};
+use crate::bulk::{
+    to_i64, BulkWrite, DocumentLines, LineInsert, PackedLines, PositionInsert, PositionStamp, PositionTable,
+    SettledField,
+};
 use crate::page::{Page, PageRequest};
 use crate::types::{DbTime, ExactDecimal};
 use crate::{Result, Store, StoreError};
