@@ -238,7 +238,12 @@ impl Store {
                 release_position!(tx, id, p);
             }
             for lid in &removed {
-                sqlx::query("DELETE FROM invoice_lines WHERE id = $1").bind(lid).execute(&mut *tx).await?;
+                // By document too: on SQLite a line is found within its document's array.
+                sqlx::query("DELETE FROM invoice_lines WHERE invoice_id = $1 AND id = $2")
+                    .bind(id)
+                    .bind(lid)
+                    .execute(&mut *tx)
+                    .await?;
             }
             let remaining: Vec<&InvoiceLine> =
                 before.lines.iter().filter(|l| !removed.contains(&l.id)).map(|l| &l.line).collect();
