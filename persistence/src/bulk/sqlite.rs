@@ -432,6 +432,11 @@ impl PackedLines {
         Ok(packed)
     }
 
+    /// Whether these are `lines` serialized (as many).
+    pub(crate) fn fits(&self, lines: &[InvoiceLine]) -> bool {
+        self.ends.len() == lines.len()
+    }
+
     /// The document's JSON array of lines, the lines' ids ascending from `first`.
     fn with_ids(&self, first: i64) -> Vec<u8> {
         use std::io::Write;

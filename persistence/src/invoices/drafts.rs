@@ -198,7 +198,8 @@ macro_rules! write_documents {
             {
                 return Ok(None);
             }
-            // What each proposal becomes: (batch, proposal, contract, kind, status, crossings).
+            // What each proposal becomes: (batch, proposal index and proposal, contract, kind,
+            // status, crossings).
             let mut planned = Vec::new();
             for (i, b) in batches.iter().enumerate() {
                 for (k, p) in b.billing.proposals.iter().enumerate() {
@@ -263,8 +264,9 @@ macro_rules! write_documents {
                     ids = rest;
                     let worked_out;
                     let holding = match b.holding {
-                        Some(holding) => holding,
-                        None => {
+                        // Worked out from this computation (one count per proposal).
+                        Some(holding) if holding.counts.len() == b.billing.proposals.len() => holding,
+                        _ => {
                             worked_out = DraftHolding::of(b.billing, b.versions, false)?;
                             &worked_out
                         }
@@ -290,7 +292,7 @@ macro_rules! write_documents {
                 if status == InvoiceStatus::Settled {
                     pending.settlements.push((id, crossings));
                 }
-                let packed = b.holding.and_then(|h| h.packed.get(k));
+                let packed = b.holding.and_then(|h| h.packed.get(k)).filter(|packed| packed.fits(&p.lines));
                 pending.lines.push(DocumentLines { invoice_id: id, lines: &p.lines, packed });
                 positions[i] += count;
                 pending.quota.extend(p.quota_entries.iter().map(|e| (id, e)));
