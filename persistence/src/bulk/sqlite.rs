@@ -108,20 +108,13 @@ impl BulkWrite for SqliteConnection {
         if rows.is_empty() {
             return Ok(0);
         }
-        let first = reserve_line_ids(self, rows.len()).await?;
+        let mut next = reserve_line_ids(self, rows.len()).await?;
         // One JSON array per document: the lines of consecutive rows of the same document.
-        let mut sets: Vec<(i64, Vec<u8>)> = Vec::new();
-        for (k, &(invoice_id, line_no, line)) in rows.iter().enumerate() {
-            match sets.last_mut() {
-                Some((id, json)) if *id == invoice_id => json.push(b','),
-                _ => sets.push((invoice_id, vec![b'['])),
-            }
-            if let Some((_, json)) = sets.last_mut() {
-                serde_json::to_writer(&mut *json, &PackedLine(first + k as i64, line_no, line))?;
-            }
-        }
-        for (_, json) in &mut sets {
-            json.push(b']');
+        let mut sets = Vec::new();
+        for document in rows.chunk_by(|a, b| a.0 == b.0) {
+            let packed = PackedLines::numbered(document.iter().map(|&(_, line_no, line)| (line_no, line)))?;
+            sets.push((document[0].0, packed.with_ids(next)));
+            next += document.len() as i64;
         }
         store_line_sets(self, sets).await?;
         Ok(rows.len())
@@ -421,10 +414,15 @@ pub(crate) struct PackedLines {
 impl PackedLines {
     /// The lines of a new document, numbered from 1.
     pub(crate) fn of(lines: &[InvoiceLine]) -> Result<PackedLines> {
+        Self::numbered(lines.iter().enumerate().map(|(k, line)| (k as i64 + 1, line)))
+    }
+
+    /// Lines with their numbers `(line number, line)`.
+    fn numbered<'a>(lines: impl ExactSizeIterator<Item = (i64, &'a InvoiceLine)>) -> Result<PackedLines> {
         let mut packed = PackedLines { tails: Vec::new(), ends: Vec::with_capacity(lines.len()) };
-        for (k, line) in lines.iter().enumerate() {
+        for (line_no, line) in lines {
             let start = packed.tails.len();
-            serde_json::to_writer(&mut packed.tails, &PackedLine(0, k as i64 + 1, line))?;
+            serde_json::to_writer(&mut packed.tails, &PackedLine(0, line_no, line))?;
             // `[0,…]` → `,…]`: the id goes in front when it is known.
             packed.tails.drain(start..start + 2);
             packed.ends.push(packed.tails.len());
