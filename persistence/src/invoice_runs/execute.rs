@@ -1,4 +1,4 @@
-//! Billing a run's customers in chunks of [`CHUNK`], in id order: the customers of a chunk
+//! Billing a run's customers in chunks of [`CHUNK`] ([`SQLITE_CHUNK`] on SQLite), in id order: the customers of a chunk
 //! are read and computed ([`Store::prepare_chunk`]), then the drafts of the whole chunk are
 //! stored in one transaction ([`Store::create_drafts_together`]). PostgreSQL bills a few
 //! chunks at a time; SQLite (one writer) pipelines them: the next [`PREPARED_AHEAD`] chunks
@@ -43,10 +43,17 @@ const REFRESH_STATISTICS_AFTER: [usize; 4] = [32, 256, 1024, 4096];
 /// How often a customer is computed again when its data changed meanwhile.
 const MAX_ATTEMPTS: usize = 5;
 
-/// Most customers billed together (a run of fewer than 8 × as many takes an eighth of its
-/// customers at a time): read and computed one after the other, their drafts stored in one
-/// transaction ([`Store::create_drafts_together`]), the progress recorded once.
+/// Most customers billed together on PostgreSQL (a run of fewer than 8 × as many takes an
+/// eighth of its customers at a time): read and computed one after the other, their drafts
+/// stored in one transaction ([`Store::create_drafts_together`]), the progress recorded once.
+/// PostgreSQL stores a few chunks side by side ([`Store::write_concurrency`]).
 const CHUNK: usize = 32;
+
+/// [`CHUNK`] on SQLite, whose one writer stores chunk after chunk: a larger chunk costs the
+/// writer fewer statements and commits per customer and keeps fewer threads competing for
+/// the cores with it (measured at full size, 5 k customers on 2 cores: 32 customers with two
+/// chunks prepared ahead 6.0–6.4 s, 128 with one ahead 5.2–5.6 s, peak memory 140 → 190 MB).
+const SQLITE_CHUNK: usize = 128;
 
 /// A chunk of customers read and computed ([`Store::prepare_chunk`]), nothing stored yet.
 struct PreparedChunk {
@@ -57,7 +64,7 @@ struct PreparedChunk {
 }
 
 /// How many chunks a SQLite run reads and computes ahead of the one it stores.
-const PREPARED_AHEAD: usize = 2;
+const PREPARED_AHEAD: usize = 1;
 
 /// The error of a run whose tasks the runtime dropped.
 fn shutting_down() -> crate::StoreError {
@@ -155,7 +162,7 @@ impl Store {
     }
 
     /// Bills the plan's customers after the run's last one done, in id order and in
-    /// chunks of at most [`CHUNK`], until done or `signal` says stop; records the progress after
+    /// chunks of at most [`CHUNK`] ([`SQLITE_CHUNK`]), until done or `signal` says stop; records the progress after
     /// each chunk, then waits `pause` (the stream stores nothing while it waits). Returns
     /// the drafts created.
     async fn bill_customers(
@@ -176,7 +183,11 @@ impl Store {
         // Chunks are independent (one transaction each, optimistic checks). Outcomes are
         // taken in plan order; no chunk is stored once the run is stopping.
         // A small run in smaller chunks: its progress (and a cancel) still moves in steps.
-        let chunk = (remaining.len() / 8).clamp(1, CHUNK);
+        let most = match self.backend() {
+            crate::Backend::Postgres => CHUNK,
+            crate::Backend::Sqlite => SQLITE_CHUNK,
+        };
+        let chunk = (remaining.len() / 8).clamp(1, most);
         let chunks: Vec<Vec<i64>> = remaining.chunks(chunk).map(<[i64]>::to_vec).collect();
         let actor = &actor;
         let outcomes = match self.backend() {
