@@ -1,14 +1,14 @@
-//! Billing a run's customers in chunks of [`CHUNK`] ([`SQLITE_CHUNK`] on SQLite), in id order: the customers of a chunk
-//! are read and computed ([`Store::prepare_chunk`]), then the drafts of the whole chunk are
-//! stored in one transaction ([`Store::create_drafts_together`]). PostgreSQL bills a few
-//! chunks at a time; SQLite (one writer) pipelines them: the next [`PREPARED_AHEAD`] chunks
-//! are read and computed (down to what each draft will hold, [`DraftHolding`]) while this
-//! one is written. Whoever bills — the request of a small run, or the
-//! job worker — holds the run's lease: a heartbeat renews it, and after each chunk the
-//! progress is recorded (counters, problems, `last_customer_id`) with the lease renewed
-//! and the cancel flag read. A cancel stops the run before the next chunk is stored; a lost
-//! lease (a slow node whose run another worker took over) stops this holder without
-//! finishing.
+//! Billing a run's customers in chunks of [`CHUNK`] ([`SQLITE_CHUNK`] on SQLite), in id
+//! order: the customers of a chunk are read and computed ([`Store::prepare_chunk`]), then
+//! the drafts of the whole chunk are stored in one transaction
+//! ([`Store::create_drafts_together`]). PostgreSQL bills a few chunks at a time; SQLite
+//! (one writer) pipelines them: the next [`PREPARED_AHEAD`] chunks are read and computed
+//! (down to what each draft will hold, [`DraftHolding`]) while this one is written. Whoever
+//! bills — the request of a small run, or the job worker — holds the run's lease: a
+//! heartbeat renews it, and after each chunk the progress is recorded (counters, problems,
+//! `last_customer_id`) with the lease renewed and the cancel flag read. A cancel stops the
+//! run before the next chunk is stored; a lost lease (a slow node whose run another worker
+//! took over) stops this holder without finishing.
 //!
 //! A customer with a blocking problem gets no draft and is listed in the run's problems;
 //! the others are committed. When what a computation read changes before its drafts are
@@ -162,9 +162,9 @@ impl Store {
     }
 
     /// Bills the plan's customers after the run's last one done, in id order and in
-    /// chunks of at most [`CHUNK`] ([`SQLITE_CHUNK`]), until done or `signal` says stop; records the progress after
-    /// each chunk, then waits `pause` (the stream stores nothing while it waits). Returns
-    /// the drafts created.
+    /// chunks of at most [`CHUNK`] ([`SQLITE_CHUNK`]), until done or `signal` says stop;
+    /// records the progress after each chunk, then waits `pause` (the stream stores nothing
+    /// while it waits). Returns the drafts created.
     async fn bill_customers(
         &self,
         setup: &Arc<BillingSetup>,
