@@ -87,18 +87,11 @@ impl Store {
         rows.into_iter().map(crate::billing::LedgerRow::into_entry).collect()
     }
 
-    /// Open positions of a project (held by no document), dated any time.
-    pub async fn project_open_positions(&self, project_id: i64) -> Result<i64> {
-        with_pool!(self, pool => Ok(sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM bookings WHERE project_id = $1 AND invoice_id IS NULL) + \
-                    (SELECT COUNT(*) FROM expenses WHERE project_id = $1 AND invoice_id IS NULL)")
-            .bind(project_id).fetch_one(pool).await?))
-    }
-
-    /// The `manager_done` projects whose positions the invoices of run `run_id` settle —
-    /// those a run may move to `billed`. (Looked up from the few finished projects, each
-    /// stopping at its first position the run holds: not by reading every position of the
-    /// run.)
+    /// The `manager_done` projects whose positions the invoices of run `run_id` settle and
+    /// which have no open position left (held by no document, dated any time) — those a run
+    /// moves to `billed`. (Looked up from the few finished projects, each stopping at its
+    /// first position the run holds and at its first open one, through the indexes on the
+    /// project: not by reading every position of the run.)
     pub async fn finished_projects_of_run(&self, run_id: i64) -> Result<Vec<i64>> {
         let rows: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(
             "SELECT p.id FROM projects p WHERE p.status = 'manager_done' \
@@ -106,6 +99,8 @@ impl Store {
                           WHERE b.project_id = p.id AND i.run_id = $1) \
                   OR EXISTS (SELECT 1 FROM expenses e JOIN invoices i ON i.id = e.invoice_id \
                           WHERE e.project_id = p.id AND i.run_id = $1)) \
+             AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.project_id = p.id AND b.invoice_id IS NULL) \
+             AND NOT EXISTS (SELECT 1 FROM expenses e WHERE e.project_id = p.id AND e.invoice_id IS NULL) \
              ORDER BY p.id")
             .bind(run_id).fetch_all(pool).await?);
         Ok(rows)
