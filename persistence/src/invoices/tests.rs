@@ -253,8 +253,11 @@ async fn lines_kept_in_the_line_table_read_the_same_once_moved_into_their_docume
     let mut expected = lines(&store.get_invoice(id).await.unwrap());
     assert_eq!(expected.as_array().map(Vec::len), Some(4));
     // The database as it was before the migration: the same lines in the table, with ids
-    // as a long-running table has them (40 higher).
-    for sql in [
+    // as a long-running table has them (40 higher). Then the migration. All on one
+    // connection: SQLite compiles a statement against the schema the connection has cached
+    // (and checks it only when the statement runs), so on another connection the line
+    // table would still be a view.
+    let before = [
         "CREATE TABLE kept AS SELECT * FROM invoice_lines",
         "DROP TRIGGER invoice_lines_delete",
         "DROP VIEW invoice_lines",
@@ -264,14 +267,18 @@ async fn lines_kept_in_the_line_table_read_the_same_once_moved_into_their_docume
         "INSERT INTO invoice_lines SELECT id + 40, invoice_id, line_no, kind, description, contract_id, service_id, \
          ticket_id, quantity, minutes, unit, unit_price, net, vat_rate, surcharge, positions FROM kept",
         "DROP TABLE kept",
-    ] {
-        exec(store, sql).await;
-    }
+    ];
     for line in expected.as_array_mut().unwrap() {
         line["id"] = (line["id"].as_i64().unwrap() + 40).into();
     }
-    with_pool!(store, pool => sqlx::raw_sql(include_str!("../../../migrations/sqlite/0019_lines_with_documents.sql"))
-        .execute(pool).await.map(|_| ()))
+    with_pool!(store, pool => {
+        let mut conn = pool.acquire().await.unwrap();
+        for sql in before {
+            sqlx::query(sql).execute(&mut *conn).await.expect(sql);
+        }
+        sqlx::raw_sql(include_str!("../../../migrations/sqlite/0019_lines_with_documents.sql"))
+            .execute(&mut *conn).await.map(|_| ())
+    })
     .unwrap();
     let draft = store.get_invoice(id).await.unwrap();
     assert_eq!(lines(&draft), expected, "every line as it was, id included");
