@@ -8,50 +8,27 @@
 
 use super::draft_rows::{DocumentInsert, DraftWrite};
 use super::*;
+use std::collections::{HashMap, HashSet};
 
-/// Every position a proposal settles: its outcomes, plus the line positions without an
-/// outcome of their own (fees, custom-field quantities), all billed.
-fn settled_positions(
-    outcomes: &[PositionOutcome],
-    lines: &[InvoiceLine],
-    versions: &PositionVersions,
-) -> Vec<PositionInsert> {
-    let mut seen: BTreeSet<PositionRef> = BTreeSet::new();
+/// Every position a proposal settles, each once: its outcomes, plus the line positions
+/// without an outcome of their own (fees, custom-field quantities), those billed under
+/// their line's contract.
+fn settled_positions<'a>(
+    outcomes: &'a [PositionOutcome],
+    lines: &'a [InvoiceLine],
+) -> Vec<(PositionRef, Option<i64>, Option<&'a PositionOutcome>)> {
+    let mut seen: HashSet<PositionRef> = HashSet::with_capacity(outcomes.len() + 4);
     let mut out = Vec::with_capacity(outcomes.len() + 4);
-    let mut push = |p: PositionRef, contract_id: Option<i64>, o: Option<&PositionOutcome>| {
-        if !seen.insert(p) {
-            return;
-        }
-        let (booking_id, expense_id, fee) = match p {
-            PositionRef::Booking { id } => (Some(id), None, None),
-            PositionRef::BookingField { booking_id, .. } => (Some(booking_id), None, None),
-            PositionRef::Expense { id } => (None, Some(id), None),
-            PositionRef::ContractFee { contract_id, period_start } => (None, None, Some((contract_id, period_start))),
-        };
-        let version = match p {
-            PositionRef::BookingField { booking_id, .. } => versions.get(&PositionRef::Booking { id: booking_id }),
-            other => versions.get(&other),
-        };
-        out.push(PositionInsert {
-            key: position_key(&p),
-            booking_id,
-            expense_id,
-            fee,
-            contract_id,
-            treatment: o.map_or(PositionStatus::Billed, |o| o.status),
-            actual: o.and_then(|o| o.actual_minutes).map(i64::from),
-            rounded: to_i64(o.and_then(|o| o.rounded_minutes)),
-            covered: to_i64(o.and_then(|o| o.covered_minutes)),
-            covered_value: o.and_then(|o| o.covered_value),
-            version: version.copied(),
-        });
-    };
     for o in outcomes {
-        push(o.position, o.contract_id, Some(o));
+        if seen.insert(o.position) {
+            out.push((o.position, o.contract_id, Some(o)));
+        }
     }
     for l in lines {
-        for p in &l.positions {
-            push(*p, l.contract_id, None);
+        for &p in &l.positions {
+            if seen.insert(p) {
+                out.push((p, l.contract_id, None));
+            }
         }
     }
     out
@@ -63,63 +40,6 @@ pub(crate) struct Held {
     bookings: Vec<PositionStamp>,
     expenses: Vec<PositionStamp>,
     fees: Vec<(i64, i64, Date)>,
-}
-
-/// Turns the settled positions `(invoice id, position)` into stamps: one per booking (its
-/// minutes and its custom-field quantities together), one per expense, one per fee period.
-fn stamps(settled: &[(i64, PositionInsert)]) -> Result<Held> {
-    let mut bookings: BTreeMap<i64, (PositionStamp, Vec<SettledField>)> = BTreeMap::new();
-    let mut held = Held { bookings: Vec::new(), expenses: Vec::new(), fees: Vec::new() };
-    for (invoice_id, s) in settled {
-        let stamp = |id: i64| PositionStamp {
-            id,
-            version: s.version.unwrap_or_default(),
-            invoice_id: *invoice_id,
-            contract_id: None,
-            treatment: None,
-            actual: None,
-            rounded: None,
-            covered: None,
-            covered_value: None,
-            fields: None,
-        };
-        if let Some((contract_id, period_start)) = s.fee {
-            held.fees.push((*invoice_id, contract_id, period_start));
-        } else if let Some(id) = s.expense_id {
-            held.expenses.push(PositionStamp {
-                contract_id: s.contract_id,
-                treatment: Some(s.treatment),
-                covered_value: s.covered_value,
-                ..stamp(id)
-            });
-        } else if let Some(id) = s.booking_id {
-            let entry = bookings.entry(id).or_insert_with(|| (stamp(id), Vec::new()));
-            match s.key.strip_prefix("booking_field:").and_then(|rest| rest.split(':').nth(1)) {
-                Some(field) => entry.1.push(SettledField {
-                    field_id: field.parse().map_err(|_| bad(format!("unknown position key `{}`", s.key)))?,
-                    contract_id: s.contract_id,
-                    treatment: s.treatment.as_str().to_string(),
-                    covered_value: s.covered_value.map(|v| v.to_string()),
-                }),
-                None => {
-                    let b = &mut entry.0;
-                    b.contract_id = s.contract_id;
-                    b.treatment = Some(s.treatment);
-                    b.actual = s.actual;
-                    b.rounded = s.rounded;
-                    b.covered = s.covered;
-                    b.covered_value = s.covered_value;
-                }
-            }
-        }
-    }
-    for (_, (mut b, fields)) in bookings {
-        if !fields.is_empty() {
-            b.fields = Some(serde_json::to_string(&fields)?);
-        }
-        held.bookings.push(b);
-    }
-    Ok(held)
 }
 
 /// What the drafts of one customer's computation will hold, worked out before they are
@@ -138,18 +58,80 @@ impl DraftHolding {
     /// What the proposals of `billing` hold, read at `versions`; with `pack_lines` their
     /// lines serialized as SQLite stores them, too.
     pub fn of(billing: &CustomerBilling, versions: &PositionVersions, pack_lines: bool) -> Result<DraftHolding> {
+        let mut held = Held::default();
         let mut counts = Vec::with_capacity(billing.proposals.len());
-        let mut settled: Vec<(i64, PositionInsert)> = Vec::new();
+        // One stamp per booking — its minutes (`Booking`) and its custom-field quantities
+        // (`BookingField`) together — naming the first proposal that settles any of them.
+        let mut bookings: Vec<(PositionStamp, Vec<SettledField>)> = Vec::new();
+        let mut booking_at: HashMap<i64, usize> = HashMap::new();
         for (index, p) in billing.proposals.iter().enumerate() {
-            let positions = settled_positions(&p.positions, &p.lines, versions);
-            counts.push(positions.len());
-            settled.extend(positions.into_iter().map(|s| (index as i64, s)));
+            let settled = settled_positions(&p.positions, &p.lines);
+            counts.push(settled.len());
+            let index = index as i64;
+            for (position, contract_id, o) in settled {
+                let treatment = o.map_or(PositionStatus::Billed, |o| o.status);
+                let covered_value = o.and_then(|o| o.covered_value);
+                let open = |id: i64, read: PositionRef| PositionStamp {
+                    id,
+                    version: versions.get(&read).copied().unwrap_or_default(),
+                    invoice_id: index,
+                    contract_id: None,
+                    treatment: None,
+                    actual: None,
+                    rounded: None,
+                    covered: None,
+                    covered_value: None,
+                    fields: None,
+                };
+                match position {
+                    PositionRef::ContractFee { contract_id, period_start } => {
+                        held.fees.push((index, contract_id, period_start))
+                    }
+                    PositionRef::Expense { id } => held.expenses.push(PositionStamp {
+                        contract_id,
+                        treatment: Some(treatment),
+                        covered_value,
+                        ..open(id, position)
+                    }),
+                    PositionRef::Booking { id } | PositionRef::BookingField { booking_id: id, .. } => {
+                        let at = *booking_at.entry(id).or_insert_with(|| {
+                            bookings.push((open(id, PositionRef::Booking { id }), Vec::new()));
+                            bookings.len() - 1
+                        });
+                        let (stamp, fields) = &mut bookings[at];
+                        match position {
+                            PositionRef::BookingField { field_id, .. } => fields.push(SettledField {
+                                field_id,
+                                contract_id,
+                                treatment: treatment.as_str().to_string(),
+                                covered_value: covered_value.map(|v| v.to_string()),
+                            }),
+                            _ => {
+                                stamp.contract_id = contract_id;
+                                stamp.treatment = Some(treatment);
+                                stamp.actual = o.and_then(|o| o.actual_minutes).map(i64::from);
+                                stamp.rounded = to_i64(o.and_then(|o| o.rounded_minutes));
+                                stamp.covered = to_i64(o.and_then(|o| o.covered_minutes));
+                                stamp.covered_value = covered_value;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        bookings.sort_unstable_by_key(|b| b.0.id);
+        held.bookings.reserve(bookings.len());
+        for (mut stamp, fields) in bookings {
+            if !fields.is_empty() {
+                stamp.fields = Some(serde_json::to_string(&fields)?);
+            }
+            held.bookings.push(stamp);
         }
         let packed = match pack_lines {
             true => billing.proposals.iter().map(|p| PackedLines::of(&p.lines)).collect::<Result<_>>()?,
             false => Vec::new(),
         };
-        Ok(DraftHolding { held: stamps(&settled)?, counts, packed })
+        Ok(DraftHolding { held, counts, packed })
     }
 
     /// Adds what the drafts `ids` (one per proposal, in order) hold to `held`, and each
