@@ -3,7 +3,8 @@
 //! the drafts of the whole chunk are stored in one transaction
 //! ([`Store::create_drafts_together`]). PostgreSQL bills a few chunks at a time; SQLite
 //! (one writer) pipelines them: the next [`PREPARED_AHEAD`] chunks are read and computed
-//! (down to what each draft will hold, [`DraftHolding`]) while this one is written. Whoever
+//! (down to what each draft will hold, [`DraftHolding`]) while this one is written, the
+//! first chunks smaller so that the writer starts early ([`chunks_of`]). Whoever
 //! bills — the request of a small run, or the job worker — holds the run's lease: a
 //! heartbeat renews it, and after each chunk the progress is recorded (counters, problems,
 //! `last_customer_id`) with the lease renewed and the cancel flag read. A cancel stops the
@@ -183,12 +184,10 @@ impl Store {
         // Chunks are independent (one transaction each, optimistic checks). Outcomes are
         // taken in plan order; no chunk is stored once the run is stopping.
         // A small run in smaller chunks: its progress (and a cancel) still moves in steps.
-        let most = match self.backend() {
-            crate::Backend::Postgres => CHUNK,
-            crate::Backend::Sqlite => SQLITE_CHUNK,
+        let chunks = match self.backend() {
+            crate::Backend::Postgres => chunks_of(&remaining, CHUNK, false),
+            crate::Backend::Sqlite => chunks_of(&remaining, SQLITE_CHUNK, true),
         };
-        let chunk = (remaining.len() / 8).clamp(1, most);
-        let chunks: Vec<Vec<i64>> = remaining.chunks(chunk).map(<[i64]>::to_vec).collect();
         let actor = &actor;
         let outcomes = match self.backend() {
             // PostgreSQL: a few chunks at once, each read, computed and stored in turn (row
@@ -487,6 +486,25 @@ fn nothing_to_store(customer_id: i64, billing: &domain::engine::CustomerBilling)
     billing.proposals.is_empty().then_some(CustomerOutcome::Nothing)
 }
 
+/// The chunks a run bills `customers` in, in order: at most `most` customers each (a run of
+/// fewer than 8 × as many takes an eighth of its customers at a time). With `ramp` the first
+/// chunks are smaller — an eighth of that size, then doubling — so that SQLite's one writer
+/// starts storing after a small chunk is read and computed, not a full one, while the
+/// larger ones are prepared.
+fn chunks_of(customers: &[i64], most: usize, ramp: bool) -> Vec<Vec<i64>> {
+    let full = (customers.len() / 8).clamp(1, most);
+    let mut size = if ramp { (full / 8).max(1) } else { full };
+    let mut chunks = Vec::with_capacity(customers.len() / full + 4);
+    let mut rest = customers;
+    while !rest.is_empty() {
+        let (chunk, tail) = rest.split_at(size.min(rest.len()));
+        chunks.push(chunk.to_vec());
+        rest = tail;
+        size = (size * 2).min(full);
+    }
+    chunks
+}
+
 /// The drafts of one customer's computation, as a run of `plan` stores them.
 fn draft_batch<'a>(
     plan: &RunPlan,
@@ -508,5 +526,35 @@ fn draft_batch<'a>(
         scope_contract_id,
         actor,
         holding: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chunks_of;
+
+    #[test]
+    fn a_large_sqlite_run_starts_with_small_chunks_then_bills_full_ones() {
+        let customers: Vec<i64> = (1..=5000).collect();
+        let chunks = chunks_of(&customers, 128, true);
+        let sizes: Vec<usize> = chunks.iter().map(Vec::len).collect();
+        assert_eq!(sizes[..5], [16, 32, 64, 128, 128]);
+        assert_eq!(chunks.concat(), customers, "every customer once, in order");
+    }
+
+    #[test]
+    fn without_ramp_every_chunk_is_full_and_small_runs_go_in_eighths() {
+        let customers: Vec<i64> = (1..=5000).collect();
+        let sizes: Vec<usize> = chunks_of(&customers, 32, false).iter().map(Vec::len).collect();
+        assert!(sizes[..sizes.len() - 1].iter().all(|&n| n == 32), "{sizes:?}");
+        assert_eq!(sizes.iter().sum::<usize>(), 5000);
+        let small: Vec<i64> = (1..=80).collect();
+        assert_eq!(chunks_of(&small, 128, false).len(), 8);
+        assert_eq!(
+            chunks_of(&small, 128, true).iter().map(Vec::len).collect::<Vec<_>>(),
+            [1, 2, 4, 8, 10, 10, 10, 10, 10, 10, 5]
+        );
+        assert_eq!(chunks_of(&[7], 128, true), [vec![7]]);
+        assert!(chunks_of(&[], 128, true).is_empty());
     }
 }
