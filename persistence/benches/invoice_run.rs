@@ -458,7 +458,7 @@ async fn run() -> BenchResult<()> {
     let r = &result.run;
     println!(
         "{tag}: committed run: {} customers planned, {} billed, {} blocked, {} drafts, {} positions reserved, \
-         {} projects billed in {:.1} s (setup and customer list {:.2} s)",
+         {} projects billed in {:.2} s (setup and customer list {:.2} s)",
         plan.customers.len(),
         r.customers_billed,
         r.customers_blocked,
@@ -509,7 +509,7 @@ async fn run() -> BenchResult<()> {
         )
         .await?;
     println!(
-        "{tag}: issued {} drafts ({lines} lines, {issued_positions} positions; {settlements} settlements) in {:.1} s",
+        "{tag}: issued {} drafts ({lines} lines, {issued_positions} positions; {settlements} settlements) in {:.2} s",
         drafts,
         secs(issue_time)
     );
@@ -526,7 +526,7 @@ async fn run() -> BenchResult<()> {
     let ratio = secs(run_time) / secs(floor);
     let issue_ratio = secs(issue_time) / secs(floor);
     println!(
-        "{tag}: committed run = {ratio:.1} x stamp floor (target <= 3), issuing all drafts = {issue_ratio:.1} x \
+        "{tag}: committed run = {ratio:.2} x stamp floor (target <= 3), issuing all drafts = {issue_ratio:.2} x \
          stamp floor (target <= 1); run / aggregate = {:.1}",
         secs(run_time) / secs(agg_best)
     );
