@@ -479,20 +479,24 @@ impl LedgerRow {
     }
 }
 
+/// The customers a run over all customers bills up to `$1`: an index seek per customer and
+/// kind (`bookings_open` and `expenses_open`, over open rows only), not a walk of every open
+/// position.
+pub(crate) const CUSTOMERS_TO_BILL: &str = "SELECT c.id FROM customers c WHERE \
+    EXISTS (SELECT 1 FROM bookings b WHERE b.customer_id = c.id AND b.invoice_id IS NULL AND b.work_date <= $1) \
+    OR EXISTS (SELECT 1 FROM expenses e WHERE e.customer_id = c.id AND e.invoice_id IS NULL AND e.expense_date <= $1) \
+    OR EXISTS (SELECT 1 FROM contracts k WHERE k.customer_id = c.id AND k.archived_at IS NULL AND k.start_date <= $1) \
+    ORDER BY c.id";
+
 fn ticket(id: Option<i64>, number: Option<String>) -> Option<TicketRef> {
     Some(TicketRef { id: id?, number: number.unwrap_or_default() })
 }
 
 impl Store {
     /// Customers with open positions dated up to `period_end` or with a contract (whose
-    /// fees may be due), in id order.
+    /// fees may be due), in id order ([`CUSTOMERS_TO_BILL`]).
     pub async fn customers_to_bill(&self, period_end: Date) -> Result<Vec<i64>> {
-        with_pool!(self, pool => Ok(sqlx::query_scalar(
-            "SELECT id FROM customers WHERE id IN ( \
-               SELECT customer_id FROM bookings WHERE invoice_id IS NULL AND customer_id IS NOT NULL AND work_date <= $1 \
-               UNION SELECT customer_id FROM expenses WHERE invoice_id IS NULL AND customer_id IS NOT NULL AND expense_date <= $1 \
-               UNION SELECT customer_id FROM contracts WHERE archived_at IS NULL AND start_date <= $1) \
-             ORDER BY id")
+        with_pool!(self, pool => Ok(sqlx::query_scalar(CUSTOMERS_TO_BILL)
             .bind(period_end).fetch_all(pool).await?))
     }
 

@@ -92,6 +92,59 @@ async fn drafts(store: &Store, cr: &CustomerRun, billing: &CustomerBilling) -> D
     store.create_drafts(&batch(cr, billing, &actor)).await.unwrap()
 }
 
+/// A run over all customers bills those with open positions up to the period's end (or a
+/// contract), found through the indexes over open positions only.
+#[tokio::test]
+async fn the_customers_to_bill_are_those_with_open_positions_up_to_the_period_end() {
+    let test = fresh_store().await;
+    let store = &test.store;
+    seed(store).await; // customer 1: bookings and an expense in November
+    let now = DbTime::now();
+    for number in ["10002", "10003", "10004"] {
+        with_pool!(store, pool => sqlx::query(
+            "INSERT INTO customers (number, name, currency, payment_terms_days, vat_treatment, billing_mode, \
+             invoice_detail, version, created_at, updated_at) \
+             VALUES ($1, 'Customer', 'EUR', 14, 'domestic', 'period_end', 'per_booking', 1, $2, $2)")
+            .bind(number).bind(now).execute(pool).await.map(|_| ()))
+        .unwrap();
+    }
+    // Customer 2: a booking in December only; 3: an expense in November only; 4: a booking
+    // in November that is billed already.
+    for (customer, day) in [(2i64, date!(2026 - 12 - 03)), (4, date!(2026 - 11 - 10))] {
+        with_pool!(store, pool => sqlx::query(
+            "INSERT INTO bookings (user_id, work_date, duration_minutes, service_id, description, customer_id, \
+             billable, created_by, version, created_at, updated_at) \
+             VALUES (1, $1, 30, 1, 'Support', $2, TRUE, 'test', 1, $3, $3)")
+            .bind(day).bind(customer).bind(now).execute(pool).await.map(|_| ()))
+        .unwrap();
+    }
+    with_pool!(store, pool => sqlx::query(
+        "INSERT INTO expenses (user_id, expense_date, service_id, description, quantity, unit, unit_price, \
+         vat_rate, billable, customer_id, created_by, version, created_at, updated_at) \
+         VALUES (1, $1, 1, 'Cable', $2, 'piece', $3, $4, TRUE, 3, 'test', 1, $5, $5)")
+        .bind(date!(2026 - 11 - 10)).bind(ExactDecimal(Decimal::ONE)).bind(ExactDecimal(Decimal::new(990, 2)))
+        .bind(ExactDecimal(Decimal::from(19))).bind(now).execute(pool).await.map(|_| ()))
+    .unwrap();
+    let billed = count(store, "SELECT id FROM bookings WHERE customer_id = 4").await;
+    store.set_booking_state(billed, "billed").await.unwrap();
+
+    assert_eq!(store.customers_to_bill(date!(2026 - 11 - 30)).await.unwrap(), [1, 3]);
+    assert_eq!(store.customers_to_bill(date!(2026 - 12 - 31)).await.unwrap(), [1, 2, 3]);
+    assert_eq!(store.customers_to_bill(date!(2026 - 11 - 01)).await.unwrap(), Vec::<i64>::new());
+
+    // On SQLite the plan seeks the partial indexes (a rewrite that walked every booking of
+    // the customers, billed history included, would not use them).
+    if let crate::store::Db::Sqlite(pool) = &*store.db {
+        let rows = sqlx::query(&format!("EXPLAIN QUERY PLAN {}", crate::billing::CUSTOMERS_TO_BILL))
+            .bind(date!(2026 - 11 - 30))
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        let plan: String = rows.iter().map(|r| sqlx::Row::get::<String, _>(r, 3) + "\n").collect();
+        assert!(plan.contains("bookings_open") && plan.contains("expenses_open"), "{plan}");
+    }
+}
+
 #[tokio::test]
 async fn a_stale_customer_among_several_stored_together_is_the_only_one_left_out() {
     let test = fresh_store().await;
