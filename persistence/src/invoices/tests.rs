@@ -100,7 +100,7 @@ async fn the_customers_to_bill_are_those_with_open_positions_up_to_the_period_en
     let store = &test.store;
     seed(store).await; // customer 1: bookings and an expense in November
     let now = DbTime::now();
-    for number in ["10002", "10003", "10004"] {
+    for number in ["10002", "10003", "10004", "10005"] {
         with_pool!(store, pool => sqlx::query(
             "INSERT INTO customers (number, name, currency, payment_terms_days, vat_treatment, billing_mode, \
              invoice_detail, version, created_at, updated_at) \
@@ -127,9 +127,18 @@ async fn the_customers_to_bill_are_those_with_open_positions_up_to_the_period_en
     .unwrap();
     let billed = count(store, "SELECT id FROM bookings WHERE customer_id = 4").await;
     store.set_booking_state(billed, "billed").await.unwrap();
+    // Customer 5: no position, a flat-fee contract from 15 November (its fees may be due).
+    with_pool!(store, pool => sqlx::query(
+        "INSERT INTO contracts (customer_id, number, name, kind, start_date, billing_period, fee_timing, fee, \
+         fee_vat_rate, covers_all_work, separate_invoice, carry_over, overage, version, created_at, updated_at) \
+         VALUES (5, 'V-5', 'Flat', 'flat_fee', $1, 'monthly', 'in_advance', $2, $3, FALSE, FALSE, FALSE, \
+         'resolved_rates', 1, $4, $4)")
+        .bind(date!(2026 - 11 - 15)).bind(ExactDecimal(Decimal::from(100))).bind(ExactDecimal(Decimal::from(19)))
+        .bind(now).execute(pool).await.map(|_| ()))
+    .unwrap();
 
-    assert_eq!(store.customers_to_bill(date!(2026 - 11 - 30)).await.unwrap(), [1, 3]);
-    assert_eq!(store.customers_to_bill(date!(2026 - 12 - 31)).await.unwrap(), [1, 2, 3]);
+    assert_eq!(store.customers_to_bill(date!(2026 - 11 - 30)).await.unwrap(), [1, 3, 5]);
+    assert_eq!(store.customers_to_bill(date!(2026 - 12 - 31)).await.unwrap(), [1, 2, 3, 5]);
     assert_eq!(store.customers_to_bill(date!(2026 - 11 - 01)).await.unwrap(), Vec::<i64>::new());
 
     // On SQLite the plan seeks the partial indexes (a rewrite that walked every booking of
