@@ -32,7 +32,9 @@
 //!     cargo bench -p persistence --bench invoice_run
 //! PostgreSQL (a fresh database is created and dropped):
 //!     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench -p persistence --bench invoice_run
-//! Smaller: `BENCH_CUSTOMERS=500 BENCH_BOOKINGS=100000`. `BENCH_KEEP=1` keeps the database
+//! Smaller: `BENCH_CUSTOMERS=500 BENCH_BOOKINGS=100000`. `BENCH_INTERLEAVE=1` renumbers the
+//! bookings day by day with the customers of a day mixed (as entered in production; generated,
+//! each customer's bookings are consecutive). `BENCH_KEEP=1` keeps the database
 //! afterwards (to inspect query plans). `BENCH_PG_AUTO_EXPLAIN_MS=20` makes PostgreSQL log the
 //! plan of every statement slower than 20 ms (`auto_explain`, set on the bench database only).
 
@@ -341,6 +343,35 @@ async fn fingerprint(conn: &mut Conn, sql: &str) -> BenchResult<(u64, u64)> {
     Ok((fp.0, n))
 }
 
+/// Renumbers the bookings as a helpdesk enters them — day by day, the customers of a day mixed —
+/// instead of customer by customer as generated: each customer's bookings then lie on pages
+/// shared with many other customers, as in production, and a chunk's stamps touch most pages
+/// of the table. (Nothing references a booking yet; the file or table is rewritten after.)
+async fn interleave_bookings(conn: &mut Conn) -> BenchResult<()> {
+    let order = "work_date, (id * 7919) % 104729, id";
+    if conn.is_postgres() {
+        conn.exec(&format!(
+            "CREATE TEMP TABLE booking_order AS SELECT id AS old_id, row_number() OVER (ORDER BY {order}) AS new_id \
+             FROM bookings"
+        ))
+        .await?;
+        conn.exec("CREATE INDEX ON booking_order (old_id)").await?;
+        conn.exec("UPDATE bookings b SET id = -o.new_id FROM booking_order o WHERE o.old_id = b.id").await?;
+        conn.exec("UPDATE bookings SET id = -id").await?;
+        conn.exec("DROP TABLE booking_order").await?;
+        conn.exec("VACUUM FULL bookings").await?;
+    } else {
+        conn.exec("CREATE TEMP TABLE booking_order (new_id INTEGER PRIMARY KEY, old_id INTEGER NOT NULL UNIQUE)")
+            .await?;
+        conn.exec(&format!("INSERT INTO booking_order (old_id) SELECT id FROM bookings ORDER BY {order}")).await?;
+        conn.exec("UPDATE bookings SET id = -(SELECT new_id FROM booking_order WHERE old_id = bookings.id)").await?;
+        conn.exec("UPDATE bookings SET id = -id").await?;
+        conn.exec("DROP TABLE booking_order").await?;
+        conn.exec("VACUUM").await?;
+    }
+    Ok(())
+}
+
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
 }
@@ -377,6 +408,10 @@ async fn run() -> BenchResult<()> {
     // 1. Data.
     let t = Instant::now();
     let generated = generate(&mut conn, customers, bookings).await?;
+    if env_i64("BENCH_INTERLEAVE", 0) != 0 {
+        interleave_bookings(&mut conn).await?;
+        println!("{tag}: bookings renumbered by day, the customers of a day interleaved (BENCH_INTERLEAVE)");
+    }
     let inserted = t.elapsed();
     let t_analyze = Instant::now();
     if conn.is_postgres() {
