@@ -30,30 +30,47 @@ pub(crate) async fn seed(store: &Store) {
             .bind(ExactDecimal(Decimal::new(10000, 2))).bind(ExactDecimal(Decimal::from(19))).bind(now)
             .execute(pool).await.unwrap();
         sqlx::query(
-            "INSERT INTO customers (number, name, currency, payment_terms_days, vat_treatment, billing_mode, \
-             invoice_detail, version, created_at, updated_at) \
-             VALUES ('10001', 'Customer', 'EUR', 14, 'domestic', 'period_end', 'per_booking', 1, $1, $1)")
-            .bind(now).execute(pool).await.unwrap();
-        for (day, minutes) in [(2u8, 30i64), (3, 45), (4, 60)] {
-            sqlx::query(
-                "INSERT INTO bookings (user_id, work_date, duration_minutes, service_id, description, customer_id, \
-                 billable, created_by, version, created_at, updated_at) \
-                 VALUES (1, $1, $2, 1, 'Support', 1, TRUE, 'test', 1, $3, $3)")
-                .bind(Date::from_calendar_date(2026, time::Month::November, day).unwrap()).bind(minutes).bind(now)
-                .execute(pool).await.unwrap();
-        }
-        sqlx::query(
-            "INSERT INTO expenses (user_id, expense_date, service_id, description, quantity, unit, unit_price, \
-             vat_rate, billable, customer_id, created_by, version, created_at, updated_at) \
-             VALUES (1, $1, 1, 'Hard disk', $2, 'piece', $3, $4, TRUE, 1, 'test', 1, $5, $5)")
-            .bind(date!(2026 - 11 - 05)).bind(ExactDecimal(Decimal::ONE)).bind(ExactDecimal(Decimal::new(8900, 2)))
-            .bind(ExactDecimal(Decimal::from(19))).bind(now)
-            .execute(pool).await.unwrap();
-        sqlx::query(
             "INSERT INTO invoice_runs (started_via, scope, period_end, status, started_by_type, started_by_name, \
              started_at) VALUES ('api', 'all', $1, 'running', 'system', 'system', $2)")
             .bind(date!(2026 - 11 - 30)).bind(now).execute(pool).await.unwrap();
     });
+    add_customer(store, "10001").await;
+    for (day, minutes) in [(2u8, 30i64), (3, 45), (4, 60)] {
+        add_booking(store, 1, Date::from_calendar_date(2026, time::Month::November, day).unwrap(), minutes).await;
+    }
+    add_expense(store, 1, date!(2026 - 11 - 05), "Hard disk", Decimal::new(8900, 2)).await;
+}
+
+/// A customer (domestic, billed at the period's end, per booking), numbered `number`.
+async fn add_customer(store: &Store, number: &str) {
+    with_pool!(store, pool => sqlx::query(
+        "INSERT INTO customers (number, name, currency, payment_terms_days, vat_treatment, billing_mode, \
+         invoice_detail, version, created_at, updated_at) \
+         VALUES ($1, 'Customer', 'EUR', 14, 'domestic', 'period_end', 'per_booking', 1, $2, $2)")
+        .bind(number).bind(DbTime::now()).execute(pool).await.map(|_| ()))
+    .unwrap();
+}
+
+/// A billable booking of user 1, service 1, for `customer_id`.
+async fn add_booking(store: &Store, customer_id: i64, day: Date, minutes: i64) {
+    with_pool!(store, pool => sqlx::query(
+        "INSERT INTO bookings (user_id, work_date, duration_minutes, service_id, description, customer_id, \
+         billable, created_by, version, created_at, updated_at) \
+         VALUES (1, $1, $2, 1, 'Support', $3, TRUE, 'test', 1, $4, $4)")
+        .bind(day).bind(minutes).bind(customer_id).bind(DbTime::now()).execute(pool).await.map(|_| ()))
+    .unwrap();
+}
+
+/// A billable expense of one piece at `unit_price` (19 % VAT), of user 1, for `customer_id`.
+async fn add_expense(store: &Store, customer_id: i64, day: Date, description: &str, unit_price: Decimal) {
+    with_pool!(store, pool => sqlx::query(
+        "INSERT INTO expenses (user_id, expense_date, service_id, description, quantity, unit, unit_price, \
+         vat_rate, billable, customer_id, created_by, version, created_at, updated_at) \
+         VALUES (1, $1, 1, $2, $3, 'piece', $4, $5, TRUE, $6, 'test', 1, $7, $7)")
+        .bind(day).bind(description).bind(ExactDecimal(Decimal::ONE)).bind(ExactDecimal(unit_price))
+        .bind(ExactDecimal(Decimal::from(19))).bind(customer_id).bind(DbTime::now())
+        .execute(pool).await.map(|_| ()))
+    .unwrap();
 }
 
 pub(crate) async fn compute(setup: &BillingSetup, store: &Store) -> (CustomerRun, CustomerBilling) {
@@ -99,32 +116,14 @@ async fn the_customers_to_bill_are_those_with_open_positions_up_to_the_period_en
     let test = fresh_store().await;
     let store = &test.store;
     seed(store).await; // customer 1: bookings and an expense in November
-    let now = DbTime::now();
     for number in ["10002", "10003", "10004", "10005"] {
-        with_pool!(store, pool => sqlx::query(
-            "INSERT INTO customers (number, name, currency, payment_terms_days, vat_treatment, billing_mode, \
-             invoice_detail, version, created_at, updated_at) \
-             VALUES ($1, 'Customer', 'EUR', 14, 'domestic', 'period_end', 'per_booking', 1, $2, $2)")
-            .bind(number).bind(now).execute(pool).await.map(|_| ()))
-        .unwrap();
+        add_customer(store, number).await;
     }
     // Customer 2: a booking in December only; 3: an expense in November only; 4: a booking
     // in November that is billed already.
-    for (customer, day) in [(2i64, date!(2026 - 12 - 03)), (4, date!(2026 - 11 - 10))] {
-        with_pool!(store, pool => sqlx::query(
-            "INSERT INTO bookings (user_id, work_date, duration_minutes, service_id, description, customer_id, \
-             billable, created_by, version, created_at, updated_at) \
-             VALUES (1, $1, 30, 1, 'Support', $2, TRUE, 'test', 1, $3, $3)")
-            .bind(day).bind(customer).bind(now).execute(pool).await.map(|_| ()))
-        .unwrap();
-    }
-    with_pool!(store, pool => sqlx::query(
-        "INSERT INTO expenses (user_id, expense_date, service_id, description, quantity, unit, unit_price, \
-         vat_rate, billable, customer_id, created_by, version, created_at, updated_at) \
-         VALUES (1, $1, 1, 'Cable', $2, 'piece', $3, $4, TRUE, 3, 'test', 1, $5, $5)")
-        .bind(date!(2026 - 11 - 10)).bind(ExactDecimal(Decimal::ONE)).bind(ExactDecimal(Decimal::new(990, 2)))
-        .bind(ExactDecimal(Decimal::from(19))).bind(now).execute(pool).await.map(|_| ()))
-    .unwrap();
+    add_booking(store, 2, date!(2026 - 12 - 03), 30).await;
+    add_booking(store, 4, date!(2026 - 11 - 10), 30).await;
+    add_expense(store, 3, date!(2026 - 11 - 10), "Cable", Decimal::new(990, 2)).await;
     let billed = count(store, "SELECT id FROM bookings WHERE customer_id = 4").await;
     store.set_booking_state(billed, "billed").await.unwrap();
     // Customer 5: no position, a flat-fee contract from 15 November (its fees may be due).
@@ -134,7 +133,7 @@ async fn the_customers_to_bill_are_those_with_open_positions_up_to_the_period_en
          VALUES (5, 'V-5', 'Flat', 'flat_fee', $1, 'monthly', 'in_advance', $2, $3, FALSE, FALSE, FALSE, \
          'resolved_rates', 1, $4, $4)")
         .bind(date!(2026 - 11 - 15)).bind(ExactDecimal(Decimal::from(100))).bind(ExactDecimal(Decimal::from(19)))
-        .bind(now).execute(pool).await.map(|_| ()))
+        .bind(DbTime::now()).execute(pool).await.map(|_| ()))
     .unwrap();
 
     assert_eq!(store.customers_to_bill(date!(2026 - 11 - 30)).await.unwrap(), [1, 3, 5]);
