@@ -420,8 +420,55 @@ struct ExpenseRow {
     work_order_part: i64,
 }
 
-/// The billing state of a booking or expense row (`$t` its table alias or name) as SQL: `open`
-/// when no document holds it, `reserved` by a draft, `billed` by any other live document.
+/// The billing state of a booking row (`$t` its table alias or name) as SQL: `open` when no
+/// document holds it (no settlement), `reserved` by a draft, `billed` by any other live document.
+macro_rules! booking_state {
+    ($t:literal) => {
+        concat!(
+            "COALESCE((SELECT CASE WHEN h.status = 'draft' THEN 'reserved' ELSE 'billed' END \
+             FROM booking_settlements s JOIN invoices h ON h.id = s.invoice_id WHERE s.booking_id = ",
+            $t,
+            ".id), 'open')"
+        )
+    };
+}
+pub(crate) use booking_state;
+
+/// The id of the document holding booking row `b` (`NULL` when open) as SQL, on `backend`:
+/// the stamp on the row (PostgreSQL), the booking's settlement (SQLite, which keeps them apart:
+/// migrations/sqlite/0022). For looking up from bookings; the bookings of a document are found
+/// through `booking_settlements` on both.
+pub(crate) fn booking_holder(backend: crate::Backend, b: &str) -> String {
+    match backend {
+        crate::Backend::Sqlite => {
+            format!("(SELECT s.invoice_id FROM booking_settlements s WHERE s.booking_id = {b}.id)")
+        }
+        crate::Backend::Postgres => format!("{b}.invoice_id"),
+    }
+}
+
+/// Joins the document holding booking row `b` as `i` (held bookings only), on `backend`: by
+/// the stamp on the row (PostgreSQL), through the booking's settlement (SQLite, in this order:
+/// its planner would otherwise start from the documents and walk the bookings per document).
+pub(crate) fn join_holding_document(backend: crate::Backend, b: &str, i: &str) -> String {
+    match backend {
+        crate::Backend::Sqlite => format!(
+            "CROSS JOIN booking_settlements {i}_s ON {i}_s.booking_id = {b}.id \
+             CROSS JOIN invoices {i} ON {i}.id = {i}_s.invoice_id"
+        ),
+        crate::Backend::Postgres => format!("JOIN invoices {i} ON {i}.id = {b}.invoice_id"),
+    }
+}
+
+/// The condition that row `bookings` is held by no document, on `backend` — the guard of an
+/// edit or delete. PostgreSQL reads the row's own stamp, which it checks again on the row
+/// version it locks when a run stamps it concurrently; SQLite writes one at a time.
+pub(crate) fn booking_unheld(backend: crate::Backend) -> String {
+    format!("{} IS NULL", booking_holder(backend, "bookings"))
+}
+
+/// The billing state of an expense row (`$t` its table alias or name) as SQL: `open` when no
+/// document holds it, `reserved` by a draft, `billed` by any other live document.
 macro_rules! held_state {
     ($t:literal) => {
         concat!(
@@ -480,10 +527,10 @@ impl LedgerRow {
 }
 
 /// The customers a run over all customers bills up to `$1`: an index seek per customer and
-/// kind (`bookings_open` and `expenses_open`, over open rows only), not a walk of every open
+/// kind (`open_bookings` and `expenses_open`, over open rows only), not a walk of every open
 /// position.
 pub(crate) const CUSTOMERS_TO_BILL: &str = "SELECT c.id FROM customers c WHERE \
-    EXISTS (SELECT 1 FROM bookings b WHERE b.customer_id = c.id AND b.invoice_id IS NULL AND b.work_date <= $1) \
+    EXISTS (SELECT 1 FROM open_bookings o WHERE o.customer_id = c.id AND o.work_date <= $1) \
     OR EXISTS (SELECT 1 FROM expenses e WHERE e.customer_id = c.id AND e.invoice_id IS NULL AND e.expense_date <= $1) \
     OR EXISTS (SELECT 1 FROM contracts k WHERE k.customer_id = c.id AND k.archived_at IS NULL AND k.start_date <= $1) \
     ORDER BY c.id";
@@ -523,9 +570,9 @@ impl Store {
         let (booking_tickets, expense_tickets) = (ticket_done("b"), ticket_done("e"));
         // Custom-field values are read (and their JSON decoded) only when a field is billed.
         let custom_fields = if billing_mappings(booking_fields).is_empty() { "'{}'" } else { "b.custom_fields" };
-        let open_bookings = format!(
-            "b.customer_id IN ({ids}) AND b.invoice_id IS NULL AND b.work_date <= $1 \
-             AND ($2 IS NULL OR b.project_id = $2) AND ($3 IS NULL OR b.ticket_id = $3) \
+        // The scope's filter on open bookings `b` beyond customer and date.
+        let in_scope = format!(
+            "($2 IS NULL OR b.project_id = $2) AND ($3 IS NULL OR b.ticket_id = $3) \
              AND (b.ticket_id IS NULL OR {booking_tickets})"
         );
         let mut out: HashMap<i64, OpenPositionRows> = HashMap::with_capacity(customers.len());
@@ -541,8 +588,10 @@ impl Store {
                          b.work_date, b.start_time, b.duration_minutes, b.service_id, b.description, b.ticket_id, \
                          t.number, b.project_id, t.contract_id, b.billable, b.rate_override, {custom_fields}, \
                          {WORK_ORDER_PART})) \
-                         FROM bookings b LEFT JOIN tickets t ON t.id = b.ticket_id \
-                         WHERE {open_bookings} GROUP BY b.customer_id"))
+                         FROM open_bookings o CROSS JOIN bookings b ON b.id = o.booking_id \
+                         LEFT JOIN tickets t ON t.id = b.ticket_id \
+                         WHERE o.customer_id IN ({ids}) AND o.work_date <= $1 AND {in_scope} \
+                         GROUP BY o.customer_id"))
                         .bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
                         .fetch_all(pool).await?;
                     for (customer_id, packed) in packed {
@@ -556,7 +605,8 @@ impl Store {
                          b.project_id, t.contract_id, b.billable, b.rate_override, {custom_fields} AS custom_fields, \
                          {WORK_ORDER_PART} AS work_order_part \
                          FROM bookings b LEFT JOIN tickets t ON t.id = b.ticket_id \
-                         WHERE {open_bookings} ORDER BY b.customer_id, b.work_date, b.id"))
+                         WHERE b.customer_id IN ({ids}) AND b.invoice_id IS NULL AND b.work_date <= $1 \
+                         AND {in_scope} ORDER BY b.customer_id, b.work_date, b.id"))
                         .bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
                         .fetch_all(pool).await?;
                     for row in rows {
@@ -723,8 +773,15 @@ impl Store {
                     .fetch_one(&mut *tx).await?),
                 (Some(_), None) => return Err(crate::StoreError::Conflict("the position has no customer".into())),
             };
-            sqlx::query(&format!("UPDATE {t} SET invoice_id = $1, treatment = $2, version = version + 1 WHERE id = $3"))
-                .bind(holder).bind(holder.map(|_| "billed")).bind(id).execute(&mut *tx).await?;
+            if t == "bookings" && crate::store::backend_of(&tx) == crate::Backend::Sqlite {
+                sqlx::query("DELETE FROM booking_settlements WHERE booking_id = $1").bind(id).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO booking_settlements (booking_id, invoice_id, position_version, treatment) \
+                             SELECT id, $1, version, 'billed' FROM bookings WHERE id = $2 AND $1 IS NOT NULL")
+                    .bind(holder).bind(id).execute(&mut *tx).await?;
+            } else {
+                sqlx::query(&format!("UPDATE {t} SET invoice_id = $1, treatment = $2, version = version + 1 WHERE id = $3"))
+                    .bind(holder).bind(holder.map(|_| "billed")).bind(id).execute(&mut *tx).await?;
+            }
         });
         Ok(())
     }

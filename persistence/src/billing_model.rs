@@ -325,8 +325,9 @@ async fn check_always(store: &Store, model: &[ModelCustomer]) -> Result<(), Test
     .await?;
     // A booking is held only by a live document of its own customer, with a treatment.
     zero(
-        "SELECT COUNT(*) + $1 FROM bookings b JOIN invoices i ON i.id = b.invoice_id \
-          WHERE i.customer_id <> b.customer_id OR i.status = 'cancelled' OR b.treatment IS NULL",
+        "SELECT COUNT(*) + $1 FROM bookings b JOIN booking_settlements bs ON bs.booking_id = b.id \
+          JOIN invoices i ON i.id = bs.invoice_id \
+          WHERE i.customer_id <> b.customer_id OR i.status = 'cancelled' OR bs.treatment IS NULL",
     )
     .await?;
     // Numbers gapless per series and year.

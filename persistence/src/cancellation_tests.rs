@@ -107,8 +107,8 @@ async fn calls_dropped_mid_statement_leave_the_store_answering_and_every_write_w
     assert_eq!(
         count(
             store,
-            "SELECT COUNT(*) FROM bookings b WHERE b.invoice_id IS NOT NULL \
-             AND NOT EXISTS (SELECT 1 FROM invoices i WHERE i.id = b.invoice_id)"
+            "SELECT COUNT(*) FROM booking_settlements s \
+             WHERE NOT EXISTS (SELECT 1 FROM invoices i WHERE i.id = s.invoice_id)"
         )
         .await,
         0,

@@ -295,8 +295,8 @@ impl NoteRow {
     }
 }
 
-/// The columns of a booking with how `{p}` settles it (`p`: a document's position, `b`: the
-/// stamp on the booking itself).
+/// The columns of a booking with how `{p}` settles it (`p`: a document's position, `bs`: the
+/// booking's settlement by the document holding it now).
 const BOOKING_SELECT: &str = "SELECT b.id, b.work_date, b.start_time, b.end_time, b.user_id, u.name AS user_name, \
     b.ticket_id, t.number AS ticket_number, t.title AS ticket_title, b.project_id, pr.name AS project_name, \
     b.task_id, tk.name AS task_name, b.service_id, s.code AS service_code, s.name AS service_name, b.description, \
@@ -318,9 +318,10 @@ const EXPENSE_SELECT: &str = "SELECT e.id, e.expense_date, e.description, e.quan
     i.id AS invoice_id, i.number AS invoice_number, i.status AS invoice_status \
     FROM expenses e LEFT JOIN services s ON s.id = e.service_id LEFT JOIN tickets t ON t.id = e.ticket_id";
 
-/// [`BOOKING_SELECT`] settled by the invoice's positions (`p`) or by the booking's stamp.
+/// [`BOOKING_SELECT`] settled by the invoice's positions (`p`) or by the booking's current
+/// settlement (`bs`, [`CURRENT_BOOKING_SETTLEMENT`]).
 fn booking_select(by_position: bool) -> String {
-    BOOKING_SELECT.replace("{p}", if by_position { "p" } else { "b" })
+    BOOKING_SELECT.replace("{p}", if by_position { "p" } else { "bs" })
 }
 
 /// [`EXPENSE_SELECT`] settled by the invoice's positions (`p`) or by the expense's stamp.
@@ -344,8 +345,10 @@ const INVOICE_BOOKINGS: &str = "JOIN (SELECT * FROM settled_positions WHERE invo
 const INVOICE_EXPENSES: &str = "JOIN (SELECT * FROM settled_positions WHERE invoice_id = $1 \
     AND expense_id IS NOT NULL) p ON p.expense_id = e.id JOIN invoices i ON i.id = p.invoice_id";
 
-/// The document (draft or issued) that holds the booking now: its stamp is on the row.
-const CURRENT_BOOKING_SETTLEMENT: &str = "LEFT JOIN invoices i ON i.id = b.invoice_id";
+/// The document (draft or issued) that holds the booking now, with the booking's settlement;
+/// an expense's stamp is on its row.
+const CURRENT_BOOKING_SETTLEMENT: &str =
+    "LEFT JOIN booking_settlements bs ON bs.booking_id = b.id LEFT JOIN invoices i ON i.id = bs.invoice_id";
 const CURRENT_EXPENSE_SETTLEMENT: &str = "LEFT JOIN invoices i ON i.id = e.invoice_id";
 
 /// `$2`/`$3`: first and last work date, or `NULL`.
@@ -362,8 +365,8 @@ const NOTE_SELECT: &str = "SELECT n.id, n.ticket_id, t.number AS ticket_number, 
 const NOTE_ORDER: &str = "ORDER BY n.ticket_id, n.id";
 
 /// The tickets of the bookings and expenses invoice `$1` settles.
-const INVOICE_TICKETS: &str = "n.ticket_id IN (SELECT b.ticket_id FROM bookings b \
-    WHERE b.invoice_id = $1 AND b.ticket_id IS NOT NULL \
+const INVOICE_TICKETS: &str = "n.ticket_id IN (SELECT b.ticket_id FROM booking_settlements bs \
+    JOIN bookings b ON b.id = bs.booking_id WHERE bs.invoice_id = $1 AND b.ticket_id IS NOT NULL \
     UNION SELECT e.ticket_id FROM expenses e WHERE e.invoice_id = $1 AND e.ticket_id IS NOT NULL \
     UNION SELECT b.ticket_id FROM invoice_positions p JOIN bookings b ON b.id = p.booking_id \
     WHERE p.invoice_id = $1 AND b.ticket_id IS NOT NULL \

@@ -14,6 +14,25 @@ pub enum Backend {
     Postgres,
 }
 
+/// The engine behind a transaction, to pick a statement inside [`in_tx!`] (whose body is
+/// compiled once per backend) where the backends store a thing differently.
+pub(crate) trait OnBackend {
+    const BACKEND: Backend;
+}
+
+impl OnBackend for sqlx::Transaction<'_, sqlx::Sqlite> {
+    const BACKEND: Backend = Backend::Sqlite;
+}
+
+impl OnBackend for sqlx::Transaction<'_, sqlx::Postgres> {
+    const BACKEND: Backend = Backend::Postgres;
+}
+
+/// The backend of transaction `_tx` ([`OnBackend`]).
+pub(crate) fn backend_of<T: OnBackend>(_tx: &T) -> Backend {
+    T::BACKEND
+}
+
 pub(crate) enum Db {
     Sqlite(SqlitePool),
     Postgres(PgPool),

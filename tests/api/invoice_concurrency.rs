@@ -77,9 +77,10 @@ impl Sql {
             .await;
         let bookings = self
             .rows(
-                "SELECT b.id, b.customer_id, b.billable, CASE WHEN b.invoice_id IS NULL THEN 'open' \
+                "SELECT b.id, b.customer_id, b.billable, CASE WHEN s.invoice_id IS NULL THEN 'open' \
                  WHEN i.status = 'draft' THEN 'reserved' ELSE 'billed' END AS state \
-                 FROM bookings b LEFT JOIN invoices i ON i.id = b.invoice_id ORDER BY b.id",
+                 FROM bookings b LEFT JOIN booking_settlements s ON s.booking_id = b.id \
+                 LEFT JOIN invoices i ON i.id = s.invoice_id ORDER BY b.id",
             )
             .await;
         let counters: Vec<(String, i64)> = self
@@ -398,16 +399,41 @@ async fn two_nodes_running_issuing_and_cancelling_at_once_bill_every_position_on
     assert!(tally.cancelled > 0 && tally.credit_notes == tally.cancelled, "{tally:?}");
     assert!(books.bookings.iter().all(|b| b.state != "reserved"), "no draft is left");
 
-    // The database itself holds a booking in one document only (one `invoice_id` column, taken
-    // only while empty) …
+    // The database itself holds a booking in one document only (PostgreSQL: one `invoice_id`
+    // column on the booking, taken only while empty; SQLite: one settlement row per booking) …
     let held = books.positions.iter().find(|p| p.active && p.booking_id.is_some()).expect("an active position");
     let other = books.docs.values().find(|d| d.kind == "invoice" && d.id != held.invoice_id).expect("another invoice");
-    let restamp = on_sql!(&c.sql, pool => sqlx::query(
-        "UPDATE bookings SET invoice_id = $1 WHERE id = $2 AND invoice_id IS NULL")
-        .bind(other.id).bind(held.booking_id).execute(pool).await.map(|r| r.rows_affected()));
-    assert_eq!(restamp.expect("the update runs"), 0, "a held booking is not stamped again");
-    // … refuses a stamp naming no document …
-    let dangling = on_sql!(&c.sql, pool => sqlx::query("UPDATE bookings SET invoice_id = $1 WHERE id = $2")
+    match &c.sql {
+        Sql::Postgres(pool) => {
+            let restamp = sqlx::query("UPDATE bookings SET invoice_id = $1 WHERE id = $2 AND invoice_id IS NULL")
+                .bind(other.id)
+                .bind(held.booking_id)
+                .execute(pool)
+                .await;
+            assert_eq!(restamp.expect("the update runs").rows_affected(), 0, "a held booking is not stamped again");
+        }
+        Sql::Sqlite(pool) => {
+            let second = sqlx::query(
+                "INSERT INTO booking_settlements (booking_id, invoice_id, position_version, treatment) \
+                 VALUES ($1, $2, 1, 'billed')",
+            )
+            .bind(held.booking_id)
+            .bind(other.id)
+            .execute(pool)
+            .await;
+            let err = second.expect_err("a held booking is not held again");
+            assert_eq!(
+                err.as_database_error().map(|e| e.kind()),
+                Some(sqlx::error::ErrorKind::UniqueViolation),
+                "{err}"
+            );
+        }
+    }
+    // … refuses a holder naming no document …
+    let dangling = on_sql!(&c.sql, pool => sqlx::query(match &c.sql {
+            Sql::Postgres(_) => "UPDATE bookings SET invoice_id = $1 WHERE id = $2",
+            Sql::Sqlite(_) => "UPDATE booking_settlements SET invoice_id = $1 WHERE booking_id = $2",
+        })
         .bind(i64::MAX).bind(held.booking_id).execute(pool).await.map(|_| ()));
     let err = dangling.expect_err("a stamp must name an existing document");
     assert_eq!(err.as_database_error().map(|e| e.kind()), Some(sqlx::error::ErrorKind::ForeignKeyViolation), "{err}");

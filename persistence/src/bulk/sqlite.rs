@@ -212,16 +212,18 @@ impl BulkWrite for SqliteConnection {
             STAMP_BATCH,
             |len| match table {
                 PositionTable::Bookings => {
+                    // A settlement row per booking priced at its current version; the booking
+                    // row is not written (migrations/sqlite/0022). One already held is skipped
+                    // and counted as stale, like a changed one.
                     values_sql(
-                        "UPDATE bookings SET invoice_id = v.column3, settled_contract_id = v.column4, \
-                         treatment = v.column5, actual_minutes = v.column6, rounded_minutes = v.column7, \
-                         covered_minutes = v.column8, covered_value = v.column9, settled_fields = v.column10, \
-                         version = bookings.version + 1 FROM (VALUES",
+                        "INSERT INTO booking_settlements (booking_id, position_version, invoice_id, \
+                         settled_contract_id, treatment, actual_minutes, rounded_minutes, covered_minutes, \
+                         covered_value, settled_fields) SELECT v.* FROM (VALUES",
                         10,
                         len,
                         ")",
-                    ) + ") AS v WHERE bookings.id = v.column1 AND bookings.version = v.column2 \
-                         AND bookings.invoice_id IS NULL"
+                    ) + ") AS v JOIN bookings ON bookings.id = v.column1 AND bookings.version = v.column2 \
+                         WHERE TRUE ON CONFLICT (booking_id) DO NOTHING"
                 }
                 PositionTable::Expenses => {
                     values_sql(

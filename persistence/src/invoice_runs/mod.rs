@@ -402,7 +402,7 @@ impl Store {
         let rows: Vec<RunDocumentRow> = with_pool!(self, pool => sqlx::query_as(
             "SELECT i.id, i.kind, i.status, i.customer_id, c.name AS customer_name, i.currency, i.net, i.gross, \
              (SELECT COUNT(*) FROM invoice_lines l WHERE l.invoice_id = i.id) AS lines, \
-             (SELECT COUNT(*) FROM bookings b WHERE b.invoice_id = i.id AND b.treatment IS NOT NULL) \
+             (SELECT COUNT(*) FROM booking_settlements s WHERE s.invoice_id = i.id AND s.treatment IS NOT NULL) \
              + (SELECT COUNT(*) FROM expenses e WHERE e.invoice_id = i.id) \
              + (SELECT COUNT(*) FROM contract_fee_periods f WHERE f.invoice_id = i.id) \
              + (SELECT COUNT(*) FROM invoice_positions p WHERE p.invoice_id = i.id) AS positions \
@@ -411,8 +411,8 @@ impl Store {
             .bind(run_id).fetch_all(pool).await?);
         // The custom-field quantities held documents settle (one position each).
         let fields: Vec<(i64, String)> = with_pool!(self, pool => sqlx::query_as(
-            "SELECT b.invoice_id, b.settled_fields FROM invoices i JOIN bookings b ON b.invoice_id = i.id \
-             WHERE i.run_id = $1 AND b.settled_fields IS NOT NULL")
+            "SELECT s.invoice_id, s.settled_fields FROM invoices i JOIN booking_settlements s ON s.invoice_id = i.id \
+             WHERE i.run_id = $1 AND s.settled_fields IS NOT NULL")
             .bind(run_id).fetch_all(pool).await?);
         let mut field_positions: std::collections::HashMap<i64, i64> = std::collections::HashMap::new();
         for (invoice_id, json) in fields {

@@ -82,9 +82,9 @@ macro_rules! refuse_quota_positions {
 /// Opens booking `$booking_id` held by document `$id` again inside `$tx` (with its fields).
 macro_rules! clear_booking_stamp {
     ($tx:expr, $id:expr, $booking_id:expr) => {{
-        sqlx::query(concat!("UPDATE bookings SET ", booking_unstamped!(), " WHERE id = $1 AND invoice_id = $2"))
-            .bind($booking_id)
+        sqlx::query(crate::invoices::booking_release_sql(crate::store::backend_of(&$tx), true))
             .bind($id)
+            .bind($booking_id)
             .execute(&mut *$tx)
             .await
             .map_err(StoreError::from)?;
@@ -101,7 +101,9 @@ macro_rules! release_position {
             PositionRef::Booking { id: booking_id } => clear_booking_stamp!($tx, id, booking_id),
             PositionRef::BookingField { booking_id, field_id } => {
                 let held: Option<(Option<String>, Option<String>)> =
-                    sqlx::query_as("SELECT treatment, settled_fields FROM bookings WHERE id = $1 AND invoice_id = $2")
+                    sqlx::query_as(
+                        "SELECT treatment, settled_fields FROM booking_settlements WHERE booking_id = $1 AND invoice_id = $2",
+                    )
                         .bind(booking_id)
                         .bind(id)
                         .fetch_optional(&mut *$tx)
@@ -121,7 +123,7 @@ macro_rules! release_position {
                         } else {
                             Some(serde_json::to_string(&fields).map_err(StoreError::from)?)
                         };
-                        sqlx::query("UPDATE bookings SET settled_fields = $1, version = version + 1 WHERE id = $2")
+                        sqlx::query("UPDATE booking_settlements SET settled_fields = $1 WHERE booking_id = $2")
                             .bind(json)
                             .bind(booking_id)
                             .execute(&mut *$tx)

@@ -583,13 +583,29 @@ macro_rules! fetch_invoice {
     }};
 }
 
-/// The `SET` list that opens a booking again: no document, no settlement (as a literal).
+/// The `SET` list that opens a stamped booking again (PostgreSQL): no document, no settlement.
 macro_rules! booking_unstamped {
     () => {
         "invoice_id = NULL, settled_contract_id = NULL, treatment = NULL, actual_minutes = NULL, \
          rounded_minutes = NULL, covered_minutes = NULL, covered_value = NULL, settled_fields = NULL, \
          version = version + 1"
     };
+}
+
+/// The statement that opens the bookings document `$1` holds again — only booking `$2` when
+/// `one` — on `backend`: SQLite deletes their settlements (migrations/sqlite/0022),
+/// PostgreSQL clears the stamps on the booking rows.
+pub(crate) fn booking_release_sql(backend: crate::Backend, one: bool) -> &'static str {
+    match (backend, one) {
+        (crate::Backend::Sqlite, false) => "DELETE FROM booking_settlements WHERE invoice_id = $1",
+        (crate::Backend::Sqlite, true) => "DELETE FROM booking_settlements WHERE invoice_id = $1 AND booking_id = $2",
+        (crate::Backend::Postgres, false) => {
+            concat!("UPDATE bookings SET ", booking_unstamped!(), " WHERE invoice_id = $1")
+        }
+        (crate::Backend::Postgres, true) => {
+            concat!("UPDATE bookings SET ", booking_unstamped!(), " WHERE invoice_id = $1 AND id = $2")
+        }
+    }
 }
 
 /// The `SET` list that opens an expense again (as a literal).
@@ -599,13 +615,14 @@ macro_rules! expense_unstamped {
     };
 }
 
-/// Opens every position document `$id` holds again inside `$tx`: clears the stamps of its
-/// bookings and expenses (found through their `invoice_id` index) and deletes its fee periods.
+/// Opens every position document `$id` holds again inside `$tx`: releases its bookings and
+/// clears the stamps of its expenses (found through their `invoice_id` indexes) and deletes
+/// its fee periods.
 macro_rules! release_positions {
     ($tx:expr, $id:expr) => {{
         let id: i64 = $id;
         for sql in [
-            concat!("UPDATE bookings SET ", booking_unstamped!(), " WHERE invoice_id = $1"),
+            crate::invoices::booking_release_sql(crate::store::backend_of(&$tx), false),
             concat!("UPDATE expenses SET ", expense_unstamped!(), " WHERE invoice_id = $1"),
             "DELETE FROM contract_fee_periods WHERE invoice_id = $1",
         ] {

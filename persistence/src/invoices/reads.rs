@@ -23,13 +23,15 @@ impl Store {
             "SELECT * FROM invoices i WHERE ($1 IS NULL OR i.customer_id = $1) AND ($2 IS NULL OR i.contract_id = $2) \
              AND ($3 IS NULL OR i.run_id = $3) AND ($4 IS NULL OR i.status = $4) AND ($5 IS NULL OR i.kind = $5) \
              AND ($6 IS NULL OR i.issue_date >= $6) AND ($7 IS NULL OR i.issue_date <= $7) \
-             AND ($8 IS NULL OR EXISTS (SELECT 1 FROM bookings b WHERE b.invoice_id = i.id AND b.ticket_id = $8) \
+             AND ($8 IS NULL OR EXISTS (SELECT 1 FROM booking_settlements bs JOIN bookings b ON b.id = bs.booking_id \
+                  WHERE bs.invoice_id = i.id AND b.ticket_id = $8) \
                   OR EXISTS (SELECT 1 FROM expenses e WHERE e.invoice_id = i.id AND e.ticket_id = $8) \
                   OR EXISTS (SELECT 1 FROM invoice_positions p JOIN bookings b ON b.id = p.booking_id \
                   WHERE p.invoice_id = i.id AND b.ticket_id = $8) \
                   OR EXISTS (SELECT 1 FROM invoice_positions p JOIN expenses e ON e.id = p.expense_id \
                   WHERE p.invoice_id = i.id AND e.ticket_id = $8)) \
-             AND ($9 IS NULL OR EXISTS (SELECT 1 FROM bookings b WHERE b.invoice_id = i.id AND b.project_id = $9) \
+             AND ($9 IS NULL OR EXISTS (SELECT 1 FROM booking_settlements bs JOIN bookings b ON b.id = bs.booking_id \
+                  WHERE bs.invoice_id = i.id AND b.project_id = $9) \
                   OR EXISTS (SELECT 1 FROM expenses e WHERE e.invoice_id = i.id AND e.project_id = $9) \
                   OR EXISTS (SELECT 1 FROM invoice_positions p JOIN bookings b ON b.id = p.booking_id \
                   WHERE p.invoice_id = i.id AND b.project_id = $9) \
@@ -93,15 +95,17 @@ impl Store {
     /// first position the run holds and at its first open one, through the indexes on the
     /// project: not by reading every position of the run.)
     pub async fn finished_projects_of_run(&self, run_id: i64) -> Result<Vec<i64>> {
-        let rows: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(
+        let holder = crate::billing::booking_holder(self.backend(), "b");
+        let held_by = crate::billing::join_holding_document(self.backend(), "b", "i");
+        let rows: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(&format!(
             "SELECT p.id FROM projects p WHERE p.status = 'manager_done' \
-             AND (EXISTS (SELECT 1 FROM bookings b JOIN invoices i ON i.id = b.invoice_id \
+             AND (EXISTS (SELECT 1 FROM bookings b {held_by} \
                           WHERE b.project_id = p.id AND i.run_id = $1) \
                   OR EXISTS (SELECT 1 FROM expenses e JOIN invoices i ON i.id = e.invoice_id \
                           WHERE e.project_id = p.id AND i.run_id = $1)) \
-             AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.project_id = p.id AND b.invoice_id IS NULL) \
+             AND NOT EXISTS (SELECT 1 FROM bookings b WHERE b.project_id = p.id AND {holder} IS NULL) \
              AND NOT EXISTS (SELECT 1 FROM expenses e WHERE e.project_id = p.id AND e.invoice_id IS NULL) \
-             ORDER BY p.id")
+             ORDER BY p.id"))
             .bind(run_id).fetch_all(pool).await?);
         Ok(rows)
     }

@@ -6,6 +6,7 @@
 //! ticket billed again later (new time, a later invoice) is announced again with all its
 //! numbers.
 
+use crate::billing::{booking_holder, join_holding_document};
 use crate::store::Db;
 use crate::Result;
 
@@ -15,22 +16,29 @@ use crate::Result;
 fn sql(postgres: bool) -> String {
     // The bookings of the documents, found through their invoice index (on SQLite the join
     // order and index are forced: its planner would otherwise walk every booking).
-    let touched = if postgres {
-        "SELECT b.ticket_id AS id FROM json_array_elements_text(CAST($1 AS JSON)) AS l(value) \
-         JOIN bookings b ON b.invoice_id = CAST(l.value AS BIGINT)"
+    let (touched, backend) = if postgres {
+        (
+            "SELECT b.ticket_id AS id FROM json_array_elements_text(CAST($1 AS JSON)) AS l(value) \
+             JOIN bookings b ON b.invoice_id = CAST(l.value AS BIGINT)",
+            crate::Backend::Postgres,
+        )
     } else {
-        "SELECT b.ticket_id AS id FROM json_each($1) AS l CROSS JOIN bookings b INDEXED BY bookings_invoice \
-         ON b.invoice_id = l.value"
+        (
+            "SELECT b.ticket_id AS id FROM json_each($1) AS l \
+             CROSS JOIN booking_settlements s INDEXED BY booking_settlements_invoice ON s.invoice_id = l.value \
+             CROSS JOIN bookings b ON b.id = s.booking_id",
+            crate::Backend::Sqlite,
+        )
     };
+    let (held_o, held_b) = (booking_holder(backend, "o"), join_holding_document(backend, "b", "i"));
     format!(
         "WITH touched AS MATERIALIZED ({touched}), \
          billed AS MATERIALIZED (SELECT DISTINCT id FROM touched WHERE id IS NOT NULL AND NOT EXISTS \
-             (SELECT 1 FROM bookings o WHERE o.ticket_id = touched.id AND o.billable AND (o.invoice_id IS NULL \
-              OR EXISTS (SELECT 1 FROM invoices d WHERE d.id = o.invoice_id AND d.status = 'draft')))) \
+             (SELECT 1 FROM bookings o WHERE o.ticket_id = touched.id AND o.billable AND ({held_o} IS NULL \
+              OR EXISTS (SELECT 1 FROM invoices d WHERE d.id = {held_o} AND d.status = 'draft')))) \
          SELECT t.id, t.number, t.external_system, t.external_id, i.number AS invoice_number \
          FROM billed JOIN tickets t ON t.id = billed.id \
-         JOIN bookings b ON b.ticket_id = t.id AND b.billable AND b.invoice_id IS NOT NULL \
-         JOIN invoices i ON i.id = b.invoice_id \
+         JOIN bookings b ON b.ticket_id = t.id AND b.billable {held_b} \
          GROUP BY t.id, t.number, t.external_system, t.external_id, i.number ORDER BY t.id, i.number"
     )
 }
