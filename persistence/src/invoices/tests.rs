@@ -315,6 +315,95 @@ async fn drafts_reserve_exactly_the_versions_computed_and_issuing_bills_them() {
     test.remove().await;
 }
 
+/// The rows of `sql`, a one-column query, as one JSON text (SQLite: `json_group_array`).
+async fn json_text(store: &Store, sql: &str) -> String {
+    with_pool!(store, pool => sqlx::query_scalar::<_, String>(sql).fetch_one(pool).await).expect(sql)
+}
+
+/// The schema SQLite had before migration 0022 moved the bookings' stamps into
+/// `booking_settlements`, with the holdings stamped back onto the rows (a stamp raised the
+/// booking's version).
+const STAMPS_BEFORE_0022: [&str; 19] = [
+    "DROP VIEW settled_positions",
+    "DROP TRIGGER open_bookings_on_insert",
+    "DROP TRIGGER open_bookings_on_move",
+    "DROP TRIGGER open_bookings_on_delete",
+    "DROP TRIGGER open_bookings_on_hold",
+    "DROP TRIGGER open_bookings_on_release",
+    "ALTER TABLE bookings ADD COLUMN invoice_id INTEGER REFERENCES invoices(id)",
+    "ALTER TABLE bookings ADD COLUMN settled_contract_id INTEGER",
+    "ALTER TABLE bookings ADD COLUMN treatment TEXT",
+    "ALTER TABLE bookings ADD COLUMN actual_minutes INTEGER",
+    "ALTER TABLE bookings ADD COLUMN rounded_minutes INTEGER",
+    "ALTER TABLE bookings ADD COLUMN covered_minutes INTEGER",
+    "ALTER TABLE bookings ADD COLUMN covered_value TEXT",
+    "ALTER TABLE bookings ADD COLUMN settled_fields TEXT",
+    "UPDATE bookings SET invoice_id = s.invoice_id, settled_contract_id = s.settled_contract_id, \
+     treatment = s.treatment, actual_minutes = s.actual_minutes, rounded_minutes = s.rounded_minutes, \
+     covered_minutes = s.covered_minutes, covered_value = s.covered_value, settled_fields = s.settled_fields, \
+     version = s.position_version + 1 FROM booking_settlements s WHERE s.booking_id = bookings.id",
+    "DROP TABLE booking_settlements",
+    "DROP TABLE open_bookings",
+    "CREATE INDEX bookings_open ON bookings(customer_id, work_date) WHERE invoice_id IS NULL; \
+     CREATE INDEX bookings_invoice ON bookings(invoice_id) WHERE invoice_id IS NOT NULL",
+    "CREATE VIEW settled_positions AS SELECT 1 AS placeholder",
+];
+
+/// Bookings held by stamps on their rows (before migration 0022) are held the same once their
+/// settlements have a table of their own: every settled position as it was (the version priced
+/// included), the open bookings listed by customer, and releasing a draft lists its bookings
+/// as open again.
+#[tokio::test]
+async fn bookings_held_by_stamps_read_the_same_once_moved_into_settlements() {
+    let test = fresh_store().await;
+    let store = &test.store;
+    if store.backend() != crate::Backend::Sqlite {
+        // PostgreSQL keeps the stamps on the booking rows.
+        return test.remove().await;
+    }
+    seed(store).await;
+    add_booking(store, 1, date!(2026 - 12 - 03), 30).await; // after the period: stays open
+    let setup = BillingSetup::load(store).await.unwrap();
+    let (cr, billing) = compute(&setup, store).await;
+    let DraftOutcome::Created { invoice_ids, positions } = drafts(store, &cr, &billing).await else {
+        panic!("created")
+    };
+    assert_eq!(positions, 4);
+    const SETTLED: &str = "SELECT json_group_array(json_array(invoice_id, position_key, contract_id, treatment, \
+        actual_minutes, rounded_minutes, covered_minutes, covered_value, position_version, active)) \
+        FROM (SELECT * FROM settled_positions ORDER BY position_key)";
+    const OPEN: &str = "SELECT json_group_array(json_array(customer_id, work_date, booking_id)) \
+        FROM (SELECT * FROM open_bookings ORDER BY booking_id)";
+    let (settled, open) = (json_text(store, SETTLED).await, json_text(store, OPEN).await);
+    assert!(settled.contains(r#""booking:1""#) && settled.contains(r#""expense:1""#), "{settled}");
+    assert_eq!(open, r#"[[1,"2026-12-03",4]]"#);
+    // Back to stamps, then the migration — on one connection (see the 0019 test).
+    with_pool!(store, pool => {
+        let mut conn = pool.acquire().await.unwrap();
+        for sql in STAMPS_BEFORE_0022 {
+            sqlx::raw_sql(sql).execute(&mut *conn).await.expect(sql);
+        }
+        assert_eq!(
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM bookings WHERE invoice_id IS NOT NULL AND version = 2")
+                .fetch_one(&mut *conn).await.unwrap(),
+            3,
+            "stamped as before"
+        );
+        sqlx::raw_sql(include_str!("../../../migrations/sqlite/0022_booking_settlements.sql"))
+            .execute(&mut *conn).await.map(|_| ())
+    })
+    .unwrap();
+    assert_eq!(json_text(store, SETTLED).await, settled, "every settled position as it was");
+    assert_eq!(json_text(store, OPEN).await, open, "the open booking listed, the held ones not");
+    assert_eq!(store.get_booking(1).await.unwrap().state, "reserved");
+    assert_eq!(store.get_booking(4).await.unwrap().state, "open");
+    // The triggers came with the migration: deleting the draft lists its bookings as open.
+    store.delete_draft(invoice_ids[0], None, &Actor::system()).await.unwrap();
+    assert_eq!(count(store, "SELECT COUNT(*) FROM open_bookings").await, 4);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM booking_settlements").await, 0);
+    test.remove().await;
+}
+
 /// The line table as it was before migration 0019 moved each document's lines into one row.
 const LINE_TABLE_BEFORE_0019: &str = "CREATE TABLE invoice_lines (
     id INTEGER PRIMARY KEY AUTOINCREMENT, invoice_id INTEGER NOT NULL REFERENCES invoices(id) ON DELETE CASCADE,
