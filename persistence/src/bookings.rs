@@ -187,7 +187,7 @@ impl Store {
 
     /// The booking with this id.
     pub async fn get_booking(&self, id: i64) -> Result<Booking> {
-        with_reader!(self, conn => Ok(sqlx::query_as(concat!("SELECT *, ", crate::billing::booking_state!("bookings"), " AS state FROM bookings WHERE id = $1")).bind(id).fetch_one(conn).await?))
+        with_reader!(self, conn => Ok(sqlx::query_as(concat!("SELECT *, ", crate::holdings::booking_state!("bookings"), " AS state FROM bookings WHERE id = $1")).bind(id).fetch_one(conn).await?))
     }
 
     /// Bookings by work date, newest first; `after` is the (date, id) of the last one seen.
@@ -202,10 +202,10 @@ impl Store {
         };
         // The page, filtered and ordered (`$1`…`$13`).
         const PAGE: &str = concat!(
-            "SELECT *, ", crate::billing::booking_state!("bookings"), " AS state FROM bookings WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR customer_id = $2) \
+            "SELECT *, ", crate::holdings::booking_state!("bookings"), " AS state FROM bookings WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR customer_id = $2) \
              AND ($3 IS NULL OR project_id = $3) AND ($4 IS NULL OR task_id = $4) AND ($5 IS NULL OR ticket_id = $5) \
              AND ($6 IS NULL OR service_id = $6) AND ($7 IS NULL OR work_date >= $7) AND ($8 IS NULL OR work_date <= $8) \
-             AND ($9 IS NULL OR billable = $9) AND ($10 IS NULL OR ", crate::billing::booking_state!("bookings"), " = $10) \
+             AND ($9 IS NULL OR billable = $9) AND ($10 IS NULL OR ", crate::holdings::booking_state!("bookings"), " = $10) \
              AND ($11 IS NULL OR work_date < $11 OR (work_date = $11 AND id < $12)) \
              ORDER BY work_date DESC, id DESC LIMIT $13");
         macro_rules! bind_page {
@@ -254,12 +254,12 @@ impl Store {
         let sql = format!(
             "UPDATE bookings SET ({BOOKING_COLUMNS}) = ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14), \
              version = version + 1, updated_at = $15 WHERE id = $16 AND version = $17 AND {} RETURNING *, 'open' AS state",
-            crate::billing::booking_unheld(self.backend())
+            crate::holdings::booking_unheld(self.backend())
         );
         let booking = in_tx!(self, tx => {
-            let before: Booking = sqlx::query_as(concat!("SELECT *, ", crate::billing::booking_state!("bookings"), " AS state FROM bookings WHERE id = $1"))
+            let before: Booking = sqlx::query_as(concat!("SELECT *, ", crate::holdings::booking_state!("bookings"), " AS state FROM bookings WHERE id = $1"))
                 .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
-            crate::billing::check_open("booking", &before.state)?;
+            crate::holdings::check_open("booking", &before.state)?;
             if if_version.is_some_and(|v| v != before.version) {
                 return Err(StoreError::StaleVersion.into());
             }
@@ -287,14 +287,14 @@ impl Store {
         allow: impl FnOnce(&Booking) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         in_tx!(self, tx => {
-            let before: Booking = sqlx::query_as(concat!("SELECT *, ", crate::billing::booking_state!("bookings"), " AS state FROM bookings WHERE id = $1"))
+            let before: Booking = sqlx::query_as(concat!("SELECT *, ", crate::holdings::booking_state!("bookings"), " AS state FROM bookings WHERE id = $1"))
                 .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
             allow(&before)?;
-            crate::billing::check_open("booking", &before.state)?;
+            crate::holdings::check_open("booking", &before.state)?;
             if if_version.is_some_and(|v| v != before.version) {
                 return Err(StoreError::StaleVersion.into());
             }
-            sqlx::query(&format!("DELETE FROM bookings WHERE id = $1 AND {}", crate::billing::booking_unheld(self.backend()))).bind(id).execute(&mut *tx).await.map_err(StoreError::from)?;
+            sqlx::query(&format!("DELETE FROM bookings WHERE id = $1 AND {}", crate::holdings::booking_unheld(self.backend()))).bind(id).execute(&mut *tx).await.map_err(StoreError::from)?;
             audit!(tx, actor, "booking", id, "delete", Some(&before), None::<&Booking>);
             emit_event!(tx, "booking.deleted", "booking", id, &before);
             if let Some(project_id) = before.data.project_id {

@@ -109,7 +109,7 @@ impl Store {
 
     /// The expense with this id.
     pub async fn get_expense(&self, id: i64) -> Result<Expense> {
-        with_pool!(self, pool => Ok(sqlx::query_as(concat!("SELECT *, ", crate::billing::held_state!("expenses"), " AS state FROM expenses WHERE id = $1")).bind(id).fetch_one(pool).await?))
+        with_pool!(self, pool => Ok(sqlx::query_as(concat!("SELECT *, ", crate::holdings::held_state!("expenses"), " AS state FROM expenses WHERE id = $1")).bind(id).fetch_one(pool).await?))
     }
 
     /// Expenses by date, newest first; `after` is the (date, id) of the last one seen.
@@ -123,10 +123,10 @@ impl Store {
             None => (None, 0),
         };
         let rows: Vec<Expense> = with_pool!(self, pool => sqlx::query_as(
-            concat!("SELECT *, ", crate::billing::held_state!("expenses"), " AS state FROM expenses WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR customer_id = $2) \
+            concat!("SELECT *, ", crate::holdings::held_state!("expenses"), " AS state FROM expenses WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR customer_id = $2) \
              AND ($3 IS NULL OR project_id = $3) AND ($4 IS NULL OR ticket_id = $4) \
              AND ($5 IS NULL OR expense_date >= $5) AND ($6 IS NULL OR expense_date <= $6) \
-             AND ($7 IS NULL OR billable = $7) AND ($8 IS NULL OR ", crate::billing::held_state!("expenses"), " = $8) \
+             AND ($7 IS NULL OR billable = $7) AND ($8 IS NULL OR ", crate::holdings::held_state!("expenses"), " = $8) \
              AND ($9 IS NULL OR expense_date < $9 OR (expense_date = $9 AND id < $10)) \
              ORDER BY expense_date DESC, id DESC LIMIT $11"))
             .bind(f.user_id).bind(f.customer_id).bind(f.project_id).bind(f.ticket_id)
@@ -149,9 +149,9 @@ impl Store {
              version = version + 1, updated_at = $14 WHERE id = $15 AND version = $16 AND invoice_id IS NULL RETURNING *, 'open' AS state"
         );
         let expense = in_tx!(self, tx => {
-            let before: Expense = sqlx::query_as(concat!("SELECT *, ", crate::billing::held_state!("expenses"), " AS state FROM expenses WHERE id = $1"))
+            let before: Expense = sqlx::query_as(concat!("SELECT *, ", crate::holdings::held_state!("expenses"), " AS state FROM expenses WHERE id = $1"))
                 .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
-            crate::billing::check_open("expense", &before.state)?;
+            crate::holdings::check_open("expense", &before.state)?;
             if if_version.is_some_and(|v| v != before.version) {
                 return Err(StoreError::StaleVersion.into());
             }
@@ -175,10 +175,10 @@ impl Store {
         allow: impl FnOnce(&Expense) -> std::result::Result<(), E>,
     ) -> std::result::Result<(), E> {
         in_tx!(self, tx => {
-            let before: Expense = sqlx::query_as(concat!("SELECT *, ", crate::billing::held_state!("expenses"), " AS state FROM expenses WHERE id = $1"))
+            let before: Expense = sqlx::query_as(concat!("SELECT *, ", crate::holdings::held_state!("expenses"), " AS state FROM expenses WHERE id = $1"))
                 .bind(id).fetch_one(&mut *tx).await.map_err(StoreError::from)?;
             allow(&before)?;
-            crate::billing::check_open("expense", &before.state)?;
+            crate::holdings::check_open("expense", &before.state)?;
             if if_version.is_some_and(|v| v != before.version) {
                 return Err(StoreError::StaleVersion.into());
             }

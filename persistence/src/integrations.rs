@@ -62,7 +62,7 @@ impl Store {
     /// The booking created from `system`'s time entry `external_id`, with its billing state.
     pub async fn external_booking(&self, system: &str, external_id: &str) -> Result<Option<Booking>> {
         with_pool!(self, pool => Ok(sqlx::query_as(concat!(
-            "SELECT b.*, ", crate::billing::booking_state!("b"), " AS state FROM bookings b \
+            "SELECT b.*, ", crate::holdings::booking_state!("b"), " AS state FROM bookings b \
              JOIN external_bookings x ON x.booking_id = b.id WHERE x.external_system = $1 AND x.external_id = $2"))
             .bind(system).bind(external_id).fetch_optional(pool).await?))
     }

@@ -34,6 +34,7 @@ mod customers;
 mod direct_reads;
 mod error;
 pub mod expenses;
+pub mod holdings;
 mod idempotency;
 pub mod integrations;
 pub mod invoice_runs;

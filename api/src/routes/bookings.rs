@@ -319,7 +319,7 @@ pub async fn update(
     validate(&b, vec![])?;
     let current = state.store.get_booking(id).await.map_err(not_found("booking"))?;
     may_change(&p, Some(current.data.user_id))?;
-    persistence::billing::check_open("booking", &current.state)?;
+    persistence::holdings::check_open("booking", &current.state)?;
     let version = IfMatch::from_request(&req, "booking", id).version()?;
     let c = current.data.clone();
     let user_id = match b.user_id {

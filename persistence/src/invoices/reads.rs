@@ -95,8 +95,8 @@ impl Store {
     /// first position the run holds and at its first open one, through the indexes on the
     /// project: not by reading every position of the run.)
     pub async fn finished_projects_of_run(&self, run_id: i64) -> Result<Vec<i64>> {
-        let holder = crate::billing::booking_holder(self.backend(), "b");
-        let held_by = crate::billing::join_holding_document(self.backend(), "b", "i");
+        let holder = crate::holdings::booking_holder(self.backend(), "b");
+        let held_by = crate::holdings::join_holding_document(self.backend(), "b", "i");
         let rows: Vec<i64> = with_pool!(self, pool => sqlx::query_scalar(&format!(
             "SELECT p.id FROM projects p WHERE p.status = 'manager_done' \
              AND (EXISTS (SELECT 1 FROM bookings b {held_by} \

@@ -6,7 +6,7 @@
 //! ticket billed again later (new time, a later invoice) is announced again with all its
 //! numbers.
 
-use crate::billing::{booking_holder, join_holding_document};
+use crate::holdings::{booking_holder, join_holding_document};
 use crate::store::Db;
 use crate::Result;
 
