@@ -32,9 +32,21 @@ pub struct PositionScope {
     pub ticket_id: Option<i64>,
 }
 
-/// The version of every open position when it was read, to reserve exactly what was
-/// computed (a position changed meanwhile makes the run compute again).
-pub type PositionVersions = HashMap<PositionRef, i64>;
+/// Every open position as it was read, to reserve exactly what was computed (a position
+/// changed meanwhile makes the run compute again).
+pub type PositionVersions = HashMap<PositionRef, PositionRead>;
+
+/// An open position as a computation read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PositionRead {
+    /// Its version.
+    pub version: i64,
+    /// The customer it was open under.
+    pub customer_id: i64,
+    /// Its work date (a booking) or date (an expense): with the customer, where it is listed
+    /// as open (on SQLite, `open_bookings`).
+    pub date: Date,
+}
 
 /// How one customer's input is built.
 #[derive(Debug, Clone, Copy)]
@@ -347,8 +359,15 @@ impl OpenPositionRows {
         };
         let expenses = self.expenses;
         let mut versions = PositionVersions::with_capacity(bookings.len() + expenses.len());
-        versions.extend(bookings.iter().map(|r| (PositionRef::Booking { id: r.id }, r.version)));
-        versions.extend(expenses.iter().map(|r| (PositionRef::Expense { id: r.id }, r.version)));
+        let read = |version, customer_id, date| PositionRead { version, customer_id, date };
+        versions.extend(
+            bookings.iter().map(|r| (PositionRef::Booking { id: r.id }, read(r.version, r.customer_id, r.work_date))),
+        );
+        versions.extend(
+            expenses
+                .iter()
+                .map(|r| (PositionRef::Expense { id: r.id }, read(r.version, r.customer_id, r.expense_date))),
+        );
         let bookings = bookings
             .into_iter()
             .map(|r| {
@@ -697,10 +716,11 @@ impl Store {
                     .fetch_one(&mut *tx).await?),
                 (Some(_), None) => return Err(crate::StoreError::Conflict("the position has no customer".into())),
             };
-            if t == "bookings" && crate::store::backend_of(&tx) == crate::Backend::Sqlite {
+            if table == crate::bulk::PositionTable::Bookings && crate::store::backend_of(&tx) == crate::Backend::Sqlite {
                 sqlx::query("DELETE FROM booking_settlements WHERE booking_id = $1").bind(id).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO booking_settlements (booking_id, invoice_id, position_version, treatment) \
-                             SELECT id, $1, version, 'billed' FROM bookings WHERE id = $2 AND $1 IS NOT NULL")
+                sqlx::query("INSERT INTO booking_settlements (booking_id, invoice_id, customer_id, work_date, \
+                             position_version, treatment) SELECT id, $1, customer_id, work_date, version, 'billed' \
+                             FROM bookings WHERE id = $2 AND $1 IS NOT NULL")
                     .bind(holder).bind(id).execute(&mut *tx).await?;
             } else {
                 sqlx::query(&format!("UPDATE {t} SET invoice_id = $1, treatment = $2, version = version + 1 WHERE id = $3"))

@@ -414,8 +414,8 @@ async fn two_nodes_running_issuing_and_cancelling_at_once_bill_every_position_on
         }
         Sql::Sqlite(pool) => {
             let second = sqlx::query(
-                "INSERT INTO booking_settlements (booking_id, invoice_id, position_version, treatment) \
-                 VALUES ($1, $2, 1, 'billed')",
+                "INSERT INTO booking_settlements (booking_id, invoice_id, customer_id, work_date, position_version, \
+                 treatment) SELECT id, $2, customer_id, work_date, 1, 'billed' FROM bookings WHERE id = $1",
             )
             .bind(held.booking_id)
             .bind(other.id)

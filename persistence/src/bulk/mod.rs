@@ -32,6 +32,10 @@ pub(crate) enum PositionTable {
 pub(crate) struct PositionStamp {
     pub(crate) id: i64,
     pub(crate) version: i64,
+    /// Where the position was read open (customer, date): SQLite finds a booking's
+    /// `open_bookings` row by them.
+    pub(crate) customer_id: i64,
+    pub(crate) date: Date,
     pub(crate) invoice_id: i64,
     pub(crate) contract_id: Option<i64>,
     /// `None` for a booking whose own minutes the document does not settle (only fields).

@@ -8,7 +8,7 @@ use sqlx::SqliteConnection;
 
 /// Most rows per multi-row `INSERT` (at most 15 parameters a row: far below SQLite's 32766).
 const INSERT_BATCH: usize = 256;
-/// Most rows per stamping statement (10 parameters a row).
+/// Most rows per stamping statement (at most 12 parameters a row).
 const STAMP_BATCH: usize = 1024;
 
 /// Rows per multi-row statement: `max` while that many are left, then the largest power of
@@ -212,18 +212,19 @@ impl BulkWrite for SqliteConnection {
             STAMP_BATCH,
             |len| match table {
                 PositionTable::Bookings => {
-                    // A settlement row per booking priced at its current version; the booking
-                    // row is not written (migrations/sqlite/0022). One already held is skipped
-                    // and counted as stale, like a changed one.
+                    // A settlement row per booking still open (listed in `open_bookings`) in
+                    // the version priced; neither the booking row is read nor written, and
+                    // the settlement's trigger deletes the open row (migrations/sqlite/0023).
+                    // One held or changed meanwhile is skipped and counted as stale.
                     values_sql(
                         "INSERT INTO booking_settlements (booking_id, position_version, invoice_id, \
                          settled_contract_id, treatment, actual_minutes, rounded_minutes, covered_minutes, \
-                         covered_value, settled_fields) SELECT v.* FROM (VALUES",
-                        10,
+                         covered_value, settled_fields, customer_id, work_date) SELECT v.* FROM (VALUES",
+                        12,
                         len,
                         ")",
-                    ) + ") AS v JOIN bookings ON bookings.id = v.column1 AND bookings.version = v.column2 \
-                         WHERE TRUE ON CONFLICT (booking_id) DO NOTHING"
+                    ) + ") AS v JOIN open_bookings o ON o.customer_id = v.column11 AND o.work_date = v.column12 \
+                         AND o.booking_id = v.column1 AND o.version = v.column2"
                 }
                 PositionTable::Expenses => {
                     values_sql(
@@ -251,7 +252,9 @@ impl BulkWrite for SqliteConnection {
                             .bind(r.rounded)
                             .bind(r.covered)
                             .bind(r.covered_value.map(ExactDecimal))
-                            .bind(r.fields.as_deref()),
+                            .bind(r.fields.as_deref())
+                            .bind(r.customer_id)
+                            .bind(r.date),
                         PositionTable::Expenses => q.bind(r.covered_value.map(ExactDecimal)),
                     };
                 }

@@ -71,17 +71,23 @@ impl DraftHolding {
             for (position, contract_id, o) in settled {
                 let treatment = o.map_or(PositionStatus::Billed, |o| o.status);
                 let covered_value = o.and_then(|o| o.covered_value);
-                let open = |id: i64, read: PositionRef| PositionStamp {
-                    id,
-                    version: versions.get(&read).copied().unwrap_or_default(),
-                    invoice_id: index,
-                    contract_id: None,
-                    treatment: None,
-                    actual: None,
-                    rounded: None,
-                    covered: None,
-                    covered_value: None,
-                    fields: None,
+                let open = |id: i64, read: PositionRef| {
+                    // A position not read (never the case) is not open in version 0.
+                    let read = versions.get(&read).copied();
+                    PositionStamp {
+                        id,
+                        version: read.map_or(0, |r| r.version),
+                        customer_id: read.map_or(billing.customer_id, |r| r.customer_id),
+                        date: read.map_or(Date::MIN, |r| r.date),
+                        invoice_id: index,
+                        contract_id: None,
+                        treatment: None,
+                        actual: None,
+                        rounded: None,
+                        covered: None,
+                        covered_value: None,
+                        fields: None,
+                    }
                 };
                 match position {
                     PositionRef::ContractFee { contract_id, period_start } => {

@@ -320,14 +320,36 @@ async fn json_text(store: &Store, sql: &str) -> String {
     with_pool!(store, pool => sqlx::query_scalar::<_, String>(sql).fetch_one(pool).await).expect(sql)
 }
 
+/// For tests of SQLite's own tables: a fresh store [`seed`]ed, plus booking 4 after the period
+/// (it stays open), with the customer's draft created; the draft's ids. `None` (the store
+/// removed) on PostgreSQL.
+async fn sqlite_with_a_draft() -> Option<(crate::test_support::TestStore, Vec<i64>)> {
+    let test = fresh_store().await;
+    let store = &test.store;
+    if store.backend() != crate::Backend::Sqlite {
+        test.remove().await;
+        return None;
+    }
+    seed(store).await;
+    add_booking(store, 1, date!(2026 - 12 - 03), 30).await;
+    let setup = BillingSetup::load(store).await.unwrap();
+    let (cr, billing) = compute(&setup, store).await;
+    let DraftOutcome::Created { invoice_ids, positions } = drafts(store, &cr, &billing).await else {
+        panic!("created")
+    };
+    assert_eq!(positions, 4);
+    Some((test, invoice_ids))
+}
+
 /// The schema SQLite had before migration 0022 moved the bookings' stamps into
 /// `booking_settlements`, with the holdings stamped back onto the rows (a stamp raised the
 /// booking's version).
-const STAMPS_BEFORE_0022: [&str; 19] = [
+const STAMPS_BEFORE_0022: [&str; 20] = [
     "DROP VIEW settled_positions",
     "DROP TRIGGER open_bookings_on_insert",
-    "DROP TRIGGER open_bookings_on_move",
+    "DROP TRIGGER open_bookings_on_change",
     "DROP TRIGGER open_bookings_on_delete",
+    "DROP TRIGGER held_bookings_kept",
     "DROP TRIGGER open_bookings_on_hold",
     "DROP TRIGGER open_bookings_on_release",
     "ALTER TABLE bookings ADD COLUMN invoice_id INTEGER REFERENCES invoices(id)",
@@ -350,33 +372,22 @@ const STAMPS_BEFORE_0022: [&str; 19] = [
 ];
 
 /// Bookings held by stamps on their rows (before migration 0022) are held the same once their
-/// settlements have a table of their own: every settled position as it was (the version priced
-/// included), the open bookings listed by customer, and releasing a draft lists its bookings
-/// as open again.
+/// settlements have a table of their own (0022, clustered by document since 0023): every
+/// settled position as it was (the version priced included), the open bookings listed by
+/// customer with their versions, and releasing a draft lists its bookings as open again.
 #[tokio::test]
 async fn bookings_held_by_stamps_read_the_same_once_moved_into_settlements() {
-    let test = fresh_store().await;
+    // PostgreSQL keeps the stamps on the booking rows.
+    let Some((test, invoice_ids)) = sqlite_with_a_draft().await else { return };
     let store = &test.store;
-    if store.backend() != crate::Backend::Sqlite {
-        // PostgreSQL keeps the stamps on the booking rows.
-        return test.remove().await;
-    }
-    seed(store).await;
-    add_booking(store, 1, date!(2026 - 12 - 03), 30).await; // after the period: stays open
-    let setup = BillingSetup::load(store).await.unwrap();
-    let (cr, billing) = compute(&setup, store).await;
-    let DraftOutcome::Created { invoice_ids, positions } = drafts(store, &cr, &billing).await else {
-        panic!("created")
-    };
-    assert_eq!(positions, 4);
     const SETTLED: &str = "SELECT json_group_array(json_array(invoice_id, position_key, contract_id, treatment, \
         actual_minutes, rounded_minutes, covered_minutes, covered_value, position_version, active)) \
         FROM (SELECT * FROM settled_positions ORDER BY position_key)";
-    const OPEN: &str = "SELECT json_group_array(json_array(customer_id, work_date, booking_id)) \
+    const OPEN: &str = "SELECT json_group_array(json_array(customer_id, work_date, booking_id, version)) \
         FROM (SELECT * FROM open_bookings ORDER BY booking_id)";
     let (settled, open) = (json_text(store, SETTLED).await, json_text(store, OPEN).await);
     assert!(settled.contains(r#""booking:1""#) && settled.contains(r#""expense:1""#), "{settled}");
-    assert_eq!(open, r#"[[1,"2026-12-03",4]]"#);
+    assert_eq!(open, r#"[[1,"2026-12-03",4,1]]"#);
     // Back to stamps, then the migration — on one connection (see the 0019 test).
     with_pool!(store, pool => {
         let mut conn = pool.acquire().await.unwrap();
@@ -390,6 +401,8 @@ async fn bookings_held_by_stamps_read_the_same_once_moved_into_settlements() {
             "stamped as before"
         );
         sqlx::raw_sql(include_str!("../../../migrations/sqlite/0022_booking_settlements.sql"))
+            .execute(&mut *conn).await.unwrap();
+        sqlx::raw_sql(include_str!("../../../migrations/sqlite/0023_settlements_by_document.sql"))
             .execute(&mut *conn).await.map(|_| ())
     })
     .unwrap();
@@ -404,6 +417,43 @@ async fn bookings_held_by_stamps_read_the_same_once_moved_into_settlements() {
     test.remove().await;
 }
 
+/// SQLite holds a booking without a foreign key to it or a write to its row (migration 0023):
+/// a settlement must name the customer and work date its booking is open under (else the
+/// trigger refuses it and nothing changes), holding deletes the open row, releasing lists
+/// the booking again in its version, an edited booking's open row follows it, and a held
+/// booking cannot be deleted.
+#[tokio::test]
+async fn a_booking_is_held_only_where_it_is_listed_open_and_is_not_deleted_while_held() {
+    // PostgreSQL holds a booking by its own row's `invoice_id`.
+    let Some((test, invoice_ids)) = sqlite_with_a_draft().await else { return };
+    let store = &test.store;
+    let draft = invoice_ids[0];
+    const OPEN_ROWS: &str = "SELECT json_group_array(json_array(customer_id, work_date, booking_id, version)) \
+        FROM (SELECT * FROM open_bookings ORDER BY booking_id)";
+    assert_eq!(json_text(store, OPEN_ROWS).await, r#"[[1,"2026-12-03",4,1]]"#);
+    let settle = |day: &str| {
+        format!(
+            "INSERT INTO booking_settlements (booking_id, invoice_id, customer_id, work_date, position_version, \
+             treatment) VALUES (4, {draft}, 1, '{day}', 1, 'billed')"
+        )
+    };
+    let refused = with_pool!(store, pool => sqlx::query(&settle("2026-12-04")).execute(pool).await.map(|_| ()));
+    let err = refused.expect_err("not open on that day");
+    assert!(err.to_string().contains("not open"), "{err}");
+    assert_eq!(json_text(store, OPEN_ROWS).await, r#"[[1,"2026-12-03",4,1]]"#, "nothing changed");
+    assert_eq!(count(store, "SELECT COUNT(*) FROM booking_settlements WHERE booking_id = 4").await, 0);
+    exec(store, &settle("2026-12-03")).await;
+    assert_eq!(json_text(store, OPEN_ROWS).await, "[]", "held: no longer listed");
+    exec(store, "DELETE FROM booking_settlements WHERE booking_id = 4").await;
+    exec(store, "UPDATE bookings SET work_date = '2026-12-05', version = version + 1 WHERE id = 4").await;
+    assert_eq!(json_text(store, OPEN_ROWS).await, r#"[[1,"2026-12-05",4,2]]"#, "released, then moved");
+    let deleted =
+        with_pool!(store, pool => sqlx::query("DELETE FROM bookings WHERE id = 1").execute(pool).await.map(|_| ()));
+    assert!(deleted.expect_err("held").to_string().contains("a document holds the booking"));
+    assert_eq!(count(store, "SELECT COUNT(*) FROM bookings").await, 4);
+    test.remove().await;
+}
+
 /// The line table as it was before migration 0019 moved each document's lines into one row.
 const LINE_TABLE_BEFORE_0019: &str = "CREATE TABLE invoice_lines (
     id INTEGER PRIMARY KEY AUTOINCREMENT, invoice_id INTEGER NOT NULL REFERENCES invoices(id) ON DELETE CASCADE,
@@ -414,16 +464,9 @@ const LINE_TABLE_BEFORE_0019: &str = "CREATE TABLE invoice_lines (
 
 #[tokio::test]
 async fn lines_kept_in_the_line_table_read_the_same_once_moved_into_their_documents() {
-    let test = fresh_store().await;
+    // PostgreSQL keeps its line table.
+    let Some((test, invoice_ids)) = sqlite_with_a_draft().await else { return };
     let store = &test.store;
-    if store.backend() != crate::Backend::Sqlite {
-        // PostgreSQL keeps its line table.
-        return test.remove().await;
-    }
-    seed(store).await;
-    let setup = BillingSetup::load(store).await.unwrap();
-    let (cr, billing) = compute(&setup, store).await;
-    let DraftOutcome::Created { invoice_ids, .. } = drafts(store, &cr, &billing).await else { panic!("created") };
     let id = invoice_ids[0];
     let lines = |i: &Invoice| serde_json::to_value(&i.lines).unwrap();
     let mut expected = lines(&store.get_invoice(id).await.unwrap());

@@ -14,8 +14,9 @@ use crate::Result;
 /// billable booking open or on a draft any more, one row per ticket and invoice number
 /// (`None` for a settlement, which has none).
 fn sql(postgres: bool) -> String {
-    // The bookings of the documents, found through their invoice index (on SQLite the join
-    // order and index are forced: its planner would otherwise walk every booking).
+    // The bookings of the documents, found through their invoice index (on SQLite the
+    // settlements clustered by document, the join order forced: its planner would otherwise
+    // walk every booking).
     let (touched, backend) = if postgres {
         (
             "SELECT b.ticket_id AS id FROM json_array_elements_text(CAST($1 AS JSON)) AS l(value) \
@@ -25,7 +26,7 @@ fn sql(postgres: bool) -> String {
     } else {
         (
             "SELECT b.ticket_id AS id FROM json_each($1) AS l \
-             CROSS JOIN booking_settlements s INDEXED BY booking_settlements_invoice ON s.invoice_id = l.value \
+             CROSS JOIN booking_settlements s ON s.invoice_id = l.value \
              CROSS JOIN bookings b ON b.id = s.booking_id",
             crate::Backend::Sqlite,
         )
