@@ -113,7 +113,7 @@ impl BulkWrite for SqliteConnection {
         let mut sets = Vec::new();
         for document in rows.chunk_by(|a, b| a.0 == b.0) {
             let packed = PackedLines::numbered(document.iter().map(|&(_, line_no, line)| (line_no, line)))?;
-            sets.push((document[0].0, packed.with_ids(next)));
+            sets.push((document[0].0, packed.with_ids(next), document.len()));
             next += document.len() as i64;
         }
         store_line_sets(self, sets).await?;
@@ -136,7 +136,7 @@ impl BulkWrite for SqliteConnection {
                     &packed
                 }
             };
-            sets.push((d.invoice_id, packed.with_ids(next)));
+            sets.push((d.invoice_id, packed.with_ids(next), d.lines.len()));
             next += d.lines.len() as i64;
         }
         store_line_sets(self, sets).await?;
@@ -385,23 +385,26 @@ async fn reserve_line_ids(conn: &mut SqliteConnection, n: usize) -> Result<i64> 
     Ok(next - n as i64)
 }
 
-/// Stores the JSON arrays of lines `(invoice id, array)` of documents; a document that has
-/// lines already gets the new ones appended (to the text: both are arrays as serde writes them).
-async fn store_line_sets(conn: &mut SqliteConnection, sets: Vec<(i64, Vec<u8>)>) -> Result<()> {
+/// Stores the JSON arrays of lines `(invoice id, array, lines in it)` of documents; a document
+/// that has lines already gets the new ones appended (to the text: both are arrays as serde
+/// writes them) and counted.
+async fn store_line_sets(conn: &mut SqliteConnection, sets: Vec<(i64, Vec<u8>, usize)>) -> Result<()> {
     let sets = sets
         .into_iter()
-        .map(|(id, json)| {
-            String::from_utf8(json).map(|json| (id, json)).map_err(|e| StoreError::Conflict(e.to_string()))
+        .map(|(id, json, count)| {
+            String::from_utf8(json)
+                .map(|json| (id, json, count as i64))
+                .map_err(|e| StoreError::Conflict(e.to_string()))
         })
         .collect::<Result<Vec<_>>>()?;
     in_chunks!(sets, INSERT_BATCH, |chunk| {
-        let sql = values_sql("INSERT INTO invoice_line_sets (invoice_id, lines) VALUES", 2, chunk.len(), ")")
+        let sql = values_sql("INSERT INTO invoice_line_sets (invoice_id, lines, line_count) VALUES", 3, chunk.len(), ")")
             + " ON CONFLICT (invoice_id) DO UPDATE SET lines = CASE invoice_line_sets.lines WHEN '[]' \
                THEN excluded.lines ELSE substr(invoice_line_sets.lines, 1, length(invoice_line_sets.lines) - 1) \
-               || ',' || substr(excluded.lines, 2) END";
+               || ',' || substr(excluded.lines, 2) END, line_count = invoice_line_sets.line_count + excluded.line_count";
         let mut q = sqlx::query(&sql);
-        for (id, json) in chunk {
-            q = q.bind(id).bind(json);
+        for (id, json, count) in chunk {
+            q = q.bind(id).bind(json).bind(count);
         }
         q.execute(&mut *conn).await?.rows_affected()
     });

@@ -401,7 +401,7 @@ impl Store {
     pub async fn run_documents(&self, run_id: i64) -> Result<Vec<RunDocument>> {
         let rows: Vec<RunDocumentRow> = with_pool!(self, pool => sqlx::query_as(
             "SELECT i.id, i.kind, i.status, i.customer_id, c.name AS customer_name, i.currency, i.net, i.gross, \
-             (SELECT COUNT(*) FROM invoice_lines l WHERE l.invoice_id = i.id) AS lines, \
+             COALESCE((SELECT l.line_count FROM invoice_line_counts l WHERE l.invoice_id = i.id), 0) AS lines, \
              (SELECT COUNT(*) FROM booking_settlements s WHERE s.invoice_id = i.id AND s.treatment IS NOT NULL) \
              + (SELECT COUNT(*) FROM expenses e WHERE e.invoice_id = i.id) \
              + (SELECT COUNT(*) FROM contract_fee_periods f WHERE f.invoice_id = i.id) \

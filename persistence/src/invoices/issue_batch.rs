@@ -52,7 +52,7 @@ impl Store {
             ids.iter().fold(sqlx::query(&sql), |q, id| q.bind(id)).execute(&mut *tx).await?;
             let sql = format!(
                 "SELECT i.id, i.kind, i.status, i.customer_id, i.currency, i.net, i.vat, i.gross, i.threshold_crossings, \
-                 (SELECT COUNT(*) FROM invoice_lines l WHERE l.invoice_id = i.id) AS line_count \
+                 COALESCE((SELECT c.line_count FROM invoice_line_counts c WHERE c.invoice_id = i.id), 0) AS line_count \
                  FROM invoices i WHERE i.id IN ({list})");
             let heads: Vec<DraftHead> = ids.iter().fold(sqlx::query_as(&sql), |q, id| q.bind(id)).fetch_all(&mut *tx).await?;
             let heads: BTreeMap<i64, DraftHead> = heads.into_iter().map(|h| (h.id, h)).collect();

@@ -253,6 +253,7 @@ async fn drafts_reserve_exactly_the_versions_computed_and_issuing_bills_them() {
     };
     assert_eq!((invoice_ids.len(), positions), (1, 4));
     let id = invoice_ids[0];
+    assert_eq!(line_count(store, id).await, 4, "one line per position");
     assert_eq!(count(store, OPEN).await, 0);
     let held = format!("SELECT COUNT(*) FROM booking_settlements WHERE invoice_id = {id} AND treatment = 'billed'");
     assert_eq!(count(store, &format!("{held} AND position_version = 1")).await, 2);
@@ -454,6 +455,14 @@ async fn a_booking_is_held_only_where_it_is_listed_open_and_is_not_deleted_while
     test.remove().await;
 }
 
+/// How many lines `invoice_line_counts` gives document `id`, checked against the lines read.
+async fn line_count(store: &Store, id: i64) -> i64 {
+    let read = count(store, &format!("SELECT COUNT(*) FROM invoice_lines WHERE invoice_id = {id}")).await;
+    let counted = count(store, &format!("SELECT line_count FROM invoice_line_counts WHERE invoice_id = {id}")).await;
+    assert_eq!(counted, read, "the count of document {id}'s lines");
+    counted
+}
+
 /// The line table as it was before migration 0019 moved each document's lines into one row.
 const LINE_TABLE_BEFORE_0019: &str = "CREATE TABLE invoice_lines (
     id INTEGER PRIMARY KEY AUTOINCREMENT, invoice_id INTEGER NOT NULL REFERENCES invoices(id) ON DELETE CASCADE,
@@ -478,6 +487,7 @@ async fn lines_kept_in_the_line_table_read_the_same_once_moved_into_their_docume
     // table would still be a view.
     let before = [
         "CREATE TABLE kept AS SELECT * FROM invoice_lines",
+        "DROP VIEW invoice_line_counts",
         "DROP TRIGGER invoice_lines_delete",
         "DROP VIEW invoice_lines",
         "DROP TABLE invoice_line_sets",
@@ -496,11 +506,14 @@ async fn lines_kept_in_the_line_table_read_the_same_once_moved_into_their_docume
             sqlx::query(sql).execute(&mut *conn).await.expect(sql);
         }
         sqlx::raw_sql(include_str!("../../../migrations/sqlite/0019_lines_with_documents.sql"))
+            .execute(&mut *conn).await.unwrap();
+        sqlx::raw_sql(include_str!("../../../migrations/sqlite/0024_line_counts.sql"))
             .execute(&mut *conn).await.map(|_| ())
     })
     .unwrap();
     let draft = store.get_invoice(id).await.unwrap();
     assert_eq!(lines(&draft), expected, "every line as it was, id included");
+    assert_eq!(line_count(store, id).await, 4, "counted by migration 0024");
     // A line added now continues the ids; removing it leaves the others as they were.
     let manual = ManualLine {
         description: "Cable".into(),
@@ -512,9 +525,11 @@ async fn lines_kept_in_the_line_table_read_the_same_once_moved_into_their_docume
     let draft = store.add_manual_line(id, None, &manual, &Actor::system()).await.unwrap();
     let added = draft.lines.last().unwrap();
     assert_eq!((added.id, added.line_no, added.line.description.as_str()), (44 + 1, 5, "Cable"));
+    assert_eq!(line_count(store, id).await, 5, "an appended line counted");
     let (draft, removed) = store.remove_invoice_line(id, added.id, None, &Actor::system()).await.unwrap();
     assert_eq!(removed, vec![45]);
     assert_eq!(lines(&draft), expected);
+    assert_eq!(line_count(store, id).await, 4, "a removed line no longer counted");
     // A deleted draft takes its lines along.
     store.delete_draft(id, None, &Actor::system()).await.unwrap();
     assert_eq!(count(store, "SELECT COUNT(*) FROM invoice_lines").await, 0);
