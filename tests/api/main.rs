@@ -9,6 +9,7 @@ mod auth;
 mod billing_flows;
 mod bookings;
 mod bookings_batch;
+mod books;
 mod browser;
 mod capacity;
 mod catalog;
