@@ -380,8 +380,10 @@ async fn interleave_bookings(conn: &mut Conn) -> BenchResult<()> {
         // The open bookings by customer follow the bookings' new ids (no trigger renumbers).
         conn.exec("DELETE FROM open_bookings").await?;
         conn.exec(
-            "INSERT INTO open_bookings (customer_id, work_date, booking_id, version) \
-             SELECT customer_id, work_date, id, version FROM bookings WHERE customer_id IS NOT NULL",
+            "INSERT INTO open_bookings (customer_id, work_date, booking_id, version, user_id, start_time, \
+             duration_minutes, service_id, description, ticket_id, project_id, billable, rate_override, custom_fields) \
+             SELECT customer_id, work_date, id, version, user_id, start_time, duration_minutes, service_id, description, \
+             ticket_id, project_id, billable, rate_override, custom_fields FROM bookings WHERE customer_id IS NOT NULL",
         )
         .await?;
         conn.exec("VACUUM").await?;

@@ -526,15 +526,17 @@ impl Store {
                     // SQLite row from the connection's thread to the caller's on its own,
                     // which costs more than reading it.
                     let custom_fields = if custom_fields == "'{}'" { "json_object()" } else { "json(b.custom_fields)" };
+                    // From `open_bookings` alone, which carries what a run reads of a booking
+                    // (migration 0025): clustered by customer, where `bookings` in entry order
+                    // would be read a page per booking.
                     let packed: Vec<(i64, String)> = sqlx::query_as(&format!(
-                        "SELECT b.customer_id, json_group_array(json_array(b.id, b.version, b.customer_id, b.user_id, \
-                         b.work_date, b.start_time, b.duration_minutes, b.service_id, b.description, b.ticket_id, \
-                         t.number, b.project_id, t.contract_id, b.billable, b.rate_override, {custom_fields}, \
-                         {WORK_ORDER_PART})) \
-                         FROM open_bookings o CROSS JOIN bookings b ON b.id = o.booking_id \
-                         LEFT JOIN tickets t ON t.id = b.ticket_id \
-                         WHERE o.customer_id IN ({ids}) AND o.work_date <= $1 AND {in_scope} \
-                         GROUP BY o.customer_id"))
+                        "SELECT b.customer_id, json_group_array(json_array(b.booking_id, b.version, b.customer_id, \
+                         b.user_id, b.work_date, b.start_time, b.duration_minutes, b.service_id, b.description, \
+                         b.ticket_id, t.number, b.project_id, t.contract_id, b.billable, b.rate_override, \
+                         {custom_fields}, {WORK_ORDER_PART})) \
+                         FROM open_bookings b LEFT JOIN tickets t ON t.id = b.ticket_id \
+                         WHERE b.customer_id IN ({ids}) AND b.work_date <= $1 AND {in_scope} \
+                         GROUP BY b.customer_id"))
                         .bind(period_end).bind(scope.project_id).bind(scope.ticket_id)
                         .fetch_all(pool).await?;
                     for (customer_id, packed) in packed {

@@ -404,6 +404,8 @@ async fn bookings_held_by_stamps_read_the_same_once_moved_into_settlements() {
         sqlx::raw_sql(include_str!("../../../migrations/sqlite/0022_booking_settlements.sql"))
             .execute(&mut *conn).await.unwrap();
         sqlx::raw_sql(include_str!("../../../migrations/sqlite/0023_settlements_by_document.sql"))
+            .execute(&mut *conn).await.unwrap();
+        sqlx::raw_sql(include_str!("../../../migrations/sqlite/0025_open_bookings_carry_what_runs_read.sql"))
             .execute(&mut *conn).await.map(|_| ())
     })
     .unwrap();
@@ -421,8 +423,8 @@ async fn bookings_held_by_stamps_read_the_same_once_moved_into_settlements() {
 /// SQLite holds a booking without a foreign key to it or a write to its row (migration 0023):
 /// a settlement must name the customer and work date its booking is open under (else the
 /// trigger refuses it and nothing changes), holding deletes the open row, releasing lists
-/// the booking again in its version, an edited booking's open row follows it, and a held
-/// booking cannot be deleted.
+/// the booking again in its version, an edited booking's open row follows it (with what a run
+/// reads of it, migration 0025), and a held booking cannot be deleted.
 #[tokio::test]
 async fn a_booking_is_held_only_where_it_is_listed_open_and_is_not_deleted_while_held() {
     // PostgreSQL holds a booking by its own row's `invoice_id`.
@@ -448,6 +450,11 @@ async fn a_booking_is_held_only_where_it_is_listed_open_and_is_not_deleted_while
     exec(store, "DELETE FROM booking_settlements WHERE booking_id = 4").await;
     exec(store, "UPDATE bookings SET work_date = '2026-12-05', version = version + 1 WHERE id = 4").await;
     assert_eq!(json_text(store, OPEN_ROWS).await, r#"[[1,"2026-12-05",4,2]]"#, "released, then moved");
+    // What a run reads of an open booking is carried by its open row (migration 0025).
+    exec(store, "UPDATE bookings SET description = 'Backup', duration_minutes = 45, version = 3 WHERE id = 4").await;
+    const CARRIED: &str = "SELECT json_group_array(json_array(version, description, duration_minutes, billable)) \
+        FROM open_bookings";
+    assert_eq!(json_text(store, CARRIED).await, r#"[[3,"Backup",45,1]]"#, "edited");
     let deleted =
         with_pool!(store, pool => sqlx::query("DELETE FROM bookings WHERE id = 1").execute(pool).await.map(|_| ()));
     assert!(deleted.expect_err("held").to_string().contains("a document holds the booking"));
