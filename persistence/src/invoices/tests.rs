@@ -321,6 +321,10 @@ async fn json_text(store: &Store, sql: &str) -> String {
     with_pool!(store, pool => sqlx::query_scalar::<_, String>(sql).fetch_one(pool).await).expect(sql)
 }
 
+/// SQLite's open bookings (customer, work date, booking, version) as one JSON text.
+const OPEN_ROWS: &str = "SELECT json_group_array(json_array(customer_id, work_date, booking_id, version)) \
+                         FROM (SELECT * FROM open_bookings ORDER BY booking_id)";
+
 /// For tests of SQLite's own tables: a fresh store [`seed`]ed, plus booking 4 after the period
 /// (it stays open), with the customer's draft created; the draft's ids. `None` (the store
 /// removed) on PostgreSQL.
@@ -384,9 +388,7 @@ async fn bookings_held_by_stamps_read_the_same_once_moved_into_settlements() {
     const SETTLED: &str = "SELECT json_group_array(json_array(invoice_id, position_key, contract_id, treatment, \
         actual_minutes, rounded_minutes, covered_minutes, covered_value, position_version, active)) \
         FROM (SELECT * FROM settled_positions ORDER BY position_key)";
-    const OPEN: &str = "SELECT json_group_array(json_array(customer_id, work_date, booking_id, version)) \
-        FROM (SELECT * FROM open_bookings ORDER BY booking_id)";
-    let (settled, open) = (json_text(store, SETTLED).await, json_text(store, OPEN).await);
+    let (settled, open) = (json_text(store, SETTLED).await, json_text(store, OPEN_ROWS).await);
     assert!(settled.contains(r#""booking:1""#) && settled.contains(r#""expense:1""#), "{settled}");
     assert_eq!(open, r#"[[1,"2026-12-03",4,1]]"#);
     // Back to stamps, then the migration — on one connection (see the 0019 test).
@@ -410,7 +412,7 @@ async fn bookings_held_by_stamps_read_the_same_once_moved_into_settlements() {
     })
     .unwrap();
     assert_eq!(json_text(store, SETTLED).await, settled, "every settled position as it was");
-    assert_eq!(json_text(store, OPEN).await, open, "the open booking listed, the held ones not");
+    assert_eq!(json_text(store, OPEN_ROWS).await, open, "the open booking listed, the held ones not");
     assert_eq!(store.get_booking(1).await.unwrap().state, "reserved");
     assert_eq!(store.get_booking(4).await.unwrap().state, "open");
     // The triggers came with the migration: deleting the draft lists its bookings as open.
@@ -431,8 +433,6 @@ async fn a_booking_is_held_only_where_it_is_listed_open_and_is_not_deleted_while
     let Some((test, invoice_ids)) = sqlite_with_a_draft().await else { return };
     let store = &test.store;
     let draft = invoice_ids[0];
-    const OPEN_ROWS: &str = "SELECT json_group_array(json_array(customer_id, work_date, booking_id, version)) \
-        FROM (SELECT * FROM open_bookings ORDER BY booking_id)";
     assert_eq!(json_text(store, OPEN_ROWS).await, r#"[[1,"2026-12-03",4,1]]"#);
     let settle = |day: &str| {
         format!(
