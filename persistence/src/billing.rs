@@ -724,6 +724,10 @@ impl Store {
                              position_version, treatment) SELECT id, $1, customer_id, work_date, version, 'billed' \
                              FROM bookings WHERE id = $2 AND $1 IS NOT NULL")
                     .bind(holder).bind(id).execute(&mut *tx).await?;
+                // Held: no longer listed open (as a run's hold does, migration 0026).
+                sqlx::query("DELETE FROM open_bookings WHERE customer_id = (SELECT customer_id FROM bookings WHERE id = $1) \
+                             AND booking_id = $1 AND $2 IS NOT NULL")
+                    .bind(id).bind(holder).execute(&mut *tx).await?;
             } else {
                 sqlx::query(&format!("UPDATE {t} SET invoice_id = $1, treatment = $2, version = version + 1 WHERE id = $3"))
                     .bind(holder).bind(holder.map(|_| "billed")).bind(id).execute(&mut *tx).await?;

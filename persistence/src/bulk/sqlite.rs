@@ -2,9 +2,11 @@
 //! anonymous parameters; a document's lines as one row ([`PackedLine`]s).
 
 use super::*;
+use crate::store::id_list;
 use crate::types::ExactDecimal;
 use crate::StoreError;
 use sqlx::SqliteConnection;
+use std::collections::BTreeMap;
 
 /// Most rows per multi-row `INSERT` (at most 15 parameters a row: far below SQLite's 32766).
 const INSERT_BATCH: usize = 256;
@@ -206,61 +208,35 @@ impl BulkWrite for SqliteConnection {
     }
 
     async fn stamp(&mut self, table: PositionTable, rows: &[PositionStamp]) -> Result<u64> {
-        Ok(pipelined!(
-            self,
-            rows,
-            STAMP_BATCH,
-            |len| match table {
-                PositionTable::Bookings => {
-                    // A settlement row per booking still open (listed in `open_bookings`) in
-                    // the version priced; neither the booking row is read nor written, and
-                    // the settlement's trigger deletes the open row (migrations/sqlite/0023).
-                    // One held or changed meanwhile is skipped and counted as stale.
-                    values_sql(
-                        "INSERT INTO booking_settlements (booking_id, position_version, invoice_id, \
-                         settled_contract_id, treatment, actual_minutes, rounded_minutes, covered_minutes, \
-                         covered_value, settled_fields, customer_id, work_date) SELECT v.* FROM (VALUES",
-                        12,
-                        len,
-                        ")",
-                    ) + ") AS v JOIN open_bookings o ON o.customer_id = v.column11 AND o.work_date = v.column12 \
-                         AND o.booking_id = v.column1 AND o.version = v.column2"
+        match table {
+            PositionTable::Bookings => hold_bookings(self, rows).await,
+            PositionTable::Expenses => Ok(pipelined!(
+                self,
+                rows,
+                STAMP_BATCH,
+                |len| values_sql(
+                    "UPDATE expenses SET invoice_id = v.column3, settled_contract_id = v.column4, \
+                     treatment = v.column5, covered_value = v.column6, version = expenses.version + 1 FROM (VALUES",
+                    6,
+                    len,
+                    ")",
+                ) + ") AS v WHERE expenses.id = v.column1 AND expenses.version = v.column2 \
+                     AND expenses.invoice_id IS NULL",
+                |q, chunk| {
+                    let mut q = q;
+                    for r in chunk {
+                        q = q
+                            .bind(r.id)
+                            .bind(r.version)
+                            .bind(r.invoice_id)
+                            .bind(r.contract_id)
+                            .bind(r.treatment.map(|t| t.as_str()))
+                            .bind(r.covered_value.map(ExactDecimal));
+                    }
+                    q
                 }
-                PositionTable::Expenses => {
-                    values_sql(
-                        "UPDATE expenses SET invoice_id = v.column3, settled_contract_id = v.column4, \
-                         treatment = v.column5, covered_value = v.column6, version = expenses.version + 1 FROM (VALUES",
-                        6,
-                        len,
-                        ")",
-                    ) + ") AS v WHERE expenses.id = v.column1 AND expenses.version = v.column2 \
-                         AND expenses.invoice_id IS NULL"
-                }
-            },
-            |q, chunk| {
-                let mut q = q;
-                for r in chunk {
-                    q = q
-                        .bind(r.id)
-                        .bind(r.version)
-                        .bind(r.invoice_id)
-                        .bind(r.contract_id)
-                        .bind(r.treatment.map(|t| t.as_str()));
-                    q = match table {
-                        PositionTable::Bookings => q
-                            .bind(r.actual)
-                            .bind(r.rounded)
-                            .bind(r.covered)
-                            .bind(r.covered_value.map(ExactDecimal))
-                            .bind(r.fields.as_deref())
-                            .bind(r.customer_id)
-                            .bind(r.date),
-                        PositionTable::Expenses => q.bind(r.covered_value.map(ExactDecimal)),
-                    };
-                }
-                q
-            }
-        ))
+            )),
+        }
     }
 
     async fn insert_fee_periods(&mut self, rows: &[(i64, i64, Date)]) -> Result<usize> {
@@ -374,6 +350,105 @@ impl BulkWrite for SqliteConnection {
             q.execute(&mut *self).await?.rows_affected()
         }))
     }
+}
+
+/// Holds bookings (`rows`, in the versions priced) on SQLite: a settlement row each, and
+/// the booking leaves `open_bookings` (migration 0026). Returns how many were held: fewer
+/// than `rows` when one was changed, moved or held meanwhile (the caller rolls back).
+///
+/// 1. The open rows of the customers up to the latest work date held are counted first.
+/// 2. A settlement per booking still open in the version priced, under the customer and day
+///    read (the join finds its open row by key; neither the booking row is read nor written).
+/// 3. The open rows leave the list: a customer whose counted rows are exactly the bookings
+///    held (the usual case: a run holds everything open up to its end) by its key range,
+///    which deletes page by page; one with others open in that range (booked while the run
+///    computed, outside a ticket or project scope) row by row, only those now held.
+async fn hold_bookings(conn: &mut SqliteConnection, rows: &[PositionStamp]) -> Result<u64> {
+    let Some(until) = rows.iter().map(|r| r.date).max() else { return Ok(0) };
+    let mut held: BTreeMap<i64, i64> = BTreeMap::new();
+    for r in rows {
+        *held.entry(r.customer_id).or_default() += 1;
+    }
+    let customers: Vec<i64> = held.keys().copied().collect();
+    let listed: Vec<(i64, i64)> = sqlx::query_as(&format!(
+        "SELECT customer_id, COUNT(*) FROM open_bookings WHERE customer_id IN ({}) AND work_date <= ? \
+         GROUP BY customer_id",
+        id_list(&customers)
+    ))
+    .persistent(false)
+    .bind(until)
+    .fetch_all(&mut *conn)
+    .await?;
+    let inserted = pipelined!(
+        conn,
+        rows,
+        STAMP_BATCH,
+        |len| values_sql(
+            "INSERT INTO booking_settlements (booking_id, position_version, invoice_id, settled_contract_id, \
+             treatment, actual_minutes, rounded_minutes, covered_minutes, covered_value, settled_fields, \
+             customer_id, work_date) SELECT v.* FROM (VALUES",
+            12,
+            len,
+            ")",
+        ) + ") AS v JOIN open_bookings o ON o.customer_id = v.column11 AND o.work_date = v.column12 \
+             AND o.booking_id = v.column1 AND o.version = v.column2",
+        |q, chunk| {
+            let mut q = q;
+            for r in chunk {
+                q = q
+                    .bind(r.id)
+                    .bind(r.version)
+                    .bind(r.invoice_id)
+                    .bind(r.contract_id)
+                    .bind(r.treatment.map(|t| t.as_str()))
+                    .bind(r.actual)
+                    .bind(r.rounded)
+                    .bind(r.covered)
+                    .bind(r.covered_value.map(ExactDecimal))
+                    .bind(r.fields.as_deref())
+                    .bind(r.customer_id)
+                    .bind(r.date);
+            }
+            q
+        }
+    );
+    if inserted != rows.len() as u64 {
+        return Ok(inserted);
+    }
+    let (whole, partly): (Vec<i64>, Vec<i64>) =
+        customers.iter().partition(|c| listed.iter().any(|&(l, n)| l == **c && n == held[*c]));
+    let mut left = 0;
+    if !whole.is_empty() {
+        left += sqlx::query(&format!(
+            "DELETE FROM open_bookings WHERE customer_id IN ({}) AND work_date <= ?",
+            id_list(&whole)
+        ))
+        .persistent(false)
+        .bind(until)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    if !partly.is_empty() {
+        let documents: Vec<i64> = rows.iter().map(|r| r.invoice_id).collect();
+        left += sqlx::query(&format!(
+            "DELETE FROM open_bookings WHERE customer_id IN ({}) AND work_date <= ? AND booking_id IN \
+             (SELECT booking_id FROM booking_settlements WHERE invoice_id IN ({}))",
+            id_list(&partly),
+            id_list(&documents)
+        ))
+        .persistent(false)
+        .bind(until)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+    }
+    if left != inserted {
+        return Err(StoreError::Conflict(format!(
+            "{inserted} bookings held but {left} left the open list: the list disagrees with the bookings"
+        )));
+    }
+    Ok(inserted)
 }
 
 /// `n` new line ids, ascending: the first (the transaction holds the write lock).

@@ -281,6 +281,8 @@ async fn drafts_reserve_exactly_the_versions_computed_and_issuing_bills_them() {
             ],
             vec![
                 "INSERT INTO booking_settlements SELECT * FROM held_aside".to_string(),
+                // As the store holds a booking: off the open list (migration 0026).
+                "DELETE FROM open_bookings WHERE booking_id = 1".into(),
                 "DROP TABLE held_aside".into(),
             ],
         ),
@@ -349,13 +351,12 @@ async fn sqlite_with_a_draft() -> Option<(crate::test_support::TestStore, Vec<i6
 /// The schema SQLite had before migration 0022 moved the bookings' stamps into
 /// `booking_settlements`, with the holdings stamped back onto the rows (a stamp raised the
 /// booking's version).
-const STAMPS_BEFORE_0022: [&str; 20] = [
+const STAMPS_BEFORE_0022: [&str; 19] = [
     "DROP VIEW settled_positions",
     "DROP TRIGGER open_bookings_on_insert",
     "DROP TRIGGER open_bookings_on_change",
     "DROP TRIGGER open_bookings_on_delete",
     "DROP TRIGGER held_bookings_kept",
-    "DROP TRIGGER open_bookings_on_hold",
     "DROP TRIGGER open_bookings_on_release",
     "ALTER TABLE bookings ADD COLUMN invoice_id INTEGER REFERENCES invoices(id)",
     "ALTER TABLE bookings ADD COLUMN settled_contract_id INTEGER",
@@ -408,6 +409,8 @@ async fn bookings_held_by_stamps_read_the_same_once_moved_into_settlements() {
         sqlx::raw_sql(include_str!("../../../migrations/sqlite/0023_settlements_by_document.sql"))
             .execute(&mut *conn).await.unwrap();
         sqlx::raw_sql(include_str!("../../../migrations/sqlite/0025_open_bookings_carry_what_runs_read.sql"))
+            .execute(&mut *conn).await.unwrap();
+        sqlx::raw_sql(include_str!("../../../migrations/sqlite/0026_holds_leave_the_open_list_by_range.sql"))
             .execute(&mut *conn).await.map(|_| ())
     })
     .unwrap();
@@ -422,11 +425,13 @@ async fn bookings_held_by_stamps_read_the_same_once_moved_into_settlements() {
     test.remove().await;
 }
 
-/// SQLite holds a booking without a foreign key to it or a write to its row (migration 0023):
-/// a settlement must name the customer and work date its booking is open under (else the
-/// trigger refuses it and nothing changes), holding deletes the open row, releasing lists
-/// the booking again in its version, an edited booking's open row follows it (with what a run
-/// reads of it, migration 0025), and a held booking cannot be deleted.
+/// SQLite holds a booking without a foreign key to it or a write to its row (migrations 0023,
+/// 0026): a booking is held only where it is listed open in the version priced (else nothing
+/// is held and nothing changes), holding takes its open row off the list — a customer's whole
+/// range when it holds everything listed there, else only the bookings held, so one booked
+/// meanwhile stays open —, releasing lists the booking again in its version, an edited
+/// booking's open row follows it (with what a run reads of it, migration 0025), and a held
+/// booking cannot be deleted.
 #[tokio::test]
 async fn a_booking_is_held_only_where_it_is_listed_open_and_is_not_deleted_while_held() {
     // PostgreSQL holds a booking by its own row's `invoice_id`.
@@ -434,31 +439,53 @@ async fn a_booking_is_held_only_where_it_is_listed_open_and_is_not_deleted_while
     let store = &test.store;
     let draft = invoice_ids[0];
     assert_eq!(json_text(store, OPEN_ROWS).await, r#"[[1,"2026-12-03",4,1]]"#);
-    let settle = |day: &str| {
-        format!(
-            "INSERT INTO booking_settlements (booking_id, invoice_id, customer_id, work_date, position_version, \
-             treatment) VALUES (4, {draft}, 1, '{day}', 1, 'billed')"
-        )
+    let stamp = |booking: i64, date: Date| PositionStamp {
+        id: booking,
+        version: 1,
+        customer_id: 1,
+        date,
+        invoice_id: draft,
+        contract_id: None,
+        treatment: Some(PositionStatus::Billed),
+        actual: Some(30),
+        rounded: Some(30),
+        covered: None,
+        covered_value: None,
+        fields: None,
     };
-    let refused = with_pool!(store, pool => sqlx::query(&settle("2026-12-04")).execute(pool).await.map(|_| ()));
-    let err = refused.expect_err("not open on that day");
-    assert!(err.to_string().contains("not open"), "{err}");
+    let hold = |rows: Vec<PositionStamp>| async move {
+        let crate::store::Db::Sqlite(pool) = &*store.db else { unreachable!("SQLite") };
+        let mut tx = pool.begin().await.unwrap();
+        let held = BulkWrite::stamp(&mut *tx, PositionTable::Bookings, &rows).await.unwrap();
+        tx.commit().await.unwrap();
+        held
+    };
+    assert_eq!(hold(vec![stamp(4, date!(2026 - 12 - 04))]).await, 0, "not open on that day");
     assert_eq!(json_text(store, OPEN_ROWS).await, r#"[[1,"2026-12-03",4,1]]"#, "nothing changed");
     assert_eq!(count(store, "SELECT COUNT(*) FROM booking_settlements WHERE booking_id = 4").await, 0);
-    exec(store, &settle("2026-12-03")).await;
+    // Booked while a run computed: open before the day held, not held.
+    add_booking(store, 1, date!(2026 - 12 - 02), 15).await;
+    assert_eq!(hold(vec![stamp(4, date!(2026 - 12 - 03))]).await, 1);
+    assert_eq!(json_text(store, OPEN_ROWS).await, r#"[[1,"2026-12-02",5,1]]"#, "only the one held left the list");
+    assert_eq!(hold(vec![stamp(4, date!(2026 - 12 - 03))]).await, 0, "held already");
+    assert_eq!(hold(vec![stamp(5, date!(2026 - 12 - 02))]).await, 1, "all listed up to its day: by range");
     assert_eq!(json_text(store, OPEN_ROWS).await, "[]", "held: no longer listed");
-    exec(store, "DELETE FROM booking_settlements WHERE booking_id = 4").await;
+    exec(store, "DELETE FROM booking_settlements WHERE booking_id IN (4, 5)").await;
     exec(store, "UPDATE bookings SET work_date = '2026-12-05', version = version + 1 WHERE id = 4").await;
-    assert_eq!(json_text(store, OPEN_ROWS).await, r#"[[1,"2026-12-05",4,2]]"#, "released, then moved");
+    assert_eq!(
+        json_text(store, OPEN_ROWS).await,
+        r#"[[1,"2026-12-05",4,2],[1,"2026-12-02",5,1]]"#,
+        "released, one of them then moved"
+    );
     // What a run reads of an open booking is carried by its open row (migration 0025).
     exec(store, "UPDATE bookings SET description = 'Backup', duration_minutes = 45, version = 3 WHERE id = 4").await;
     const CARRIED: &str = "SELECT json_group_array(json_array(version, description, duration_minutes, billable)) \
-        FROM open_bookings";
+        FROM open_bookings WHERE booking_id = 4";
     assert_eq!(json_text(store, CARRIED).await, r#"[[3,"Backup",45,1]]"#, "edited");
     let deleted =
         with_pool!(store, pool => sqlx::query("DELETE FROM bookings WHERE id = 1").execute(pool).await.map(|_| ()));
     assert!(deleted.expect_err("held").to_string().contains("a document holds the booking"));
-    assert_eq!(count(store, "SELECT COUNT(*) FROM bookings").await, 4);
+    assert_eq!(count(store, "SELECT COUNT(*) FROM bookings").await, 5);
     test.remove().await;
 }
 

@@ -1,0 +1,13 @@
+-- Holding a booking deletes its open row in the statement that holds it, not in a trigger
+-- (sqlite only; PostgreSQL keeps its stamps on the booking row).
+--
+-- Since 0023 the trigger `open_bookings_on_hold` deleted a booking's `open_bookings` row for
+-- every settlement inserted: a seek and a delete per booking, the largest part of a run's
+-- writes. A run holds everything open of a customer up to its end, so the store now deletes
+-- a customer's open rows by their key range after holding them, when they are exactly the
+-- bookings held, and row by row otherwise (persistence/src/bulk/sqlite.rs, `hold_bookings`).
+-- Measured on 1 M bookings in 40 transactions: holding 2.4 s with the trigger, 1.5 s without.
+-- A settlement still needs its booking listed open in the version priced (the holding
+-- statement joins the open row), and the unique index on `booking_id` still keeps a booking
+-- in at most one document.
+DROP TRIGGER open_bookings_on_hold;
