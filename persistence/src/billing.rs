@@ -33,8 +33,9 @@ pub struct PositionScope {
 }
 
 /// Every open position as it was read, to reserve exactly what was computed (a position
-/// changed meanwhile makes the run compute again).
-pub type PositionVersions = HashMap<PositionRef, PositionRead>;
+/// changed meanwhile makes the run compute again). Hashed with FxHash: a run keys every
+/// position it reads here, by ids of its own database.
+pub type PositionVersions = rustc_hash::FxHashMap<PositionRef, PositionRead>;
 
 /// An open position as a computation read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -263,31 +264,31 @@ const WORK_ORDER_PART: &str = work_order_part!(
 );
 
 /// A [`BookingRow`] as SQLite packs it into a JSON array (dates, times and decimals as
-/// text, flags as 0/1).
+/// text — borrowed from the array, they never hold escapes —, flags as 0/1).
 #[derive(serde::Deserialize)]
-struct PackedBooking(
+struct PackedBooking<'a>(
     i64,
     i64,
+    i64,
+    i64,
+    &'a str,
+    Option<&'a str>,
     i64,
     i64,
     String,
-    Option<String>,
-    i64,
-    i64,
-    String,
     Option<i64>,
     Option<String>,
     Option<i64>,
     Option<i64>,
     i64,
-    Option<String>,
+    Option<&'a str>,
     serde_json::Value,
     i64,
 );
 
-impl TryFrom<PackedBooking> for BookingRow {
+impl TryFrom<PackedBooking<'_>> for BookingRow {
     type Error = crate::StoreError;
-    fn try_from(p: PackedBooking) -> Result<BookingRow> {
+    fn try_from(p: PackedBooking<'_>) -> Result<BookingRow> {
         use crate::types::sqlite_text;
         let corrupt = |what: &str, e: &dyn std::fmt::Display| {
             crate::StoreError::Database(sqlx::Error::Decode(format!("booking {}: {what}: {e}", p.0).into()))
@@ -297,13 +298,8 @@ impl TryFrom<PackedBooking> for BookingRow {
             version: p.1,
             customer_id: p.2,
             user_id: p.3,
-            work_date: sqlite_text::date(&p.4).map_err(|e| corrupt("work_date", &e))?,
-            start_time: p
-                .5
-                .as_deref()
-                .map(sqlite_text::time_of_day)
-                .transpose()
-                .map_err(|e| corrupt("start_time", &e))?,
+            work_date: sqlite_text::date(p.4).map_err(|e| corrupt("work_date", &e))?,
+            start_time: p.5.map(sqlite_text::time_of_day).transpose().map_err(|e| corrupt("start_time", &e))?,
             duration_minutes: p.6,
             service_id: p.7,
             description: p.8,
@@ -314,7 +310,6 @@ impl TryFrom<PackedBooking> for BookingRow {
             billable: p.13 != 0,
             rate_override: p
                 .14
-                .as_deref()
                 .map(|d| d.parse().map(ExactDecimal))
                 .transpose()
                 .map_err(|e| corrupt("rate_override", &e))?,
@@ -358,7 +353,8 @@ impl OpenPositionRows {
             }
         };
         let expenses = self.expenses;
-        let mut versions = PositionVersions::with_capacity(bookings.len() + expenses.len());
+        let mut versions =
+            PositionVersions::with_capacity_and_hasher(bookings.len() + expenses.len(), Default::default());
         let read = |version, customer_id, date| PositionRead { version, customer_id, date };
         versions.extend(
             bookings.iter().map(|r| (PositionRef::Booking { id: r.id }, read(r.version, r.customer_id, r.work_date))),

@@ -63,7 +63,7 @@ impl DraftHolding {
         // One stamp per booking — its minutes (`Booking`) and its custom-field quantities
         // (`BookingField`) together — naming the first proposal that settles any of them.
         let mut bookings: Vec<(PositionStamp, Vec<SettledField>)> = Vec::new();
-        let mut booking_at: HashMap<i64, usize> = HashMap::new();
+        let mut booking_at: rustc_hash::FxHashMap<i64, usize> = Default::default();
         for (index, p) in billing.proposals.iter().enumerate() {
             let settled = settled_positions(&p.positions, &p.lines);
             counts.push(settled.len());
