@@ -225,13 +225,7 @@ impl BulkWrite for SqliteConnection {
                 |q, chunk| {
                     let mut q = q;
                     for r in chunk {
-                        q = q
-                            .bind(r.id)
-                            .bind(r.version)
-                            .bind(r.invoice_id)
-                            .bind(r.contract_id)
-                            .bind(r.treatment.map(|t| t.as_str()))
-                            .bind(r.covered_value.map(ExactDecimal));
+                        q = bind_stamp(q, r).bind(r.covered_value.map(ExactDecimal));
                     }
                     q
                 }
@@ -352,6 +346,15 @@ impl BulkWrite for SqliteConnection {
     }
 }
 
+/// A stamp's first columns, as both kinds of position bind them: the position, the version
+/// priced, the holding document, the contract and the treatment.
+fn bind_stamp<'q>(
+    q: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>,
+    r: &'q PositionStamp,
+) -> sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>> {
+    q.bind(r.id).bind(r.version).bind(r.invoice_id).bind(r.contract_id).bind(r.treatment.map(|t| t.as_str()))
+}
+
 /// Holds bookings (`rows`, in the versions priced) on SQLite: a settlement row each, and
 /// the booking leaves `open_bookings` (migration 0026). Returns how many were held: fewer
 /// than `rows` when one was changed, moved or held meanwhile (the caller rolls back).
@@ -395,12 +398,7 @@ async fn hold_bookings(conn: &mut SqliteConnection, rows: &[PositionStamp]) -> R
         |q, chunk| {
             let mut q = q;
             for r in chunk {
-                q = q
-                    .bind(r.id)
-                    .bind(r.version)
-                    .bind(r.invoice_id)
-                    .bind(r.contract_id)
-                    .bind(r.treatment.map(|t| t.as_str()))
+                q = bind_stamp(q, r)
                     .bind(r.actual)
                     .bind(r.rounded)
                     .bind(r.covered)
@@ -417,31 +415,18 @@ async fn hold_bookings(conn: &mut SqliteConnection, rows: &[PositionStamp]) -> R
     }
     let (whole, partly): (Vec<i64>, Vec<i64>) =
         customers.iter().partition(|c| listed.iter().any(|&(l, n)| l == **c && n == held[*c]));
+    // The whole range of a customer that holds all of it, only the rows held of the others.
+    let documents = id_list(&rows.iter().map(|r| r.invoice_id).collect::<Vec<_>>());
+    let held_only =
+        format!(" AND booking_id IN (SELECT booking_id FROM booking_settlements WHERE invoice_id IN ({documents}))");
     let mut left = 0;
-    if !whole.is_empty() {
-        left += sqlx::query(&format!(
-            "DELETE FROM open_bookings WHERE customer_id IN ({}) AND work_date <= ?",
-            id_list(&whole)
-        ))
-        .persistent(false)
-        .bind(until)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    }
-    if !partly.is_empty() {
-        let documents: Vec<i64> = rows.iter().map(|r| r.invoice_id).collect();
-        left += sqlx::query(&format!(
-            "DELETE FROM open_bookings WHERE customer_id IN ({}) AND work_date <= ? AND booking_id IN \
-             (SELECT booking_id FROM booking_settlements WHERE invoice_id IN ({}))",
-            id_list(&partly),
-            id_list(&documents)
-        ))
-        .persistent(false)
-        .bind(until)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
+    for (customers, only) in [(&whole, ""), (&partly, held_only.as_str())] {
+        if customers.is_empty() {
+            continue;
+        }
+        let sql =
+            format!("DELETE FROM open_bookings WHERE customer_id IN ({}) AND work_date <= ?{only}", id_list(customers));
+        left += sqlx::query(&sql).persistent(false).bind(until).execute(&mut *conn).await?.rows_affected();
     }
     if left != inserted {
         return Err(StoreError::Conflict(format!(

@@ -8,7 +8,7 @@
 
 use super::draft_rows::{DocumentInsert, DraftWrite};
 use super::*;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 /// Every position a proposal settles, each once: its outcomes, plus the line positions
 /// without an outcome of their own (fees, custom-field quantities), those billed under
