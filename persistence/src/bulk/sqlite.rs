@@ -415,15 +415,20 @@ async fn hold_bookings(conn: &mut SqliteConnection, rows: &[PositionStamp]) -> R
     }
     let (whole, partly): (Vec<i64>, Vec<i64>) =
         customers.iter().partition(|c| listed.iter().any(|&(l, n)| l == **c && n == held[*c]));
-    // The whole range of a customer that holds all of it, only the rows held of the others.
-    let documents = id_list(&rows.iter().map(|r| r.invoice_id).collect::<Vec<_>>());
-    let held_only =
-        format!(" AND booking_id IN (SELECT booking_id FROM booking_settlements WHERE invoice_id IN ({documents}))");
+    // The whole range of a customer that holds all of it, only the rows held of the others
+    // (the documents' list is built only then: a run's chunk names its documents 25 k times).
     let mut left = 0;
-    for (customers, only) in [(&whole, ""), (&partly, held_only.as_str())] {
+    for (customers, only_held) in [(&whole, false), (&partly, true)] {
         if customers.is_empty() {
             continue;
         }
+        let only = match only_held {
+            false => String::new(),
+            true => format!(
+                " AND booking_id IN (SELECT booking_id FROM booking_settlements WHERE invoice_id IN ({}))",
+                id_list(&rows.iter().map(|r| r.invoice_id).collect::<Vec<_>>())
+            ),
+        };
         let sql =
             format!("DELETE FROM open_bookings WHERE customer_id IN ({}) AND work_date <= ?{only}", id_list(customers));
         left += sqlx::query(&sql).persistent(false).bind(until).execute(&mut *conn).await?.rows_affected();
