@@ -485,7 +485,7 @@ async fn run() -> BenchResult<()> {
 
     // 4. The committed all-customer run.
     let actor = Actor::system();
-    let t = Instant::now();
+    let (t, cpu) = (Instant::now(), common::cpu_seconds());
     let setup = BillingSetup::load(&store).await?;
     let to_bill = store.customers_to_bill(PERIOD_END).await?;
     let prepared = t.elapsed();
@@ -503,11 +503,11 @@ async fn run() -> BenchResult<()> {
     };
     let start = RunStart { via: StartedVia::Api, actor: &actor, idempotency: None };
     let result = store.commit_run(&setup, &plan, &start).await?;
-    let run_time = t.elapsed();
+    let (run_time, run_cpu) = (t.elapsed(), common::cpu_seconds() - cpu);
     let r = &result.run;
     println!(
         "{tag}: committed run: {} customers planned, {} billed, {} blocked, {} drafts, {} positions reserved, \
-         {} projects billed in {:.2} s (setup and customer list {:.2} s)",
+         {} projects billed in {:.2} s (setup and customer list {:.2} s; CPU of this process {:.2} s)",
         plan.customers.len(),
         r.customers_billed,
         r.customers_blocked,
@@ -515,7 +515,8 @@ async fn run() -> BenchResult<()> {
         r.positions_reserved,
         result.projects_billed.len(),
         secs(run_time),
-        secs(prepared)
+        secs(prepared),
+        run_cpu
     );
     for p in r.problems.0.iter().take(5) {
         println!("{tag}:   problem: customer {} {}: {}", p.customer_id, p.code, p.message);
