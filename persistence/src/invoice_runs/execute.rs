@@ -18,7 +18,7 @@
 
 use super::{InvoiceRun, RunPlan, RunProblem, RunResult, RunStart};
 use crate::audit::Actor;
-use crate::billing::{BillingSetup, CustomerRun, InputParams};
+use crate::billing::{BillingSetup, CustomerRun, InputParams, PositionVersions};
 use crate::invoices::{DraftBatch, DraftHolding, DraftOutcome};
 use crate::jobs::{JobLease, JobSignal, JobStatus, JobTable, WorkEnd, WorkerOptions, DEFAULT_LEASE};
 use crate::{Result, Store};
@@ -60,8 +60,11 @@ const SQLITE_CHUNK: usize = 128;
 struct PreparedChunk {
     /// Per customer in chunk order: what billing it did when it has nothing to store.
     outcomes: Vec<Option<CustomerOutcome>>,
-    /// The customers with drafts to store, in chunk order, with their input and computation.
-    computed: Vec<(i64, CustomerRun, CustomerBilling, DraftHolding)>,
+    /// The customers with drafts to store, in chunk order, with what storing checks of what
+    /// was read (billing version, positions' versions) and the computation. The input itself
+    /// (positions, contracts, rates) is dropped where it was computed: a chunk waiting to be
+    /// stored holds only what the writer needs.
+    computed: Vec<(i64, i64, PositionVersions, CustomerBilling, DraftHolding)>,
 }
 
 /// How many chunks a SQLite run reads and computes ahead of the one it stores.
@@ -355,7 +358,8 @@ impl Store {
                     let cr = rows.build(&setup)?;
                     let billing = domain::engine::compute_customer(&setup.ctx, &cr.input);
                     let holding = DraftHolding::of(&billing, &cr.versions, pack_lines)?;
-                    Ok((cr, billing, holding))
+                    let CustomerRun { billing_version, versions, .. } = cr;
+                    Ok((billing_version, versions, billing, holding))
                 })
                 .collect::<Result<Vec<_>>>()
         })
@@ -366,12 +370,12 @@ impl Store {
             Err(_) => return Err(shutting_down()),
         };
         let mut prepared = PreparedChunk { outcomes: Vec::with_capacity(customers.len()), computed: Vec::new() };
-        for (&customer_id, (cr, billing, holding)) in customers.iter().zip(computed) {
+        for (&customer_id, (billing_version, versions, billing, holding)) in customers.iter().zip(computed) {
             match nothing_to_store(customer_id, &billing) {
                 Some(outcome) => prepared.outcomes.push(Some(outcome)),
                 None => {
                     prepared.outcomes.push(None);
-                    prepared.computed.push((customer_id, cr, billing, holding));
+                    prepared.computed.push((customer_id, billing_version, versions, billing, holding));
                 }
             }
         }
@@ -394,9 +398,9 @@ impl Store {
         let PreparedChunk { outcomes, computed } = prepared;
         let batches: Vec<DraftBatch<'_>> = computed
             .iter()
-            .map(|(customer_id, cr, billing, holding)| DraftBatch {
+            .map(|(customer_id, billing_version, versions, billing, holding)| DraftBatch {
                 holding: Some(holding),
-                ..draft_batch(plan, run_id, actor, *customer_id, cr, billing)
+                ..draft_batch(plan, run_id, actor, *customer_id, (*billing_version, versions), billing)
             })
             .collect();
         let mut stored = self.create_drafts_together(&batches).await?.into_iter();
@@ -433,7 +437,8 @@ impl Store {
             if let Some(outcome) = nothing_to_store(customer_id, &billing) {
                 return Ok(outcome);
             }
-            match self.create_drafts(&draft_batch(plan, run_id, actor, customer_id, &cr, &billing)).await? {
+            let read = (cr.billing_version, &cr.versions);
+            match self.create_drafts(&draft_batch(plan, run_id, actor, customer_id, read, &billing)).await? {
                 DraftOutcome::Created { invoice_ids, positions } => {
                     return Ok(CustomerOutcome::Billed { invoice_ids, positions })
                 }
@@ -505,22 +510,24 @@ fn chunks_of(customers: &[i64], most: usize, ramp: bool) -> Vec<Vec<i64>> {
     chunks
 }
 
-/// The drafts of one customer's computation, as a run of `plan` stores them.
+/// The drafts of one customer's computation, as a run of `plan` stores them; `read`: the
+/// customer's billing version and the versions of the positions computed from.
 fn draft_batch<'a>(
     plan: &RunPlan,
     run_id: i64,
     actor: &'a Actor,
     customer_id: i64,
-    cr: &'a CustomerRun,
+    read: (i64, &'a PositionVersions),
     billing: &'a domain::engine::CustomerBilling,
 ) -> DraftBatch<'a> {
+    let (billing_version, versions) = read;
     let (scope_ticket_id, scope_project_id, scope_contract_id) = plan.scope.draft_scope();
     DraftBatch {
         run_id,
         customer_id,
-        billing_version: cr.billing_version,
+        billing_version,
         billing,
-        versions: &cr.versions,
+        versions,
         scope_ticket_id,
         scope_project_id,
         scope_contract_id,
