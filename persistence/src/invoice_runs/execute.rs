@@ -60,11 +60,21 @@ const SQLITE_CHUNK: usize = 128;
 struct PreparedChunk {
     /// Per customer in chunk order: what billing it did when it has nothing to store.
     outcomes: Vec<Option<CustomerOutcome>>,
-    /// The customers with drafts to store, in chunk order, with what storing checks of what
-    /// was read (billing version, positions' versions) and the computation. The input itself
-    /// (positions, contracts, rates) is dropped where it was computed: a chunk waiting to be
-    /// stored holds only what the writer needs.
-    computed: Vec<(i64, i64, PositionVersions, CustomerBilling, DraftHolding)>,
+    /// The customers with drafts to store, in chunk order.
+    computed: Vec<ComputedCustomer>,
+}
+
+/// A customer of a prepared chunk with drafts to store: what storing checks of what was read
+/// and the computation. The input itself (positions, contracts, rates) is dropped where it
+/// was computed: a chunk waiting for the writer holds only what the writer needs.
+struct ComputedCustomer {
+    customer_id: i64,
+    /// The customer's billing version when its terms were read.
+    billing_version: i64,
+    /// The versions of the positions computed from.
+    versions: PositionVersions,
+    billing: CustomerBilling,
+    holding: DraftHolding,
 }
 
 /// How many chunks a SQLite run reads and computes ahead of the one it stores.
@@ -375,7 +385,8 @@ impl Store {
                 Some(outcome) => prepared.outcomes.push(Some(outcome)),
                 None => {
                     prepared.outcomes.push(None);
-                    prepared.computed.push((customer_id, billing_version, versions, billing, holding));
+                    let customer = ComputedCustomer { customer_id, billing_version, versions, billing, holding };
+                    prepared.computed.push(customer);
                 }
             }
         }
@@ -398,9 +409,9 @@ impl Store {
         let PreparedChunk { outcomes, computed } = prepared;
         let batches: Vec<DraftBatch<'_>> = computed
             .iter()
-            .map(|(customer_id, billing_version, versions, billing, holding)| DraftBatch {
-                holding: Some(holding),
-                ..draft_batch(plan, run_id, actor, *customer_id, (*billing_version, versions), billing)
+            .map(|c| DraftBatch {
+                holding: Some(&c.holding),
+                ..draft_batch(plan, run_id, actor, c.customer_id, (c.billing_version, &c.versions), &c.billing)
             })
             .collect();
         let mut stored = self.create_drafts_together(&batches).await?.into_iter();
