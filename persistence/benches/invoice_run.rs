@@ -243,7 +243,7 @@ async fn aggregate(conn: &mut Conn) -> BenchResult<(usize, i64)> {
 /// position — one plain `UPDATE` setting an invoice id on every open booking and expense (one
 /// index each, the foreign key checked), in one transaction, rolled back. A committed run
 /// must also read, price and write the documents; it is compared with this. (SQLite keeps
-/// a booking's holder in `booking_settlements`, not on the row: the floor stamps a column
+/// a booking's holder in `booking_holds`, not on the row: the floor stamps a column
 /// added for it inside the transaction, with a partial index like the one `invoice_id` had.)
 async fn stamp_floor(conn: &mut Conn) -> BenchResult<(Duration, i64)> {
     let now = if conn.is_postgres() { "now()" } else { "'2026-12-01T00:00:00.000000Z'" };
@@ -595,7 +595,7 @@ async fn run() -> BenchResult<()> {
     const BILLED: &str = "IN (SELECT id FROM invoices WHERE status IN ('issued', 'paid', 'settled'))";
     let unbilled = conn
         .scalar(&format!(
-            "SELECT COUNT(*) FROM bookings b LEFT JOIN booking_settlements s ON s.booking_id = b.id \
+            "SELECT COUNT(*) FROM bookings b LEFT JOIN booking_holds s ON s.booking_id = b.id \
              WHERE b.billable AND NOT (COALESCE(s.invoice_id, 0) {BILLED})"
         ))
         .await?;
@@ -686,8 +686,10 @@ async fn run() -> BenchResult<()> {
             "positions held",
             // A booking with the document holding it and the version it was priced in (a
             // PostgreSQL stamp raises the booking's version, a SQLite settlement does not).
-            "SELECT b.id, s.invoice_id, COALESCE(s.position_version, b.version) FROM bookings b \
-             LEFT JOIN booking_settlements s ON s.booking_id = b.id \
+            // (Settlements read per document: SQLite keeps them in one array per document.)
+            "SELECT s.booking_id, s.invoice_id, s.position_version FROM booking_settlements s \
+             UNION ALL SELECT b.id, NULL, b.version FROM bookings b \
+             WHERE NOT EXISTS (SELECT 1 FROM booking_holds h WHERE h.booking_id = b.id) \
              UNION ALL SELECT -id, invoice_id, version FROM expenses ORDER BY 1",
         ),
         (

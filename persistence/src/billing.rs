@@ -715,9 +715,17 @@ impl Store {
                 (Some(_), None) => return Err(crate::StoreError::Conflict("the position has no customer".into())),
             };
             if table == crate::bulk::PositionTable::Bookings && crate::store::backend_of(&tx) == crate::Backend::Sqlite {
-                sqlx::query("DELETE FROM booking_settlements WHERE booking_id = $1").bind(id).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO booking_settlements (booking_id, invoice_id, customer_id, work_date, \
-                             position_version, treatment) SELECT id, $1, customer_id, work_date, version, 'billed' \
+                // Out of the document that holds it (the hold follows, migration 0027).
+                let held: Option<i64> = sqlx::query_scalar("SELECT invoice_id FROM booking_holds WHERE booking_id = $1")
+                    .bind(id).fetch_optional(&mut *tx).await?;
+                if let Some(document) = held {
+                    sqlx::query(crate::invoices::booking_release_sql(crate::Backend::Sqlite, true))
+                        .bind(document).bind(id).execute(&mut *tx).await?;
+                }
+                sqlx::query("INSERT INTO booking_holds (booking_id, invoice_id) SELECT $2, $1 WHERE $1 IS NOT NULL")
+                    .bind(holder).bind(id).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO booking_settlement_sets (invoice_id, settlements) SELECT $1, \
+                             json_array(json_array(id, version, NULL, 'billed', NULL, NULL, NULL, NULL, NULL)) \
                              FROM bookings WHERE id = $2 AND $1 IS NOT NULL")
                     .bind(holder).bind(id).execute(&mut *tx).await?;
                 // Held: no longer listed open (as a run's hold does, migration 0026).

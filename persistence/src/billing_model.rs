@@ -325,9 +325,16 @@ async fn check_always(store: &Store, model: &[ModelCustomer]) -> Result<(), Test
     .await?;
     // A booking is held only by a live document of its own customer, with a treatment.
     zero(
-        "SELECT COUNT(*) + $1 FROM bookings b JOIN booking_settlements bs ON bs.booking_id = b.id \
-          JOIN invoices i ON i.id = bs.invoice_id \
+        "SELECT COUNT(*) + $1 FROM booking_holds h JOIN bookings b ON b.id = h.booking_id \
+          JOIN invoices i ON i.id = h.invoice_id \
+          LEFT JOIN booking_settlements bs ON bs.invoice_id = h.invoice_id AND bs.booking_id = h.booking_id \
           WHERE i.customer_id <> b.customer_id OR i.status = 'cancelled' OR bs.treatment IS NULL",
+    )
+    .await?;
+    // Every settlement a document lists is the booking's hold (SQLite keeps both: 0027).
+    zero(
+        "SELECT COUNT(*) + $1 FROM booking_settlements bs LEFT JOIN booking_holds h ON h.booking_id = bs.booking_id \
+          WHERE h.invoice_id IS NULL OR h.invoice_id <> bs.invoice_id",
     )
     .await?;
     // Numbers gapless per series and year.

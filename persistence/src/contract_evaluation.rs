@@ -134,7 +134,8 @@ impl Store {
             &format!(
             "SELECT COALESCE(bs.settled_contract_id, t.contract_id) AS contract_id, b.work_date, b.duration_minutes, \
              u.internal_cost_rate, w.schedule_id FROM bookings b JOIN users u ON u.id = b.user_id \
-             LEFT JOIN booking_settlements bs ON bs.booking_id = b.id \
+             LEFT JOIN booking_holds h ON h.booking_id = b.id \
+             LEFT JOIN booking_settlements bs ON bs.invoice_id = h.invoice_id AND bs.booking_id = b.id \
              LEFT JOIN tickets t ON t.id = b.ticket_id LEFT JOIN work_orders w ON w.ticket_id = b.ticket_id \
              WHERE b.work_date >= $1 AND b.work_date <= $2 \
              AND COALESCE(bs.settled_contract_id, t.contract_id) IN ({ids})"))

@@ -11,7 +11,7 @@ macro_rules! booking_state {
     ($t:literal) => {
         concat!(
             "COALESCE((SELECT CASE WHEN h.status = 'draft' THEN 'reserved' ELSE 'billed' END \
-             FROM booking_settlements s JOIN invoices h ON h.id = s.invoice_id WHERE s.booking_id = ",
+             FROM booking_holds s JOIN invoices h ON h.id = s.invoice_id WHERE s.booking_id = ",
             $t,
             ".id), 'open')"
         )
@@ -26,7 +26,7 @@ pub(crate) use booking_state;
 pub(crate) fn booking_holder(backend: crate::Backend, b: &str) -> String {
     match backend {
         crate::Backend::Sqlite => {
-            format!("(SELECT s.invoice_id FROM booking_settlements s WHERE s.booking_id = {b}.id)")
+            format!("(SELECT s.invoice_id FROM booking_holds s WHERE s.booking_id = {b}.id)")
         }
         crate::Backend::Postgres => format!("{b}.invoice_id"),
     }
@@ -38,7 +38,7 @@ pub(crate) fn booking_holder(backend: crate::Backend, b: &str) -> String {
 pub(crate) fn join_holding_document(backend: crate::Backend, b: &str, i: &str) -> String {
     match backend {
         crate::Backend::Sqlite => format!(
-            "CROSS JOIN booking_settlements {i}_s ON {i}_s.booking_id = {b}.id \
+            "CROSS JOIN booking_holds {i}_s ON {i}_s.booking_id = {b}.id \
              CROSS JOIN invoices {i} ON {i}.id = {i}_s.invoice_id"
         ),
         crate::Backend::Postgres => format!("JOIN invoices {i} ON {i}.id = {b}.invoice_id"),

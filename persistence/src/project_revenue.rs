@@ -16,7 +16,7 @@ impl Store {
         let lines: Vec<(ExactDecimal, String)> = with_pool!(self, pool => sqlx::query_as(
             "SELECT l.net, l.positions FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id \
              WHERE i.kind = 'invoice' AND i.status IN ('issued', 'paid') AND l.invoice_id IN \
-             (SELECT s.invoice_id FROM bookings b JOIN booking_settlements s ON s.booking_id = b.id \
+             (SELECT s.invoice_id FROM bookings b JOIN booking_holds s ON s.booking_id = b.id \
               WHERE b.project_id = $1 \
               UNION SELECT invoice_id FROM expenses WHERE project_id = $1 AND invoice_id IS NOT NULL) \
              ORDER BY l.id")

@@ -348,7 +348,8 @@ const INVOICE_EXPENSES: &str = "JOIN (SELECT * FROM settled_positions WHERE invo
 /// The document (draft or issued) that holds the booking now, with the booking's settlement;
 /// an expense's stamp is on its row.
 const CURRENT_BOOKING_SETTLEMENT: &str =
-    "LEFT JOIN booking_settlements bs ON bs.booking_id = b.id LEFT JOIN invoices i ON i.id = bs.invoice_id";
+    "LEFT JOIN booking_holds h ON h.booking_id = b.id LEFT JOIN booking_settlements bs \
+     ON bs.invoice_id = h.invoice_id AND bs.booking_id = b.id LEFT JOIN invoices i ON i.id = h.invoice_id";
 const CURRENT_EXPENSE_SETTLEMENT: &str = "LEFT JOIN invoices i ON i.id = e.invoice_id";
 
 /// `$2`/`$3`: first and last work date, or `NULL`.

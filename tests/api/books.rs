@@ -72,7 +72,7 @@ impl Sql {
             .rows(
                 "SELECT b.id, b.customer_id, b.billable, CASE WHEN s.invoice_id IS NULL THEN 'open' \
                  WHEN i.status = 'draft' THEN 'reserved' ELSE 'billed' END AS state \
-                 FROM bookings b LEFT JOIN booking_settlements s ON s.booking_id = b.id \
+                 FROM bookings b LEFT JOIN booking_holds s ON s.booking_id = b.id \
                  LEFT JOIN invoices i ON i.id = s.invoice_id ORDER BY b.id",
             )
             .await;

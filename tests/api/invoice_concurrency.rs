@@ -213,14 +213,11 @@ async fn two_nodes_running_issuing_and_cancelling_at_once_bill_every_position_on
             assert_eq!(restamp.expect("the update runs").rows_affected(), 0, "a held booking is not stamped again");
         }
         Sql::Sqlite(pool) => {
-            let second = sqlx::query(
-                "INSERT INTO booking_settlements (booking_id, invoice_id, customer_id, work_date, position_version, \
-                 treatment) SELECT id, $2, customer_id, work_date, 1, 'billed' FROM bookings WHERE id = $1",
-            )
-            .bind(held.booking_id)
-            .bind(other.id)
-            .execute(pool)
-            .await;
+            let second = sqlx::query("INSERT INTO booking_holds (booking_id, invoice_id) VALUES ($1, $2)")
+                .bind(held.booking_id)
+                .bind(other.id)
+                .execute(pool)
+                .await;
             let err = second.expect_err("a held booking is not held again");
             assert_eq!(
                 err.as_database_error().map(|e| e.kind()),
@@ -232,7 +229,11 @@ async fn two_nodes_running_issuing_and_cancelling_at_once_bill_every_position_on
     // … refuses a holder naming no document …
     let dangling = on_sql!(&c.sql, pool => sqlx::query(match &c.sql {
             Sql::Postgres(_) => "UPDATE bookings SET invoice_id = $1 WHERE id = $2",
-            Sql::Sqlite(_) => "UPDATE booking_settlements SET invoice_id = $1 WHERE booking_id = $2",
+            // A document's settlements name it (the holds follow them: migrations/sqlite/0027).
+            Sql::Sqlite(_) => {
+                "UPDATE booking_settlement_sets SET invoice_id = $1 \
+                 WHERE invoice_id = (SELECT invoice_id FROM booking_holds WHERE booking_id = $2)"
+            }
         })
         .bind(i64::MAX).bind(held.booking_id).execute(pool).await.map(|_| ()));
     let err = dangling.expect_err("a stamp must name an existing document");

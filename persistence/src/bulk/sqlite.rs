@@ -355,14 +355,17 @@ fn bind_stamp<'q>(
     q.bind(r.id).bind(r.version).bind(r.invoice_id).bind(r.contract_id).bind(r.treatment.map(|t| t.as_str()))
 }
 
-/// Holds bookings (`rows`, in the versions priced) on SQLite: a settlement row each, and
-/// the booking leaves `open_bookings` (migration 0026). Returns how many were held: fewer
-/// than `rows` when one was changed, moved or held meanwhile (the caller rolls back).
+/// Holds bookings (`rows`, in the versions priced) on SQLite: a hold each, the settlements in
+/// their documents' arrays, and the booking leaves `open_bookings` (migrations 0026, 0027).
+/// Returns how many were held: fewer than `rows` when one was changed, moved or held
+/// meanwhile (the caller rolls back).
 ///
 /// 1. The open rows of the customers up to the latest work date held are counted first.
-/// 2. A settlement per booking still open in the version priced, under the customer and day
-///    read (the join finds its open row by key; neither the booking row is read nor written).
-/// 3. The open rows leave the list: a customer whose counted rows are exactly the bookings
+/// 2. A hold per booking still open in the version priced, under the customer and day read
+///    (the join finds its open row by key; neither the booking row is read nor written); the
+///    key of `booking_holds` keeps a booking in one document.
+/// 3. Each document's settlements as one JSON array (appended to one it has already).
+/// 4. The open rows leave the list: a customer whose counted rows are exactly the bookings
 ///    held (the usual case: a run holds everything open up to its end) by its key range,
 ///    which deletes page by page; one with others open in that range (booked while the run
 ///    computed, outside a ticket or project scope) row by row, only those now held.
@@ -387,25 +390,16 @@ async fn hold_bookings(conn: &mut SqliteConnection, rows: &[PositionStamp]) -> R
         rows,
         STAMP_BATCH,
         |len| values_sql(
-            "INSERT INTO booking_settlements (booking_id, position_version, invoice_id, settled_contract_id, \
-             treatment, actual_minutes, rounded_minutes, covered_minutes, covered_value, settled_fields, \
-             customer_id, work_date) SELECT v.* FROM (VALUES",
-            12,
+            "INSERT INTO booking_holds (booking_id, invoice_id) SELECT v.column1, v.column3 FROM (VALUES",
+            5,
             len,
-            ")",
-        ) + ") AS v JOIN open_bookings o ON o.customer_id = v.column11 AND o.work_date = v.column12 \
+            ")"
+        ) + ") AS v JOIN open_bookings o ON o.customer_id = v.column4 AND o.work_date = v.column5 \
              AND o.booking_id = v.column1 AND o.version = v.column2",
         |q, chunk| {
             let mut q = q;
             for r in chunk {
-                q = bind_stamp(q, r)
-                    .bind(r.actual)
-                    .bind(r.rounded)
-                    .bind(r.covered)
-                    .bind(r.covered_value.map(ExactDecimal))
-                    .bind(r.fields.as_deref())
-                    .bind(r.customer_id)
-                    .bind(r.date);
+                q = q.bind(r.id).bind(r.version).bind(r.invoice_id).bind(r.customer_id).bind(r.date);
             }
             q
         }
@@ -413,6 +407,7 @@ async fn hold_bookings(conn: &mut SqliteConnection, rows: &[PositionStamp]) -> R
     if inserted != rows.len() as u64 {
         return Ok(inserted);
     }
+    store_settlement_sets(conn, rows).await?;
     let (whole, partly): (Vec<i64>, Vec<i64>) =
         customers.iter().partition(|c| listed.iter().any(|&(l, n)| l == **c && n == held[*c]));
     // The whole range of a customer that holds all of it, only the rows held of the others
@@ -439,6 +434,63 @@ async fn hold_bookings(conn: &mut SqliteConnection, rows: &[PositionStamp]) -> R
         )));
     }
     Ok(inserted)
+}
+
+/// Stores the settlements of `rows` in their documents' arrays
+/// (`booking_settlement_sets.settlements`, migration 0027), appended to an array a document
+/// has already.
+async fn store_settlement_sets(conn: &mut SqliteConnection, rows: &[PositionStamp]) -> Result<()> {
+    let mut arrays: BTreeMap<i64, Vec<u8>> = BTreeMap::new();
+    for r in rows {
+        let json = arrays.entry(r.invoice_id).or_insert_with(|| b"[".to_vec());
+        if json.len() > 1 {
+            json.push(b',');
+        }
+        settlement_entry(json, r)?;
+    }
+    let sets = arrays
+        .into_iter()
+        .map(|(id, mut json)| {
+            json.push(b']');
+            String::from_utf8(json).map(|json| (id, json)).map_err(|e| StoreError::Conflict(e.to_string()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    in_chunks!(sets, INSERT_BATCH, |chunk| {
+        let sql =
+            values_sql("INSERT INTO booking_settlement_sets (invoice_id, settlements) VALUES", 2, chunk.len(), ")")
+                + " ON CONFLICT (invoice_id) DO UPDATE SET settlements = CASE booking_settlement_sets.settlements \
+               WHEN '[]' THEN excluded.settlements ELSE substr(booking_settlement_sets.settlements, 1, \
+               length(booking_settlement_sets.settlements) - 1) || ',' || substr(excluded.settlements, 2) END";
+        let mut q = sqlx::query(&sql);
+        for (id, json) in chunk {
+            q = q.bind(id).bind(json);
+        }
+        q.execute(&mut *conn).await?.rows_affected()
+    });
+    Ok(())
+}
+
+/// A booking's settlement as its document's array keeps it: `[booking_id, position_version,
+/// settled_contract_id, treatment, actual_minutes, rounded_minutes, covered_minutes,
+/// covered_value (text), settled_fields]`.
+fn settlement_entry(json: &mut Vec<u8>, r: &PositionStamp) -> Result<()> {
+    let head = (
+        r.id,
+        r.version,
+        r.contract_id,
+        r.treatment.map(|t| t.as_str()),
+        r.actual,
+        r.rounded,
+        r.covered,
+        r.covered_value.map(|d| d.to_string()),
+    );
+    serde_json::to_writer(&mut *json, &head)?;
+    // `…]` → `…,fields]`: the fields are JSON text already.
+    json.pop();
+    json.push(b',');
+    json.extend_from_slice(r.fields.as_deref().unwrap_or("null").as_bytes());
+    json.push(b']');
+    Ok(())
 }
 
 /// `n` new line ids, ascending: the first (the transaction holds the write lock).

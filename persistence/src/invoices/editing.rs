@@ -123,9 +123,21 @@ macro_rules! release_position {
                         } else {
                             Some(serde_json::to_string(&fields).map_err(StoreError::from)?)
                         };
-                        sqlx::query("UPDATE booking_settlements SET settled_fields = $1 WHERE booking_id = $2")
+                        sqlx::query(match crate::store::backend_of(&$tx) {
+                            crate::Backend::Postgres => {
+                                "UPDATE booking_settlements SET settled_fields = $1 WHERE booking_id = $2 \
+                                 AND invoice_id = $3"
+                            }
+                            // The booking's entry in the document's array (migrations/sqlite/0027).
+                            crate::Backend::Sqlite => {
+                                "UPDATE booking_settlement_sets SET settlements = json_set(settlements, \
+                                 (SELECT '$[' || e.key || '][8]' FROM json_each(settlements) e \
+                                  WHERE e.value ->> 0 = $2), json($1)) WHERE invoice_id = $3"
+                            }
+                        })
                             .bind(json)
                             .bind(booking_id)
+                            .bind(id)
                             .execute(&mut *$tx)
                             .await
                             .map_err(StoreError::from)?;

@@ -592,13 +592,19 @@ macro_rules! booking_unstamped {
     };
 }
 
+/// Takes booking `$2` out of document `$1`'s array of settlements (SQLite), if it is in it.
+const SQLITE_RELEASE_ONE: &str = "UPDATE booking_settlement_sets SET settlements = json_remove(settlements, \
+    (SELECT '$[' || e.key || ']' FROM json_each(settlements) e WHERE e.value ->> 0 = $2)) \
+    WHERE invoice_id = $1 AND EXISTS (SELECT 1 FROM json_each(settlements) e WHERE e.value ->> 0 = $2)";
+
 /// The statement that opens the bookings document `$1` holds again — only booking `$2` when
-/// `one` — on `backend`: SQLite deletes their settlements (migrations/sqlite/0022),
+/// `one` — on `backend`: SQLite deletes their settlements (migrations/sqlite/0027),
 /// PostgreSQL clears the stamps on the booking rows.
 pub(crate) fn booking_release_sql(backend: crate::Backend, one: bool) -> &'static str {
     match (backend, one) {
-        (crate::Backend::Sqlite, false) => "DELETE FROM booking_settlements WHERE invoice_id = $1",
-        (crate::Backend::Sqlite, true) => "DELETE FROM booking_settlements WHERE invoice_id = $1 AND booking_id = $2",
+        // The document's array of settlements (the holds follow it: migrations/sqlite/0027).
+        (crate::Backend::Sqlite, false) => "DELETE FROM booking_settlement_sets WHERE invoice_id = $1",
+        (crate::Backend::Sqlite, true) => SQLITE_RELEASE_ONE,
         (crate::Backend::Postgres, false) => {
             concat!("UPDATE bookings SET ", booking_unstamped!(), " WHERE invoice_id = $1")
         }
