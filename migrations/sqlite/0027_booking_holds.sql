@@ -13,10 +13,9 @@
 --
 -- The holds of a document follow its array: deleting the array releases them, removing a
 -- booking from it releases that one (triggers below); a released booking is listed open again.
-DROP VIEW settled_positions;
+-- `settled_positions` (0023) reads the view as it read the table.
 DROP TRIGGER open_bookings_on_change;
 DROP TRIGGER held_bookings_kept;
-DROP TRIGGER open_bookings_on_release;
 
 CREATE TABLE booking_holds (
     booking_id INTEGER PRIMARY KEY,
@@ -97,28 +96,3 @@ BEGIN
            ticket_id, project_id, billable, rate_override, custom_fields
     FROM bookings WHERE id = OLD.booking_id AND customer_id IS NOT NULL;
 END;
-
--- As in 0023, over the view.
-CREATE VIEW settled_positions AS
-SELECT s.invoice_id, 'booking:' || s.booking_id AS position_key, s.booking_id, NULL AS expense_id,
-       NULL AS fee_contract_id, NULL AS fee_period_start, s.settled_contract_id AS contract_id, s.treatment,
-       s.actual_minutes, s.rounded_minutes, s.covered_minutes, s.covered_value, s.position_version,
-       1 AS active
-FROM booking_settlements s WHERE s.treatment IS NOT NULL
-UNION ALL
-SELECT s.invoice_id, 'booking_field:' || s.booking_id || ':' || json_extract(f.value, '$.field_id'), s.booking_id,
-       NULL, NULL, NULL, json_extract(f.value, '$.contract_id'), json_extract(f.value, '$.treatment'), NULL, NULL, NULL,
-       json_extract(f.value, '$.covered_value'), s.position_version, 1
-FROM booking_settlements s, json_each(s.settled_fields) f WHERE s.settled_fields IS NOT NULL
-UNION ALL
-SELECT e.invoice_id, 'expense:' || e.id, NULL, e.id, NULL, NULL, e.settled_contract_id, e.treatment,
-       NULL, NULL, NULL, e.covered_value, e.version - 1, 1
-FROM expenses e WHERE e.invoice_id IS NOT NULL
-UNION ALL
-SELECT f.invoice_id, 'fee:' || f.contract_id || ':' || f.period_start, NULL, NULL, f.contract_id, f.period_start,
-       f.contract_id, 'billed', NULL, NULL, NULL, NULL, NULL, 1
-FROM contract_fee_periods f
-UNION ALL
-SELECT invoice_id, position_key, booking_id, expense_id, fee_contract_id, fee_period_start, contract_id, treatment,
-       actual_minutes, rounded_minutes, covered_minutes, covered_value, position_version, 0
-FROM invoice_positions;
