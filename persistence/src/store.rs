@@ -28,6 +28,14 @@ impl OnBackend for sqlx::Transaction<'_, sqlx::Postgres> {
     const BACKEND: Backend = Backend::Postgres;
 }
 
+impl OnBackend for sqlx::SqliteConnection {
+    const BACKEND: Backend = Backend::Sqlite;
+}
+
+impl OnBackend for sqlx::PgConnection {
+    const BACKEND: Backend = Backend::Postgres;
+}
+
 /// The backend of transaction `_tx` ([`OnBackend`]).
 pub(crate) fn backend_of<T: OnBackend>(_tx: &T) -> Backend {
     T::BACKEND

@@ -128,6 +128,10 @@ pub(crate) trait BulkWrite {
     /// Stamps the rows of `table` with the document holding them, each only if it is open
     /// (no document) and still in the version computed; returns how many were stamped.
     async fn stamp(&mut self, table: PositionTable, rows: &[PositionStamp]) -> Result<u64>;
+    /// Holds bookings as [`BulkWrite::stamp`] does, with their documents' settlement arrays
+    /// built ahead ([`settlement_arrays`] of `rows`; SQLite keeps them, PostgreSQL stamps the
+    /// rows and has no use for them).
+    async fn hold_bookings(&mut self, rows: &[PositionStamp], arrays: &[(i64, String)]) -> Result<u64>;
     /// Records the fee periods `(invoice id, contract id, period start)` a document bills. A
     /// period another live document bills fails with [`crate::StoreError::Duplicate`].
     async fn insert_fee_periods(&mut self, rows: &[(i64, i64, Date)]) -> Result<usize>;
@@ -155,6 +159,8 @@ pub(crate) fn to_i64(v: Option<u64>) -> Option<i64> {
 
 mod postgres;
 mod sqlite;
+
+pub(crate) use sqlite::settlement_arrays;
 
 pub(crate) use sqlite::PackedLines;
 pub(crate) use sqlite::{batches, values_sql};

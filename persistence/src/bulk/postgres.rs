@@ -109,6 +109,10 @@ impl BulkWrite for PgConnection {
         Ok(rows.len())
     }
 
+    async fn hold_bookings(&mut self, rows: &[PositionStamp], _arrays: &[(i64, String)]) -> Result<u64> {
+        self.stamp(PositionTable::Bookings, rows).await
+    }
+
     async fn stamp(&mut self, table: PositionTable, rows: &[PositionStamp]) -> Result<u64> {
         if rows.is_empty() {
             return Ok(0);

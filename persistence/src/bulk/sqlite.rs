@@ -207,9 +207,13 @@ impl BulkWrite for SqliteConnection {
         Ok(n as usize)
     }
 
+    async fn hold_bookings(&mut self, rows: &[PositionStamp], arrays: &[(i64, String)]) -> Result<u64> {
+        hold_bookings(self, rows, Some(arrays)).await
+    }
+
     async fn stamp(&mut self, table: PositionTable, rows: &[PositionStamp]) -> Result<u64> {
         match table {
-            PositionTable::Bookings => hold_bookings(self, rows).await,
+            PositionTable::Bookings => hold_bookings(self, rows, None).await,
             PositionTable::Expenses => Ok(pipelined!(
                 self,
                 rows,
@@ -356,7 +360,8 @@ fn bind_stamp<'q>(
 }
 
 /// Holds bookings (`rows`, in the versions priced) on SQLite: a hold each, the settlements in
-/// their documents' arrays, and the booking leaves `open_bookings` (migrations 0026, 0027).
+/// their documents' arrays (`arrays`: built ahead from `rows`, else here), and the booking
+/// leaves `open_bookings` (migrations 0026, 0027).
 /// Returns how many were held: fewer than `rows` when one was changed, moved or held
 /// meanwhile (the caller rolls back).
 ///
@@ -369,7 +374,11 @@ fn bind_stamp<'q>(
 ///    held (the usual case: a run holds everything open up to its end) by its key range,
 ///    which deletes page by page; one with others open in that range (booked while the run
 ///    computed, outside a ticket or project scope) row by row, only those now held.
-async fn hold_bookings(conn: &mut SqliteConnection, rows: &[PositionStamp]) -> Result<u64> {
+async fn hold_bookings(
+    conn: &mut SqliteConnection,
+    rows: &[PositionStamp],
+    arrays: Option<&[(i64, String)]>,
+) -> Result<u64> {
     let Some(until) = rows.iter().map(|r| r.date).max() else { return Ok(0) };
     let mut held: BTreeMap<i64, i64> = BTreeMap::new();
     for r in rows {
@@ -407,7 +416,15 @@ async fn hold_bookings(conn: &mut SqliteConnection, rows: &[PositionStamp]) -> R
     if inserted != rows.len() as u64 {
         return Ok(inserted);
     }
-    store_settlement_sets(conn, rows).await?;
+    let built;
+    let arrays = match arrays {
+        Some(arrays) => arrays,
+        None => {
+            built = settlement_arrays(rows)?;
+            &built
+        }
+    };
+    store_settlement_sets(conn, arrays).await?;
     let (whole, partly): (Vec<i64>, Vec<i64>) =
         customers.iter().partition(|c| listed.iter().any(|&(l, n)| l == **c && n == held[*c]));
     // The whole range of a customer that holds all of it, only the rows held of the others
@@ -436,10 +453,9 @@ async fn hold_bookings(conn: &mut SqliteConnection, rows: &[PositionStamp]) -> R
     Ok(inserted)
 }
 
-/// Stores the settlements of `rows` in their documents' arrays
-/// (`booking_settlement_sets.settlements`, migration 0027), appended to an array a document
-/// has already.
-async fn store_settlement_sets(conn: &mut SqliteConnection, rows: &[PositionStamp]) -> Result<()> {
+/// The settlements of bookings `rows` as their documents' arrays keep them on SQLite
+/// (`(invoice id, JSON array)`, migration 0027), in document order.
+pub(crate) fn settlement_arrays(rows: &[PositionStamp]) -> Result<Vec<(i64, String)>> {
     let mut arrays: BTreeMap<i64, Vec<u8>> = BTreeMap::new();
     for r in rows {
         let json = arrays.entry(r.invoice_id).or_insert_with(|| b"[".to_vec());
@@ -448,13 +464,18 @@ async fn store_settlement_sets(conn: &mut SqliteConnection, rows: &[PositionStam
         }
         settlement_entry(json, r)?;
     }
-    let sets = arrays
+    arrays
         .into_iter()
         .map(|(id, mut json)| {
             json.push(b']');
             String::from_utf8(json).map(|json| (id, json)).map_err(|e| StoreError::Conflict(e.to_string()))
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect()
+}
+
+/// Stores documents' settlement arrays ([`settlement_arrays`]), each appended to an array
+/// its document has already.
+async fn store_settlement_sets(conn: &mut SqliteConnection, sets: &[(i64, String)]) -> Result<()> {
     in_chunks!(sets, INSERT_BATCH, |chunk| {
         let sql =
             values_sql("INSERT INTO booking_settlement_sets (invoice_id, settlements) VALUES", 2, chunk.len(), ")")

@@ -38,6 +38,9 @@ fn settled_positions<'a>(
 #[derive(Debug, Default)]
 pub(crate) struct Held {
     bookings: Vec<PositionStamp>,
+    /// SQLite: the bookings' settlements as their documents' arrays, built while the invoice
+    /// rows are written (empty: built when held).
+    booking_arrays: Vec<(i64, String)>,
     expenses: Vec<PositionStamp>,
     fees: Vec<(i64, i64, Date)>,
 }
@@ -176,6 +179,7 @@ macro_rules! write_documents {
     ($tx:expr, $batches:expr, $pending:expr) => {
         async {
             let tx = &mut *$tx;
+            let backend = crate::store::backend_of(&*tx);
             let batches: &[DraftBatch<'_>] = $batches;
             let pending: &mut Pending<'_> = $pending;
             let read: Vec<(i64, i64)> = batches.iter().map(|b| (b.customer_id, b.billing_version)).collect();
@@ -244,6 +248,7 @@ macro_rules! write_documents {
             // The positions each document settles and their stamps (worked out ahead by a run,
             // [`DraftHolding`]) are given the documents' ids while the invoice rows are written.
             let settle = async {
+                let sqlite = backend == crate::Backend::Sqlite;
                 let mut held = Held::default();
                 let mut counts = Vec::with_capacity(planned.len());
                 let mut ids = document_ids.as_slice();
@@ -262,6 +267,9 @@ macro_rules! write_documents {
                     holding.add_to(&mut held, &mut counts, mine);
                 }
                 held.bookings.sort_unstable_by_key(|s| s.id);
+                if sqlite {
+                    held.booking_arrays = crate::bulk::settlement_arrays(&held.bookings)?;
+                }
                 Ok::<_, StoreError>((held, counts))
             };
             let (stored, settled) =
@@ -346,7 +354,7 @@ macro_rules! write_positions {
             }
             // Hold exactly the versions computed: a position changed or taken meanwhile makes
             // the count differ and the customer is computed again.
-            let booked = BulkWrite::stamp(&mut *tx, PositionTable::Bookings, &held.bookings).await?;
+            let booked = BulkWrite::hold_bookings(&mut *tx, &held.bookings, &held.booking_arrays).await?;
             let spent = BulkWrite::stamp(&mut *tx, PositionTable::Expenses, &held.expenses).await?;
             if booked != held.bookings.len() as u64 || spent != held.expenses.len() as u64 {
                 return Ok(false);
