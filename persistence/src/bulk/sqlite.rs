@@ -473,15 +473,22 @@ pub(crate) fn settlement_arrays(rows: &[PositionStamp]) -> Result<Vec<(i64, Stri
         .collect()
 }
 
+/// The `ON CONFLICT` clause of a document's JSON array (`table.column`, keyed by
+/// `invoice_id`) that appends the array inserted to the one stored (both as serde writes them).
+fn appended(table: &str, column: &str) -> String {
+    format!(
+        " ON CONFLICT (invoice_id) DO UPDATE SET {column} = CASE {table}.{column} WHEN '[]' THEN excluded.{column} \
+         ELSE substr({table}.{column}, 1, length({table}.{column}) - 1) || ',' || substr(excluded.{column}, 2) END"
+    )
+}
+
 /// Stores documents' settlement arrays ([`settlement_arrays`]), each appended to an array
 /// its document has already.
 async fn store_settlement_sets(conn: &mut SqliteConnection, sets: &[(i64, String)]) -> Result<()> {
     in_chunks!(sets, INSERT_BATCH, |chunk| {
         let sql =
             values_sql("INSERT INTO booking_settlement_sets (invoice_id, settlements) VALUES", 2, chunk.len(), ")")
-                + " ON CONFLICT (invoice_id) DO UPDATE SET settlements = CASE booking_settlement_sets.settlements \
-               WHEN '[]' THEN excluded.settlements ELSE substr(booking_settlement_sets.settlements, 1, \
-               length(booking_settlement_sets.settlements) - 1) || ',' || substr(excluded.settlements, 2) END";
+                + &appended("booking_settlement_sets", "settlements");
         let mut q = sqlx::query(&sql);
         for (id, json) in chunk {
             q = q.bind(id).bind(json);
@@ -536,10 +543,10 @@ async fn store_line_sets(conn: &mut SqliteConnection, sets: Vec<(i64, Vec<u8>, u
         })
         .collect::<Result<Vec<_>>>()?;
     in_chunks!(sets, INSERT_BATCH, |chunk| {
-        let sql = values_sql("INSERT INTO invoice_line_sets (invoice_id, lines, line_count) VALUES", 3, chunk.len(), ")")
-            + " ON CONFLICT (invoice_id) DO UPDATE SET lines = CASE invoice_line_sets.lines WHEN '[]' \
-               THEN excluded.lines ELSE substr(invoice_line_sets.lines, 1, length(invoice_line_sets.lines) - 1) \
-               || ',' || substr(excluded.lines, 2) END, line_count = invoice_line_sets.line_count + excluded.line_count";
+        let sql =
+            values_sql("INSERT INTO invoice_line_sets (invoice_id, lines, line_count) VALUES", 3, chunk.len(), ")")
+                + &appended("invoice_line_sets", "lines")
+                + ", line_count = invoice_line_sets.line_count + excluded.line_count";
         let mut q = sqlx::query(&sql);
         for (id, json, count) in chunk {
             q = q.bind(id).bind(json).bind(count);
